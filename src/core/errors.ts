@@ -1,0 +1,16 @@
+/** Raised when arguments do not fit an operation (shape, dtype, axis…); the message names both sides. */
+export class ShapeError extends Error {
+  override name = 'ShapeError';
+}
+/** Raised when dtypes do not fit an operation; never silently promoted. */
+export class DTypeError extends Error {
+  override name = 'DTypeError';
+}
+/** Raised when a traced value is used after the transform that made it has returned. */
+export class EscapedTracerError extends Error {
+  override name = 'EscapedTracerError';
+}
+/** Raised when a concrete value is needed from a traced one (e.g. `data()` inside `grad`). */
+export class ConcretizationError extends Error {
+  override name = 'ConcretizationError';
+}

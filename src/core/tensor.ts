@@ -1,0 +1,76 @@
+import { ConcretizationError } from './errors.js';
+import type { ArrayFor, Buffer, DType } from './dtype.js';
+import { sizeOf, type Shape, stridesOf } from './shape.js';
+
+/** The abstract value of a tensor: what tracing knows about it. */
+export interface Aval {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/**
+ * An immutable tensor handle. It is either concrete (an {@link ArrayTensor} holding a buffer on a
+ * backend) or a tracer standing for a value inside a transform. The dtype is part of the type, so
+ * records of tensors are typed records and mixing dtypes is a compile-time error where it can be.
+ */
+export abstract class Tensor<D extends DType = DType> implements Aval {
+  /** Phantom field so that `Tensor<'float32'>` and `Tensor<'float64'>` are distinct types. */
+  declare readonly __dtype?: D;
+  abstract readonly shape: Shape;
+  abstract readonly dtype: D;
+  /** Number of axes. */
+  get rank(): number {
+    return this.shape.length;
+  }
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+  /** The elements, row-major, in a fresh typed array. Throws inside a transform. */
+  abstract data(): ArrayFor<D>;
+  /** The elements as nested arrays (a number for a scalar). */
+  toNested(): NestedArray {
+    const d = this.data();
+    const vals = Array.from(d as ArrayLike<number>, (v) => (this.dtype === 'bool' ? v !== 0 : v)) as (number | boolean)[];
+    return nest(vals, this.shape);
+  }
+  /** The single element of a size-1 tensor, as a number. */
+  item(): number {
+    if (this.size !== 1) throw new ConcretizationError(`item: tensor of shape [${this.shape.join(',')}] has ${this.size} elements, not 1`);
+    return this.data()[0]!;
+  }
+  toString(): string {
+    return `Tensor<${this.dtype}>[${this.shape.join(',')}]`;
+  }
+}
+
+/** Nested arrays of numbers (or booleans), as `toNested` returns them. */
+export type NestedArray = number | boolean | NestedArray[];
+
+function nest(vals: (number | boolean)[], shape: Shape): NestedArray {
+  if (shape.length === 0) return vals[0]!;
+  const st = stridesOf(shape);
+  const rec = (axis: number, off: number): NestedArray[] =>
+    Array.from({ length: shape[axis]! }, (_, i) =>
+      axis === shape.length - 1 ? vals[off + i]! : rec(axis + 1, off + i * st[axis]!),
+    );
+  return rec(0, 0);
+}
+
+/** A concrete tensor: a buffer on a backend, row-major and contiguous. Never mutated. */
+export class ArrayTensor<D extends DType = DType> extends Tensor<D> {
+  constructor(
+    readonly shape: Shape,
+    readonly dtype: D,
+    /** The backing buffer; kernels only read it. */
+    readonly buffer: ArrayFor<D>,
+    /** The backend that owns the buffer. */
+    readonly backend: string = 'cpu',
+  ) {
+    super();
+    Object.freeze(this.shape);
+  }
+  data(): ArrayFor<D> {
+    return (this.buffer as Buffer).slice() as ArrayFor<D>;
+  }
+}

@@ -1,0 +1,41 @@
+import type { Tensor } from '../core/tensor.js';
+import { bind, bind1 } from './trace.js';
+import type { Primitive } from '../prim/primitive.js';
+import { transposeP } from '../prim/structural.js';
+import { Trace, Tracer } from './trace.js';
+
+/** Batching: a tracer is a value with an extra axis `bdim` (or null when unbatched). */
+export class BatchTracer extends Tracer {
+  constructor(
+    trace: BatchTrace,
+    readonly value: Tensor,
+    readonly bdim: number | null,
+  ) {
+    const shape = bdim === null ? value.shape : value.shape.filter((_, i) => i !== bdim);
+    super(trace, { shape, dtype: value.dtype });
+  }
+}
+
+/** Moves axis `from` of x to the front. */
+export function toFront(x: Tensor, from: number): Tensor {
+  if (from === 0) return x;
+  const perm = [from, ...x.shape.map((_, i) => i).filter((i) => i !== from)];
+  return bind1(transposeP, [x], { perm });
+}
+
+/** The vmap interpreter: every rule sees batched arguments with the batch at axis 0. */
+export class BatchTrace extends Trace {
+  constructor(readonly size: number) {
+    super('vmap');
+  }
+  lift(x: Tensor): BatchTracer {
+    return new BatchTracer(this, x, null);
+  }
+  process(prim: Primitive, args: readonly Tracer[], params: unknown): Tensor[] {
+    const ts = args as readonly BatchTracer[];
+    if (ts.every((t) => t.bdim === null)) return bind(prim, ts.map((t) => t.value), params).map((o) => new BatchTracer(this, o, null));
+    const vals = ts.map((t) => (t.bdim === null ? t.value : toFront(t.value, t.bdim)));
+    const [outs, batched] = prim.vmap(vals, ts.map((t) => t.bdim !== null), params, this.size);
+    return outs.map((o, i) => new BatchTracer(this, o, batched[i] ? 0 : null));
+  }
+}

@@ -1,0 +1,125 @@
+import { type DType } from '../core/dtype.js';
+import { DTypeError } from '../core/errors.js';
+import { broadcastShapes, shapeEq, type Shape, showShape } from '../core/shape.js';
+import type { Tensor } from '../core/tensor.js';
+import { bind1 } from '../interp/trace.js';
+import * as e from '../prim/elementwise.js';
+import type { Primitive } from '../prim/primitive.js';
+import { broadcastInDimP } from '../prim/structural.js';
+import { full } from './create.js';
+
+export { arange, full, ones, onesLike, zeros, zerosLike } from './create.js';
+export { reshape } from './shape-ops.js';
+
+/** Elementwise arithmetic with numpy broadcasting. Plain numbers take the tensor's dtype. */
+
+/** A tensor or a plain number (a weakly typed scalar). */
+export type TensorLike = Tensor | number;
+
+/** Broadcasts `x` to `shape` (numpy rules); names the op on failure. */
+export function broadcastTo<D extends DType>(x: Tensor<D>, shape: Shape, op = 'broadcastTo'): Tensor<D> {
+  if (shapeEq(x.shape, shape)) return x;
+  const out = broadcastShapes(op, x.shape, shape);
+  if (!shapeEq(out, shape)) throw new Error(`${op}: cannot broadcast ${showShape(x.shape)} to ${showShape(shape)}`);
+  const lead = shape.length - x.shape.length;
+  return bind1(broadcastInDimP, [x], { shape, dims: x.shape.map((_, i) => i + lead) }) as Tensor<D>;
+}
+
+/** Brings two arguments to one shape and dtype (numbers follow the tensor). */
+function align(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  if (typeof a === 'number' && typeof b === 'number') throw new DTypeError(`${op}: at least one argument must be a tensor`);
+  const dt = typeof a === 'number' ? (b as Tensor).dtype : (a as Tensor).dtype;
+  const ta = typeof a === 'number' ? full([], a, dt) : a;
+  const tb = typeof b === 'number' ? full([], b, dt) : b;
+  if (ta.dtype !== tb.dtype) throw new DTypeError(`${op}: dtypes ${ta.dtype} and ${tb.dtype} differ (no implicit promotion; use astype)`);
+  const shape = broadcastShapes(op, ta.shape, tb.shape);
+  return [broadcastTo(ta, shape, op), broadcastTo(tb, shape, op)];
+}
+
+type Out<A, B> = A extends Tensor<infer D> ? Tensor<D> : B extends Tensor<infer D> ? Tensor<D> : Tensor;
+const bin = (p: Primitive, op: string) => <A extends TensorLike, B extends TensorLike>(a: A, b: B): Out<A, B> =>
+  bind1(p, align(op, a, b)) as Out<A, B>;
+const un = (p: Primitive) => <D extends DType>(x: Tensor<D>): Tensor<D> => bind1(p, [x]) as Tensor<D>;
+
+/** a + b */
+export const add = bin(e.addP, 'add');
+/** a − b */
+export const sub = bin(e.subP, 'sub');
+/** a · b (elementwise) */
+export const mul = bin(e.mulP, 'mul');
+/** a / b (floats only) */
+export const div = bin(e.divP, 'div');
+/** a ** b (floats only) */
+export const pow = bin(e.powP, 'pow');
+/** elementwise max(a, b); ties share the derivative equally */
+export const maximum = bin(e.maxP, 'maximum');
+/** elementwise min(a, b) */
+export const minimum = bin(e.minP, 'minimum');
+/** a < b (bool) */
+export const lt = bin(e.ltP, 'lt') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+/** a ≤ b (bool) */
+export const le = bin(e.leP, 'le') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+/** a > b (bool) */
+export const gt = bin(e.gtP, 'gt') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+/** a ≥ b (bool) */
+export const ge = bin(e.geP, 'ge') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+/** a == b (bool) */
+export const eq = bin(e.eqP, 'eq') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+/** a != b (bool) */
+export const ne = bin(e.neP, 'ne') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+/** logical and of bool tensors */
+export const logicalAnd = bin(e.andP, 'logicalAnd') as (a: Tensor<'bool'>, b: Tensor<'bool'>) => Tensor<'bool'>;
+/** logical or of bool tensors */
+export const logicalOr = bin(e.orP, 'logicalOr') as (a: Tensor<'bool'>, b: Tensor<'bool'>) => Tensor<'bool'>;
+/** logical not of a bool tensor */
+export const logicalNot = un(e.notP) as (a: Tensor<'bool'>) => Tensor<'bool'>;
+
+/** −x */
+export const neg = un(e.negP);
+/** eˣ */
+export const exp = un(e.expP);
+/** natural logarithm */
+export const log = un(e.logP);
+/** log(1 + x), accurate near 0 */
+export const log1p = un(e.log1pP);
+/** eˣ − 1, accurate near 0 */
+export const expm1 = un(e.expm1P);
+/** √x */
+export const sqrt = un(e.sqrtP);
+/** 1/√x */
+export const rsqrt = <D extends DType>(x: Tensor<D>): Tensor<D> => div(1, sqrt(x));
+/** |x| (derivative sign(x), 0 at 0) */
+export const abs = un(e.absP);
+/** sign(x) ∈ {−1, 0, 1}; derivative 0 */
+export const sign = un(e.signP);
+/** ⌊x⌋; derivative 0 */
+export const floor = un(e.floorP);
+/** tanh x */
+export const tanh = un(e.tanhP);
+/** sin x */
+export const sin = un(e.sinP);
+/** cos x */
+export const cos = un(e.cosP);
+/** x² */
+export const square = <D extends DType>(x: Tensor<D>): Tensor<D> => mul(x, x);
+/** logistic σ(x) = 1/(1+e⁻ˣ), computed as (1 + tanh(x/2))/2 for stability */
+export const sigmoid = <D extends DType>(x: Tensor<D>): Tensor<D> => mul(add(tanh(mul(x, 0.5)), 1), 0.5);
+/** max(x, 0), with derivative 0 at 0 (as PyTorch) */
+export const relu = <D extends DType>(x: Tensor<D>): Tensor<D> => where(gt(x, 0), x, zerosLikeT(x));
+/** log(1 + eˣ), stable for large |x| */
+export const softplus = <D extends DType>(x: Tensor<D>): Tensor<D> => add(relu(x), log1p(exp(neg(abs(x)))));
+
+const zerosLikeT = <D extends DType>(x: Tensor<D>): Tensor<D> => full(x.shape, 0, x.dtype);
+
+/** cond ? a : b elementwise, with broadcasting of all three. */
+export function where<A extends TensorLike, B extends TensorLike>(cond: Tensor<'bool'>, a: A, b: B): Out<A, B> {
+  const [ta, tb] = align('where', a, b);
+  if (cond.dtype !== 'bool') throw new DTypeError(`where: condition must be bool, got ${cond.dtype}`);
+  const shape = broadcastShapes('where', cond.shape, ta.shape);
+  return bind1(e.selectP, [broadcastTo(cond, shape, 'where'), broadcastTo(ta, shape, 'where'), broadcastTo(tb, shape, 'where')]) as Out<A, B>;
+}
+
+/** An explicit dtype cast (the only way dtypes change). */
+export function astype<D extends DType>(x: Tensor, dtype: D): Tensor<D> {
+  return (x.dtype === dtype ? x : bind1(e.convertP, [x], { dtype })) as Tensor<D>;
+}

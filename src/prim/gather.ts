@@ -1,0 +1,93 @@
+import { DTypeError, ShapeError } from '../core/errors.js';
+import { type Shape, showShape } from '../core/shape.js';
+import { type Aval, type Tensor } from '../core/tensor.js';
+import { bind1 } from '../interp/trace.js';
+import * as o from '../ops/arith.js';
+import { type Primitive, primitive } from './primitive.js';
+import { batchBroadcast } from './rules.js';
+import { reshapeP, transposeP } from './structural.js';
+
+/**
+ * gather(x, idx; axis): `take` along one axis. Output shape is
+ * x.shape[:axis] ++ idx.shape ++ x.shape[axis+1:]. Linear in x; its transpose is scatterAdd.
+ */
+export type GatherParams = { axis: number };
+/** scatterAdd(upd, idx; axis, shape): zeros of `shape` with upd added at the gathered positions. */
+export type ScatterParams = { axis: number; shape: Shape };
+
+const gatheredShape = (x: Shape, idx: Shape, axis: number): number[] => [...x.slice(0, axis), ...idx, ...x.slice(axis + 1)];
+
+function checkIndex(op: string, idx: Aval): void {
+  if (idx.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32, got ${idx.dtype}`);
+}
+
+/** Permutation that moves axis `from` to position `to`. */
+const moveAxisPerm = (rank: number, from: number, to: number): number[] => {
+  const rest = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== from);
+  rest.splice(to, 0, from);
+  return rest;
+};
+const moveAxis = (x: Tensor, from: number, to: number): Tensor =>
+  from === to ? x : bind1(transposeP, [x], { perm: moveAxisPerm(x.shape.length, from, to) });
+
+/** Adds b·A to row b of a batched index tensor, to gather from a batch-merged axis of size A. */
+function offsetIndices(idx: Tensor, axisSize: number): Tensor {
+  const b = idx.shape[0]!;
+  const offs = o.mul(o.arange(b, 'int32'), axisSize);
+  return o.add(idx, o.reshape(offs, [b, ...idx.shape.slice(1).map(() => 1)]));
+}
+
+export const gatherP: Primitive<GatherParams> = primitive({
+  name: 'gather',
+  abstractEval: ([x, idx], { axis }) => {
+    checkIndex('take', idx!);
+    if (!Number.isInteger(axis) || axis < 0 || axis >= x!.shape.length)
+      throw new ShapeError(`take: axis ${axis} out of range for ${showShape(x!.shape)}`);
+    return [{ shape: gatheredShape(x!.shape, idx!.shape, axis), dtype: x!.dtype }];
+  },
+  jvp: ([x, idx], [dx], p) => [[bind1(gatherP, [x!, idx!], p)], [dx == null ? null : bind1(gatherP, [dx, idx!], p)]],
+  transpose: ([ct], [a, idx], { axis }) => [
+    ct == null ? null : bind1(scatterAddP, [ct, (idx as { value: Tensor }).value], { axis, shape: (a as { aval: Aval }).aval.shape }),
+    null,
+  ],
+  vmap: ([x, idx], [bx, bi], { axis }) => {
+    if (!bi) return [[bind1(gatherP, [x!, idx!], { axis: axis + 1 })], [true]];
+    if (!bx) return [[moveAxis(bind1(gatherP, [x!, idx!], { axis }), axis, 0)], [true]];
+    const size = x!.shape[axis + 1]!;
+    const xm = moveAxis(x!, axis + 1, 1);
+    const merged = bind1(reshapeP, [xm], { shape: [xm.shape[0]! * size, ...xm.shape.slice(2)] });
+    const out = bind1(gatherP, [merged, offsetIndices(idx!, size)], { axis: 0 });
+    // out: [B, ...I, ...pre, ...rest]; move the I block after pre.
+    const nI = idx!.shape.length - 1;
+    const perm = [0, ...range(1 + nI, 1 + nI + axis), ...range(1, 1 + nI), ...range(1 + nI + axis, out.shape.length)];
+    return [[bind1(transposeP, [out], { perm })], [true]];
+  },
+});
+
+const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
+
+export const scatterAddP: Primitive<ScatterParams> = primitive({
+  name: 'scatter_add',
+  abstractEval: ([u, idx], { axis, shape }) => {
+    checkIndex('scatterAdd', idx!);
+    const want = gatheredShape(shape, idx!.shape, axis);
+    if (want.length !== u!.shape.length || want.some((d, i) => d !== u!.shape[i]))
+      throw new ShapeError(`scatterAdd: updates ${showShape(u!.shape)} do not match ${showShape(want)} (target ${showShape(shape)}, indices ${showShape(idx!.shape)}, axis ${axis})`);
+    return [{ shape, dtype: u!.dtype }];
+  },
+  jvp: ([u, idx], [du], p) => [[bind1(scatterAddP, [u!, idx!], p)], [du == null ? null : bind1(scatterAddP, [du, idx!], p)]],
+  transpose: ([ct], [, idx], { axis }) => [ct == null ? null : bind1(gatherP, [ct, (idx as { value: Tensor }).value], { axis }), null],
+  vmap: ([u, idx], [bu, bi], { axis, shape }, size) => {
+    if (!bi) return [[bind1(scatterAddP, [u!, idx!], { axis: axis + 1, shape: [size, ...shape] })], [true]];
+    const ub = bu ? u! : batchBroadcast(u!, size);
+    const nI = idx!.shape.length - 1;
+    // ub: [B, ...pre(axis), ...I, ...rest] → [B, ...I, ...pre, ...rest]
+    const perm = [0, ...range(1 + axis, 1 + axis + nI), ...range(1, 1 + axis), ...range(1 + axis + nI, ub.shape.length)];
+    const ut = bind1(transposeP, [ub], { perm });
+    const a = shape[axis]!;
+    const target = [size * a, ...shape.slice(0, axis), ...shape.slice(axis + 1)];
+    const s = bind1(scatterAddP, [ut, offsetIndices(idx!, a)], { axis: 0, shape: target });
+    const r = bind1(reshapeP, [s], { shape: [size, a, ...shape.slice(0, axis), ...shape.slice(axis + 1)] });
+    return [[moveAxis(r, 1, axis + 1)], [true]];
+  },
+});

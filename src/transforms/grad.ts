@@ -1,0 +1,65 @@
+import { ConcretizationError } from '../core/errors.js';
+import { ArrayTensor, type Tensor } from '../core/tensor.js';
+import { ones } from '../ops/create.js';
+import { argnumsList, checkDifferentiable, checkScalarOutput } from './args.js';
+import { vjp } from './vjp.js';
+import { flatten } from '../core/tree.js';
+
+/** Options of {@link grad} and {@link valueAndGrad}. */
+export interface GradOptions {
+  /** Which argument(s) to differentiate: a position, or a list (then the result is a tuple). */
+  readonly argnums?: number | readonly number[];
+  /** The function returns `[loss, aux]`; aux is passed through undifferentiated. */
+  readonly hasAux?: boolean;
+  /** Allow a NaN loss instead of raising (default false). */
+  readonly allowNaN?: boolean;
+}
+
+type GradOf<A extends readonly unknown[], O extends GradOptions> = O['argnums'] extends readonly number[] ? unknown[] : O['argnums'] extends number ? A[O['argnums']] : A[0];
+
+/**
+ * `valueAndGrad(f)(...args)` returns `[f(...args), ∇f]` for a scalar-valued `f`; the gradient has
+ * the structure of the selected argument(s). With `hasAux`, `f` returns `[loss, aux]` and the result
+ * is `[[loss, aux], grad]`.
+ */
+export function valueAndGrad<A extends readonly unknown[], O extends GradOptions = {}>(
+  f: (...args: A) => unknown,
+  opts?: O,
+): (...args: A) => [any, GradOf<A, O>] {
+  const argnums = opts?.argnums ?? 0;
+  return (...args: A) => {
+    const sel = argnumsList('grad', argnums, args.length);
+    for (const i of sel) checkDifferentiable('grad', flatten(args[i]).leaves);
+    let aux: unknown;
+    const g = (...chosen: unknown[]) => {
+      const full = [...args];
+      sel.forEach((a, i) => (full[a] = chosen[i]));
+      const r = f(...(full as unknown as A));
+      if (opts?.hasAux) {
+        if (!Array.isArray(r) || r.length !== 2) throw new TypeError('grad: with hasAux the function must return [loss, aux]');
+        aux = r[1];
+        return checkScalarOutput('grad', r[0]);
+      }
+      return checkScalarOutput('grad', r);
+    };
+    const [y, back] = vjp(g, ...sel.map((i) => args[i]));
+    if (!opts?.allowNaN && y instanceof ArrayTensor && Number.isNaN(y.buffer[0]))
+      throw new ConcretizationError('grad: the function returned NaN (the loss is not a number); pass { allowNaN: true } to differentiate it anyway');
+    const cts = back(ones([], (y as Tensor).dtype));
+    const gradient = typeof argnums === 'number' ? cts[0] : cts;
+    return [opts?.hasAux ? [y, aux] : y, gradient as GradOf<A, O>];
+  };
+}
+
+/**
+ * `grad(f)(...args)`: the gradient of a scalar-valued `f` with respect to argument `argnums`
+ * (default 0), with that argument's tree structure. Composes to any order: `grad(grad(grad(f)))`.
+ * With `hasAux` the result is `[grad, aux]`.
+ */
+export function grad<A extends readonly unknown[], O extends GradOptions = {}>(f: (...args: A) => unknown, opts?: O): (...args: A) => GradOf<A, O> {
+  const vg = valueAndGrad(f, opts);
+  return (...args: A) => {
+    const [v, g] = vg(...args);
+    return (opts?.hasAux ? [g, (v as unknown[])[1]] : g) as GradOf<A, O>;
+  };
+}

@@ -1,0 +1,90 @@
+import { isFloat } from '../core/dtype.js';
+import { ShapeError } from '../core/errors.js';
+import type { Aval, Tensor } from '../core/tensor.js';
+import { flatten, sameDef, showDef, unflatten, type TreeDef } from '../core/tree.js';
+import { JVPTrace, JVPTracer } from '../interp/jvp.js';
+import { LinearTrace, LinearTracer, transposeLinear } from '../interp/linear.js';
+import { bind } from '../interp/trace.js';
+import { zerosLike } from '../ops/create.js';
+import { checkMatching } from './args.js';
+
+/** What linearising a function records: its outputs, and the linear map of its tangents. */
+interface Linearized {
+  readonly primalOut: Tensor[];
+  readonly outDef: TreeDef;
+  readonly tangentOut: (Tensor | null)[];
+  readonly inAvals: Aval[];
+  readonly inDef: TreeDef;
+  readonly inputs: LinearTracer[];
+}
+
+/** Runs `f` with linear-tracer tangents and records the linear map (jvp + partial evaluation). */
+function linearizeFlat(fn: string, f: (...args: any[]) => unknown, primals: readonly unknown[]): Linearized {
+  const { leaves, def } = flatten(primals);
+  const lin = new LinearTrace();
+  const jt = new JVPTrace();
+  try {
+    const inputs = leaves.map((p, i) => lin.input(p, i));
+    const ins = leaves.map((p, i) => new JVPTracer(jt, p, isFloat(p.dtype) ? inputs[i]! : null));
+    const out = f(...unflatten<unknown[]>(def, ins));
+    const o = flatten(out);
+    const pairs = o.leaves.map((x) => jt.unpack(x));
+    return {
+      primalOut: pairs.map((p) => p[0]),
+      outDef: o.def,
+      tangentOut: pairs.map((p) => p[1]),
+      inAvals: leaves.map((l) => ({ shape: l.shape, dtype: l.dtype })),
+      inDef: def,
+      inputs,
+    };
+  } catch (e) {
+    if (e instanceof Error && fn !== 'vjp') e.message = e.message.replace(/^linearize:/, `${fn}:`);
+    throw e;
+  } finally {
+    jt.close();
+    lin.close();
+  }
+}
+
+/**
+ * Reverse mode: `vjp(f, ...primals)` returns `[f(...primals), vjpFn]`, where `vjpFn(ct)` gives the
+ * cotangent of every argument (a tuple of trees), Jᵀ·ct. Built as linearize + transpose.
+ */
+export function vjp<A extends readonly unknown[], R>(f: (...args: A) => R, ...primals: A): [R, (ct: R) => A] {
+  const l = linearizeFlat('vjp', f as (...a: any[]) => unknown, primals);
+  const out = unflatten<R>(l.outDef, l.primalOut);
+  const vjpFn = (ct: R): A => {
+    const c = flatten(ct);
+    if (!sameDef(c.def, l.outDef)) throw new ShapeError(`vjp: cotangent has structure ${showDef(c.def)} but the output has ${showDef(l.outDef)}`);
+    checkMatching('vjp', 'cotangent', out, ct);
+    const cts = transposeLinear(l.tangentOut, c.leaves, l.inAvals);
+    return unflatten<A>(l.inDef, cts);
+  };
+  return [out, vjpFn];
+}
+
+/**
+ * `linearize(f, ...primals)` returns `[f(...primals), fJvp]` where `fJvp(...tangents)` evaluates
+ * the recorded linear map J·t without re-running the nonlinear parts of `f`.
+ */
+export function linearize<A extends readonly unknown[], R>(f: (...args: A) => R, ...primals: A): [R, (...tangents: A) => R] {
+  const l = linearizeFlat('linearize', f as (...a: any[]) => unknown, primals);
+  const out = unflatten<R>(l.outDef, l.primalOut);
+  const fJvp = (...tangents: A): R => {
+    const { others } = checkMatching('linearize', 'tangents', primals, tangents);
+    const memo = new Map<LinearTracer, Tensor>();
+    const evalNode = (t: LinearTracer): Tensor => {
+      const hit = memo.get(t);
+      if (hit) return hit;
+      const r = t.recipe;
+      if (r.kind === 'input') return others[r.index]!;
+      if (r.kind === 'const') return r.value;
+      const outs = bind(r.eqn.prim, r.eqn.inputs.map(evalNode), r.eqn.params);
+      r.eqn.outputs.forEach((o, i) => memo.set(o, outs[i]!));
+      return memo.get(t)!;
+    };
+    const res = l.tangentOut.map((t, i) => (t instanceof LinearTracer ? evalNode(t) : zerosLike(l.primalOut[i]!)));
+    return unflatten<R>(l.outDef, res);
+  };
+  return [out, fJvp];
+}
