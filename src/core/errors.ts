@@ -14,3 +14,7 @@ export class EscapedTracerError extends Error {
 export class ConcretizationError extends Error {
   override name = 'ConcretizationError';
 }
+/** Raised when a matrix does not admit the requested factorisation (singular, not positive definite). */
+export class LinAlgError extends Error {
+  override name = 'LinAlgError';
+}
