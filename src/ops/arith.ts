@@ -106,8 +106,18 @@ export const square = <D extends DType>(x: Tensor<D>): Tensor<D> => mul(x, x);
 export const sigmoid = <D extends DType>(x: Tensor<D>): Tensor<D> => mul(add(tanh(mul(x, 0.5)), 1), 0.5);
 /** max(x, 0), with derivative 0 at 0 (as PyTorch) */
 export const relu = <D extends DType>(x: Tensor<D>): Tensor<D> => where(gt(x, 0), x, zerosLikeT(x));
-/** log(1 + eˣ), stable for large |x| */
-export const softplus = <D extends DType>(x: Tensor<D>): Tensor<D> => add(relu(x), log1p(exp(neg(abs(x)))));
+/**
+ * log(1 + eˣ), stable for large |x|. Written as two analytic branches, x + log1p(e⁻ˣ) for x > 0 and
+ * log1p(eˣ) otherwise, each fed a clamped input so the branch not taken stays finite; the
+ * relu(x) + log1p(e^−|x|) form has kinks that cancel in value but not in derivatives, and gives
+ * softplus′(0) = 0 instead of 1/2.
+ */
+export const softplus = <D extends DType>(x: Tensor<D>): Tensor<D> => {
+  const pos = gt(x, 0);
+  const xp = where(pos, x, 0);
+  const xn = where(pos, 0, x);
+  return where(pos, add(xp, log1p(exp(neg(xp)))), log1p(exp(xn))) as Tensor<D>;
+};
 
 const zerosLikeT = <D extends DType>(x: Tensor<D>): Tensor<D> => full(x.shape, 0, x.dtype);
 
