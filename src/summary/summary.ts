@@ -1,0 +1,191 @@
+import { ShapeError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { jvp } from '../transforms/jvp.js';
+import { grad, valueAndGrad } from '../transforms/grad.js';
+import { jacfwd } from '../transforms/jac.js';
+import { vmap } from '../transforms/vmap.js';
+import { eye, zeros } from '../ops/create.js';
+import { add, mul } from '../ops/arith.js';
+import { slice, reshape, take } from '../ops/shape-ops.js';
+import { checkDirection, displace } from './displace.js';
+import { type CompiledPartition, compilePartition, type Partition } from './partition.js';
+
+/**
+ * The partition summary of a loss L along a direction u (Wolinski 2023): with
+ * ψ(η) = L(θ + U·I_{P:S}·η) for η ∈ ℝ^S,
+ *   ḡ = ∇ψ(0) = I_{S:P} U ∇L,   H̄ = ∇²ψ(0) = I_{S:P} U H U I_{P:S} (S×S, all cross terms),
+ *   order3[s] = ∂³ψ(0)[e_s, e_s, e_s],   D̄³ = ∇³ψ(0) (S×S×S, on demand).
+ * Everything is a derivative of ψ taken by composing transforms; the P×P Hessian is never formed.
+ */
+export interface Summary {
+  /** L(θ), a scalar tensor. */
+  readonly loss: Tensor;
+  /** ḡ, shape [S]. */
+  readonly g: Tensor;
+  /** H̄, shape [S, S] (order ≥ 2). */
+  readonly H?: Tensor;
+  /** Diagonal of the third derivative, shape [S] (order 3). */
+  readonly order3?: Tensor;
+  /** The full third derivative, shape [S, S, S] (order 3 with `full3`). */
+  readonly D3?: Tensor;
+}
+
+/** Options of {@link summary}. */
+export interface SummaryOptions {
+  /** Highest derivative order to compute (default 3). */
+  readonly order?: 1 | 2 | 3;
+  /** Also compute the full S×S×S third derivative (S² directional passes, batched). */
+  readonly full3?: boolean;
+}
+
+/** ψ(η) = L(θ + U·I·η) for a compiled partition. */
+export const reducedLoss = <P>(loss: (p: P) => Tensor, params: P, u: P, cp: CompiledPartition) =>
+  (eta: Tensor): Tensor => loss(displace(params, u, cp, eta));
+
+const resolve = (partition: Partition | CompiledPartition, params: unknown): CompiledPartition =>
+  'leaves' in partition && 'size' in partition ? (partition as CompiledPartition) : compilePartition(partition as Partition, params);
+
+/**
+ * Nested directional derivative ∂ᵏψ(η0)[d_1, …, d_k] (k forward passes nested), the building block
+ * of order-k summaries. Exact; no finite differences.
+ */
+export function directional(psi: (eta: Tensor) => Tensor, eta0: Tensor, dirs: readonly Tensor[]): Tensor {
+  let f = psi;
+  for (const d of dirs) {
+    const prev = f;
+    f = (eta: Tensor) => jvp(prev, [eta], [d])[1];
+  }
+  return f(eta0);
+}
+
+/**
+ * Computes the summary of `loss` at `params` along `u` for a partition (see {@link Summary}).
+ * Cost: one forward-over-reverse pass batched over the S basis directions for (L, ḡ, H̄); one
+ * third-order forward pass batched over S for order3; S² for the full D̄³.
+ *
+ *     const s = summary((p) => nll(mlp(p, x), y), params, direction, partition.canonical(params), { order: 3 });
+ */
+export function summary<P>(loss: (p: P) => Tensor, params: P, u: P, partition: Partition | CompiledPartition, opts: SummaryOptions = {}): Summary {
+  const order = opts.order ?? 3;
+  if (![1, 2, 3].includes(order)) throw new ShapeError(`summary: order must be 1, 2 or 3, got ${order} (use summaryN for higher orders)`);
+  const dtype = checkDirection('summary', params, u);
+  const cp = resolve(partition, params);
+  const S = cp.size;
+  const psi = reducedLoss(loss, params, u, cp);
+  const eta0 = zeros([S], dtype);
+  if (order === 1) {
+    const [l, g] = valueAndGrad(psi)(eta0);
+    return { loss: l as Tensor, g: g as Tensor };
+  }
+  const basis = eye(S, dtype);
+  // one batched pass: primal (L, ḡ) and the S columns H̄·e_s
+  const [[ls, gs], [, hCols]] = vmap((e: Tensor) => jvp(valueAndGrad(psi), [eta0], [e]))(basis) as unknown as [[Tensor, Tensor], [Tensor, Tensor]];
+  const out: { -readonly [K in keyof Summary]: Summary[K] } = {
+    loss: reshape(slice(ls, [0], [1]), []),
+    g: reshape(slice(gs, [0, 0], [1, S]), [S]),
+    H: hCols,
+  };
+  if (order === 3) {
+    out.order3 = vmap((e: Tensor) => directional(psi, eta0, [e, e, e]))(basis);
+    if (opts.full3) out.D3 = jacfwd(jacfwd(grad(psi)))(eta0) as Tensor;
+  }
+  return out;
+}
+
+/** A symmetric order-k tensor over S groups stored once: the entries with s₁ ≤ s₂ ≤ … ≤ s_k. */
+export interface SymmetricTensor {
+  readonly order: number;
+  readonly size: number;
+  /** The sorted index tuples, in lexicographic order. */
+  readonly index: readonly (readonly number[])[];
+  /** The value of each tuple, as a tensor of shape [index.length]. */
+  readonly values: Tensor;
+  /** Expands to the dense S^k tensor. */
+  dense(): Tensor;
+}
+
+/** All sorted k-tuples over 0..S−1 in lexicographic order. */
+export function sortedTuples(S: number, k: number): number[][] {
+  const out: number[][] = [];
+  const rec = (prefix: number[], from: number) => {
+    if (prefix.length === k) {
+      out.push(prefix);
+      return;
+    }
+    for (let s = from; s < S; s++) rec([...prefix, s], s);
+  };
+  rec([], 0);
+  return out;
+}
+
+/**
+ * The order-k reduced derivative ∇ᵏψ(0) for any k ≥ 1, by the same composition: every sorted
+ * tuple (s₁ … s_k) is one nested k-fold directional derivative along (e_{s₁}, …, e_{s_k}), all
+ * tuples batched with vmap.
+ */
+export function summaryN<P>(loss: (p: P) => Tensor, params: P, u: P, partition: Partition | CompiledPartition, k: number): SymmetricTensor {
+  if (!Number.isInteger(k) || k < 1) throw new ShapeError(`summaryN: order k must be a positive integer, got ${k}`);
+  const dtype = checkDirection('summaryN', params, u);
+  const cp = resolve(partition, params);
+  const S = cp.size;
+  const psi = reducedLoss(loss, params, u, cp);
+  const eta0 = zeros([S], dtype);
+  const index = sortedTuples(S, k);
+  const I = eye(S, dtype);
+  const dirs = Array.from({ length: k }, (_, j) => take(I, index.map((t) => t[j]!), 0));
+  const values = vmap((...ds: Tensor[]) => directional(psi, eta0, ds))(...dirs);
+  return {
+    order: k,
+    size: S,
+    index,
+    values,
+    dense: () => {
+      // position of each dense multi-index in `index`, through its sorted tuple
+      const pos = new Map(index.map((t, i) => [t.join(','), i]));
+      const total = S ** k;
+      const where = new Int32Array(total);
+      for (let f = 0; f < total; f++) {
+        const t: number[] = [];
+        let r = f;
+        for (let j = 0; j < k; j++) {
+          t.unshift(r % S);
+          r = Math.floor(r / S);
+        }
+        where[f] = pos.get([...t].sort((a, b) => a - b).join(','))!;
+      }
+      return reshape(take(values, Array.from(where), 0), Array.from({ length: k }, () => S));
+    },
+  };
+}
+
+/** One batch of a dataset for {@link summaryOverBatches}: its data and its number of examples. */
+export interface WeightedBatch<B> {
+  readonly batch: B;
+  readonly size: number;
+}
+
+/**
+ * The summary of a mean loss over a whole dataset, from the summaries of its batches: each batch's
+ * summary is weighted by its share of the examples, so the result equals the summary on the union.
+ */
+export function summaryOverBatches<P, B>(
+  loss: (p: P, batch: B) => Tensor,
+  params: P,
+  u: P,
+  partition: Partition | CompiledPartition,
+  batches: readonly WeightedBatch<B>[],
+  opts: SummaryOptions = {},
+): Summary {
+  if (batches.length === 0) throw new ShapeError('summaryOverBatches: no batches');
+  const total = batches.reduce((n, b) => n + b.size, 0);
+  for (const b of batches) if (!(b.size > 0)) throw new ShapeError(`summaryOverBatches: batch size must be positive, got ${b.size}`);
+  const cp = resolve(partition, params);
+  let acc: Summary | null = null;
+  for (const b of batches) {
+    const s = summary((p: P) => loss(p, b.batch), params, u, cp, opts);
+    const w = b.size / total;
+    const scaled: Summary = Object.fromEntries(Object.entries(s).map(([key, v]) => [key, mul(v as Tensor, w)])) as unknown as Summary;
+    acc = acc === null ? scaled : (Object.fromEntries(Object.entries(acc).map(([key, v]) => [key, add(v as Tensor, (scaled as unknown as Record<string, Tensor>)[key]!)])) as unknown as Summary);
+  }
+  return acc!;
+}
