@@ -19,3 +19,8 @@ export { stopGradient } from './ops/stop-gradient.js';
 export * as partition from './summary/partition.js';
 export { summary, summaryN, summaryOverBatches, directional, reducedLoss, type Summary, type SummaryOptions, type SymmetricTensor } from './summary/summary.js';
 export { compilePartition, type Partition, type Member, type CompiledPartition } from './summary/partition.js';
+export * from './ops/conv.js';
+export * from './ops/pool.js';
+export * from './ops/einsum.js';
+export * from './ops/linalg.js';
+export { LinAlgError } from './core/errors.js';
