@@ -1,0 +1,133 @@
+/**
+ * The bench harness: what an implementation must provide, deterministic inputs, and timing.
+ * Every implementation (partax and each peer) gets the very same Float32Array inputs, and its
+ * runners return plain typed arrays, so results can be checked against each other.
+ */
+
+/** A prepared computation: `run()` does the work and returns its result on the host (forcing any lazy or async work). */
+export interface Runner<T> {
+  run(): T | Promise<T>;
+  /** Frees what the runner holds (peers with manual memory management). */
+  dispose?(): void;
+}
+
+/** The MLP problem: a 784-200-100-10 tanh network, log-softmax + NLL loss, one batch. */
+export interface MlpProblem {
+  readonly sizes: readonly number[];
+  readonly batch: number;
+  /** Weights [in, out] row-major and biases [out], layer by layer: w1, b1, w2, b2, … */
+  readonly params: readonly Float32Array[];
+  /** Inputs [batch, sizes[0]]. */
+  readonly x: Float32Array;
+  /** Class labels [batch], in [0, sizes[last]). */
+  readonly labels: Int32Array;
+}
+
+/** The loss and its gradient with respect to every parameter (same order as `MlpProblem.params`). */
+export interface MlpResult {
+  readonly loss: number;
+  readonly grads: readonly Float32Array[];
+}
+
+/** One implementation under test: partax, or a peer library on one of its backends. */
+export interface Impl {
+  /** Shown in the tables, e.g. "tfjs (wasm)". */
+  readonly name: string;
+  /** Makes this implementation current (peers with global backend state switch to theirs). */
+  activate?(): Promise<void>;
+  /** C = A·B for square float32 matrices of side `n`. */
+  matmul(a: Float32Array, b: Float32Array, n: number): Runner<Float32Array>;
+  /** valueAndGrad of the MLP loss with respect to its parameters. */
+  mlp(p: MlpProblem): Runner<MlpResult>;
+}
+
+/** A small deterministic PRNG (mulberry32), so every run and every implementation sees the same data. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` values uniform in [-scale, scale). */
+export function uniform(seed: number, n: number, scale = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (2 * r() - 1) * scale;
+  return out;
+}
+
+/** The MLP problem with Glorot-uniform weights, zero biases, uniform inputs and cyclic labels. */
+export function mlpProblem(sizes: readonly number[] = [784, 200, 100, 10], batch = 100, seed = 7): MlpProblem {
+  const params: Float32Array[] = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const fanIn = sizes[l]!;
+    const fanOut = sizes[l + 1]!;
+    params.push(uniform(seed + 2 * l, fanIn * fanOut, Math.sqrt(6 / (fanIn + fanOut))));
+    params.push(uniform(seed + 2 * l + 1, fanOut, 0.1));
+  }
+  const classes = sizes[sizes.length - 1]!;
+  const r = rng(seed + 1000);
+  const labels = Int32Array.from({ length: batch }, () => Math.floor(r() * classes));
+  return { sizes, batch, params, x: uniform(seed + 999, batch * sizes[0]!), labels };
+}
+
+/** Options of {@link time}: `warmup` untimed runs, then between `minReps` and `maxReps` timed runs, stopping once `budgetMs` is spent. */
+export interface TimeOptions {
+  readonly warmup: number;
+  readonly minReps: number;
+  readonly maxReps: number;
+  readonly budgetMs: number;
+}
+
+export const DEFAULT_TIMING: TimeOptions = { warmup: 2, minReps: 5, maxReps: 30, budgetMs: 3000 };
+
+/** Timing of one runner: the median and minimum of the timed runs (ms), how many there were, and the first result. */
+export interface Timing<T> {
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly reps: number;
+  readonly result: T;
+}
+
+/**
+ * Warms `runner` up, then times repeated runs and returns their median. A slow runner (first run
+ * over a fifth of the budget) gets one warm-up run and at least 3 timed runs instead, so the whole
+ * bench stays within a few minutes.
+ */
+export async function time<T>(runner: Runner<T>, opts: TimeOptions = DEFAULT_TIMING): Promise<Timing<T>> {
+  const t0 = performance.now();
+  let result = await runner.run();
+  const slow = performance.now() - t0 > opts.budgetMs / 5;
+  const warmup = slow ? 1 : opts.warmup;
+  const minReps = slow ? Math.min(3, opts.minReps) : opts.minReps;
+  for (let i = 1; i < warmup; i++) await runner.run();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < opts.maxReps && (times.length < minReps || performance.now() - start < opts.budgetMs)) {
+    const t0 = performance.now();
+    result = await runner.run();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const mid = times.length >> 1;
+  const medianMs = times.length % 2 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
+  return { medianMs, minMs: times[0]!, reps: times.length, result };
+}
+
+/** max|a−b| / max|b| over two arrays of equal length: the error relative to b's scale (Infinity on a length mismatch or a NaN). */
+export function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    const e = Math.abs(a[i]! - b[i]!);
+    if (!(e <= err)) err = Number.isNaN(e) ? Infinity : e;
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale === 0 ? err : err / scale;
+}

@@ -1,0 +1,57 @@
+/**
+ * partax (CPU backend) as a bench implementation: matmul and the MLP loss written with the public
+ * ops of src/index.ts (matmul, add, tanh, logSoftmax, oneHot, mul, sum, mean, valueAndGrad).
+ */
+import * as P from '../src/index.js';
+import type { Impl, MlpProblem, MlpResult, Runner } from './harness.js';
+
+type F32 = P.Tensor<'float32'>;
+
+/** The MLP's parameters as a record of tensors: w1, b1, w2, b2, … (weights [in, out]). */
+type Params = Record<string, F32>;
+
+/** Mean negative log-likelihood of `labels` under a tanh MLP with a log-softmax output. */
+export function mlpLoss(params: Params, x: F32, labels: P.Tensor<'int32'>, layers: number): F32 {
+  let h = x;
+  for (let l = 1; l <= layers; l++) {
+    const z = P.add(P.matmul(h, params[`w${l}`]!), params[`b${l}`]!);
+    h = l < layers ? P.tanh(z) : z;
+  }
+  const logp = P.logSoftmax(h, -1);
+  const classes = h.shape[h.shape.length - 1]!;
+  return P.neg(P.mean(P.sum(P.mul(logp, P.oneHot(labels, classes)), 1)));
+}
+
+/** Wraps a Float32Array as a partax tensor (copied, so the shared bench inputs stay untouched). */
+const f32 = (buf: Float32Array, shape: readonly number[]): F32 => P.fromBuffer(buf.slice(), 'float32', shape);
+
+export const partaxCpu: Impl = {
+  name: 'partax (cpu)',
+  async activate() {
+    P.setBackend('cpu');
+  },
+  matmul(a, b, n): Runner<Float32Array> {
+    const ta = f32(a, [n, n]);
+    const tb = f32(b, [n, n]);
+    return { run: () => P.matmul(ta, tb).data() };
+  },
+  mlp(p: MlpProblem): Runner<MlpResult> {
+    const layers = p.sizes.length - 1;
+    const params: Params = {};
+    for (let l = 1; l <= layers; l++) {
+      params[`w${l}`] = f32(p.params[2 * l - 2]!, [p.sizes[l - 1]!, p.sizes[l]!]);
+      params[`b${l}`] = f32(p.params[2 * l - 1]!, [p.sizes[l]!]);
+    }
+    const x = f32(p.x, [p.batch, p.sizes[0]!]);
+    const labels = P.fromBuffer(p.labels.slice(), 'int32', [p.batch]);
+    const vg = P.valueAndGrad((ps: Params) => mlpLoss(ps, x, labels, layers));
+    return {
+      run() {
+        const [loss, g] = vg(params) as [F32, Params];
+        const grads: Float32Array[] = [];
+        for (let l = 1; l <= layers; l++) grads.push(g[`w${l}`]!.data(), g[`b${l}`]!.data());
+        return { loss: loss.item(), grads };
+      },
+    };
+  },
+};
