@@ -46,7 +46,7 @@ export function conv2d<D extends DType>(x: Tensor<D>, w: Tensor<D>, opts: Conv2d
   if (c % groups !== 0 || o % groups !== 0)
     throw new ShapeError(`conv2d: ${ctx}: ${c} input channels and ${o} output channels must both be divisible by groups = ${groups}`);
   if (cg !== c / groups)
-    throw new ShapeError(`conv2d: ${ctx}: w has ${cg} input channels per group but x has ${c} channels / ${groups} group(s) = ${c / groups}`);
+    throw new ShapeError(`conv2d: ${ctx}: w has ${cg} input channels per group but x has ${c} channels with groups = ${groups} (${c / groups} per group)`);
   if (kh < 1 || kw < 1 || o < 1) throw new ShapeError(`conv2d: ${ctx}: empty kernel or no output channels`);
   const win: Window2d = {
     kernel: [kh, kw],

@@ -13,7 +13,7 @@ export interface Pool2dOptions {
   readonly kernel: Pair;
   /** Step of the window; default: the kernel size. */
   readonly stride?: Pair;
-  /** Padding on both sides of (H, W), at most half the (dilated) window; default 0. */
+  /** Padding on both sides of (H, W), at most ⌊kernel/2⌋; default 0. */
   readonly padding?: Pair;
 }
 
@@ -36,9 +36,10 @@ function poolSetup(op: string, x: Tensor, opts: Pool2dOptions & { dilation?: Pai
     padding: pair(op, 'padding', opts.padding, 0, 0, ctx),
     dilation: pair(op, 'dilation', opts.dilation, 1, 1, ctx),
   };
+  // PyTorch's rule: padding ≤ ⌊kernel/2⌋ (with dilation a window may still see only padding: −∞ for max)
   win.padding.forEach((p, i) => {
-    const eff = win.dilation[i]! * (kernel[i]! - 1) + 1;
-    if (2 * p > eff) throw new ShapeError(`${op}: padding ${p} is more than half the window ${eff} on axis ${i === 0 ? 'H' : 'W'} (${ctx})`);
+    if (p > Math.floor(kernel[i]! / 2))
+      throw new ShapeError(`${op}: padding ${p} is more than half the kernel size ${kernel[i]} on axis ${i === 0 ? 'H' : 'W'} (${ctx})`);
   });
   const [, , h, w] = x.shape as [number, number, number, number];
   const [oh, ow] = outputHW(op, h, w, win, ctx);
@@ -48,7 +49,7 @@ function poolSetup(op: string, x: Tensor, opts: Pool2dOptions & { dilation?: Pai
 /**
  * 2-D max pooling of x [N, C, H, W] (PyTorch semantics, floor mode): y[n, c, p, q] is the maximum
  * of x over the window at (p·sh − ph + i·dh, q·sw − pw + j·dw), 0 ≤ i < kh, 0 ≤ j < kw; padding is
- * −∞, so it never wins. The derivative routes to the maximum (tied maxima share it equally, as
+ * −∞, so it never wins (a dilated window that sees only padding gives −∞, as PyTorch). The derivative routes to the maximum (tied maxima share it equally, as
  * `max` does). Output [N, C, OH, OW] with OH = ⌊(H + 2ph − dh(kh−1) − 1)/sh⌋ + 1.
  *
  *     const y = maxPool2d(x, { kernel: 2 }); // [1,3,8,8] → [1,3,4,4]
