@@ -1,0 +1,69 @@
+import { type GradientTransformation, type StateOf, transformation } from './transformation.js';
+
+type AnyGT = GradientTransformation<any, any>;
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+/** The extra argument a transformation needs, `{}` when it needs none. */
+type NeedsOf<T> = T extends GradientTransformation<any, infer E> ? (unknown extends E ? {} : E) : never;
+/** The extra argument of a composition: what every member needs. */
+export type ChainExtra<Ts extends readonly AnyGT[]> = UnionToIntersection<NeedsOf<Ts[number]>>;
+
+/** State of {@link chain}: the members' states, as a tuple in order. */
+export type ChainState<Ts extends readonly AnyGT[]> = { readonly [K in keyof Ts]: StateOf<Ts[K]> };
+
+/**
+ * `chain(t₁, …, tₙ)` applies t₁ then t₂ … then tₙ to the updates; its state is the tuple of the
+ * members' states; every member sees the same `params` and `extra`. `chain()` is the identity.
+ *
+ *     const adam = (lr: number) => chain(scaleByAdam(), scaleByLearningRate(lr));
+ */
+export function chain<const Ts extends readonly AnyGT[]>(...ts: Ts): GradientTransformation<ChainState<Ts>, ChainExtra<Ts>> {
+  return transformation<ChainState<Ts>, ChainExtra<Ts>>(
+    (params) => ts.map((t) => t.init(params)) as unknown as ChainState<Ts>,
+    (updates, state, params, extra) => {
+      const states = state as readonly unknown[];
+      if (!Array.isArray(states) || states.length !== ts.length)
+        throw new TypeError(`chain: the state must be a tuple of ${ts.length} member states, got ${Array.isArray(states) ? `${states.length}` : typeof states}`);
+      let u = updates;
+      const next = ts.map((t, i) => {
+        const [v, s] = t.update(u, states[i], params, extra);
+        u = v;
+        return s;
+      });
+      return [u, next as unknown as ChainState<Ts>];
+    },
+  );
+}
+
+/** State of {@link namedChain}: a record from member names to their states. */
+export type NamedChainState<Ps extends readonly (readonly [string, AnyGT])[]> = { readonly [P in Ps[number] as P[0]]: StateOf<P[1]> };
+
+/**
+ * Like {@link chain}, with named members: the state is a record keyed by the names (optax's
+ * `named_chain`), so a state entry can be read or replaced by name. Names must be distinct.
+ *
+ *     const opt = namedChain(['clip', clipByGlobalNorm(1)], ['adam', scaleByAdam()], ['lr', scaleByLearningRate(1e-3)]);
+ *     opt.init(params).adam.mu
+ */
+export function namedChain<const Ps extends readonly (readonly [string, AnyGT])[]>(
+  ...pairs: Ps
+): GradientTransformation<NamedChainState<Ps>, ChainExtra<{ [K in keyof Ps]: Ps[K][1] }>> {
+  const names = pairs.map((p) => p[0]);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new TypeError(`namedChain: the name '${dup}' is used twice`);
+  type S = NamedChainState<Ps>;
+  return transformation<S, ChainExtra<{ [K in keyof Ps]: Ps[K][1] }>>(
+    (params) => Object.fromEntries(pairs.map(([n, t]) => [n, t.init(params)])) as S,
+    (updates, state, params, extra) => {
+      const states = state as Readonly<Record<string, unknown>>;
+      let u = updates;
+      const next: Record<string, unknown> = {};
+      for (const [n, t] of pairs) {
+        if (!(n in states)) throw new TypeError(`namedChain: the state has no entry '${n}' (it has ${Object.keys(states).join(', ') || 'none'})`);
+        const [v, s] = t.update(u, states[n], params, extra);
+        u = v;
+        next[n] = s;
+      }
+      return [u, next as S];
+    },
+  );
+}

@@ -1,0 +1,61 @@
+import { type ScalarOrSchedule, valueAt } from './schedule.js';
+import { type GradientTransformation, transformation } from './transformation.js';
+
+/** State of {@link inject}: the step count, the hyper-parameters used at the last step, and the inner state. */
+export interface InjectState<H, S> {
+  readonly count: number;
+  readonly hyperparams: Readonly<H>;
+  readonly inner: S;
+}
+
+/**
+ * Hyper-parameters in the state (optax's `inject_hyperparams`): `inject(make, hp)` builds the
+ * transformation `make(values)` afresh at every step from the hyper-parameters held in the state,
+ * so they can be read (for logs) and changed between steps with {@link setHyperparams}.
+ * A hyper-parameter given as a schedule is re-evaluated at each step (and overrides any change);
+ * one given as a number keeps its (possibly changed) state value. `make` must give transformations
+ * whose state structure does not depend on the values (true of every builder in `optim`).
+ *
+ *     const opt = inject(({ lr }) => adam(lr), { lr: 1e-3 });
+ *     state = setHyperparams(state, { lr: 1e-4 });  // from the next step on
+ */
+export function inject<H extends Readonly<Record<string, number>>, S, E>(
+  make: (hyperparams: H) => GradientTransformation<S, E>,
+  hyperparams: { readonly [K in keyof H]: ScalarOrSchedule },
+): GradientTransformation<InjectState<H, S>, E> {
+  const keys = Object.keys(hyperparams) as (keyof H & string)[];
+  const evaluate = (count: number, current?: Readonly<H>): H => {
+    const out: Record<string, number> = {};
+    for (const k of keys) {
+      const v = hyperparams[k];
+      out[k] = typeof v === 'function' || current === undefined ? valueAt(v, count) : current[k]!;
+      if (!Number.isFinite(out[k])) throw new RangeError(`inject: hyper-parameter '${k}' is ${out[k]} at step ${count}`);
+    }
+    return out as H;
+  };
+  return transformation<InjectState<H, S>, E>(
+    (params) => {
+      const hp = evaluate(0);
+      return { count: 0, hyperparams: hp, inner: make(hp).init(params) };
+    },
+    (updates, state, params, extra) => {
+      const hp = evaluate(state.count, state.hyperparams);
+      const [u, inner] = make(hp).update(updates, state.inner, params, extra);
+      return [u, { count: state.count + 1, hyperparams: hp, inner }];
+    },
+  );
+}
+
+/**
+ * A copy of an {@link inject} state with some hyper-parameters replaced (used from the next
+ * update on). Names must exist in the state.
+ *
+ *     state = setHyperparams(state, { lr: state.hyperparams.lr / 10 });
+ */
+export function setHyperparams<H extends Readonly<Record<string, number>>, S>(state: InjectState<H, S>, changes: Partial<H>): InjectState<H, S> {
+  for (const [k, v] of Object.entries(changes)) {
+    if (!(k in state.hyperparams)) throw new TypeError(`setHyperparams: no hyper-parameter '${k}' (there are ${Object.keys(state.hyperparams).join(', ')})`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`setHyperparams: '${k}' must be a finite number, got ${String(v)}`);
+  }
+  return { ...state, hyperparams: { ...state.hyperparams, ...changes } };
+}

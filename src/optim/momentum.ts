@@ -1,0 +1,51 @@
+import { add, mul, zerosLike } from '../ops/arith.js';
+import { type GradientTransformation, transformation } from './transformation.js';
+import { checkSameStructure, treeMap } from './tree-util.js';
+
+/** Options of {@link traceMomentum}. */
+export interface TraceMomentumOptions {
+  /** μ, the momentum factor. */
+  readonly momentum: number;
+  /** τ, the dampening (default 0): the new gradient enters the buffer with weight 1 − τ. */
+  readonly dampening?: number;
+  /** Nesterov momentum: the output is g + μ·buf instead of buf (default false). */
+  readonly nesterov?: boolean;
+}
+
+/**
+ * State of {@link traceMomentum}: the buffer (zeros before the first step; PyTorch creates it on
+ * the first step, here the count says whether it exists, so the state keeps one structure) and
+ * the step count.
+ */
+export interface TraceMomentumState {
+  readonly trace: unknown;
+  readonly count: number;
+}
+
+/**
+ * The momentum of `torch.optim.SGD`, exactly:
+ *
+ *     step 0:  buf = g
+ *     then:    buf = μ·buf + (1 − τ)·g
+ *     output:  buf, or g + μ·buf with nesterov
+ *
+ * (chain it with `scaleByLearningRate(lr)` for SGD with momentum; optax's `trace` differs in the
+ * first step and has no dampening). PyTorch forbids nesterov with dampening ≠ 0; so does this.
+ *
+ *     chain(traceMomentum({ momentum: 0.9 }), scaleByLearningRate(0.01))
+ */
+export function traceMomentum({ momentum, dampening = 0, nesterov = false }: TraceMomentumOptions): GradientTransformation<TraceMomentumState> {
+  if (!Number.isFinite(momentum) || momentum < 0) throw new RangeError(`traceMomentum: momentum must be a finite number ≥ 0, got ${momentum}`);
+  if (!Number.isFinite(dampening)) throw new RangeError(`traceMomentum: dampening must be a finite number, got ${dampening}`);
+  if (nesterov && (momentum <= 0 || dampening !== 0))
+    throw new RangeError(`traceMomentum: nesterov momentum needs momentum > 0 and dampening = 0 (as torch.optim.SGD), got momentum ${momentum}, dampening ${dampening}`);
+  return transformation<TraceMomentumState>(
+    (params) => ({ trace: treeMap('traceMomentum', (p) => zerosLike(p), params), count: 0 }),
+    (g, { trace, count }) => {
+      checkSameStructure('traceMomentum', g, trace, ['updates', 'the momentum buffer']);
+      const buf = count === 0 ? g : treeMap('traceMomentum', (b, x) => add(mul(b, momentum), mul(x, 1 - dampening)), trace, g);
+      const out = nesterov ? treeMap('traceMomentum', (x, b) => add(x, mul(b, momentum)), g, buf) : buf;
+      return [out, { trace: buf, count: count + 1 }];
+    },
+  );
+}
