@@ -24,3 +24,4 @@ export * from './ops/pool.js';
 export * from './ops/einsum.js';
 export * from './ops/linalg.js';
 export { LinAlgError } from './core/errors.js';
+export * as optim from './optim/index.js';

@@ -1,0 +1,37 @@
+/**
+ * `optim`: optimizers as pure `{init, update}` gradient transformations (optax style), their
+ * combinators and building blocks, schedules, and the anisotropic Nesterov learning-rate solver of
+ * the NewtonSummary method.
+ *
+ *     const opt = optim.chain(optim.clipByGlobalNorm(1), optim.adam(1e-3));
+ *     let state = opt.init(params);
+ *     const [u, next] = opt.update(grad(loss)(params, x, y), state, params);
+ *     params = optim.applyUpdates(params, u);
+ */
+export { type GradientTransformation, type StateOf, type ExtraOf, type EmptyState, identity, applyUpdates } from './transformation.js';
+export { chain, namedChain, type ChainState, type NamedChainState, type ChainExtra } from './chain.js';
+export { partitionBy, leafLabels, type Labels, type PartitionState } from './partition-by.js';
+export { masked, leafMask, type Mask, type MaskedState } from './masked.js';
+export { inject, setHyperparams, type InjectState } from './inject.js';
+export { scale, scaleByLearningRate, scaleBySchedule, scaleByGroupLearningRates, type ScaleByScheduleState } from './scale.js';
+export { traceMomentum, type TraceMomentumOptions, type TraceMomentumState } from './momentum.js';
+export { scaleByAdam, scaleByRms, type ScaleByAdamOptions, type ScaleByAdamState, type ScaleByRmsOptions, type ScaleByRmsState } from './adam.js';
+export { addDecayedWeights } from './weight-decay.js';
+export { clipByGlobalNorm, globalNorm } from './clip.js';
+export { sgd, momentum, adam, adamw, rmsprop, type MomentumOptions, type AdamWOptions } from './alias.js';
+export {
+  type Schedule,
+  type ScalarOrSchedule,
+  constantSchedule,
+  piecewiseConstantSchedule,
+  stepDecaySchedule,
+  linearSchedule,
+  linearWarmup,
+  cosineDecaySchedule,
+  joinSchedules,
+  warmupCosineDecaySchedule,
+} from './schedule.js';
+export { reduceOnPlateau, plateauStep, initialPlateauState, type ReduceOnPlateauOptions, type ReduceOnPlateauState, type PlateauExtra } from './plateau.js';
+export { nesterovLrs, NesterovError, type NesterovResult, type NesterovOptions, type X0Computation } from './nesterov.js';
+export { brentq, type BrentqOptions, type BrentqResult } from './brentq.js';
+export * as linalg from './small-linalg.js';
