@@ -1,5 +1,5 @@
 import { type DType } from '../core/dtype.js';
-import { DTypeError } from '../core/errors.js';
+import { DTypeError, ShapeError } from '../core/errors.js';
 import { broadcastShapes, shapeEq, type Shape, showShape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { bind1 } from '../interp/trace.js';
@@ -20,7 +20,7 @@ export type TensorLike = Tensor | number;
 export function broadcastTo<D extends DType>(x: Tensor<D>, shape: Shape, op = 'broadcastTo'): Tensor<D> {
   if (shapeEq(x.shape, shape)) return x;
   const out = broadcastShapes(op, x.shape, shape);
-  if (!shapeEq(out, shape)) throw new Error(`${op}: cannot broadcast ${showShape(x.shape)} to ${showShape(shape)}`);
+  if (!shapeEq(out, shape)) throw new ShapeError(`${op}: cannot broadcast ${showShape(x.shape)} to ${showShape(shape)}`);
   const lead = shape.length - x.shape.length;
   return bind1(broadcastInDimP, [x], { shape, dims: x.shape.map((_, i) => i + lead) }) as Tensor<D>;
 }

@@ -1,4 +1,4 @@
-import { ShapeError } from '../core/errors.js';
+import { DTypeError, ShapeError } from '../core/errors.js';
 import { checkShape, type Shape, showShape, sizeOf } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { bind1 } from '../interp/trace.js';
@@ -108,7 +108,7 @@ export const concatenateP: Primitive<{ axis: number }> = primitive({
   abstractEval: (avals, { axis }) => {
     const a = avals[0]!;
     for (const b of avals) {
-      if (b.dtype !== a.dtype) throw new ShapeError(`concat: dtypes ${a.dtype} and ${b.dtype} differ`);
+      if (b.dtype !== a.dtype) throw new DTypeError(`concat: dtypes ${a.dtype} and ${b.dtype} differ (use astype)`);
       if (b.shape.length !== a.shape.length || b.shape.some((d, i) => i !== axis && d !== a.shape[i]))
         throw new ShapeError(`concat: shapes ${showShape(a.shape)} and ${showShape(b.shape)} differ off axis ${axis}`);
     }
