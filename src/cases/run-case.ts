@@ -1,5 +1,6 @@
 import type { Tensor } from '../core/tensor.js';
 import { summary } from '../summary/summary.js';
+import { nesterovLrs } from '../optim/nesterov.js';
 import { compilePartition, type Partition } from '../summary/partition.js';
 import { batchFromJSON, lossFn, modelFn, paramsFromJSON } from './build.js';
 import type { CaseFile } from './codecs.js';
@@ -13,7 +14,7 @@ export interface CaseResult {
   H: number[];
   order3: number[];
   D3: { shape: number[]; data: number[] };
-  nesterov?: unknown[];
+  nesterov: unknown[];
 }
 
 const list = (t: Tensor): number[] => Array.from(t.data() as ArrayLike<number>);
@@ -27,11 +28,19 @@ export function runCase(c: CaseFile): CaseResult {
   const loss = lossFn(c.loss);
   const partition = compilePartition(c.partition as Partition, params);
   const s = summary((p: unknown) => loss(model(p, x), y), params, direction, partition, { order: 3, full3: true });
+  const H = list(s.H!);
+  const g = list(s.g);
+  const order3 = list(s.order3!);
+  const nesterov = (c.nesterov_damping_int ?? []).map((lam) => {
+    const r = nesterovLrs(H, g, order3, lam);
+    return { damping_int: lam, lrs: r.lrs, found: r.found, r: r.r, x0_computation: r.x0Computation, H_pd: r.hPD, ...(r.reason ? { reason: r.reason } : {}) };
+  });
   return {
+    nesterov,
     loss: s.loss.item(),
-    g: list(s.g),
-    H: list(s.H!),
-    order3: list(s.order3!),
+    g,
+    H,
+    order3,
     D3: { shape: [...s.D3!.shape], data: list(s.D3!) },
   };
 }

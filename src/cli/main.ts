@@ -1,18 +1,58 @@
+import { CaseFile, TrajectoryFile } from '../cases/codecs.js';
+import { runCase } from '../cases/run-case.js';
+import { readJsonFile } from './read-json.js';
+
 /**
- * The `partax` command (placeholder: the lead replaces this file).
- * Run through bin/partax.mjs, which loads it with tsx; arguments are process.argv.slice(2).
+ * The `partax` command. Run through bin/partax.mjs (tsx, no build step).
+ *   partax case FILE         summary (and Nesterov rates) of a partax-case/1 file, as JSON
+ *   partax trajectory FILE   replay a partax-trajectory/1 file with NewtonSummary, as JSON
  */
 const usage = `usage: partax <command> [args]
 
 commands:
-  case <file.json>        evaluate a partax-case/1 reference case (not implemented yet)
-  trajectory <file.json>  run a partax-trajectory/1 reference case (not implemented yet)
+  case <file.json>        evaluate a partax-case/1 reference case: prints {"loss","g","H","order3","D3","nesterov"}
+  trajectory <file.json>  replay a partax-trajectory/1 case with NewtonSummary: prints {"loss","lrs","params","hg"}
   --help                  show this message`;
 
-const args = process.argv.slice(2);
-if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
-  console.log(usage);
-} else {
-  console.error(`partax: unknown or unimplemented command '${args[0]}'\n${usage}`);
-  process.exitCode = 2;
+type Command = (args: string[]) => Promise<void> | void;
+
+const needFile = (cmd: string, args: string[]): string => {
+  if (args.length !== 1) throw new UsageError(`partax ${cmd}: expected one file argument, got ${args.length}`);
+  return args[0]!;
+};
+
+class UsageError extends Error {}
+
+const commands: Record<string, Command> = {
+  case: (args) => {
+    const file = needFile('case', args);
+    console.log(JSON.stringify(runCase(readJsonFile(file, CaseFile, 'partax case'))));
+  },
+  trajectory: async (args) => {
+    const file = needFile('trajectory', args);
+    const { runTrajectory } = await import('../cases/run-trajectory.js');
+    console.log(JSON.stringify(runTrajectory(readJsonFile(file, TrajectoryFile, 'partax trajectory'))));
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  const run = commands[cmd];
+  if (!run) {
+    console.error(`partax: unknown command '${cmd}'\n${usage}`);
+    return 2;
+  }
+  try {
+    await run(rest);
+    return 0;
+  } catch (e) {
+    console.error(`partax ${cmd}: ${(e as Error).message}`);
+    return e instanceof UsageError ? 2 : 1;
+  }
 }
+
+process.exitCode = await main(process.argv.slice(2));

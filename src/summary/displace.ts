@@ -3,7 +3,7 @@ import { isFloat } from '../core/dtype.js';
 import { shapeEq, showShape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { flatten, sameDef, showDef, unflatten } from '../core/tree.js';
-import { add, mul } from '../ops/arith.js';
+import { add, astype, mul } from '../ops/arith.js';
 import { fromBuffer } from '../ops/create.js';
 import { reshape, slice, take } from '../ops/shape-ops.js';
 import type { CompiledPartition } from './partition.js';
@@ -24,6 +24,25 @@ export function displace<P>(params: P, u: P, partition: CompiledPartition, eta: 
           ? reshape(slice(eta, [lg.group], [lg.group + 1]), [])
           : reshape(take(eta, fromBuffer(lg.groupOf, 'int32', [lg.groupOf.length])), theta.shape);
       return add(theta, mul(d[i]!, coef));
+    }),
+  );
+}
+
+/**
+ * θ + t·u_s: only the elements of group s move, by t·u_p. The other parameters stay constants, so
+ * a derivative in t carries symbolic-zero tangents everywhere outside group s (no wasted work).
+ */
+export function displaceGroup<P>(params: P, u: P, partition: CompiledPartition, s: number, t: Tensor): P {
+  const p = flatten(params);
+  const d = flatten(u).leaves;
+  return unflatten<P>(
+    p.def,
+    p.leaves.map((theta, i) => {
+      const lg = partition.leaves[i]!;
+      if (lg.kind === 'whole') return lg.group === s ? add(theta, mul(d[i]!, t)) : theta;
+      if (!lg.groupOf.includes(s)) return theta;
+      const mask = fromBuffer(lg.groupOf.map((g) => (g === s ? 1 : 0)), 'int32', [lg.groupOf.length]);
+      return add(theta, mul(mul(d[i]!, reshape(astype(mask, theta.dtype), theta.shape)), t));
     }),
   );
 }

@@ -4,10 +4,10 @@ import { jvp } from '../transforms/jvp.js';
 import { grad, valueAndGrad } from '../transforms/grad.js';
 import { jacfwd } from '../transforms/jac.js';
 import { vmap } from '../transforms/vmap.js';
-import { eye, zeros } from '../ops/create.js';
+import { eye, full, zeros } from '../ops/create.js';
 import { add, mul } from '../ops/arith.js';
-import { slice, reshape, take } from '../ops/shape-ops.js';
-import { checkDirection, displace } from './displace.js';
+import { slice, reshape, stack, take } from '../ops/shape-ops.js';
+import { checkDirection, displace, displaceGroup } from './displace.js';
 import { type CompiledPartition, compilePartition, type Partition } from './partition.js';
 
 /**
@@ -36,6 +36,12 @@ export interface SummaryOptions {
   readonly order?: 1 | 2 | 3;
   /** Also compute the full S×S×S third derivative (S² directional passes, batched). */
   readonly full3?: boolean;
+  /**
+   * How the S directional passes run: 'loop' (default) runs one pass per group, where every
+   * parameter outside the group is a constant (symbolic-zero tangents: layers before the group cost
+   * nothing extra); 'vmap' batches the S passes into one (larger kernels, no zero skipping).
+   */
+  readonly strategy?: 'loop' | 'vmap';
 }
 
 /** ψ(η) = L(θ + U·I·η) for a compiled partition. */
@@ -78,17 +84,36 @@ export function summary<P>(loss: (p: P) => Tensor, params: P, u: P, partition: P
     return { loss: l as Tensor, g: g as Tensor };
   }
   const basis = eye(S, dtype);
-  // one batched pass: primal (L, ḡ) and the S columns H̄·e_s
-  const [[ls, gs], [, hCols]] = vmap((e: Tensor) => jvp(valueAndGrad(psi), [eta0], [e]))(basis) as unknown as [[Tensor, Tensor], [Tensor, Tensor]];
-  const out: { -readonly [K in keyof Summary]: Summary[K] } = {
-    loss: reshape(slice(ls, [0], [1]), []),
-    g: reshape(slice(gs, [0, 0], [1, S]), [S]),
-    H: hCols,
-  };
-  if (order === 3) {
-    out.order3 = vmap((e: Tensor) => directional(psi, eta0, [e, e, e]))(basis);
-    if (opts.full3) out.D3 = jacfwd(jacfwd(grad(psi)))(eta0) as Tensor;
+  const out: { -readonly [K in keyof Summary]: Summary[K] } = { loss: eta0, g: eta0 };
+  if (opts.strategy === 'vmap') {
+    // one batched pass: primal (L, ḡ) and the S columns H̄·e_s
+    const [[ls, gs], [, hCols]] = vmap((e: Tensor) => jvp(valueAndGrad(psi), [eta0], [e]))(basis) as unknown as [[Tensor, Tensor], [Tensor, Tensor]];
+    out.loss = reshape(slice(ls, [0], [1]), []);
+    out.g = reshape(slice(gs, [0, 0], [1, S]), [S]);
+    out.H = hCols;
+    if (order === 3) out.order3 = vmap((e: Tensor) => directional(psi, eta0, [e, e, e]))(basis);
+  } else {
+    // per group s: t ↦ ∇ψ(θ + U·I·η + t·u_s) differentiated at t = 0 gives row s of H̄
+    const t0 = zeros([], dtype);
+    const one = full([], 1, dtype);
+    const rowsH: Tensor[] = [];
+    for (let s = 0; s < S; s++) {
+      const gradAt = (t: Tensor) => valueAndGrad((eta: Tensor) => loss(displaceGroup(displace(params, u, cp, eta), u, cp, s, t)))(eta0);
+      const [[l, g], [, hRow]] = jvp(gradAt, [t0], [one]) as unknown as [[Tensor, Tensor], [Tensor, Tensor]];
+      if (s === 0) {
+        out.loss = l;
+        out.g = g;
+      }
+      rowsH.push(hRow);
+    }
+    out.H = stack(rowsH);
+    if (order === 3) {
+      const o3: Tensor[] = [];
+      for (let s = 0; s < S; s++) o3.push(directional((t: Tensor) => loss(displaceGroup(params, u, cp, s, t)), t0, [one, one, one]));
+      out.order3 = stack(o3);
+    }
   }
+  if (order === 3 && opts.full3) out.D3 = jacfwd(jacfwd(grad(psi)))(eta0) as Tensor;
   return out;
 }
 

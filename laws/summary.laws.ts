@@ -1,0 +1,186 @@
+import { test } from 'node:test';
+import fc from 'fast-check';
+import {
+  add, concat, eye, grad, hessian, mul, partition, reshape, stack, sum, summary, summaryN, summaryOverBatches,
+  tensor, transpose, matmul, type Tensor, slice,
+} from '../src/index.js';
+import { reducedLoss } from '../src/summary/summary.js';
+import { compilePartition } from '../src/summary/partition.js';
+import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
+import { mse } from '../src/nn/losses.js';
+import { arbProblem, ravelTree, unravelLike } from './harness/models.js';
+import { assertClose, RUNS, finiteDifference } from './harness/index.js';
+
+/** Laws of the partition summaries (issue 3). */
+
+const T64 = { rtol: 1e-8, atol: 1e-10 };
+const diag = (v: Tensor) => mul(eye(v.size, 'float64'), reshape(v, [1, v.size]));
+
+test('finest partition with u = 1 gives the exact Hessian; with any u it gives U·H·U', () => {
+  fc.assert(
+    fc.property(arbProblem(), (pb) => {
+      const fin = partition.finest(pb.params);
+      const flatLoss = (v: Tensor) => pb.loss(unravelLike(pb.params, v));
+      const theta = ravelTree(pb.params);
+      const H = hessian(flatLoss)(theta) as Tensor;
+      const ones = unravelLike(pb.params, add(mul(theta, 0), 1));
+      const s1 = summary(pb.loss, pb.params, ones, fin, { order: 2 });
+      assertClose(s1.H!, H, T64, 'H̄(finest, u=1) vs hessian');
+      assertClose(s1.g, grad(flatLoss)(theta) as Tensor, T64, 'ḡ(finest, u=1) vs grad');
+      const su = summary(pb.loss, pb.params, pb.u, fin, { order: 2 });
+      const U = diag(ravelTree(pb.u));
+      assertClose(su.H!, matmul(matmul(U, H), U), T64, 'H̄(finest, u) vs U·H·U');
+    }),
+    { numRuns: RUNS.numRuns },
+  );
+});
+
+test('trivial partition gives the scalars uᵀ∇L and uᵀHu', () => {
+  fc.assert(
+    fc.property(arbProblem(), (pb) => {
+      const flatLoss = (v: Tensor) => pb.loss(unravelLike(pb.params, v));
+      const theta = ravelTree(pb.params);
+      const u = ravelTree(pb.u);
+      const s = summary(pb.loss, pb.params, pb.u, partition.trivial(pb.params), { order: 2 });
+      const g = grad(flatLoss)(theta) as Tensor;
+      const H = hessian(flatLoss)(theta) as Tensor;
+      assertClose(reshape(s.g, []), sum(mul(u, g)), T64, 'uᵀ∇L');
+      assertClose(reshape(s.H!, []), sum(mul(u, matmul(H, u))), T64, 'uᵀHu');
+    }),
+    RUNS,
+  );
+});
+
+/** A random coarsening map of S groups onto S' ≤ S groups, every new group used. */
+const arbMerge = (S: number) =>
+  fc.integer({ min: 1, max: S }).chain((S2) =>
+    fc.array(fc.integer({ min: 0, max: S2 - 1 }), { minLength: S - S2, maxLength: S - S2 }).chain((extra) =>
+      fc.shuffledSubarray([...Array.from({ length: S2 }, (_, i) => i), ...extra], { minLength: S, maxLength: S }),
+    ),
+  );
+
+test('merging groups by a 0/1 matrix A maps ḡ to Aᵀḡ, H̄ to AᵀH̄A and D̄³ to its A-contraction', () => {
+  fc.assert(
+    fc.property(arbProblem({ maxDepth: 2 }).chain((pb) => fc.tuple(fc.constant(pb), arbMerge(partition.canonical(pb.params).length))), ([pb, map]) => {
+      const base = partition.canonical(pb.params);
+      const S = base.length;
+      const S2 = Math.max(...map) + 1;
+      const A = tensor(Array.from({ length: S * S2 }, (_, k) => (map[Math.floor(k / S2)] === k % S2 ? 1 : 0)), 'float64', [S, S2]);
+      const s = summary(pb.loss, pb.params, pb.u, base, { order: 3, full3: true });
+      const m = summary(pb.loss, pb.params, pb.u, partition.merge(base, map), { order: 3, full3: true });
+      const At = transpose(A, [1, 0]);
+      assertClose(m.g, matmul(At, s.g), T64, 'Aᵀḡ');
+      assertClose(m.H!, matmul(matmul(At, s.H!), A), T64, 'AᵀH̄A');
+      // D3'[a,b,c] = Σ A[s,a] A[t,b] A[v,c] D3[s,t,v]
+      const d1 = reshape(matmul(At, reshape(s.D3!, [S, S * S])), [S2, S, S]);
+      const d2 = transpose(matmul(At, reshape(transpose(d1, [1, 0, 2]), [S, S2 * S])), [0, 1]);
+      const d2r = transpose(reshape(d2, [S2, S2, S]), [1, 0, 2]);
+      const d3 = reshape(matmul(reshape(d2r, [S2 * S2, S]), A), [S2, S2, S2]);
+      assertClose(m.D3!, d3, T64, 'A-contraction of D̄³');
+    }),
+    RUNS,
+  );
+});
+
+test('H̄ and D̄³ are symmetric, order3 is the diagonal of D̄³, and ḡ, H̄ match finite differences of ψ', () => {
+  fc.assert(
+    fc.property(arbProblem(), (pb) => {
+      const part = partition.canonical(pb.params);
+      const s = summary(pb.loss, pb.params, pb.u, part, { order: 3, full3: true });
+      const S = part.length;
+      assertClose(s.H!, transpose(s.H!, [1, 0]), T64, 'H̄ symmetric');
+      for (const perm of [[0, 2, 1], [1, 0, 2], [2, 1, 0], [1, 2, 0]]) assertClose(s.D3!, transpose(s.D3!, perm), T64, `D̄³ symmetric ${perm}`);
+      const diagD3 = Array.from({ length: S }, (_, i) => (s.D3!.data() as Float64Array)[i * S * S + i * S + i]!);
+      assertClose(s.order3!, tensor(diagD3, 'float64', [S]), T64, 'order3 = diag D̄³');
+      const psi = reducedLoss(pb.loss, pb.params, pb.u, compilePartition(part, pb.params));
+      const eta0 = tensor(new Array(S).fill(0), 'float64', [S]);
+      assertClose(s.g, finiteDifference(psi, eta0, 1e-5), { rtol: 1e-5, atol: 1e-7 }, 'ḡ vs finite differences');
+      const rows = Array.from({ length: S }, (_, i) => finiteDifference((e: Tensor) => reshape(slice(grad(psi)(e) as Tensor, [i], [i + 1]), []), eta0, 1e-5));
+      assertClose(s.H!, stack(rows), { rtol: 1e-5, atol: 1e-7 }, 'H̄ vs finite differences of ∇ψ');
+    }),
+    RUNS,
+  );
+});
+
+test('summaryN(k) agrees with g (k = 1), H̄ (k = 2) and D̄³ (k = 3)', () => {
+  fc.assert(
+    fc.property(arbProblem({ maxDepth: 2 }), (pb) => {
+      const part = partition.canonical(pb.params);
+      const s = summary(pb.loss, pb.params, pb.u, part, { order: 3, full3: true });
+      assertClose(summaryN(pb.loss, pb.params, pb.u, part, 1).dense(), s.g, T64, 'k=1');
+      assertClose(summaryN(pb.loss, pb.params, pb.u, part, 2).dense(), s.H!, T64, 'k=2');
+      assertClose(summaryN(pb.loss, pb.params, pb.u, part, 3).dense(), s.D3!, T64, 'k=3');
+    }),
+    { numRuns: 100 },
+  );
+});
+
+test('summaries over batches add up to the summary over their union (mean losses weighted by size)', () => {
+  fc.assert(
+    fc.property(arbProblem(), fc.integer({ min: 1, max: 3 }), (pb, cut0) => {
+      if (pb.lossKind !== 'mse') return; // mse batches slice simply; nll is covered by the same linearity
+      const n = pb.x.shape[0]!;
+      const cut = Math.min(cut0, n - 1);
+      const config = { sizes: pb.sizes, activation: pb.activation, output: 'identity' };
+      const lossOn = (p: MlpParams<'float64'>, b: { x: Tensor<'float64'>; y: Tensor<'float64'> }) => mse(mlpApply(config, p, b.x), b.y);
+      const part = partition.canonical(pb.params);
+      const whole = summary(pb.loss, pb.params, pb.u, part, { order: 3 });
+      if (cut < 1) return;
+      const yy = pb.y as Tensor<'float64'>;
+      const part1 = { x: slice(pb.x, [0, 0], [cut, pb.x.shape[1]!]), y: slice(yy, [0, 0], [cut, yy.shape[1]!]) };
+      const part2 = { x: slice(pb.x, [cut, 0], [n, pb.x.shape[1]!]), y: slice(yy, [cut, 0], [n, yy.shape[1]!]) };
+      const multi = summaryOverBatches(lossOn, pb.params, pb.u, part, [{ batch: part1, size: cut }, { batch: part2, size: n - cut }], { order: 3 });
+      for (const k of ['loss', 'g', 'H', 'order3'] as const) assertClose(multi[k]!, whole[k]!, T64, k);
+    }),
+    RUNS,
+  );
+});
+
+test('reparameterisation laws: a positively homogeneous rescaling of consecutive relu layers, with the direction rescaled alike, leaves the summary unchanged; scaling the direction of group s by c maps ḡ→Cḡ, H̄→CH̄C, order3→c³·order3', () => {
+  fc.assert(
+    fc.property(
+      arbProblem({ activations: ['relu'] }).filter((pb) => pb.sizes.length >= 3),
+      fc.double({ min: 0.25, max: 4, noNaN: true }),
+      fc.array(fc.double({ min: -3, max: 3, noNaN: true }).filter((c) => Math.abs(c) > 0.1), { minLength: 8, maxLength: 8 }),
+      (pb, c, cs) => {
+        const part = partition.canonical(pb.params);
+        const s = summary(pb.loss, pb.params, pb.u, part, { order: 3 });
+        // layer 0 (weight and bias) × c, layer 1 weight × 1/c: relu(c·z)/c = relu(z), so L is unchanged
+        const scaleLayers = (p: MlpParams<'float64'>): MlpParams<'float64'> => ({
+          layers: p.layers.map((l, i) =>
+            i === 0 ? { weight: mul(l.weight, c), bias: mul(l.bias, c) } : i === 1 ? { weight: mul(l.weight, 1 / c), bias: l.bias } : l,
+          ),
+        });
+        const r = summary(pb.loss, scaleLayers(pb.params), scaleLayers(pb.u), part, { order: 3 });
+        const tol = { rtol: 1e-7, atol: 1e-9 };
+        assertClose(r.loss, s.loss, tol, 'loss');
+        assertClose(r.g, s.g, tol, 'ḡ invariant');
+        assertClose(r.H!, s.H!, tol, 'H̄ invariant');
+        assertClose(r.order3!, s.order3!, tol, 'order3 invariant');
+        // direction scaling per group
+        const S = part.length;
+        const cv = tensor(cs.slice(0, S), 'float64', [S]);
+        const scaledU: MlpParams<'float64'> = {
+          layers: pb.u.layers.map((l, i) => ({ weight: mul(l.weight, cs[2 * i]!), bias: mul(l.bias, cs[2 * i + 1]!) })),
+        };
+        const d = summary(pb.loss, pb.params, scaledU, part, { order: 3 });
+        assertClose(d.g, mul(cv, s.g), tol, 'ḡ → Cḡ');
+        assertClose(d.H!, mul(mul(reshape(cv, [S, 1]), s.H!), reshape(cv, [1, S])), tol, 'H̄ → CH̄C');
+        assertClose(d.order3!, mul(mul(mul(cv, cv), cv), s.order3!), tol, 'order3 → c³ order3');
+      },
+    ),
+    RUNS,
+  );
+});
+
+test('partitions that miss an element, repeat one, or name an unknown parameter are rejected by name', async () => {
+  const { default: assert } = await import('node:assert/strict');
+  const params = { layers: [{ weight: tensor([[1, 2]], 'float64'), bias: tensor([0], 'float64') }] };
+  assert.throws(() => compilePartition([['layers.0.weight']], params), /'layers\.0\.bias'.*no group/);
+  assert.throws(() => compilePartition([['layers.0.weight', 'layers.0.bias'], ['layers.0.bias']], params), /element 0 of 'layers\.0\.bias' is in group 0 and again in group 1/);
+  assert.throws(() => compilePartition([['layers.0.weight', 'layers.0.bias', 'layers.1.weight']], params), /unknown parameter 'layers\.1\.weight'/);
+  assert.throws(() => compilePartition([[{ name: 'layers.0.weight', index: [0, 0] }, { name: 'layers.0.weight', index: [1] }, 'layers.0.bias']], params), /repeated in group 0/);
+  assert.throws(() => compilePartition([[{ name: 'layers.0.weight', index: [2] }], ['layers.0.bias']], params), /selects element 2 of 'layers\.0\.weight', which has 2 elements/);
+  assert.throws(() => partition.named('blocks:x', params), /unknown partition name 'blocks:x'/);
+  void concat;
+});

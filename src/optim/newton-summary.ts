@@ -1,0 +1,192 @@
+import { ShapeError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { flatten, unflatten } from '../core/tree.js';
+import { mul } from '../ops/arith.js';
+import { fromBuffer } from '../ops/create.js';
+import { reshape, take } from '../ops/shape-ops.js';
+import { summary } from '../summary/summary.js';
+import { type CompiledPartition, compilePartition, type Partition } from '../summary/partition.js';
+import { nesterovLrs, type NesterovResult } from './nesterov.js';
+import { newtonLrs } from './newton-lrs.js';
+import { traceMomentum } from './momentum.js';
+import { type GradientTransformation, transformation } from './transformation.js';
+
+/**
+ * NewtonSummary (Wolinski 2023): an inner transformation proposes a direction u (by default the
+ * PyTorch momentum buffer); every `periodHg` steps the summary (ḡ, H̄, order3) of the loss along u
+ * is computed on an "hg" batch and the per-group learning rates η are chosen by Newton's method on
+ * the summary, regularised by the anisotropic Nesterov cubic scheme
+ *     η = (H̄ + λ_int/2·‖Dη‖·D²)⁻¹ ḡ,   D = diag(|order3|^{1/3});
+ * then optionally clipped at 0 (`removeNegative`), averaged over time (`momLrs`) and damped (λ₁);
+ * the step is θ ← θ − U·I·η: the updates are −η_s·u on the elements of group s.
+ */
+
+/** Options of {@link newtonSummary}. */
+export interface NewtonSummaryOptions {
+  /** The partition of the parameters, or a builder (e.g. `partition.canonical`). */
+  readonly partition: Partition | ((params: unknown) => Partition);
+  /** The transformation proposing the direction (default: torch momentum 0.9, dampening 0.9). */
+  readonly direction?: GradientTransformation<any, any>;
+  /** λ₁: the global damping multiplying the learning rates (default 1). */
+  readonly damping?: number;
+  /** λ_int: the Nesterov cubic regularisation strength; undefined = no cubic term (plain Newton with `ridge`). */
+  readonly dampingInt?: number;
+  /** Recompute the summary every `periodHg` steps (default 1). */
+  readonly periodHg?: number;
+  /** Moving-average factor of the learning rates across hg steps (default 0). */
+  readonly momLrs?: number;
+  /** Clip negative learning rates to 0 (default false). */
+  readonly removeNegative?: boolean;
+  /** Average the raw (unclipped) rates and clip after averaging (default false: clip, then average). */
+  readonly maintainTrueLrs?: boolean;
+  /** Plain Newton on the summary: η = H̄⁻¹ḡ, ignoring `dampingInt` and `ridge`. */
+  readonly noRegul?: boolean;
+  /** Ridge added to H̄ when the cubic term is off (default 0). */
+  readonly ridge?: number;
+  /** Use only the diagonal of H̄ (default false). */
+  readonly diagonal?: boolean;
+}
+
+/** The extra argument NewtonSummary needs: the loss and the batch its summary is computed on. */
+export interface NewtonSummaryExtra<P = any, B extends readonly unknown[] = any[]> {
+  readonly loss: (params: P, ...batch: B) => Tensor;
+  readonly hgBatch: B;
+}
+
+/** What one hg step computed, kept in the state for plots and diagnostics. */
+export interface HgRecord {
+  readonly step: number;
+  readonly loss: number;
+  readonly H: number[][];
+  readonly g: number[];
+  readonly order3: number[];
+  /** The learning rates before clipping, averaging and damping. */
+  readonly lrsRaw: number[];
+  readonly found: boolean;
+  /** ‖Dη‖ at the Nesterov solution (null without the cubic term or when not found). */
+  readonly r: number | null;
+  /** How the solve went: 'Direct_Hpd' | 'Analytical' | 'Numer_conv' | 'Numer_dvx1' | 'newton' | 'not_found'. */
+  readonly branch: string;
+  /** Why no rates were found, or warnings (singular / ill-conditioned H̄). */
+  readonly notes: readonly string[];
+}
+
+/** State of {@link newtonSummary}. */
+export interface NewtonSummaryState {
+  readonly count: number;
+  readonly direction: unknown;
+  /** The moving average of the (clipped) raw learning rates. */
+  readonly currLrs: readonly number[] | null;
+  /** The learning rates in force: λ₁ · currLrs, one per group. */
+  readonly lrs: readonly number[];
+  /** The latest hg step's record (null before the first). */
+  readonly last: HgRecord | null;
+}
+
+const rows = (t: Tensor, S: number): number[][] => {
+  const d = t.data() as ArrayLike<number>;
+  return Array.from({ length: S }, (_, i) => Array.from({ length: S }, (_, j) => d[i * S + j]!));
+};
+
+/** −η_s · u on the elements of group s, leaf by leaf. */
+export function scaleByGroups(u: unknown, lrs: readonly number[], cp: CompiledPartition, sign = -1): unknown {
+  const { leaves, def } = flatten(u);
+  if (leaves.length !== cp.leaves.length) throw new ShapeError(`newtonSummary: the direction has ${leaves.length} tensors, the partition covers ${cp.leaves.length}`);
+  const dtype = leaves[0]?.dtype ?? 'float64';
+  const eta = fromBuffer(Float64Array.from(lrs, (v) => sign * v), 'float64', [lrs.length]);
+  const etaD = dtype === 'float32' ? fromBuffer(Float32Array.from(lrs, (v) => sign * v), 'float32', [lrs.length]) : eta;
+  return unflatten(
+    def,
+    leaves.map((x, i) => {
+      const lg = cp.leaves[i]!;
+      if (lg.kind === 'whole') return mul(x, sign * lrs[lg.group]!);
+      return mul(x, reshape(take(etaD, fromBuffer(lg.groupOf, 'int32', [lg.groupOf.length])), x.shape));
+    }),
+  );
+}
+
+/**
+ * The NewtonSummary optimizer as a gradient transformation. `update(grads, state, params, extra)`
+ * needs `params` and `extra = { loss, hgBatch }` (the loss on an hg batch).
+ *
+ *     const opt = newtonSummary({ partition: partition.canonical, damping: 0.1, dampingInt: 10 });
+ *     let state = opt.init(params);
+ *     const [updates, next] = opt.update(g, state, params, { loss, hgBatch: [x, y] });
+ */
+export function newtonSummary(opts: NewtonSummaryOptions): GradientTransformation<NewtonSummaryState, NewtonSummaryExtra> {
+  const direction = opts.direction ?? traceMomentum({ momentum: 0.9, dampening: 0.9 });
+  const damping = opts.damping ?? 1;
+  const period = opts.periodHg ?? 1;
+  const momLrs = opts.momLrs ?? 0;
+  if (!Number.isInteger(period) || period < 1) throw new RangeError(`newtonSummary: periodHg must be a positive integer, got ${period}`);
+  if (!(momLrs >= 0 && momLrs < 1)) throw new RangeError(`newtonSummary: momLrs must be in [0, 1), got ${momLrs}`);
+  if (opts.dampingInt !== undefined && !(opts.dampingInt >= 0)) throw new RangeError(`newtonSummary: dampingInt must be ≥ 0, got ${opts.dampingInt}`);
+  let compiled: { params: unknown; cp: CompiledPartition } | null = null;
+  const partitionFor = (params: unknown): CompiledPartition => {
+    if (compiled && compiled.params === params) return compiled.cp;
+    const part = typeof opts.partition === 'function' ? opts.partition(params) : opts.partition;
+    compiled = { params, cp: compilePartition(part, params) };
+    return compiled.cp;
+  };
+  return transformation<NewtonSummaryState, NewtonSummaryExtra>(
+    (params) => {
+      const S = partitionFor(params).size;
+      return { count: 0, direction: direction.init(params), currLrs: null, lrs: new Array(S).fill(0), last: null };
+    },
+    (grads, state, params, extra) => {
+      if (params === undefined) throw new TypeError('newtonSummary: update needs the current params (third argument)');
+      if (!extra || typeof extra.loss !== 'function' || !Array.isArray(extra.hgBatch))
+        throw new TypeError('newtonSummary: update needs extra = { loss: (params, ...batch) => Tensor, hgBatch: [...] } (the loss on the hg batch)');
+      const cp = partitionFor(params);
+      const [u, dirState] = direction.update(grads, state.direction, params);
+      let { currLrs, lrs, last } = state;
+      if (state.count % period === 0) {
+        const useCubic = !opts.noRegul && opts.dampingInt !== undefined;
+        const s = summary((p: unknown) => extra.loss(p, ...extra.hgBatch), params, u, cp, { order: useCubic ? 3 : 2 });
+        const S = cp.size;
+        let H = rows(s.H!, S);
+        if (opts.diagonal) H = H.map((r, i) => r.map((v, j) => (i === j ? v : 0)));
+        const g = Array.from(s.g.data() as ArrayLike<number>);
+        const order3 = s.order3 ? Array.from(s.order3.data() as ArrayLike<number>) : new Array<number>(S).fill(0);
+        let raw: number[];
+        let found: boolean;
+        let r: number | null = null;
+        let branch: string;
+        const notes: string[] = [];
+        if (useCubic) {
+          const res: NesterovResult = nesterovLrs(H, g, order3, opts.dampingInt!);
+          found = res.found;
+          r = res.found ? res.r : null;
+          branch = res.x0Computation;
+          if (res.reason) notes.push(res.reason);
+          if (res.warnings) notes.push(...res.warnings);
+          raw = res.found && res.lrs ? res.lrs : new Array<number>(S).fill(0);
+        } else {
+          const res = newtonLrs(H, g, opts.noRegul ? 0 : (opts.ridge ?? 0));
+          found = res.found;
+          branch = 'newton';
+          notes.push(...res.notes);
+          raw = res.lrs ?? new Array<number>(S).fill(0);
+        }
+        const m = state.count > 0 && currLrs !== null ? momLrs : 0;
+        const clip = (v: number[]) => (opts.removeNegative ? v.map((x) => Math.max(x, 0)) : v);
+        const avg = (v: number[]) => v.map((x, i) => (1 - m) * x + m * (currLrs?.[i] ?? 0));
+        let effective: number[];
+        if (opts.maintainTrueLrs) {
+          const averaged = avg(raw);
+          currLrs = averaged;
+          effective = clip(averaged);
+        } else {
+          const averaged = avg(clip(raw));
+          currLrs = averaged;
+          effective = averaged;
+        }
+        lrs = effective.map((x) => damping * x);
+        last = { step: state.count, loss: s.loss.item(), H, g, order3, lrsRaw: raw, found, r, branch, notes };
+      }
+      const updates = scaleByGroups(u, lrs, cp, -1);
+      return [updates, { count: state.count + 1, direction: dirState, currLrs, lrs, last }];
+    },
+  );
+}
+
