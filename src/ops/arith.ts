@@ -37,69 +37,72 @@ function align(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
 }
 
 type Out<A, B> = A extends Tensor<infer D> ? Tensor<D> : B extends Tensor<infer D> ? Tensor<D> : Tensor;
-const bin = (p: Primitive, op: string) => <A extends TensorLike, B extends TensorLike>(a: A, b: B): Out<A, B> =>
-  bind1(p, align(op, a, b)) as Out<A, B>;
-const un = (p: Primitive) => <D extends DType>(x: Tensor<D>): Tensor<D> => bind1(p, [x]) as Tensor<D>;
+// The primitive is looked up at call time (a thunk), not at load time: prim/elementwise.ts imports this
+// module for its rules, so when a prim file is the entry point this module runs before the
+// primitives exist (the prim ↔ ops cycle must stay call-time only; laws/architecture.test.ts checks).
+const bin = (p: () => Primitive, op: string) => <A extends TensorLike, B extends TensorLike>(a: A, b: B): Out<A, B> =>
+  bind1(p(), align(op, a, b)) as Out<A, B>;
+const un = (p: () => Primitive) => <D extends DType>(x: Tensor<D>): Tensor<D> => bind1(p(), [x]) as Tensor<D>;
 
 /** a + b */
-export const add = bin(e.addP, 'add');
+export const add = bin(() => e.addP, 'add');
 /** a − b */
-export const sub = bin(e.subP, 'sub');
+export const sub = bin(() => e.subP, 'sub');
 /** a · b (elementwise) */
-export const mul = bin(e.mulP, 'mul');
+export const mul = bin(() => e.mulP, 'mul');
 /** a / b (floats only) */
-export const div = bin(e.divP, 'div');
+export const div = bin(() => e.divP, 'div');
 /** a ** b (floats only) */
-export const pow = bin(e.powP, 'pow');
+export const pow = bin(() => e.powP, 'pow');
 /** elementwise max(a, b); ties share the derivative equally */
-export const maximum = bin(e.maxP, 'maximum');
+export const maximum = bin(() => e.maxP, 'maximum');
 /** elementwise min(a, b) */
-export const minimum = bin(e.minP, 'minimum');
+export const minimum = bin(() => e.minP, 'minimum');
 /** a < b (bool) */
-export const lt = bin(e.ltP, 'lt') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const lt = bin(() => e.ltP, 'lt') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** a ≤ b (bool) */
-export const le = bin(e.leP, 'le') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const le = bin(() => e.leP, 'le') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** a > b (bool) */
-export const gt = bin(e.gtP, 'gt') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const gt = bin(() => e.gtP, 'gt') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** a ≥ b (bool) */
-export const ge = bin(e.geP, 'ge') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const ge = bin(() => e.geP, 'ge') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** a == b (bool) */
-export const eq = bin(e.eqP, 'eq') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const eq = bin(() => e.eqP, 'eq') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** a != b (bool) */
-export const ne = bin(e.neP, 'ne') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const ne = bin(() => e.neP, 'ne') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** logical and of bool tensors */
-export const logicalAnd = bin(e.andP, 'logicalAnd') as (a: Tensor<'bool'>, b: Tensor<'bool'>) => Tensor<'bool'>;
+export const logicalAnd = bin(() => e.andP, 'logicalAnd') as (a: Tensor<'bool'>, b: Tensor<'bool'>) => Tensor<'bool'>;
 /** logical or of bool tensors */
-export const logicalOr = bin(e.orP, 'logicalOr') as (a: Tensor<'bool'>, b: Tensor<'bool'>) => Tensor<'bool'>;
+export const logicalOr = bin(() => e.orP, 'logicalOr') as (a: Tensor<'bool'>, b: Tensor<'bool'>) => Tensor<'bool'>;
 /** logical not of a bool tensor */
-export const logicalNot = un(e.notP) as (a: Tensor<'bool'>) => Tensor<'bool'>;
+export const logicalNot = un(() => e.notP) as (a: Tensor<'bool'>) => Tensor<'bool'>;
 
 /** −x */
-export const neg = un(e.negP);
+export const neg = un(() => e.negP);
 /** eˣ */
-export const exp = un(e.expP);
+export const exp = un(() => e.expP);
 /** natural logarithm */
-export const log = un(e.logP);
+export const log = un(() => e.logP);
 /** log(1 + x), accurate near 0 */
-export const log1p = un(e.log1pP);
+export const log1p = un(() => e.log1pP);
 /** eˣ − 1, accurate near 0 */
-export const expm1 = un(e.expm1P);
+export const expm1 = un(() => e.expm1P);
 /** √x */
-export const sqrt = un(e.sqrtP);
+export const sqrt = un(() => e.sqrtP);
 /** 1/√x */
 export const rsqrt = <D extends DType>(x: Tensor<D>): Tensor<D> => div(1, sqrt(x));
 /** |x| (derivative sign(x), 0 at 0) */
-export const abs = un(e.absP);
+export const abs = un(() => e.absP);
 /** sign(x) ∈ {−1, 0, 1}; derivative 0 */
-export const sign = un(e.signP);
+export const sign = un(() => e.signP);
 /** ⌊x⌋; derivative 0 */
-export const floor = un(e.floorP);
+export const floor = un(() => e.floorP);
 /** tanh x */
-export const tanh = un(e.tanhP);
+export const tanh = un(() => e.tanhP);
 /** sin x */
-export const sin = un(e.sinP);
+export const sin = un(() => e.sinP);
 /** cos x */
-export const cos = un(e.cosP);
+export const cos = un(() => e.cosP);
 /** x² */
 export const square = <D extends DType>(x: Tensor<D>): Tensor<D> => mul(x, x);
 /** logistic σ(x) = 1/(1+e⁻ˣ), computed as (1 + tanh(x/2))/2 for stability */

@@ -62,6 +62,9 @@ export function registerCpuKernel(name: string, k: Kernel): void {
   kernels[name] = k;
 }
 
+/** Whether the CPU backend has a kernel for the primitive `name` (the architecture law checks every primitive). */
+export const hasCpuKernel = (name: string): boolean => Object.hasOwn(kernels, name);
+
 export const cpuBackend: Backend = {
   name: 'cpu',
   execute(prim, inputs, params, outAvals) {
