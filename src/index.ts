@@ -25,3 +25,7 @@ export * from './ops/einsum.js';
 export * from './ops/linalg.js';
 export { LinAlgError } from './core/errors.js';
 export * as optim from './optim/index.js';
+export * as random from './random/index.js';
+export * as tree from './tree/index.js';
+export { decodeOrThrow, parseOrThrow, DecodeError, type DecodeIssue } from './core/decode.js';
+export { tensorCodec, treeCodec, treeToJSON, treeFromJSON, type TensorJSON, type TreeJSON } from './io/tree-codec.js';
