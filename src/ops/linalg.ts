@@ -26,20 +26,25 @@ function swapLast<D extends DType>(x: Tensor<D>): Tensor<D> {
 }
 
 /**
- * Brings A [..., n, n] and b ([..., n] when b has one axis fewer than A, else [..., n, k]) to
- * common batch axes; returns b as a matrix and whether to drop its added column again.
+ * Brings A [..., n, n] and b (a vector [n] when 1-D, as NumPy 2, else [..., n, k]) to common batch
+ * axes; returns b as a matrix and whether to drop its added column again.
  */
 function alignRhs<D extends DType>(op: string, a: Tensor<D>, b: Tensor<D>): [Tensor<D>, Tensor<D>, boolean] {
   if (!(b instanceof Tensor)) throw new TypeError(`${op}: b must be a tensor`);
   const ctx = `A is ${showShape(a.shape)}, b is ${showShape(b.shape)}`;
   const n = checkMatrix(op, a, ctx);
   if (a.dtype !== b.dtype) throw new DTypeError(`${op}: A is ${a.dtype}, b is ${b.dtype}: dtypes differ (use astype)`);
-  if (b.shape.length === 0) throw new ShapeError(`${op}: ${ctx}: b must be a vector [..., ${n}] or a matrix [..., ${n}, k]`);
-  const vector = b.shape.length === a.shape.length - 1 || b.shape.length === 1;
+  if (b.shape.length === 0) throw new ShapeError(`${op}: ${ctx}: b must be a vector [${n}] or a matrix [..., ${n}, k]`);
+  const vector = b.shape.length === 1;
   const bm = vector ? expandDims(b, -1) : b;
   if (bm.shape[bm.shape.length - 2] !== n)
     throw new ShapeError(`${op}: ${ctx}: b has ${bm.shape[bm.shape.length - 2]} rows but A is ${n}×${n}`);
-  const batch = broadcastShapes(op, a.shape.slice(0, -2), bm.shape.slice(0, -2));
+  let batch: number[];
+  try {
+    batch = broadcastShapes(op, a.shape.slice(0, -2), bm.shape.slice(0, -2));
+  } catch {
+    throw new ShapeError(`${op}: ${ctx}: the batch axes ${showShape(a.shape.slice(0, -2))} and ${showShape(bm.shape.slice(0, -2))} do not broadcast`);
+  }
   return [broadcastTo(a, [...batch, n, n], op), broadcastTo(bm, [...batch, ...bm.shape.slice(-2)], op), vector];
 }
 
@@ -63,7 +68,7 @@ export interface TriangularSolveOptions {
 
 /**
  * x = op(A)⁻¹ b for triangular A (op(A) = A, or Aᵀ with `transposeA`), by substitution; b is a
- * vector [..., n] or a matrix [..., n, k], batch axes broadcast. Linear in b.
+ * vector [n] or a matrix [..., n, k], batch axes broadcast. Linear in b.
  *
  *     const x = triangularSolve(cholesky(S), b, { lower: true }); // L x = b
  */
@@ -74,8 +79,9 @@ export function triangularSolve<D extends DType>(a: Tensor<D>, b: Tensor<D>, opt
 }
 
 /**
- * x = A⁻¹ b by LU with partial pivoting; b is [..., n] (a vector: one axis fewer than A) or
- * [..., n, k]. A numerically singular A (a pivot below n·ε·max|A|) is a LinAlgError.
+ * x = A⁻¹ b by LU with partial pivoting; b is a vector [n] (only 1-D b is a vector, as in NumPy 2;
+ * use [..., n, 1] for batches of vectors, or vmap) or a matrix [..., n, k]; batch axes broadcast.
+ * A numerically singular A (a pivot below n·ε·max|A|) is a LinAlgError.
  * Derivatives: ẋ = A⁻¹(ḃ − Ȧ x), and b̄ = A⁻ᵀ x̄.
  *
  *     solve(tensor([[2, 0], [0, 4]], 'float64'), tensor([2, 2], 'float64')) // [1, 0.5]
