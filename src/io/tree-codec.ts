@@ -23,6 +23,8 @@ export type TreeJSON = TensorJSON | readonly TreeJSON[] | { readonly [k: string]
 
 /** Trees nested deeper than this are refused (a guard against stack exhaustion on hostile input). */
 export const MAX_DEPTH = 200;
+/** Tensors of more axes are refused (NumPy's limit; a guard against absurd input). */
+export const MAX_RANK = 64;
 /** At most this many bad values are reported per tensor. */
 const MAX_BAD_VALUES = 3;
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -84,8 +86,10 @@ function decodeLeaf(u: Record<string, unknown>, c: t.Context, dtype: DType | und
   let shape: number[] | undefined;
   if (!Array.isArray(s)) fail(errors, s, cs, `expected an array of non-negative integers, got ${showValue(s)}`);
   else {
-    const bad = s.findIndex((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0);
-    if (bad >= 0) fail(errors, s[bad], at(cs, String(bad), ValueName, s[bad]), `expected a non-negative integer (a dimension), got ${showValue(s[bad])}`);
+    let bad = -1;
+    for (let i = 0; i < s.length && bad < 0; i++) if (typeof s[i] !== 'number' || !Number.isSafeInteger(s[i]) || s[i] < 0) bad = i;
+    if (s.length > MAX_RANK) fail(errors, s, cs, `rank ${s.length} is above the limit of ${MAX_RANK} axes`);
+    else if (bad >= 0) fail(errors, s[bad], at(cs, String(bad), ValueName, s[bad]), `expected a non-negative integer (a dimension), got ${showValue(s[bad])}`);
     else shape = s as number[];
   }
   // data
@@ -116,7 +120,8 @@ function decodeTree(u: unknown, c: t.Context, dtype: DType | undefined, self: t.
     fail(errors, u, c, `nested deeper than ${MAX_DEPTH} levels`);
     return undefined;
   }
-  if (Array.isArray(u)) return u.map((x, i) => decodeTree(x, at(c, String(i), self, x), dtype, self, errors, depth + 1)) as Tree;
+  // (Array.from visits the holes of sparse arrays too, so a hole is reported, not skipped)
+  if (Array.isArray(u)) return Array.from(u, (x, i) => decodeTree(x, at(c, String(i), self, x), dtype, self, errors, depth + 1)) as Tree;
   if (isPlainObject(u)) {
     if (has(u, 'shape') && has(u, 'data')) return decodeLeaf(u, c, dtype, errors);
     const out: Record<string, Tree> = {};
