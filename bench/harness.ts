@@ -86,9 +86,14 @@ export interface TimeOptions {
 
 export const DEFAULT_TIMING: TimeOptions = { warmup: 2, minReps: 5, maxReps: 30, budgetMs: 3000 };
 
-/** Timing of one runner: the median and minimum of the timed runs (ms), how many there were, and the first result. */
+/**
+ * Timing of one runner: the median and minimum wall time of the timed runs (ms), the median CPU
+ * time of this process per run (user + system, all threads: less sensitive than wall time to other
+ * processes on a shared machine), how many runs there were, and the last result.
+ */
 export interface Timing<T> {
   readonly medianMs: number;
+  readonly cpuMs: number;
   readonly minMs: number;
   readonly reps: number;
   readonly result: T;
@@ -107,16 +112,24 @@ export async function time<T>(runner: Runner<T>, opts: TimeOptions = DEFAULT_TIM
   const minReps = slow ? Math.min(3, opts.minReps) : opts.minReps;
   for (let i = 1; i < warmup; i++) await runner.run();
   const times: number[] = [];
+  const cpu: number[] = [];
   const start = performance.now();
   while (times.length < opts.maxReps && (times.length < minReps || performance.now() - start < opts.budgetMs)) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     result = await runner.run();
     times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  times.sort((a, b) => a - b);
-  const mid = times.length >> 1;
-  const medianMs = times.length % 2 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
-  return { medianMs, minMs: times[0]!, reps: times.length, result };
+  return { medianMs: median(times), cpuMs: median(cpu), minMs: Math.min(...times), reps: times.length, result };
+}
+
+/** The median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** max|a−b| / max|b| over two arrays of equal length: the error relative to b's scale (Infinity on a length mismatch or a NaN). */

@@ -6,6 +6,8 @@ export interface Row {
   readonly impl: string;
   /** Median wall time of one run, ms. */
   readonly ms?: number;
+  /** Median CPU time of the process per run (all threads), ms. */
+  readonly cpuMs?: number;
   readonly reps?: number;
   readonly gflops?: number;
   /** This implementation's time / the reference's (partax) time: above 1 means partax is faster. */
@@ -15,14 +17,15 @@ export interface Row {
   readonly failed?: string;
 }
 
-const HEAD = ['case', 'implementation', 'median ms', 'GFLOP/s', 'time / partax', 'runs', 'max err vs partax'];
+const HEAD = ['case', 'implementation', 'median ms', 'cpu ms', 'GFLOP/s', 'time / partax', 'runs', 'max err vs partax'];
 
 function cells(r: Row): string[] {
-  if (r.failed !== undefined) return [r.case, r.impl, 'failed', '', '', '', r.failed.slice(0, 60)];
+  if (r.failed !== undefined) return [r.case, r.impl, 'failed', '', '', '', '', r.failed.slice(0, 60)];
   return [
     r.case,
     r.impl,
     r.ms!.toFixed(r.ms! < 10 ? 2 : 1),
+    r.cpuMs!.toFixed(r.cpuMs! < 10 ? 2 : 1),
     r.gflops!.toFixed(2),
     `${r.ratio!.toFixed(2)}×`,
     String(r.reps),

@@ -27,6 +27,7 @@ export async function benchMatmul(impls: readonly Impl[], sizes: readonly number
             case: label,
             impl: impl.name,
             ms: t.medianMs,
+            cpuMs: t.cpuMs,
             reps: t.reps,
             gflops: flops / (t.medianMs * 1e6),
             ratio: t.medianMs / refMs,

@@ -42,6 +42,7 @@ export async function benchMlp(impls: readonly Impl[], timing: TimeOptions, size
           case: label,
           impl: impl.name,
           ms: t.medianMs,
+          cpuMs: t.cpuMs,
           reps: t.reps,
           gflops: flops / (t.medianMs * 1e6),
           ratio: t.medianMs / refMs,
