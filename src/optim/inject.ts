@@ -19,11 +19,12 @@ export interface InjectState<H, S> {
  *     const opt = inject(({ lr }) => adam(lr), { lr: 1e-3 });
  *     state = setHyperparams(state, { lr: 1e-4 });  // from the next step on
  */
-export function inject<H extends Readonly<Record<string, number>>, S, E>(
-  make: (hyperparams: H) => GradientTransformation<S, E>,
-  hyperparams: { readonly [K in keyof H]: ScalarOrSchedule },
-): GradientTransformation<InjectState<H, S>, E> {
-  const keys = Object.keys(hyperparams) as (keyof H & string)[];
+export function inject<K extends string, S, E>(
+  make: (hyperparams: { readonly [k in K]: number }) => GradientTransformation<S, E>,
+  hyperparams: { readonly [k in K]: ScalarOrSchedule },
+): GradientTransformation<InjectState<{ readonly [k in K]: number }, S>, E> {
+  type H = { readonly [k in K]: number };
+  const keys = Object.keys(hyperparams) as K[];
   const evaluate = (count: number, current?: Readonly<H>): H => {
     const out: Record<string, number> = {};
     for (const k of keys) {

@@ -195,6 +195,9 @@ export function nesterovLrs(
       subMin <= 0
         ? `H is not positive definite on the groups where D = 0 (groups ${sub.join(', ')}: smallest eigenvalue ${subMin.toExponential(3)}), so H + λ/2·x·D² is positive definite for no x`
         : 'λ_min(H + λ/2·x·D²) stays ≤ 0 for every x tried';
+    // A direction v supported where D = 0 with vᵀHv ≤ 0 keeps vᵀM(x)v = vᵀHv ≤ 0 for every x:
+    // no x0 exists (grnewt would triple x until rounding noise stops it, or forever).
+    if (subMin <= 0) return notFound('Numer_nobracket', null, `x0 not found: ${whyNever}`);
     let gx1 = 1;
     let last = lamMin(gx1);
     let k = 0;
@@ -239,8 +242,12 @@ export function nesterovLrs(
       hPD && dZero
         ? 'D ≡ 0 and H̄ positive definite: f(0) = 0, no root with r > 0'
         : hPD
-          ? `f(0) = ‖D·H⁻¹·g‖ = ${(fx0 + x0).toExponential(3)} ≤ 0: D·H⁻¹·g = 0 (e.g. g = 0, or D vanishes on the support of H⁻¹g), no root with r > 0`
-          : `f(x0) = ${fx0.toExponential(3)} ≤ 0 at x0 = ${x0}: no root of f on (x0, ∞)`;
+          ? `f(0) = ‖D·H⁻¹·g‖ = ${(fx0 + x0).toExponential(3)}: D·H⁻¹·g = 0 (${gv.every((v) => v === 0) ? 'g = 0' : 'D vanishes on the support of H⁻¹g'}), no root with r > 0`
+          : gv.every((v) => v === 0)
+            ? `g = 0: f(x) = −x ≤ 0, no root with r > x0 = ${x0} (η = 0 trivially)`
+            : `f(x0) = ${fx0.toExponential(3)} ≤ 0 at x0 = ${x0}: no root of f on (x0, ∞)${
+                x0 > 1e12 ? ' (an x0 this large means H + λ/2·x·D² barely becomes positive definite: H is nearly singular on the groups where D ≈ 0)' : ''
+              }`;
     return notFound(x0Computation, x0, reason);
   }
 
