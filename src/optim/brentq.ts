@@ -33,7 +33,7 @@ const signbit = (x: number): boolean => x < 0 || Object.is(x, -0);
  * A root of `f` in the bracket [a, b] (f(a) and f(b) of opposite signs), by Brent's method.
  * Throws a RangeError when f(a), f(b) have the same sign or when f returns NaN (as SciPy does).
  *
- *     brentq((x) => x * x - 2, 0, 2).root // 1.4142135623730951
+ *     brentq((x) => x * x - 2, 0, 2).root // 1.4142135623731364 (√2 to xtol 2e-12)
  */
 export function brentq(f: (x: number) => number, a: number, b: number, { xtol = 2e-12, rtol = 4 * Number.EPSILON, maxiter = 100 }: BrentqOptions = {}): BrentqResult {
   if (!(xtol > 0)) throw new RangeError(`brentq: xtol must be > 0, got ${xtol}`);

@@ -94,8 +94,8 @@ export class NesterovError extends Error {
  *
  * Arguments: H (S×S, rows or flat row-major), g (S), order3 (S, signed third derivatives), λ ≥ 0.
  *
- *     nesterovLrs([[2, 0], [0, 1]], [1, 1], [8, 0], 1)
- *     // { lrs: [0.25, 1], found: true, r: 0.5, x0Computation: 'Direct_Hpd', … }: 0.25 = 1/(2 + ½·0.5·4)
+ *     nesterovLrs([[1]], [3], [8], 1)
+ *     // { lrs: ≈[0.75], found: true, r: ≈1.5, x0Computation: 'Direct_Hpd', … }:  d = 2, η = 3/(1 + ½·1.5·4)
  */
 export function nesterovLrs(
   H: Matrix | ArrayLike<number>,
