@@ -7,7 +7,7 @@ import { add as addOp, grad, jvp, mul as mulOp, sin as sinOp, sum as sumOp, vjp 
 /** Shared law machinery: generators, tolerances, comparisons and finite differences. */
 
 /** Generated cases per law (the issue asks for ≥ 100). */
-export const RUNS = { numRuns: 100 } as const;
+export const RUNS = { numRuns: 100, includeErrorInReport: true } as const;
 
 /** Explicit tolerances per dtype. */
 export const TOL: Record<FloatDType, { rtol: number; atol: number }> = {
