@@ -51,6 +51,21 @@ test('jvp is linear in the tangent: J(αt + βs) = αJt + βJs (float64)', () =>
   );
 });
 
+test('linearize(f, x) evaluates the same linear map as jvp, for several tangents, without re-tracing f (float64)', () => {
+  const gen = smallShape.chain((s) => fc.tuple(arbMenuFn, arbX(s), arbSeed));
+  fc.assert(
+    fc.property(gen, ([[name, f], x, seed]) => {
+      const [y, fJvp] = px.linearize(f, x);
+      assertClose(y, f(x), { atol: 0 }, `${name}: linearize primal`);
+      for (const k of [0, 1, 2]) {
+        const t = seededTensor(x.shape, seed + k);
+        assertClose(fJvp(t), px.jvp(f, [x], [t])[1], AD, `${name}: linearize tangent ${k}`);
+      }
+    }),
+    RUNS,
+  );
+});
+
 test('jacfwd(f) = jacrev(f), of layout out ++ in, whose rows are the vjps and columns the jvps (float64)', () => {
   fc.assert(
     fc.property(smallShape.chain((s) => fc.tuple(arbMenuFn, arbX(s), arbSeed)), ([[name, f], x, seed]) => {
