@@ -35,3 +35,4 @@ export { reduceOnPlateau, plateauStep, initialPlateauState, type ReduceOnPlateau
 export { nesterovLrs, NesterovError, type NesterovResult, type NesterovOptions, type X0Computation } from './nesterov.js';
 export { brentq, type BrentqOptions, type BrentqResult } from './brentq.js';
 export * as linalg from './small-linalg.js';
+export { newtonSummary, scaleByGroups, type NewtonSummaryOptions, type NewtonSummaryExtra, type NewtonSummaryState, type HgRecord } from './newton-summary.js';
