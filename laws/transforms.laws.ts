@@ -55,12 +55,14 @@ test('linearize(f, x) evaluates the same linear map as jvp, for several tangents
   const gen = smallShape.chain((s) => fc.tuple(arbMenuFn, arbX(s), arbSeed));
   fc.assert(
     fc.property(gen, ([[name, f], x, seed]) => {
-      const [y, fJvp] = px.linearize(f, x);
+      let calls = 0;
+      const counted = (a: Tensor) => (calls++, f(a));
+      const [y, fJvp] = px.linearize(counted, x);
+      assert.equal(calls, 1, `${name}: linearize traces f once`);
+      const outs = [0, 1, 2].map((k) => fJvp(seededTensor(x.shape, seed + k)));
+      assert.equal(calls, 1, `${name}: applying the linear map does not re-run f`);
       assertClose(y, f(x), { atol: 0 }, `${name}: linearize primal`);
-      for (const k of [0, 1, 2]) {
-        const t = seededTensor(x.shape, seed + k);
-        assertClose(fJvp(t), px.jvp(f, [x], [t])[1], AD, `${name}: linearize tangent ${k}`);
-      }
+      outs.forEach((o, k) => assertClose(o, px.jvp(f, [x], [seededTensor(x.shape, seed + k)])[1], AD, `${name}: linearize tangent ${k}`));
     }),
     RUNS,
   );
