@@ -47,7 +47,7 @@ export function tensor<D extends DType = 'float32'>(
     };
     walk(values as NestedNumbers, 0, '');
   }
-  const src: ArrayLike<number> = nested ? flat : (values as ArrayLike<number>);
+  const src: ArrayLike<number> = nested ? flat : typeof values === 'number' || typeof values === 'boolean' ? [Number(values)] : (values as ArrayLike<number>);
   if (typeof src === 'number' || src.length !== sizeOf(s))
     throw new ShapeError(`tensor: ${typeof src === 'number' ? 1 : src.length} values do not fill shape ${showShape(s)} (${sizeOf(s)} elements)`);
   const buf = allocate(dtype, sizeOf(s));
