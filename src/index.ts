@@ -30,3 +30,4 @@ export * as tree from './tree/index.js';
 export { decodeOrThrow, parseOrThrow, DecodeError, type DecodeIssue } from './core/decode.js';
 export { tensorCodec, treeCodec, treeToJSON, treeFromJSON, type TensorJSON, type TreeJSON } from './io/tree-codec.js';
 export type { Pair } from './ops/patches.js';
+export * as nn from './nn/index.js';
