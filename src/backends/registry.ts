@@ -1,8 +1,13 @@
 import type { Backend } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
+import { wasmAvailable, wasmBackend } from './wasm/index.js';
 
 const backends = new Map<string, Backend>([['cpu', cpuBackend]]);
-let current = 'cpu';
+if (wasmAvailable) backends.set(wasmBackend.name, wasmBackend);
+
+/** PARTAX_BACKEND, read once at startup; a backend registered later (e.g. webgpu) may be named. */
+const fromEnv = typeof process === 'object' ? process.env.PARTAX_BACKEND?.trim() || undefined : undefined;
+let current = fromEnv ?? 'cpu';
 
 /** Registers a backend by name (used by optional backends such as webgpu). */
 export function registerBackend(b: Backend): void {
@@ -12,11 +17,18 @@ export function registerBackend(b: Backend): void {
 /** The backend of that name, or the default one. */
 export function getBackend(name?: string): Backend {
   const b = backends.get(name ?? current);
-  if (!b) throw new Error(`unknown backend '${name}' (available: ${[...backends.keys()].join(', ')})`);
+  if (!b)
+    throw new Error(
+      `unknown backend '${name ?? current}'${name === undefined && current === fromEnv ? ' (from PARTAX_BACKEND)' : ''} (available: ${[...backends.keys()].join(', ')})`,
+    );
   return b;
 }
 
-/** Selects the default backend for new tensors. */
+/**
+ * Selects the default backend for new tensors: 'cpu' (plain TypeScript, the oracle) or
+ * 'cpu-wasm' (WebAssembly SIMD kernels for matmul, elementwise ops and sums; the CPU kernels for
+ * the rest). Example: `setBackend('cpu-wasm')`.
+ */
 export function setBackend(name: string): void {
   getBackend(name);
   current = name;
@@ -24,3 +36,16 @@ export function setBackend(name: string): void {
 
 /** The name of the default backend. */
 export const defaultBackend = (): string => current;
+
+/**
+ * The backend that evaluates a primitive on these inputs: theirs when they agree; for inputs on
+ * different backends, the default backend if one of them is on it, else the first input's (the
+ * CPU and cpu-wasm backends share host buffers, so either can read the other's); the default
+ * backend when there are no inputs.
+ */
+export function backendFor(inputs: readonly { readonly backend: string }[]): Backend {
+  const first = inputs[0]?.backend;
+  if (first === undefined) return getBackend();
+  if (inputs.every((t) => t.backend === first)) return getBackend(first);
+  return getBackend(inputs.some((t) => t.backend === current) ? current : first);
+}

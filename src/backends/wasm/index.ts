@@ -1,0 +1,125 @@
+/**
+ * The `cpu-wasm` backend: WebAssembly SIMD kernels generated at run time (kernels.ts) for the hot
+ * primitives, float32 and float64: matmul (batched), elementwise add/sub/mul/div/max/min and
+ * neg/abs/sqrt, and reduce_sum over a contiguous block of axes. Every other primitive, dtype or
+ * case (and tiny inputs, where a wasm call costs more than a JS loop) goes to the CPU backend's
+ * kernels, so the backend is always complete. Buffers are the same host typed arrays the CPU
+ * backend uses; kernels copy inputs into the wasm arena and outputs out.
+ */
+import { allocate, type Buffer } from '../../core/dtype.js';
+import type { Shape } from '../../core/shape.js';
+import type { ArrayTensor, Aval } from '../../core/tensor.js';
+import type { Backend } from '../backend.js';
+import { cpuBackend } from '../cpu/index.js';
+import { BINARY_OPS, type BinaryOp, binaryName, UNARY_OPS, type UnaryOp, unaryName } from './elementwise-kernel.js';
+import { getKernels, wasmSimdAvailable } from './kernels.js';
+import { wasmMatmul } from './matmul.js';
+import { wasmThreads } from './pool.js';
+import { sumMidName, sumRowsName } from './reduce-kernel.js';
+
+export { setWasmThreads, wasmThreads } from './pool.js';
+
+type FloatBuffer = Float32Array | Float64Array;
+type Kernel = (xs: readonly ArrayTensor[], params: any, out: readonly Aval[]) => Buffer[] | null;
+
+/** Below this many elements an elementwise op or reduction stays in JS (a wasm round trip costs ~1 µs). */
+const MIN_ELEMENTS = 256;
+
+const isFloat = (t: ArrayTensor): boolean => t.dtype === 'float32' || t.dtype === 'float64';
+const buf = (t: ArrayTensor): FloatBuffer => t.buffer as FloatBuffer;
+
+/** Copies `src` into the arena at a fresh region and returns its byte address. */
+function copyIn(src: FloatBuffer): number {
+  const { arena } = getKernels();
+  const E = src.BYTES_PER_ELEMENT;
+  const at = arena.alloc(src.length * E);
+  (E === 4 ? arena.f32 : arena.f64).set(src, at / E);
+  return at;
+}
+
+/** A fresh buffer of the arena's `n` elements at byte address `at`. */
+function copyOut(dtype: 'float32' | 'float64', at: number, n: number): FloatBuffer {
+  const { arena } = getKernels();
+  return dtype === 'float32' ? arena.f32.slice(at / 4, at / 4 + n) : arena.f64.slice(at / 8, at / 8 + n);
+}
+
+function binaryKernel(op: BinaryOp): Kernel {
+  return ([a, b], _p, [o]) => {
+    if (!isFloat(a!) || a!.size < MIN_ELEMENTS) return null;
+    const ks = getKernels();
+    const dtype = a!.dtype as 'float32' | 'float64';
+    ks.arena.reset();
+    const pa = copyIn(buf(a!));
+    const pb = copyIn(buf(b!));
+    const po = ks.arena.alloc(a!.size * buf(a!).BYTES_PER_ELEMENT);
+    ks.exports[binaryName(op, dtype)]!(pa, pb, po, a!.size);
+    return [copyOut(o!.dtype as 'float32' | 'float64', po, a!.size)];
+  };
+}
+
+function unaryKernel(op: UnaryOp): Kernel {
+  return ([x], _p, [o]) => {
+    if (!isFloat(x!) || x!.size < MIN_ELEMENTS) return null;
+    const ks = getKernels();
+    ks.arena.reset();
+    const px = copyIn(buf(x!));
+    const po = ks.arena.alloc(x!.size * buf(x!).BYTES_PER_ELEMENT);
+    ks.exports[unaryName(op, x!.dtype as 'float32' | 'float64')]!(px, po, x!.size);
+    return [copyOut(o!.dtype as 'float32' | 'float64', po, x!.size)];
+  };
+}
+
+/** Sum over `axes` when they form one contiguous block of `shape` (else null: the CPU kernel transposes). */
+function reduceSum(x: ArrayTensor, axes: readonly number[]): Buffer | null {
+  if (!isFloat(x) || x.size < MIN_ELEMENTS) return null;
+  const sorted = [...axes].sort((p, q) => p - q);
+  if (sorted.length === 0 || sorted.some((a, i) => i > 0 && a !== sorted[i - 1]! + 1)) return null;
+  const shape: Shape = x.shape;
+  const prod = (from: number, to: number) => shape.slice(from, to).reduce((p, d) => p * d, 1);
+  const outer = prod(0, sorted[0]!);
+  const red = prod(sorted[0]!, sorted[sorted.length - 1]! + 1);
+  const inner = prod(sorted[sorted.length - 1]! + 1, shape.length);
+  const dtype = x.dtype as 'float32' | 'float64';
+  if (red === 0) return allocate(dtype, outer * inner);
+  const ks = getKernels();
+  ks.arena.reset();
+  const px = copyIn(buf(x));
+  const po = ks.arena.alloc(outer * inner * buf(x).BYTES_PER_ELEMENT);
+  if (inner === 1) ks.exports[sumRowsName(dtype)]!(px, po, outer, red);
+  else ks.exports[sumMidName(dtype)]!(px, po, outer, red, inner);
+  return copyOut(dtype, po, outer * inner);
+}
+
+const kernels: Record<string, Kernel> = {
+  matmul: ([a, b], _p, [o]) => {
+    if (!isFloat(a!)) return null;
+    const s = a!.shape;
+    const m = s[s.length - 2]!;
+    const k = s[s.length - 1]!;
+    const n = b!.shape[b!.shape.length - 1]!;
+    const batch = o!.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+    return [wasmMatmul(buf(a!), buf(b!), batch, m, k, n, wasmThreads())];
+  },
+  reduce_sum: ([x], { axes }: { axes: readonly number[] }) => {
+    const r = reduceSum(x!, axes);
+    return r === null ? null : [r];
+  },
+};
+for (const op of BINARY_OPS) kernels[op] = binaryKernel(op);
+for (const op of UNARY_OPS) kernels[op] = unaryKernel(op);
+
+/** The primitives cpu-wasm runs in WebAssembly (for float32/float64 inputs); the rest go to the CPU kernels. */
+export const wasmKernelNames: readonly string[] = Object.keys(kernels);
+
+/** Whether this runtime can run the cpu-wasm kernels (WebAssembly with 128-bit SIMD). */
+export const wasmAvailable: boolean = wasmSimdAvailable();
+
+/** The cpu-wasm backend (see the file comment). */
+export const wasmBackend: Backend = {
+  name: 'cpu-wasm',
+  execute(prim, inputs, params, outAvals) {
+    const k = kernels[prim];
+    const out = k ? k(inputs, params, outAvals) : null;
+    return out ?? cpuBackend.execute(prim, inputs, params, outAvals);
+  },
+};

@@ -1,0 +1,136 @@
+/**
+ * Worker threads for cpu-wasm: each worker instantiates the kernels' module on the shared arena
+ * memory and waits on a control word (Atomics.wait) for jobs: a kernel name and its i32 arguments.
+ * The calling thread runs part 0 itself and blocks (Atomics.wait, allowed on Node's main thread)
+ * until the workers are done, so kernels stay synchronous behind the Backend interface. Workers
+ * are unref'd: they never keep the process alive. Without shared memory, or when a worker
+ * fails to start, every part runs on the calling thread.
+ *
+ * Control words (Int32, at the start of the arena, 32 per worker slot w ≥ 0 at 32·w):
+ *   [0] job sequence number (bumped by the caller), [1] last finished job (−1 before start-up),
+ *   [2] kernel index, [3] argument count, [4…19] arguments, [30] 1 if the last job threw.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CONTROL_BYTES } from './arena.js';
+import { getKernels } from './kernels.js';
+
+const SLOT = 32;
+const MAX_WORKERS = CONTROL_BYTES / 4 / SLOT - 1;
+const MAX_ARGS = 16;
+/** How long a new worker may take to start before threads are given up on. */
+const START_TIMEOUT_MS = 10_000;
+
+/** The worker's whole program (plain CommonJS, evaluated by worker_threads: no loader, no files). */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, slot, names } = workerData;
+const inst = new WebAssembly.Instance(module, { env: { memory } });
+const fns = names.map((n) => inst.exports[n]);
+const ctl = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
+const base = slot * ${SLOT};
+let seen = Atomics.load(ctl, base);
+Atomics.store(ctl, base + 1, seen);
+Atomics.notify(ctl, base + 1);
+for (;;) {
+  Atomics.wait(ctl, base, seen);
+  const seq = Atomics.load(ctl, base);
+  if (seq === seen) continue;
+  seen = seq;
+  const fi = ctl[base + 2];
+  if (fi < 0) break;
+  const args = [];
+  for (let i = 0; i < ctl[base + 3]; i++) args.push(ctl[base + 4 + i]);
+  try { fns[fi](...args); ctl[base + 30] = 0; } catch (e) { ctl[base + 30] = 1; }
+  Atomics.store(ctl, base + 1, seq);
+  Atomics.notify(ctl, base + 1);
+}
+`;
+
+const workers: Worker[] = [];
+let workersFailed: string | undefined;
+
+const envThreads = Number(process.env.PARTAX_WASM_THREADS);
+let threads = Number.isInteger(envThreads) && envThreads >= 1 ? envThreads : Math.max(1, Math.min(availableParallelism(), MAX_WORKERS + 1));
+
+/**
+ * Sets how many threads cpu-wasm kernels may use (the calling thread included); 1 turns worker
+ * threads off. The default is PARTAX_WASM_THREADS, else the number of cores.
+ * Example: `setWasmThreads(1)` for single-threaded timings.
+ */
+export function setWasmThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS + 1)
+    throw new RangeError(`setWasmThreads: expected an integer in [1, ${MAX_WORKERS + 1}], got ${n}`);
+  threads = n;
+}
+
+/** The number of threads cpu-wasm kernels may use (see {@link setWasmThreads}). */
+export const wasmThreads = (): number => threads;
+
+/** Why worker threads are unavailable, or undefined when they work (or were not tried yet). */
+export const workerFailure = (): string | undefined => workersFailed;
+
+/** Starts workers until there are `n` (or fewer, when they cannot start); returns how many there are. */
+function ensureWorkers(n: number): number {
+  if (workersFailed !== undefined || workers.length >= n) return Math.min(workers.length, n);
+  const ks = getKernels();
+  if (!ks.arena.shared) {
+    workersFailed = 'no SharedArrayBuffer';
+    return 0;
+  }
+  const names = Object.keys(ks.exports);
+  const ctl = ks.arena.i32;
+  while (workers.length < n) {
+    const slot = workers.length + 1;
+    const base = slot * SLOT;
+    Atomics.store(ctl, base + 1, -1);
+    const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { module: ks.module, memory: ks.arena.memory, slot, names } });
+    w.unref();
+    const t0 = Date.now();
+    while (Atomics.load(ctl, base + 1) === -1) {
+      if (Date.now() - t0 > START_TIMEOUT_MS || Atomics.wait(ctl, base + 1, -1, START_TIMEOUT_MS) === 'timed-out') {
+        void w.terminate();
+        workersFailed = `a worker did not start within ${START_TIMEOUT_MS} ms`;
+        return workers.length;
+      }
+    }
+    workers.push(w);
+  }
+  return n;
+}
+
+/** A job: an exported kernel's name and its i32 arguments. */
+export type Job = readonly [string, ...number[]];
+
+/**
+ * Runs `job(i)` for i < parts, part 0 on this thread and the others on workers (at most
+ * `wasmThreads() − 1` of them; parts beyond run here too). Parts must write disjoint memory.
+ */
+export function parallelFor(parts: number, job: (i: number) => Job): void {
+  const ks = getKernels();
+  const call = ([name, ...args]: Job) => ks.exports[name]!(...args);
+  const n = parts <= 1 ? 0 : ensureWorkers(Math.min(parts, threads) - 1);
+  const ctl = ks.arena.i32;
+  const names = Object.keys(ks.exports);
+  const posted: [number, number][] = [];
+  for (let w = 0; w < n; w++) {
+    const [name, ...args] = job(w + 1);
+    if (args.length > MAX_ARGS) throw new RangeError(`cpu-wasm pool: kernel ${name} has ${args.length} arguments, over ${MAX_ARGS}`);
+    const base = (w + 1) * SLOT;
+    ctl[base + 2] = names.indexOf(name);
+    ctl[base + 3] = args.length;
+    for (let i = 0; i < args.length; i++) ctl[base + 4 + i] = args[i]!;
+    const seq = (Atomics.load(ctl, base) + 1) | 0;
+    Atomics.store(ctl, base, seq);
+    Atomics.notify(ctl, base);
+    posted.push([base, seq]);
+  }
+  call(job(0));
+  for (let i = n + 1; i < parts; i++) call(job(i));
+  let failed = false;
+  for (const [base, seq] of posted) {
+    for (let done = Atomics.load(ctl, base + 1); done !== seq; done = Atomics.load(ctl, base + 1)) Atomics.wait(ctl, base + 1, done);
+    failed ||= ctl[base + 30] === 1;
+  }
+  if (failed) throw new Error('cpu-wasm: a kernel trapped on a worker thread');
+}
