@@ -40,7 +40,9 @@ const kernels: Record<string, Kernel> = {
     const m = s[s.length - 2]!;
     const k = s[s.length - 1]!;
     const n = b!.shape[b!.shape.length - 1]!;
-    return [matmul(buf(a!), buf(b!), a!.size / (m * k) || 0, m, k, n, o!.dtype)];
+    // the batch from the output: with K = 0 the inputs are empty but C is [..., M, N] of zeros
+    const batch = o!.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+    return [matmul(buf(a!), buf(b!), batch, m, k, n, o!.dtype)];
   },
 };
 

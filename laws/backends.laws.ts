@@ -1,0 +1,268 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import * as P from '../src/index.js';
+import { ArrayTensor, type Aval, type Tensor } from '../src/index.js';
+import type { Buffer } from '../src/core/dtype.js';
+import { cpuBackend } from '../src/backends/cpu/index.js';
+import { backendFor, getBackend } from '../src/backends/registry.js';
+import { setWasmThreads, wasmAvailable, wasmBackend, wasmKernelNames, wasmThreads } from '../src/backends/wasm/index.js';
+import { getKernels } from '../src/backends/wasm/kernels.js';
+import { sleb, uleb } from '../src/backends/wasm/leb128.js';
+import { RUNS } from './harness/index.js';
+
+/**
+ * Every backend present against the CPU oracle. For cpu-wasm: each primitive it runs in
+ * WebAssembly gives the CPU kernel's values on generated shapes (odd sizes, 0, 1, batches, sizes
+ * above and below the SIMD width and the small-input cut-off), float64 to a few ulps of the
+ * result's scale and float32 to a bound proportional to the reduction length; results do not
+ * depend on the thread count; grad of an MLP loss agrees end to end; backend selection follows
+ * setBackend / PARTAX_BACKEND and mixed inputs resolve to a common backend.
+ */
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+type F = 'float32' | 'float64';
+const EPS: Record<F, number> = { float32: 2 ** -24, float64: 2 ** -53 };
+/** The smallest subnormal: each rounded product of tiny values may lose up to this much. */
+const TINY: Record<F, number> = { float32: 2 ** -149, float64: 2 ** -1074 };
+
+const skip = wasmAvailable ? false : 'cpu-wasm: this runtime has no WebAssembly SIMD; backend absent, laws skipped';
+if (skip) console.log(`# ${skip}`);
+
+/** A concrete tensor on the CPU backend from a generated float array. */
+const host = (vals: readonly number[], dtype: F, shape: readonly number[]): ArrayTensor =>
+  new ArrayTensor(shape, dtype, dtype === 'float32' ? Float32Array.from(vals) : Float64Array.from(vals), 'cpu');
+
+/** Runs one primitive's kernel on both backends. */
+function both(prim: string, xs: ArrayTensor[], params: unknown, out: Aval[]): [Buffer, Buffer] {
+  return [wasmBackend.execute(prim, xs, params, out)[0]!, cpuBackend.execute(prim, xs, params, out)[0]!];
+}
+
+/** Asserts |got − want| ≤ bound[i] elementwise (bound a number or per element); equal values and NaN = NaN pass. */
+function within(got: Buffer, want: Buffer, bound: number | ArrayLike<number>, label: string): void {
+  assert.equal(got.length, want.length, `${label}: lengths ${got.length} vs ${want.length}`);
+  for (let i = 0; i < got.length; i++) {
+    const b = typeof bound === 'number' ? bound : bound[i]!;
+    const d = Math.abs(got[i]! - want[i]!);
+    const same = got[i] === want[i] || (Number.isNaN(got[i]!) && Number.isNaN(want[i]!));
+    if (!same && !(d <= b)) assert.fail(`${label}: element ${i}: cpu-wasm ${got[i]} vs cpu ${want[i]} (|d| = ${d.toExponential(3)} > ${b.toExponential(3)})`);
+  }
+}
+
+const arbDtype = fc.constantFrom<F>('float32', 'float64');
+const arbVals = (n: number) => fc.array(fc.double({ min: -2, max: 2, noNaN: true, noDefaultInfinity: true }), { minLength: n, maxLength: n });
+/** A dimension: mostly small and odd-friendly, sometimes 0 or large enough for several tiles. */
+const arbDim = fc.oneof({ weight: 1, arbitrary: fc.constantFrom(0, 1) }, { weight: 4, arbitrary: fc.integer({ min: 1, max: 13 }) }, { weight: 2, arbitrary: fc.integer({ min: 14, max: 70 }) });
+
+/** The float32/float64 bound for a sum of `len` rounded terms whose absolute values sum to `scale`. */
+const dotBound = (dtype: F, len: number, scale: number) => (len + 2) * (2 * EPS[dtype] * scale + TINY[dtype]);
+
+/** Element bounds for C = A·B: (K + 2)·ε·(|A|·|B|) per element. */
+function matmulBounds(a: ArrayTensor, b: ArrayTensor, dtype: F): Float64Array {
+  const abs = (t: ArrayTensor) => new ArrayTensor(t.shape, 'float64', Float64Array.from(t.buffer as Buffer, Math.abs), 'cpu');
+  const shape = [...a.shape.slice(0, -1), b.shape[b.shape.length - 1]!];
+  const s = cpuBackend.execute('matmul', [abs(a), abs(b)], {}, [{ shape, dtype: 'float64' }])[0]!;
+  const k = a.shape[a.shape.length - 1]!;
+  return Float64Array.from(s, (v) => dotBound(dtype, k, v));
+}
+
+const matmulCase = fc
+  .record({ dtype: arbDtype, batch: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }), m: arbDim, k: arbDim, n: arbDim })
+  .chain(({ dtype, batch, m, k, n }) => {
+    const bs = batch.reduce((p, d) => p * d, 1);
+    return fc.record({
+      dtype: fc.constant(dtype),
+      a: arbVals(bs * m * k).map((v) => host(v, dtype, [...batch, m, k])),
+      b: arbVals(bs * k * n).map((v) => host(v, dtype, [...batch, k, n])),
+    });
+  });
+
+const outAval = (shape: readonly number[], dtype: F): Aval[] => [{ shape, dtype }];
+
+test('cpu-wasm matmul = cpu oracle (batched, odd and empty sizes; float64 and float32 within (K+2)·ε·|A||B|)', { skip }, () => {
+  fc.assert(
+    fc.property(matmulCase, ({ dtype, a, b }) => {
+      const shape = [...a.shape.slice(0, -1), b.shape[b.shape.length - 1]!];
+      const [got, want] = both('matmul', [a, b], {}, outAval(shape, dtype));
+      assert.ok(got instanceof (dtype === 'float32' ? Float32Array : Float64Array), 'matmul: output dtype');
+      within(got, want, matmulBounds(a, b, dtype), `matmul ${dtype} [${a.shape}]·[${b.shape}]`);
+    }),
+    RUNS,
+  );
+});
+
+test('cpu-wasm matmul: results do not depend on the thread count (bitwise), large odd sizes agree with the oracle', { skip }, () => {
+  const before = wasmThreads();
+  try {
+    for (const [dtype, m, k, n] of [['float32', 131, 129, 133], ['float64', 97, 260, 75], ['float32', 301, 515, 9]] as const) {
+      const rnd = (len: number, seed: number) => Array.from({ length: len }, (_, i) => Math.sin(seed * 1e3 + i * 1.7));
+      const a = host(rnd(m * k, 1), dtype, [m, k]);
+      const b = host(rnd(k * n, 2), dtype, [k, n]);
+      const av = outAval([m, n], dtype);
+      setWasmThreads(1);
+      const one = wasmBackend.execute('matmul', [a, b], {}, av)[0]!;
+      setWasmThreads(2);
+      const two = wasmBackend.execute('matmul', [a, b], {}, av)[0]!;
+      assert.deepEqual(two, one, `matmul ${dtype} ${m}×${k}×${n}: 2 threads differ from 1`);
+      within(one, cpuBackend.execute('matmul', [a, b], {}, av)[0]!, matmulBounds(a, b, dtype), `matmul ${dtype} ${m}×${k}×${n}`);
+    }
+  } finally {
+    setWasmThreads(before);
+  }
+});
+
+const ewCase = fc
+  .record({ dtype: arbDtype, shape: fc.array(fc.integer({ min: 0, max: 23 }), { minLength: 0, maxLength: 3 }) })
+  .chain(({ dtype, shape }) => {
+    const n = shape.reduce((p, d) => p * d, 1);
+    return fc.record({
+      dtype: fc.constant(dtype),
+      x: arbVals(n).map((v) => host(v, dtype, shape)),
+      y: arbVals(n).map((v) => host(v.map((u) => (u === 0 ? 0.5 : u)), dtype, shape)),
+    });
+  });
+
+test('cpu-wasm elementwise add/sub/mul/div/max/min and neg/abs/sqrt = cpu oracle exactly (IEEE, correctly rounded)', { skip }, () => {
+  const binary = ['add', 'sub', 'mul', 'div', 'max', 'min'].filter((p) => wasmKernelNames.includes(p));
+  const unary = ['neg', 'abs', 'sqrt'].filter((p) => wasmKernelNames.includes(p));
+  fc.assert(
+    fc.property(ewCase, ({ dtype, x, y }) => {
+      const av = outAval(x.shape, dtype);
+      for (const p of binary) {
+        const [got, want] = both(p, [x, y], {}, av);
+        within(got, want, 0, `${p} ${dtype} [${x.shape}]`);
+      }
+      const ax = new ArrayTensor(x.shape, dtype, (x.buffer as Float64Array).map(Math.abs), 'cpu');
+      for (const p of unary) {
+        const [got, want] = both(p, [p === 'sqrt' ? ax : x], {}, av);
+        within(got, want, 0, `${p} ${dtype} [${x.shape}]`);
+      }
+    }),
+    RUNS,
+  );
+});
+
+test('cpu-wasm reduce_sum over any axes = cpu oracle (float32 within (n+2)·ε·Σ|x|)', { skip }, () => {
+  const c = fc
+    .record({ dtype: arbDtype, shape: fc.array(fc.integer({ min: 0, max: 19 }), { minLength: 1, maxLength: 4 }) })
+    .chain(({ dtype, shape }) =>
+      fc.record({
+        dtype: fc.constant(dtype),
+        x: arbVals(shape.reduce((p, d) => p * d, 1)).map((v) => host(v, dtype, shape)),
+        axes: fc.subarray(shape.map((_, i) => i), { minLength: 1 }),
+      }),
+    );
+  fc.assert(
+    fc.property(c, ({ dtype, x, axes }) => {
+      const shape = x.shape.filter((_, i) => !axes.includes(i));
+      const av = outAval(shape, dtype);
+      const [got, want] = both('reduce_sum', [x], { axes }, av);
+      const absx = new ArrayTensor(x.shape, 'float64', Float64Array.from(x.buffer as Buffer, Math.abs), 'cpu');
+      const scale = cpuBackend.execute('reduce_sum', [absx], { axes }, outAval(shape, 'float64'))[0]!;
+      const len = axes.reduce((p, a) => p * x.shape[a]!, 1);
+      within(got, want, Float64Array.from(scale, (s) => dotBound(dtype, len, s)), `reduce_sum ${dtype} [${x.shape}] axes [${axes}]`);
+    }),
+    RUNS,
+  );
+});
+
+test('cpu-wasm: primitives without a wasm kernel (and int inputs) give the CPU values', { skip }, () => {
+  const x = host([1, -2, 3, 4.5, -0.25, 6], 'float64', [2, 3]);
+  const i = new ArrayTensor([6], 'int32', Int32Array.from([1, -2, 3, 4, 5, -6]), 'cpu');
+  for (const [prim, xs, params, out] of [
+    ['tanh', [x], {}, outAval([2, 3], 'float64')],
+    ['transpose', [x], { perm: [1, 0] }, outAval([3, 2], 'float64')],
+    ['add', [i, i], {}, [{ shape: [6], dtype: 'int32' }]],
+    ['reduce_max', [x], { axes: [1] }, outAval([2], 'float64')],
+  ] as const) {
+    const [got, want] = both(prim, [...xs], params, [...out]);
+    assert.deepEqual(got, want, `${prim}: cpu-wasm differs from cpu`);
+  }
+});
+
+/** A one-hidden-layer tanh MLP with log-softmax NLL, big enough that every wasm kernel runs. */
+function mlpLoss(params: { w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor }, x: Tensor, y: Tensor): Tensor {
+  const h = P.tanh(P.add(P.matmul(x, params.w1), params.b1));
+  const logits = P.add(P.matmul(h, params.w2), params.b2);
+  return P.neg(P.mean(P.sum(P.mul(P.logSoftmax(logits, -1), y), 1)));
+}
+
+test('end to end: valueAndGrad of an MLP loss on cpu-wasm = on cpu (float64 1e-12, float32 1e-4 relative)', { skip }, () => {
+  const before = P.defaultBackend();
+  try {
+    fc.assert(
+      fc.property(arbDtype, fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 40 }), (dtype, seed, batch) => {
+        const shapes = { w1: [17, 33], b1: [33], w2: [33, 7], b2: [7] } as const;
+        const vals = (shape: readonly number[], s: number) => Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => Math.sin(seed + s * 7.3 + i * 0.37));
+        const run = (backend: string) => {
+          P.setBackend(backend);
+          const params = Object.fromEntries(Object.entries(shapes).map(([k, s], j) => [k, P.tensor(vals(s, j), dtype, s)])) as unknown as {
+            w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor;
+          };
+          const x = P.tensor(vals([batch, 17], 9), dtype, [batch, 17]);
+          const y = P.oneHot(P.tensor(Array.from({ length: batch }, (_, i) => (seed + i) % 7), 'int32', [batch]), 7, dtype);
+          const [loss, g] = P.valueAndGrad((p: typeof params) => mlpLoss(p, x, y))(params);
+          assert.equal((loss as ArrayTensor).backend, backend, 'loss lives on the selected backend');
+          return [loss, g.w1, g.b1, g.w2, g.b2] as Tensor[];
+        };
+        const got = run('cpu-wasm');
+        const want = run('cpu');
+        const rtol = dtype === 'float64' ? 1e-12 : 1e-4;
+        got.forEach((t, j) => {
+          const w = want[j]!.data() as Buffer;
+          const scale = Math.max(...Array.from(w, Math.abs), 1e-30);
+          within(t.data() as Buffer, w, rtol * scale, `MLP ${dtype} batch ${batch}: output ${j}`);
+        });
+      }),
+      { numRuns: 100 },
+    );
+  } finally {
+    P.setBackend(before);
+  }
+});
+
+test('backend selection: setBackend tags new tensors and results; mixed inputs use the selected backend; unknown names are errors', { skip }, () => {
+  const before = P.defaultBackend();
+  try {
+    P.setBackend('cpu');
+    const onCpu = P.ones([3], 'float32') as ArrayTensor;
+    P.setBackend('cpu-wasm');
+    const onWasm = P.ones([3], 'float32') as ArrayTensor;
+    assert.equal(onCpu.backend, 'cpu');
+    assert.equal(onWasm.backend, 'cpu-wasm');
+    assert.equal((P.add(onWasm, onWasm) as ArrayTensor).backend, 'cpu-wasm');
+    assert.equal((P.add(onCpu, onCpu) as ArrayTensor).backend, 'cpu', 'inputs on one backend stay there');
+    assert.equal((P.add(onCpu, onWasm) as ArrayTensor).backend, 'cpu-wasm', 'mixed: the selected backend');
+    P.setBackend('cpu');
+    assert.equal((P.add(onWasm, onCpu) as ArrayTensor).backend, 'cpu', 'mixed: the selected backend');
+    assert.equal(backendFor([]).name, 'cpu');
+    assert.equal(backendFor([{ backend: 'cpu-wasm' }, { backend: 'cpu-wasm' }]).name, 'cpu-wasm');
+    assert.throws(() => P.setBackend('tpu'), /unknown backend 'tpu' \(available: cpu, cpu-wasm/);
+    assert.equal(getBackend('cpu-wasm'), wasmBackend);
+  } finally {
+    P.setBackend(before);
+  }
+});
+
+test('PARTAX_BACKEND=cpu-wasm selects the backend at startup (fresh process)', { skip }, () => {
+  const code = "import('./src/index.ts').then((P) => { const t = P.ones([2], 'float32'); console.log(P.defaultBackend(), t.backend); })";
+  const run = (env: string) =>
+    execFileSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: ROOT, env: { ...process.env, PARTAX_BACKEND: env }, encoding: 'utf8' }).trim();
+  assert.equal(run('cpu-wasm'), 'cpu-wasm cpu-wasm');
+  assert.equal(run('cpu'), 'cpu cpu');
+});
+
+test('module builder: LEB128 encodings (spec examples) and a generated kernel instantiates on the arena', { skip }, () => {
+  assert.deepEqual(uleb(624485), [0xe5, 0x8e, 0x26]);
+  assert.deepEqual(uleb(0), [0]);
+  assert.deepEqual(uleb(2 ** 32 - 1), [0xff, 0xff, 0xff, 0xff, 0x0f]);
+  assert.deepEqual(sleb(-123456), [0xc0, 0xbb, 0x78]);
+  assert.deepEqual(sleb(-1), [0x7f]);
+  assert.deepEqual(sleb(63), [0x3f]);
+  assert.deepEqual(sleb(64), [0xc0, 0x00]);
+  const ks = getKernels();
+  for (const name of ['gemm_f32', 'gemm_f64', 'packb_f32', 'ew2_add_f32', 'sum_rows_f64', 'sum_mid_f32']) assert.equal(typeof ks.exports[name], 'function', name);
+});
