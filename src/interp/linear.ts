@@ -1,8 +1,11 @@
 import { full } from '../ops/create.js';
-import { add } from '../ops/arith.js';
+import { add, mul } from '../ops/arith.js';
+import { mulP } from '../prim/elementwise.js';
+import { broadcastInDimP } from '../prim/structural.js';
+import { reduceSumP } from '../prim/reduce.js';
 import type { Aval, Tensor } from '../core/tensor.js';
 import type { LinearArg, Primitive } from '../prim/primitive.js';
-import { Trace, Tracer } from './trace.js';
+import { bind, Trace, Tracer } from './trace.js';
 
 /**
  * The linear trace records the tangent computation of a jvp (what JAX gets from partial
@@ -21,7 +24,11 @@ export class LinearTracer extends Tracer {
   constructor(
     trace: LinearTrace,
     aval: Aval,
-    readonly recipe: { kind: 'input'; index: number } | { kind: 'const'; value: Tensor } | { kind: 'eqn'; eqn: Equation },
+    readonly recipe:
+      | { kind: 'input'; index: number }
+      | { kind: 'const'; value: Tensor }
+      | { kind: 'eqn'; eqn: Equation }
+      | { kind: 'scaled'; scalar: LinearTracer; base: Tensor },
   ) {
     super(trace, { shape: aval.shape, dtype: aval.dtype });
   }
@@ -39,15 +46,50 @@ export class LinearTrace extends Trace {
   input(aval: Aval, index: number): LinearTracer {
     return new LinearTracer(this, aval, { kind: 'input', index });
   }
+  /**
+   * Records one linear primitive. A tangent that is a scalar times a known tensor, c·K (the shape of
+   * the partition summaries' η: each group's parameters move by η_s·u), stays factored: a linear
+   * op applied to it alone is applied to K right away, f(c·K) = c·f(K), so chains such as
+   * broadcast → mul(u) → transpose → matmul(x, ·) cost one eager matmul x·uᵀ, and transposing
+   * gives c̄ = Σ ct∘(x·uᵀ): elementwise, where the unfactored graph would need xᵀ·ct (a matmul).
+   */
   process(prim: Primitive, args: readonly Tracer[], params: unknown): Tensor[] {
     const inputs = args as readonly LinearTracer[];
     if (prim.transpose === null)
       throw new Error(`linearize: primitive '${prim.name}' is applied to a tangent but has no transpose rule (its jvp rule must only apply linear primitives to tangents)`);
+    const linear = inputs.filter((i) => i.recipe.kind !== 'const');
+    const scalars = linear.map(scalarFactor);
+    const c = scalars[0];
+    if (c && scalars.every((s) => s === c)) {
+      const bases = inputs.map((i) => (i.recipe.kind === 'const' ? i.recipe.value : i.recipe.kind === 'scaled' ? i.recipe.base : full([], 1, i.dtype)));
+      return bind(prim, bases, params).map((out) => new LinearTracer(this, out, { kind: 'scaled', scalar: c, base: out }));
+    }
+    return this.record(prim, inputs.map((i) => this.materialize(i)), params);
+  }
+  private record(prim: Primitive, inputs: readonly LinearTracer[], params: unknown): LinearTracer[] {
     const avals = prim.abstractEval(inputs, params);
     const eqn: Equation = { prim, inputs, params, outputs: [] };
     for (const a of avals) eqn.outputs.push(new LinearTracer(this, a, { kind: 'eqn', eqn }));
     return eqn.outputs;
   }
+  private readonly materialized = new WeakMap<LinearTracer, LinearTracer>();
+  /** c·K as recorded equations mul(K, broadcast(c)) (once per factored tracer). */
+  private materialize(t: LinearTracer): LinearTracer {
+    if (t.recipe.kind !== 'scaled') return t;
+    const hit = this.materialized.get(t);
+    if (hit) return hit;
+    const { scalar, base } = t.recipe;
+    const spread = base.shape.length === 0 ? scalar : this.record(broadcastInDimP, [scalar], { shape: base.shape, dims: [] })[0]!;
+    const out = this.record(mulP, [this.lift(base), spread], {})[0]!;
+    this.materialized.set(t, out);
+    return out;
+  }
+}
+
+/** The scalar c of a factored tangent c·K (a scalar tangent is its own factor), else null. */
+function scalarFactor(t: LinearTracer): LinearTracer | null {
+  if (t.recipe.kind === 'scaled') return t.recipe.scalar;
+  return t.shape.length === 0 ? t : null;
 }
 
 /**
@@ -62,35 +104,17 @@ export function transposeLinear(
   const ctOf = new Map<LinearTracer, Tensor>();
   const accum = (t: LinearTracer, ct: Tensor | null) => {
     if (ct == null || t.recipe.kind === 'const') return;
+    if (t.recipe.kind === 'scaled') {
+      // c·K: c̄ = Σ ct∘K
+      accum(t.recipe.scalar, sumAll(mul(ct, t.recipe.base)));
+      return;
+    }
     const prev = ctOf.get(t);
     ctOf.set(t, prev ? add(prev, ct) : ct);
   };
-  // topological order of equations reachable from the outputs
-  const order: Equation[] = [];
-  const seen = new Set<Equation>();
-  const visit = (t: LinearTracer) => {
-    const stackT: [LinearTracer, boolean][] = [[t, false]];
-    while (stackT.length) {
-      const [node, done] = stackT.pop()!;
-      if (node.recipe.kind !== 'eqn') continue;
-      const eqn = node.recipe.eqn;
-      if (done) {
-        if (!seen.has(eqn)) {
-          seen.add(eqn);
-          order.push(eqn);
-        }
-        continue;
-      }
-      if (seen.has(eqn)) continue;
-      stackT.push([node, true]);
-      for (const i of eqn.inputs) if (i.recipe.kind === 'eqn' && !seen.has(i.recipe.eqn)) stackT.push([i, false]);
-    }
-  };
+  const order = topologicalOrder(outputs);
   outputs.forEach((o, i) => {
-    if (o instanceof LinearTracer) {
-      visit(o);
-      accum(o, cts[i] ?? null);
-    }
+    if (o instanceof LinearTracer) accum(o, cts[i] ?? null);
   });
   const inputs: (Tensor | undefined)[] = new Array(inputAvals.length);
   for (let k = order.length - 1; k >= 0; k--) {
@@ -107,3 +131,59 @@ export function transposeLinear(
   for (const [t, ct] of ctOf) if (t.recipe.kind === 'input') inputs[t.recipe.index] = inputs[t.recipe.index] ? add(inputs[t.recipe.index]!, ct) : ct;
   return inputAvals.map((a, i) => inputs[i] ?? full(a.shape, 0, a.dtype));
 }
+
+/** The equations reachable from `outputs`, each after the equations it depends on. */
+function topologicalOrder(outputs: readonly (Tensor | null)[]): Equation[] {
+  const order: Equation[] = [];
+  const seen = new Set<Equation>();
+  const stack: [LinearTracer, boolean][] = [];
+  for (const o of outputs) if (o instanceof LinearTracer) stack.push([o.recipe.kind === 'scaled' ? o.recipe.scalar : o, false]);
+  while (stack.length) {
+    const [node, done] = stack.pop()!;
+    if (node.recipe.kind !== 'eqn') continue;
+    const eqn = node.recipe.eqn;
+    if (done) {
+      if (!seen.has(eqn)) {
+        seen.add(eqn);
+        order.push(eqn);
+      }
+      continue;
+    }
+    if (seen.has(eqn)) continue;
+    stack.push([node, true]);
+    for (const i of eqn.inputs) if (i.recipe.kind === 'eqn' && !seen.has(i.recipe.eqn)) stack.push([i, false]);
+  }
+  return order;
+}
+
+/**
+ * Runs a recorded linear map forward: `tangents[i]` is the value of input i, or null for a
+ * (symbolic) zero. Zeros propagate without computation — an equation whose linear inputs are all
+ * zero has zero outputs — so a tangent that touches few inputs costs only what it reaches.
+ * Returns each output's value (null where it is zero).
+ */
+export function evalLinear(outputs: readonly (Tensor | null)[], tangents: readonly (Tensor | null)[]): (Tensor | null)[] {
+  const val = new Map<LinearTracer, Tensor | null>();
+  const get = (t: LinearTracer): Tensor | null => {
+    const r = t.recipe;
+    if (r.kind === 'input') return tangents[r.index] ?? null;
+    if (r.kind === 'const') return r.value;
+    if (r.kind === 'scaled') {
+      const c = get(r.scalar);
+      return c === null ? null : mul(r.base, c);
+    }
+    return val.get(t) ?? null;
+  };
+  for (const eqn of topologicalOrder(outputs)) {
+    const ins = eqn.inputs.map(get);
+    const live = eqn.inputs.some((i, k) => i.recipe.kind !== 'const' && ins[k] !== null);
+    if (!live) continue;
+    const args = eqn.inputs.map((i, k) => ins[k] ?? full(i.aval.shape, 0, i.aval.dtype));
+    const outs = bind(eqn.prim, args, eqn.params);
+    eqn.outputs.forEach((o, k) => val.set(o, outs[k]!));
+  }
+  return outputs.map((o) => (o instanceof LinearTracer ? get(o) : null));
+}
+
+/** Σ over every axis (a scalar). */
+const sumAll = (x: Tensor): Tensor => (x.shape.length === 0 ? x : bind(reduceSumP, [x], { axes: x.shape.map((_, i) => i) })[0]!);

@@ -3,49 +3,49 @@ import { isFloat } from '../core/dtype.js';
 import { shapeEq, showShape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { flatten, sameDef, showDef, unflatten } from '../core/tree.js';
-import { add, astype, mul } from '../ops/arith.js';
-import { fromBuffer } from '../ops/create.js';
-import { reshape, slice, take } from '../ops/shape-ops.js';
+import { add, mul } from '../ops/arith.js';
+import { fromBuffer, zeros } from '../ops/create.js';
+import { reshape, slice, stack, take } from '../ops/shape-ops.js';
 import type { CompiledPartition } from './partition.js';
 
 /**
  * θ + U·I_{P:S}·η: every element p of group s moves by η_s·u_p. This is the map whose derivatives
  * at η = 0 are the partition summaries; it is built from ordinary ops, so every transform applies.
+ *
+ * `eta` is either the vector η ∈ ℝ^S, or one scalar per group where `null` means "this group does
+ * not move": its parameters stay constants, so a derivative carries symbolic-zero tangents there
+ * and costs nothing for them.
  */
-export function displace<P>(params: P, u: P, partition: CompiledPartition, eta: Tensor): P {
+export function displace<P>(params: P, u: P, partition: CompiledPartition, eta: Tensor | readonly (Tensor | null)[]): P {
   const p = flatten(params);
   const d = flatten(u).leaves;
+  const perGroup = Array.isArray(eta) ? (eta as readonly (Tensor | null)[]) : null;
+  const vector = perGroup === null ? (eta as Tensor) : null;
+  const stacked = (dtype: Tensor['dtype']) =>
+    vector ?? stack(perGroup!.map((t) => t ?? zeros([], dtype)));
   return unflatten<P>(
     p.def,
     p.leaves.map((theta, i) => {
       const lg = partition.leaves[i]!;
-      const coef =
-        lg.kind === 'whole'
-          ? reshape(slice(eta, [lg.group], [lg.group + 1]), [])
-          : reshape(take(eta, fromBuffer(lg.groupOf, 'int32', [lg.groupOf.length])), theta.shape);
+      let coef: Tensor;
+      if (lg.kind === 'whole') {
+        if (perGroup) {
+          const t = perGroup[lg.group] ?? null;
+          if (t === null) return theta;
+          coef = t;
+        } else coef = reshape(slice(vector!, [lg.group], [lg.group + 1]), []);
+      } else {
+        if (perGroup && !lg.groupOf.some((g) => perGroup[g] != null)) return theta;
+        coef = reshape(take(stacked(theta.dtype), fromBuffer(lg.groupOf, 'int32', [lg.groupOf.length])), theta.shape);
+      }
       return add(theta, mul(d[i]!, coef));
     }),
   );
 }
 
-/**
- * θ + t·u_s: only the elements of group s move, by t·u_p. The other parameters stay constants, so
- * a derivative in t carries symbolic-zero tangents everywhere outside group s (no wasted work).
- */
-export function displaceGroup<P>(params: P, u: P, partition: CompiledPartition, s: number, t: Tensor): P {
-  const p = flatten(params);
-  const d = flatten(u).leaves;
-  return unflatten<P>(
-    p.def,
-    p.leaves.map((theta, i) => {
-      const lg = partition.leaves[i]!;
-      if (lg.kind === 'whole') return lg.group === s ? add(theta, mul(d[i]!, t)) : theta;
-      if (!lg.groupOf.includes(s)) return theta;
-      const mask = fromBuffer(lg.groupOf.map((g) => (g === s ? 1 : 0)), 'int32', [lg.groupOf.length]);
-      return add(theta, mul(mul(d[i]!, reshape(astype(mask, theta.dtype), theta.shape)), t));
-    }),
-  );
-}
+/** θ + t·u_s: only the elements of group s move (see {@link displace}). */
+export const displaceGroup = <P>(params: P, u: P, partition: CompiledPartition, s: number, t: Tensor): P =>
+  displace(params, u, partition, Array.from({ length: partition.size }, (_, g) => (g === s ? t : null)));
 
 /** Checks that the direction matches the parameters leaf by leaf and returns their common dtype. */
 export function checkDirection(fn: string, params: unknown, u: unknown): 'float32' | 'float64' {

@@ -1,6 +1,8 @@
 import { ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { jvp } from '../transforms/jvp.js';
+import { linearizeFlat } from '../transforms/vjp.js';
+import { evalLinear } from '../interp/linear.js';
 import { grad, valueAndGrad } from '../transforms/grad.js';
 import { jacfwd } from '../transforms/jac.js';
 import { vmap } from '../transforms/vmap.js';
@@ -93,18 +95,21 @@ export function summary<P>(loss: (p: P) => Tensor, params: P, u: P, partition: P
     out.H = hCols;
     if (order === 3) out.order3 = vmap((e: Tensor) => directional(psi, eta0, [e, e, e]))(basis);
   } else {
-    // per group s: t ↦ ∇ψ(θ + U·I·η + t·u_s) differentiated at t = 0 gives row s of H̄
-    const t0 = zeros([], dtype);
+    // One linearisation of (t_0 … t_{S−1}) ↦ (L, ∇ψ) at θ + Σ t_s·u_s records the tangent map once
+    // (the primal forward and backward run once); row s of H̄ is that map applied to t = e_s,
+    // where the zero tangents of the other groups are skipped rather than computed.
+    const ts0 = Array.from({ length: S }, () => zeros([], dtype));
+    const F = (...ts: Tensor[]) => valueAndGrad((eta: Tensor) => loss(displace(displace(params, u, cp, eta), u, cp, ts)))(eta0);
+    const lin = linearizeFlat('summary', F, ts0);
+    const [l, g] = lin.primalOut as [Tensor, Tensor];
+    out.loss = l;
+    out.g = g;
     const one = full([], 1, dtype);
+    const t0 = ts0[0]!;
     const rowsH: Tensor[] = [];
     for (let s = 0; s < S; s++) {
-      const gradAt = (t: Tensor) => valueAndGrad((eta: Tensor) => loss(displaceGroup(displace(params, u, cp, eta), u, cp, s, t)))(eta0);
-      const [[l, g], [, hRow]] = jvp(gradAt, [t0], [one]) as unknown as [[Tensor, Tensor], [Tensor, Tensor]];
-      if (s === 0) {
-        out.loss = l;
-        out.g = g;
-      }
-      rowsH.push(hRow);
+      const tangents = ts0.map((_, k) => (k === s ? one : null));
+      rowsH.push(evalLinear(lin.tangentOut, tangents)[1] ?? zeros([S], dtype));
     }
     out.H = stack(rowsH);
     if (order === 3) {

@@ -3,13 +3,12 @@ import { ShapeError } from '../core/errors.js';
 import type { Aval, Tensor } from '../core/tensor.js';
 import { flatten, sameDef, showDef, unflatten, type TreeDef } from '../core/tree.js';
 import { JVPTrace, JVPTracer } from '../interp/jvp.js';
-import { LinearTrace, LinearTracer, transposeLinear } from '../interp/linear.js';
-import { bind } from '../interp/trace.js';
+import { evalLinear, LinearTrace, type LinearTracer, transposeLinear } from '../interp/linear.js';
 import { zerosLike } from '../ops/create.js';
 import { checkMatching } from './args.js';
 
 /** What linearising a function records: its outputs, and the linear map of its tangents. */
-interface Linearized {
+export interface Linearized {
   readonly primalOut: Tensor[];
   readonly outDef: TreeDef;
   readonly tangentOut: (Tensor | null)[];
@@ -19,7 +18,7 @@ interface Linearized {
 }
 
 /** Runs `f` with linear-tracer tangents and records the linear map (jvp + partial evaluation). */
-function linearizeFlat(fn: string, f: (...args: any[]) => unknown, primals: readonly unknown[]): Linearized {
+export function linearizeFlat(fn: string, f: (...args: any[]) => unknown, primals: readonly unknown[]): Linearized {
   const { leaves, def } = flatten(primals);
   const lin = new LinearTrace();
   const jt = new JVPTrace();
@@ -72,18 +71,7 @@ export function linearize<A extends readonly unknown[], R>(f: (...args: A) => R,
   const out = unflatten<R>(l.outDef, l.primalOut);
   const fJvp = (...tangents: A): R => {
     const { others } = checkMatching('linearize', 'tangents', primals, tangents);
-    const memo = new Map<LinearTracer, Tensor>();
-    const evalNode = (t: LinearTracer): Tensor => {
-      const hit = memo.get(t);
-      if (hit) return hit;
-      const r = t.recipe;
-      if (r.kind === 'input') return others[r.index]!;
-      if (r.kind === 'const') return r.value;
-      const outs = bind(r.eqn.prim, r.eqn.inputs.map(evalNode), r.eqn.params);
-      r.eqn.outputs.forEach((o, i) => memo.set(o, outs[i]!));
-      return memo.get(t)!;
-    };
-    const res = l.tangentOut.map((t, i) => (t instanceof LinearTracer ? evalNode(t) : zerosLike(l.primalOut[i]!)));
+    const res = evalLinear(l.tangentOut, others).map((t, i) => t ?? zerosLike(l.primalOut[i]!));
     return unflatten<R>(l.outDef, res);
   };
   return [out, fJvp];
