@@ -3,6 +3,7 @@ import type { Tensor } from '../core/tensor.js';
 import { jvp } from '../transforms/jvp.js';
 import { linearizeFlat } from '../transforms/vjp.js';
 import { evalLinear } from '../interp/linear.js';
+import { withEvalCache } from '../interp/eval-cache.js';
 import { grad, valueAndGrad } from '../transforms/grad.js';
 import { jacfwd } from '../transforms/jac.js';
 import { vmap } from '../transforms/vmap.js';
@@ -74,6 +75,11 @@ export function directional(psi: (eta: Tensor) => Tensor, eta0: Tensor, dirs: re
  *     const s = summary((p) => nll(mlp(p, x), y), params, direction, partition.canonical(params), { order: 3 });
  */
 export function summary<P>(loss: (p: P) => Tensor, params: P, u: P, partition: Partition | CompiledPartition, opts: SummaryOptions = {}): Summary {
+  // the S passes repeat the primal forward and the products x·u_sᵀ: share them
+  return withEvalCache(() => summaryUncached(loss, params, u, partition, opts));
+}
+
+function summaryUncached<P>(loss: (p: P) => Tensor, params: P, u: P, partition: Partition | CompiledPartition, opts: SummaryOptions): Summary {
   const order = opts.order ?? 3;
   if (![1, 2, 3].includes(order)) throw new ShapeError(`summary: order must be 1, 2 or 3, got ${order} (use summaryN for higher orders)`);
   const dtype = checkDirection('summary', params, u);
