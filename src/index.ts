@@ -31,3 +31,4 @@ export { decodeOrThrow, parseOrThrow, DecodeError, type DecodeIssue } from './co
 export { tensorCodec, treeCodec, treeToJSON, treeFromJSON, type TensorJSON, type TreeJSON } from './io/tree-codec.js';
 export type { Pair } from './ops/patches.js';
 export * as nn from './nn/index.js';
+export * as data from './data/index.js';
