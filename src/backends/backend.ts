@@ -1,5 +1,5 @@
 import type { Buffer } from '../core/dtype.js';
-import type { ArrayTensor, Aval } from '../core/tensor.js';
+import type { ArrayTensor, Aval, Tensor } from '../core/tensor.js';
 
 /**
  * The narrow interface every backend implements: run the kernel of a primitive (by name) on
@@ -8,4 +8,12 @@ import type { ArrayTensor, Aval } from '../core/tensor.js';
 export interface Backend {
   readonly name: string;
   execute(prim: string, inputs: readonly ArrayTensor[], params: unknown, outAvals: readonly Aval[]): Buffer[];
+  /**
+   * Device backends only (webgpu), whose memory is not a host typed array: run the primitive and
+   * return output tensors of the backend's own kind. Inputs may be host tensors (the backend moves
+   * them in). When present, the interpreter calls it instead of `execute`.
+   */
+  run?(prim: string, inputs: readonly Tensor[], params: unknown, outAvals: readonly Aval[]): Tensor[];
+  /** Device backends only: a tensor of this backend holding a host tensor's elements (an upload). */
+  adopt?(t: ArrayTensor): Tensor;
 }

@@ -19,7 +19,7 @@ export function getBackend(name?: string): Backend {
   const b = backends.get(name ?? current);
   if (!b)
     throw new Error(
-      `unknown backend '${name ?? current}'${name === undefined && current === fromEnv ? ' (from PARTAX_BACKEND)' : ''} (available: ${[...backends.keys()].join(', ')})`,
+      `unknown backend '${name ?? current}'${name === undefined && current === fromEnv ? ' (from PARTAX_BACKEND)' : ''} (available: ${[...backends.keys()].join(', ')}; webgpu registers on \`await initWebGPU()\`)`,
     );
   return b;
 }
@@ -40,12 +40,15 @@ export const defaultBackend = (): string => current;
 /**
  * The backend that evaluates a primitive on these inputs: theirs when they agree; for inputs on
  * different backends, the default backend if one of them is on it, else the first input's (the
- * CPU and cpu-wasm backends share host buffers, so either can read the other's); the default
- * backend when there are no inputs.
+ * CPU and cpu-wasm backends share host buffers, so either can read the other's), except that a
+ * device backend (webgpu) holding an input always wins; the default backend when there are no inputs.
  */
 export function backendFor(inputs: readonly { readonly backend: string }[]): Backend {
   const first = inputs[0]?.backend;
   if (first === undefined) return getBackend();
   if (inputs.every((t) => t.backend === first)) return getBackend(first);
+  // A device backend (webgpu) wins: its tensors cannot be read synchronously, host ones can be uploaded.
+  const device = inputs.find((t) => backends.get(t.backend)?.run !== undefined);
+  if (device) return getBackend(device.backend);
   return getBackend(inputs.some((t) => t.backend === current) ? current : first);
 }

@@ -28,6 +28,14 @@ export abstract class Tensor<D extends DType = DType> implements Aval {
   }
   /** The elements, row-major, in a fresh typed array. Throws inside a transform. */
   abstract data(): ArrayFor<D>;
+  /**
+   * The elements, row-major, in a fresh typed array, read asynchronously: the way to read a
+   * tensor on any backend (a GPU buffer can only be read with a promise; CPU tensors resolve at
+   * once). `const v = await y.dataAsync()`.
+   */
+  async dataAsync(): Promise<ArrayFor<D>> {
+    return this.data();
+  }
   /** The elements as nested arrays (a number for a scalar). */
   toNested(): NestedArray {
     const d = this.data();
