@@ -1,0 +1,75 @@
+import type { Buffer } from '../../core/dtype.js';
+import { ArrayTensor, type Aval, type Tensor } from '../../core/tensor.js';
+import type { Backend } from '../backend.js';
+import { cpuBackend, hasCpuKernel } from '../cpu/index.js';
+import { elementwiseKernels } from './elementwise.js';
+import { noFloat64, WebGPUError } from './errors.js';
+import { gatherKernels } from './gather.js';
+import { GpuTensor, uploadOf, uploadTensor } from './gpu-tensor.js';
+import type { GpuInput, GpuKernel } from './kernel.js';
+import { layoutKernels } from './layout.js';
+import { matmulKernels } from './matmul.js';
+import { reduceKernels } from './reduce.js';
+import { runtime } from './runtime.js';
+
+/**
+ * The WebGPU backend: WGSL kernels for the core primitives in float32, int32 and bool. Inputs
+ * that live on the host (tensors created while webgpu is the default backend, CPU tensors mixed
+ * in) are uploaded on first use and the upload is kept while the host tensor lives.
+ *
+ * Primitives without a WGSL kernel (the linear-algebra ones: cholesky, triangular_solve, solve,
+ * det, slogdet, eigh) run on the CPU oracle when all their inputs are still on the host, and give
+ * host tensors back; when an input lives on the GPU they throw, because reading it needs an await
+ * (`x = await toBackend(x, 'cpu')` first).
+ */
+const kernels: Record<string, GpuKernel> = {
+  ...elementwiseKernels,
+  ...layoutKernels,
+  ...reduceKernels,
+  ...gatherKernels,
+  ...matmulKernels,
+};
+
+/** Whether the WebGPU backend has a WGSL kernel for the primitive `name`. */
+export const hasWebGPUKernel = (name: string): boolean => Object.hasOwn(kernels, name);
+
+function toInput(t: Tensor, where: string): GpuInput {
+  if (t instanceof GpuTensor) {
+    const rt = runtime(where);
+    if (t.storage.pool !== rt.pool) throw new WebGPUError(`${where}: an input belongs to a WebGPU device that was shut down`);
+    return { storage: t.storage, shape: t.shape, dtype: t.dtype, host: null };
+  }
+  const host = t instanceof ArrayTensor ? t : new ArrayTensor(t.shape, t.dtype, t.data(), 'webgpu');
+  return { storage: uploadOf(host, where), shape: t.shape, dtype: t.dtype, host };
+}
+
+/** A primitive with no WGSL kernel: the CPU oracle on host inputs, else a clear error. */
+function onHost(prim: string, args: readonly Tensor[], params: unknown, outAvals: readonly Aval[]): Tensor[] {
+  const onGpu = args.filter((a) => a instanceof GpuTensor);
+  if (onGpu.length > 0 || !hasCpuKernel(prim))
+    throw new WebGPUError(
+      hasCpuKernel(prim)
+        ? `${prim}: the webgpu backend has no kernel for it, and an input lives on the GPU, which cannot be read synchronously: move the inputs first with \`await toBackend(x, 'cpu')\``
+        : `${prim}: no kernel on the webgpu backend (nor on the cpu backend)`,
+    );
+  const hostArgs = args.map((a) => (a instanceof ArrayTensor ? a : new ArrayTensor(a.shape, a.dtype, a.data())));
+  const bufs: Buffer[] = cpuBackend.execute(prim, hostArgs, params, outAvals);
+  return bufs.map((b, i) => new ArrayTensor(outAvals[i]!.shape, outAvals[i]!.dtype, b, 'webgpu'));
+}
+
+export const webgpuBackend: Backend = {
+  name: 'webgpu',
+  execute(prim) {
+    throw new WebGPUError(`webgpu backend: execute('${prim}') would return host buffers; this backend's tensors live on the GPU (the interpreter calls run())`);
+  },
+  run(prim, args, params, outAvals) {
+    for (const a of outAvals) if (a.dtype === 'float64') throw noFloat64(prim);
+    const kernel = kernels[prim];
+    if (!kernel) return onHost(prim, args, params, outAvals);
+    const rt = runtime(prim);
+    return kernel(rt, args.map((a) => toInput(a, prim)), params, outAvals);
+  },
+  adopt(t) {
+    return uploadTensor(t, 'toBackend');
+  },
+};

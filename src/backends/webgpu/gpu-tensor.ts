@@ -1,0 +1,122 @@
+import type { ArrayFor, Buffer, DType } from '../../core/dtype.js';
+import { type Shape, showShape, sizeOf } from '../../core/shape.js';
+import { ArrayTensor, Tensor } from '../../core/tensor.js';
+import { noFloat64, WebGPUError } from './errors.js';
+import type { BufferPool, GpuStorage } from './pool.js';
+import { runtime } from './runtime.js';
+
+/**
+ * A tensor whose elements live in a GPU buffer (float32, int32, or bool stored as u32).
+ *
+ * Reading it is asynchronous: WebGPU maps buffers with a promise and Dawn offers no blocking wait,
+ * so `data()` throws and `await x.dataAsync()` reads it. Every tensor has `dataAsync()` (CPU
+ * tensors resolve at once), so code that awaits it runs on any backend; `data()` stays synchronous
+ * because the transforms, the optimizers and the laws read CPU tensors synchronously.
+ *
+ * Memory is released without `dispose()`: a FinalizationRegistry returns the buffer to the pool
+ * when the tensor is garbage collected. Finalizers run between tasks, so a loop that awaits now and
+ * then (a readback of the loss, say) keeps memory flat; a loop that never yields holds every
+ * buffer it made until it does.
+ */
+export class GpuTensor<D extends DType = DType> extends Tensor<D> {
+  /** The backend that owns the buffer. */
+  readonly backend = 'webgpu';
+  /** Takes over one reference of `storage`. */
+  constructor(
+    readonly shape: Shape,
+    readonly dtype: D,
+    readonly storage: GpuStorage,
+  ) {
+    super();
+    Object.freeze(this.shape);
+    released.register(this, storage);
+  }
+
+  override data(): ArrayFor<D> {
+    throw new WebGPUError(
+      `data(): this ${this.dtype} tensor ${showShape(this.shape)} lives on the webgpu backend and can only be read asynchronously: use \`await x.dataAsync()\` (or \`await toBackend(x, 'cpu')\`)`,
+    );
+  }
+
+  override async dataAsync(): Promise<ArrayFor<D>> {
+    const rt = runtime('dataAsync');
+    if (this.storage.pool !== rt.pool) throw new WebGPUError('dataAsync: this tensor belongs to a WebGPU device that was shut down');
+    const bytes = await rt.queue.read(this.storage, this.size * 4, 'dataAsync');
+    return fromWords(bytes, this.dtype);
+  }
+}
+
+/** Returns a tensor's buffer to the pool once the tensor is garbage collected. */
+const released = new FinalizationRegistry<GpuStorage>((s) => s.pool.release(s));
+
+/** A new GPU tensor sharing `storage` with another (reshape, stop_gradient). */
+export function shareStorage<D extends DType>(shape: Shape, dtype: D, storage: GpuStorage): GpuTensor<D> {
+  storage.pool.retain(storage);
+  return new GpuTensor(shape, dtype, storage);
+}
+
+/** The host elements of a 32-bit word buffer as the typed array of `dtype` (bool: u32 → u8). */
+export function fromWords<D extends DType>(bytes: ArrayBuffer, dtype: D): ArrayFor<D> {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(bytes) as ArrayFor<D>;
+    case 'int32':
+      return new Int32Array(bytes) as ArrayFor<D>;
+    case 'bool':
+      return Uint8Array.from(new Uint32Array(bytes)) as ArrayFor<D>;
+  }
+  throw noFloat64('dataAsync');
+}
+
+/** The 32-bit words a host buffer of `dtype` is stored as on the GPU. */
+function toWords(buf: Buffer, dtype: DType, where: string): Float32Array | Int32Array | Uint32Array {
+  if (dtype === 'float64') throw noFloat64(where);
+  if (dtype === 'bool') return Uint32Array.from(buf as Uint8Array);
+  return buf as Float32Array | Int32Array;
+}
+
+/** Uploads of host tensors, kept while the host tensor lives (it is immutable). */
+const uploads = new WeakMap<ArrayTensor, GpuStorage>();
+/** Small constants (scalars from `add(x, 1)` and the like), shared by content, per pool. */
+const constants = new WeakMap<BufferPool, Map<string, GpuStorage>>();
+const MAX_CONSTANT_ELEMENTS = 16;
+const MAX_CONSTANTS = 4096;
+
+/**
+ * The GPU storage holding a host tensor's elements, uploaded on first use and released when the
+ * host tensor is garbage collected. The caller gets a borrowed storage (no reference to drop): it
+ * stays alive as long as `t` does.
+ */
+export function uploadOf(t: ArrayTensor, where: string): GpuStorage {
+  const rt = runtime(where);
+  const had = uploads.get(t);
+  if (had && had.pool === rt.pool) return had;
+  const words = toWords(t.buffer as Buffer, t.dtype, where);
+  let s: GpuStorage;
+  if (words.length <= MAX_CONSTANT_ELEMENTS) {
+    const table = constants.get(rt.pool) ?? constants.set(rt.pool, new Map()).get(rt.pool)!;
+    const key = `${t.dtype}:${Array.from(new Uint32Array(words.buffer, words.byteOffset, words.length)).join(',')}`;
+    let c = table.get(key);
+    if (!c) {
+      if (table.size >= MAX_CONSTANTS) {
+        for (const old of table.values()) rt.pool.release(old);
+        table.clear();
+      }
+      c = rt.pool.upload(words.length === 0 ? new Uint32Array(1) : words);
+      table.set(key, c);
+    }
+    rt.pool.retain(c);
+    s = c;
+  } else s = rt.pool.upload(words);
+  uploads.set(t, s);
+  released.register(t, s);
+  return s;
+}
+
+/** Moves a host tensor to the GPU now (what `toBackend(x, 'webgpu')` does). */
+export function uploadTensor<D extends DType>(t: ArrayTensor<D>, where: string): GpuTensor<D> {
+  return shareStorage(t.shape, t.dtype, uploadOf(t, where));
+}
+
+/** Bytes a tensor of `shape` takes on the GPU (4 per element, at least 4). */
+export const gpuBytes = (shape: Shape): number => Math.max(4, sizeOf(shape) * 4);

@@ -1,0 +1,78 @@
+import { defaultBackend, registerBackend, setBackend } from '../registry.js';
+import { webgpuBackend } from './backend.js';
+import type { AdapterInfo, DeviceOptions } from './device.js';
+import type { PoolStats } from './pool.js';
+import { runtime, runtimeOrNull, startRuntime, stopRuntime } from './runtime.js';
+
+/**
+ * The WebGPU backend's public surface: start it, stop it, watch its memory.
+ *
+ *     await initWebGPU();           // Dawn → Vulkan (lavapipe without a GPU)
+ *     setBackend('webgpu');         // or PARTAX_BACKEND=webgpu
+ *     const y = matmul(x, w);       // runs in WGSL
+ *     console.log(await y.dataAsync());
+ *     shutdownWebGPU();             // lets Node exit
+ */
+
+export { GpuTensor } from './gpu-tensor.js';
+export { WebGPUError } from './errors.js';
+export { setMatmulVariant, type MatmulVariant } from './matmul.js';
+export { hasWebGPUKernel } from './backend.js';
+export type { AdapterInfo, DeviceOptions, PoolStats };
+
+/**
+ * Starts the WebGPU backend: loads Dawn, acquires an adapter and a device (each step under
+ * `timeoutMs`, default 30 s) and registers the backend as 'webgpu'. When PARTAX_BACKEND=webgpu,
+ * webgpu becomes the default backend. Resolves to the adapter's description; rejects with a
+ * WebGPUError (never hangs) when there is no adapter or Dawn does not load. Calling it again
+ * returns the live device.
+ *
+ *     const info = await initWebGPU(); info.software // true on lavapipe
+ */
+export async function initWebGPU(opts: DeviceOptions = {}): Promise<AdapterInfo> {
+  const rt = await startRuntime(opts);
+  registerBackend(webgpuBackend);
+  if (process.env.PARTAX_BACKEND?.trim() === 'webgpu') setBackend('webgpu');
+  return rt.info;
+}
+
+/**
+ * Stops the WebGPU backend: submits pending work, destroys the device and drops Dawn, so that
+ * Node can exit (a live Dawn instance may keep it running). GPU tensors made before can no
+ * longer be read. If webgpu was the default backend, 'cpu' becomes the default. Safe to call twice.
+ */
+export function shutdownWebGPU(): void {
+  stopRuntime();
+  if (defaultBackend() === 'webgpu') setBackend('cpu');
+}
+
+/** Alias of {@link shutdownWebGPU}. */
+export const shutdown = shutdownWebGPU;
+
+/** Memory and kernel counters of the WebGPU backend (null when it is not running). */
+export interface WebGPUStats extends PoolStats {
+  /** WGSL pipelines compiled so far. */
+  readonly pipelines: number;
+  readonly adapter: AdapterInfo;
+}
+
+/**
+ * The pool's counters (live and free bytes, buffers created and reused) and the number of
+ * compiled pipelines, or null when WebGPU is not running. A training loop should see `liveBytes`
+ * level off after its first steps.
+ */
+export function webgpuStats(): WebGPUStats | null {
+  const rt = runtimeOrNull();
+  if (!rt) return null;
+  return { ...rt.pool.stats(), pipelines: rt.dispatcher.pipelineCount, adapter: rt.info };
+}
+
+/**
+ * Waits until the GPU has run every submitted command, then yields one macrotask so that the
+ * finalizers of garbage-collected tensors run and their buffers return to the pool. A loop that
+ * never awaits anything else can call it every few steps to hold flat memory.
+ */
+export async function webgpuSync(): Promise<void> {
+  await runtime('webgpuSync').queue.idle('webgpuSync');
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,153 @@
+/**
+ * A pool of GPU storage buffers reused by size class, so that a training loop allocating the same
+ * shapes every step recycles the same buffers instead of asking the driver for new ones.
+ *
+ * Sizes are rounded up to a class: 256 bytes at least, then powers of two split in quarters above
+ * 1 KiB (at most 25 % waste). A {@link GpuStorage} is reference counted: tensors that share a
+ * buffer (reshape, stop_gradient) each hold a reference; the last release puts the buffer on its
+ * class's free list. Free buffers beyond `maxFreeBytes` are destroyed, but only by {@link trim},
+ * which the queue calls right after a submit so that no unsubmitted command still uses them.
+ */
+
+/** Buffer usage flags (the WebGPU constants, spelled here so no globals are needed). */
+export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80 } as const;
+const STORAGE_USAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
+
+/** One pooled GPU buffer and the number of tensors using it. */
+export interface GpuStorage {
+  readonly buffer: GPUBuffer;
+  /** A small integer naming the buffer (bind-group cache keys). */
+  readonly id: number;
+  /** The class size in bytes (≥ what was asked for). */
+  readonly bytes: number;
+  /** The pool that owns it (a storage of a destroyed pool is ignored on release). */
+  readonly pool: BufferPool;
+  refs: number;
+}
+
+/** Counters of a pool, in bytes and buffers. */
+export interface PoolStats {
+  /** Bytes in buffers held by live tensors (or in flight). */
+  readonly liveBytes: number;
+  readonly liveBuffers: number;
+  /** Bytes in free buffers waiting for reuse. */
+  readonly freeBytes: number;
+  readonly freeBuffers: number;
+  /** Buffers created over the pool's life, and acquisitions served from the free lists. */
+  readonly created: number;
+  readonly reused: number;
+}
+
+/** The size class of a request of `bytes` bytes. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  if (bytes <= 1024) return 2 ** Math.ceil(Math.log2(bytes));
+  const step = 2 ** Math.floor(Math.log2(bytes - 1)) / 4;
+  return Math.ceil(bytes / step) * step;
+}
+
+let nextId = 1;
+/** A fresh buffer id (shared with the parameter buffers of the dispatcher). */
+export const newBufferId = (): number => nextId++;
+
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly ids = new WeakMap<GPUBuffer, number>();
+  private live = 0;
+  private liveCount = 0;
+  private freeBytes = 0;
+  private freeCount = 0;
+  private created = 0;
+  private reused = 0;
+  private destroyed = false;
+  /** Called with the ids of buffers about to be destroyed (the dispatcher drops its bind groups). */
+  onDestroy: (ids: readonly number[]) => void = () => {};
+
+  constructor(
+    private readonly device: GPUDevice,
+    /** Free bytes kept for reuse; beyond this, trim() destroys buffers. */
+    public maxFreeBytes = 256 * 2 ** 20,
+  ) {}
+
+  /** A buffer of at least `bytes` bytes (1 reference), from the free list of its class or new. */
+  acquire(bytes: number): GpuStorage {
+    const size = sizeClass(bytes);
+    const list = this.free.get(size);
+    let buffer = list?.pop();
+    if (buffer) {
+      this.freeBytes -= size;
+      this.freeCount--;
+      this.reused++;
+    } else buffer = this.create(size, false);
+    return this.wrap(buffer, size);
+  }
+
+  /**
+   * A new buffer of at least `data.byteLength` bytes holding `data`, written through a mapping at
+   * creation. A new buffer needs no ordering with commands still queued (a recycled one would).
+   */
+  upload(data: ArrayBufferView): GpuStorage {
+    const size = sizeClass(data.byteLength);
+    const buffer = this.create(size, true);
+    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    buffer.unmap();
+    return this.wrap(buffer, size);
+  }
+
+  /** Adds a reference. */
+  retain(s: GpuStorage): void {
+    s.refs++;
+  }
+
+  /** Drops a reference; the last one returns the buffer to its free list. */
+  release(s: GpuStorage): void {
+    if (s.pool !== this || this.destroyed) return;
+    if (--s.refs > 0) return;
+    if (s.refs < 0) throw new Error(`webgpu pool: buffer ${s.id} released more often than retained`);
+    this.live -= s.bytes;
+    this.liveCount--;
+    (this.free.get(s.bytes) ?? this.free.set(s.bytes, []).get(s.bytes)!).push(s.buffer);
+    this.freeBytes += s.bytes;
+    this.freeCount++;
+  }
+
+  /** Destroys free buffers beyond `maxFreeBytes`, largest classes first. Call only after a submit. */
+  trim(): void {
+    if (this.freeBytes <= this.maxFreeBytes) return;
+    const dead: number[] = [];
+    for (const size of [...this.free.keys()].sort((a, b) => b - a)) {
+      const list = this.free.get(size)!;
+      while (list.length > 0 && this.freeBytes > this.maxFreeBytes) {
+        const b = list.pop()!;
+        dead.push(this.ids.get(b)!);
+        b.destroy();
+        this.freeBytes -= size;
+        this.freeCount--;
+      }
+    }
+    this.onDestroy(dead);
+  }
+
+  stats(): PoolStats {
+    return { liveBytes: this.live, liveBuffers: this.liveCount, freeBytes: this.freeBytes, freeBuffers: this.freeCount, created: this.created, reused: this.reused };
+  }
+
+  /** Forgets every buffer (their device is being destroyed with them). */
+  destroy(): void {
+    this.destroyed = true;
+    this.free.clear();
+  }
+
+  private create(size: number, mapped: boolean): GPUBuffer {
+    const buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, mappedAtCreation: mapped });
+    this.ids.set(buffer, newBufferId());
+    this.created++;
+    return buffer;
+  }
+
+  private wrap(buffer: GPUBuffer, size: number): GpuStorage {
+    this.live += size;
+    this.liveCount++;
+    return { buffer, id: this.ids.get(buffer)!, bytes: size, pool: this, refs: 1 };
+  }
+}
