@@ -1,4 +1,4 @@
-import type { Buffer } from '../core/dtype.js';
+import type { Buffer, DType } from '../core/dtype.js';
 import type { ArrayTensor, Aval, Tensor } from '../core/tensor.js';
 
 /**
@@ -14,6 +14,8 @@ export interface Backend {
    * them in). When present, the interpreter calls it instead of `execute`.
    */
   run?(prim: string, inputs: readonly Tensor[], params: unknown, outAvals: readonly Aval[]): Tensor[];
+  /** Throws if the backend cannot hold tensors of `dtype` (webgpu: float64); `where` names the caller. */
+  checkDType?(dtype: DType, where: string): void;
   /** Device backends only: a tensor of this backend holding a host tensor's elements (an upload). */
   adopt?(t: ArrayTensor): Tensor;
 }

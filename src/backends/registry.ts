@@ -1,3 +1,4 @@
+import type { DType } from '../core/dtype.js';
 import type { Backend } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
 import { wasmAvailable, wasmBackend } from './wasm/index.js';
@@ -36,6 +37,15 @@ export function setBackend(name: string): void {
 
 /** The name of the default backend. */
 export const defaultBackend = (): string => current;
+
+/**
+ * The backend a new tensor of `dtype` is made for: the default one, which may refuse the dtype
+ * (webgpu has no float64; `where` names the creating function in its error).
+ */
+export function backendForNew(dtype: DType, where: string): string {
+  backends.get(current)?.checkDType?.(dtype, where);
+  return current;
+}
 
 /**
  * The backend that evaluates a primitive on these inputs: theirs when they agree; for inputs on

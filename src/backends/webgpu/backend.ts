@@ -69,6 +69,9 @@ export const webgpuBackend: Backend = {
     const rt = runtime(prim);
     return kernel(rt, args.map((a) => toInput(a, prim)), params, outAvals);
   },
+  checkDType(dtype, where) {
+    if (dtype === 'float64') throw noFloat64(where);
+  },
   adopt(t) {
     return uploadTensor(t, 'toBackend');
   },
