@@ -184,3 +184,13 @@ test('partitions that miss an element, repeat one, or name an unknown parameter 
   assert.throws(() => partition.named('blocks:x', params), /unknown partition name 'blocks:x'/);
   void concat;
 });
+
+test('custom partitions decode from JSON, with malformed fields named by path', async () => {
+  const { default: assert } = await import('node:assert/strict');
+  const params = { layers: [{ weight: tensor([[1, 2]], 'float64'), bias: tensor([0], 'float64') }] };
+  const p = partition.fromJSON('[["layers.0.weight"], [{"name": "layers.0.bias", "index": [0]}]]', params);
+  assert.deepEqual(p, [['layers.0.weight'], [{ name: 'layers.0.bias', index: [0] }]]);
+  assert.throws(() => partition.fromJSON('[["layers.0.weight"], [{"name": "layers.0.bias", "index": ["a"]}]]', params), /partition.*1\.0.*index/);
+  assert.throws(() => partition.fromJSON('[["layers.0.weight"]', params), /partition/);
+  assert.throws(() => partition.fromJSON([['layers.0.weight']], params), /'layers\.0\.bias'.*no group/);
+});

@@ -1,3 +1,5 @@
+import * as t from 'io-ts';
+import { decodeOrThrow, parseOrThrow } from '../core/decode.js';
 import { ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { leavesWithPaths } from '../core/tree.js';
@@ -160,4 +162,20 @@ export function named(name: string, params: unknown): Partition {
   const m = /^blocks:(\d+)$/.exec(name);
   if (m) return blocks(params, Number(m[1]));
   throw new ShapeError(`partition: unknown partition name '${name}' (expected canonical, trivial, wb, finest or blocks:K)`);
+}
+
+/** io-ts codec of a partition in JSON: `[[member, …], …]`, a member a name or `{name, index}`. */
+export const PartitionJSON = t.array(t.array(t.union([t.string, t.type({ name: t.string, index: t.array(t.number) })])), 'Partition');
+
+/**
+ * A custom partition from JSON (text or parsed), decoded with io-ts and checked against `params`:
+ * a malformed field is named by its path, and a partition that misses an element, repeats one or
+ * names an unknown parameter is rejected by {@link compilePartition}.
+ *
+ *     partition.fromJSON('[["layers.0.weight", "layers.1.weight"], ["layers.0.bias", "layers.1.bias"]]', params)
+ */
+export function fromJSON(json: string | unknown, params: unknown): Partition {
+  const p = typeof json === 'string' ? parseOrThrow(PartitionJSON, json, 'partition') : decodeOrThrow(PartitionJSON, json, 'partition');
+  compilePartition(p, params);
+  return p;
 }
