@@ -2,7 +2,8 @@
  * The instruction emitter for one WebAssembly function body: locals, constants, memory access,
  * the scalar and 128-bit SIMD opcodes the kernels use, and structured control flow (block, loop,
  * if, and a counted `for` built from them). Opcode numbers are from the core spec and the SIMD
- * proposal (prefix 0xfd); relaxed-SIMD multiply-add is 0xfd 0x105 / 0x107.
+ * proposal (prefix 0xfd); relaxed-SIMD multiply-add is 0xfd 0x105 / 0x107; the one atomic
+ * (threads proposal, prefix 0xfe) is the fetch-and-add that hands out work to threads.
  */
 import { sleb, uleb } from './leb128.js';
 
@@ -50,6 +51,7 @@ const memory = {
   'i32.store': [[0x36], 2], 'f32.store': [[0x38], 2], 'f64.store': [[0x39], 3],
   'v128.load': [simd(0x00), 4], 'v128.load32_splat': [simd(0x09), 2], 'v128.load64_splat': [simd(0x0a), 3],
   'v128.store': [simd(0x0b), 4],
+  'i32.atomic.rmw.add': [[0xfe, 0x1e], 2],
 } as const satisfies Record<string, readonly [readonly number[], number]>;
 
 /** A memory operator. */

@@ -4,14 +4,17 @@
  *
  *   packb(b, ldb, k, nPanels, bp)
  *       B [k, nPanels·NR] (row pitch `ldb` bytes) → panels of NR columns, each [k][NR].
- *   gemm(a, lda, bp, cp, mPanels, nPanels, k, ldc, work)
+ *   gemm(a, lda, bp, cp, mPanels, nPanels, k, ldc, work, counter, mcp)
  *       A [mPanels·MR, k] (row pitch `lda` bytes; rows past M zero-filled by the caller) times the
- *       packed B into C (row pitch `ldc` bytes, padded to nPanels·NR columns). `work` is this
- *       thread's scratch for one packed A block (MC·KC values).
+ *       packed B into C (row pitch `ldc` bytes, padded to nPanels·NR columns). Row blocks of
+ *       `mcp` panels are handed out by an atomic fetch-and-add on the i32 at `counter` (zeroed by
+ *       the caller), so any number of threads may run the same call and share the work, a slow
+ *       thread simply taking fewer blocks. `work` is this thread's scratch for one packed A block
+ *       (mcp·MR·KC values, see gemmWorkBytes).
  *
- * Loops, outer to inner: pc over K in blocks of KC; ic over row panels in groups of MC/MR, packing
- * that A block into `work` as panels [kc][MR] (it then stays in L2); jr over column panels (one
- * B micro-panel, KC·NR values, stays in L1); ir over the group's row panels; then the MR×NR
+ * Loops, outer to inner: ic, the next row block from the counter; pc over K in blocks of KC,
+ * packing that A block into `work` as panels [kc][MR] (it then stays in L2); jr over column
+ * panels (one B micro-panel, KC·NR values, stays in L1); ir over the block's row panels; the MR×NR
  * micro-kernel: MR·NR/lanes v128 accumulators; per k, NR/lanes vector loads of B, MR splat loads
  * of A and MR·NR/lanes multiply-adds. The first K block stores the tile, later ones add to it.
  * Rows and columns are padded to whole panels, so tiles have no edge cases; the caller discards
@@ -35,7 +38,7 @@ export interface GemmShape {
   readonly nr: number;
   /** K block. */
   readonly kc: number;
-  /** Row block, in rows (a multiple of `mr`). */
+  /** The largest row block handed out, in rows (a multiple of `mr`); smaller with several threads. */
   readonly mc: number;
   /** Use relaxed-SIMD fused multiply-add (only where the engine validates it). */
   readonly fma: boolean;
@@ -52,8 +55,8 @@ export const gemmName = (s: GemmShape): string => `gemm_${suffix(s)}`;
 /** The exported name of the B-packing kernel for `s`. */
 export const packBName = (s: GemmShape): string => `packb_${suffix(s)}`;
 
-/** Bytes of the per-thread `work` scratch that `gemm` needs. */
-export const gemmWorkBytes = (s: GemmShape): number => s.mc * s.kc * (s.dtype === 'float32' ? 4 : 8);
+/** Bytes of the per-thread `work` scratch that `gemm` needs for row blocks of `mcp` panels. */
+export const gemmWorkBytes = (s: GemmShape, mcp: number): number => mcp * s.mr * s.kc * (s.dtype === 'float32' ? 4 : 8);
 
 /** Adds the `packb_*` and `gemm_*` kernels for `s` to `mod`. */
 export function addGemmKernel(mod: ModuleBuilder, s: GemmShape): void {
@@ -66,7 +69,6 @@ export function addGemmKernel(mod: ModuleBuilder, s: GemmShape): void {
   const splat = f32 ? 'v128.load32_splat' : 'v128.load64_splat';
   const load = f32 ? 'f32.load' : 'f64.load';
   const store = f32 ? 'f32.store' : 'f64.store';
-  const mcp = s.mc / s.mr;
 
   mod.func(packBName(s), ['i32', 'i32', 'i32', 'i32', 'i32'], [], (f) => {
     const [b, ldb, k, nPanels, bp] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [number, number, number, number, number];
@@ -83,9 +85,9 @@ export function addGemmKernel(mod: ModuleBuilder, s: GemmShape): void {
     });
   });
 
-  mod.func(gemmName(s), ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (f) => {
-    const [a, lda, bp, cp, mPanels, nPanels, k, ldc, work] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => f.param(i)) as [
-      number, number, number, number, number, number, number, number, number,
+  mod.func(gemmName(s), ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (f) => {
+    const [a, lda, bp, cp, mPanels, nPanels, k, ldc, work, counter, mcp] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => f.param(i)) as [
+      number, number, number, number, number, number, number, number, number, number, number,
     ];
     const strideB = f.local('i32');
     const pc = f.local('i32');
@@ -106,15 +108,20 @@ export function addGemmKernel(mod: ModuleBuilder, s: GemmShape): void {
     const acc = Array.from({ length: s.mr }, () => Array.from({ length: nv }, () => f.local('v128')));
 
     f.get(k).i32(s.nr * E).op('i32.mul').set(strideB);
-    f.for(pc, () => f.i32(0), k, s.kc, () => {
-      // kc = min(KC, k − pc)
-      f.i32(s.kc).get(k).get(pc).op('i32.sub').tee(kc).i32(s.kc).get(kc).op('i32.lt_s').op('select').set(kc);
-      f.for(ic, () => f.i32(0), mPanels, mcp, () => {
-        f.get(ic).i32(mcp).op('i32.add').tee(icEnd).get(mPanels).get(icEnd).get(mPanels).op('i32.lt_s').op('select').set(icEnd);
-        packABlock(f);
-        f.for(jr, () => f.i32(0), nPanels, 1, () => {
-          f.for(ir, () => f.get(ic), icEnd, 1, () => microKernel(f));
+    f.block(() => {
+      f.loop(() => {
+        // ic = mcp · (the next block number); stop past the last row panel
+        f.get(counter).i32(1).mem('i32.atomic.rmw.add').get(mcp).op('i32.mul').tee(ic).get(mPanels).op('i32.ge_s').brIf(1);
+        f.get(ic).get(mcp).op('i32.add').tee(icEnd).get(mPanels).get(icEnd).get(mPanels).op('i32.lt_s').op('select').set(icEnd);
+        f.for(pc, () => f.i32(0), k, s.kc, () => {
+          // kc = min(KC, k − pc)
+          f.i32(s.kc).get(k).get(pc).op('i32.sub').tee(kc).i32(s.kc).get(kc).op('i32.lt_s').op('select').set(kc);
+          packABlock(f);
+          f.for(jr, () => f.i32(0), nPanels, 1, () => {
+            f.for(ir, () => f.get(ic), icEnd, 1, () => microKernel(f));
+          });
         });
+        f.br(0);
       });
     });
 

@@ -1,7 +1,8 @@
 /**
  * Batched matmul on the generated GEMM kernels: copy A and B into the arena (rows of A and
- * columns of B zero-padded to whole panels, see matmul-kernel.ts), pack B, run the kernel (split
- * by row panels over the worker pool when the product is large), copy C's valid part out.
+ * columns of B zero-padded to whole panels, see matmul-kernel.ts), pack B, run the kernel (on
+ * every thread of the worker pool when the product is large: the threads share out row blocks
+ * through an atomic counter), copy C's valid part out.
  */
 import { allocate, type Buffer } from '../../core/dtype.js';
 import { gemmName, gemmWorkBytes, packBName, type GemmShape } from './matmul-kernel.js';
@@ -29,7 +30,10 @@ export function wasmMatmul(a: FloatBuffer, b: FloatBuffer, batch: number, m: num
   const rows = mp * s.mr;
   const cols = np * s.nr;
   const parts = m * n * k >= PARALLEL_MIN_MACS ? Math.max(1, Math.min(threads, mp)) : 1;
-  const workBytes = gemmWorkBytes(s);
+  // row blocks: the cache-sized block on one thread; with several, about 4 blocks per thread so
+  // that a thread slowed by other load takes fewer of them
+  const mcp = parts === 1 ? s.mc / s.mr : Math.max(2, Math.min(s.mc / s.mr, Math.ceil(mp / (4 * parts))));
+  const workBytes = gemmWorkBytes(s, mcp);
   for (let t = 0; t < batch; t++) {
     const arena = ks.arena;
     arena.reset();
@@ -38,6 +42,8 @@ export function wasmMatmul(a: FloatBuffer, b: FloatBuffer, batch: number, m: num
     const bp = arena.alloc(k * cols * E);
     const cp = arena.alloc(rows * cols * E);
     const work = arena.alloc(parts * workBytes);
+    const counter = arena.alloc(4);
+    arena.i32[counter / 4] = 0;
     const view: FloatBuffer = dtype === 'float32' ? arena.f32 : arena.f64;
     // A rows, then zero rows up to a whole panel
     const a0 = aRaw / E;
@@ -54,11 +60,7 @@ export function wasmMatmul(a: FloatBuffer, b: FloatBuffer, batch: number, m: num
       }
     ks.exports[packBName(s)]!(bRaw, cols * E, k, np, bp);
     const fn = gemmName(s);
-    parallelFor(parts, (i) => {
-      const p0 = Math.floor((mp * i) / parts);
-      const p1 = Math.floor((mp * (i + 1)) / parts);
-      return [fn, aRaw + p0 * s.mr * k * E, k * E, bp, cp + p0 * s.mr * cols * E, p1 - p0, np, k, cols * E, work + i * workBytes];
-    });
+    parallelFor(parts, (i) => [fn, aRaw, k * E, bp, cp, mp, np, k, cols * E, work + i * workBytes, counter, mcp]);
     const c0 = cp / E;
     if (cols === n) out.set(view.subarray(c0, c0 + m * n), t * m * n);
     else for (let i = 0; i < m; i++) out.set(view.subarray(c0 + i * cols, c0 + i * cols + n), t * m * n + i * n);
