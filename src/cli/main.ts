@@ -12,9 +12,11 @@ const usage = `usage: partax <command> [args]
 commands:
   case <file.json>        evaluate a partax-case/1 reference case: prints {"loss","g","H","order3","D3","nesterov"}
   trajectory <file.json>  replay a partax-trajectory/1 case with NewtonSummary: prints {"loss","lrs","params","hg"}
+  train [options]         train a model (default: MLP on the embedded MNIST with NewtonSummary); see partax train --help
+  plot <run-dir>...       charts of training runs (curves, learning rates, H̄ heat map) as SVG/PNG; see partax plot --help
   --help                  show this message`;
 
-type Command = (args: string[]) => Promise<void> | void;
+type Command = (args: string[]) => Promise<number | void> | number | void;
 
 const needFile = (cmd: string, args: string[]): string => {
   if (args.length !== 1) throw new UsageError(`partax ${cmd}: expected one file argument, got ${args.length}`);
@@ -33,6 +35,8 @@ const commands: Record<string, Command> = {
     const { runTrajectory } = await import('../cases/run-trajectory.js');
     console.log(JSON.stringify(runTrajectory(readJsonFile(file, TrajectoryFile, 'partax trajectory'))));
   },
+  train: async (args) => (await import('./train/command.js')).trainCommand(args),
+  plot: async (args) => (await import('./plot/command.js')).plotCommand(args),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -47,8 +51,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await run(rest);
-    return 0;
+    const code = await run(rest);
+    return typeof code === 'number' ? code : 0;
   } catch (e) {
     console.error(`partax ${cmd}: ${(e as Error).message}`);
     return e instanceof UsageError ? 2 : 1;

@@ -1,0 +1,393 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { DecodeError } from '../src/core/decode.js';
+import { Tensor } from '../src/core/tensor.js';
+import { fromBuffer } from '../src/ops/create.js';
+import { exp, log, mul, sigmoid, sub, add as addT } from '../src/ops/arith.js';
+import { logsumexp, mean } from '../src/ops/reduce.js';
+import { autoencoder, autoencoderInit, binaryCrossEntropyWithLogits, conv2dInit, lenet, linearInit, mlp, mlpInit } from '../src/nn/index.js';
+import { key, split } from '../src/random/index.js';
+import { checkpointToJSON, parseCheckpoint, type Checkpoint } from '../src/cli/train/checkpoint.js';
+import { decodeTrainOptions, OPTION_NAMES, resolveConfig } from '../src/cli/train/config.js';
+import { parseFlags } from '../src/cli/train/flags.js';
+import { StateCodec, stateToJSON } from '../src/cli/train/state-json.js';
+import { RUNS } from './harness/index.js';
+
+/**
+ * Laws of the models' initialisation and of `partax train`: weight statistics, model outputs,
+ * the config / flag / checkpoint decoders under fuzzing (a named error, never a crash), and the
+ * command itself run as a subprocess on small synthetic data: its outputs, exact resume, Ctrl-C,
+ * and bad configurations.
+ */
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin', 'partax.mjs');
+const values = (x: { data(): ArrayLike<number> }) => Array.from(x.data());
+const arbSeed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+
+// ---------------------------------------------------------------- init statistics
+
+/** Sample mean and variance. */
+function moments(xs: readonly number[]): { mean: number; variance: number } {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { mean: m, variance: xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1) };
+}
+
+test('linearInit: weights have mean 0 and variance σ_w²/fan_in (5σ bounds), biases N(0, σ_b²) or zero', () => {
+  fc.assert(
+    fc.property(arbSeed, fc.integer({ min: 20, max: 400 }), fc.double({ min: 0.1, max: 3, noNaN: true }), fc.constantFrom(0, 0.5), (seed, fanIn, sigmaW, sigmaB) => {
+      const out = Math.ceil(8000 / fanIn);
+      const p = linearInit(key(seed), fanIn, out, { sigmaW, sigmaB });
+      assert.deepEqual([...p.weight.shape], [out, fanIn]);
+      const w = values(p.weight);
+      const n = w.length;
+      const target = sigmaW ** 2 / fanIn;
+      const { mean: m, variance: v } = moments(w);
+      // sd of the sample mean: √(target/n); of the sample variance: target·√(2/(n−1)).
+      assert.ok(Math.abs(m) < 5 * Math.sqrt(target / n), `mean ${m}`);
+      assert.ok(Math.abs(v - target) < 5 * target * Math.sqrt(2 / (n - 1)), `variance ${v} vs ${target}`);
+      const b = values(p.bias);
+      if (sigmaB === 0) assert.ok(b.every((x) => x === 0));
+      else assert.ok(b.every((x) => Math.abs(x) < 6 * sigmaB) && new Set(b).size > 1);
+    }),
+    RUNS,
+  );
+});
+
+test('conv2dInit: fan_in is in·kh·kw', () => {
+  const p = conv2dInit(key(1), 4, 50, 3, { sigmaW: 2 });
+  assert.deepEqual([...p.weight.shape], [50, 4, 3, 3]);
+  const { variance } = moments(values(p.weight));
+  const target = 4 / 36;
+  assert.ok(Math.abs(variance - target) < 5 * target * Math.sqrt(2 / 1799), `${variance} vs ${target}`);
+});
+
+test('mlpInit: one layer per pair of sizes, each from its own key, named layers.i.weight/bias', () => {
+  const p = mlpInit(key(0), { sizes: [6, 5, 4, 3] });
+  assert.deepEqual(p.layers.map((l) => [...l.weight.shape]), [[5, 6], [4, 5], [3, 4]]);
+  const ks = split(key(0), 3);
+  assert.deepEqual(values(p.layers[1]!.weight), values(linearInit(ks[1]!, 5, 4).weight));
+  assert.throws(() => mlpInit(key(0), { sizes: [3] }), /at least two/);
+});
+
+test('models: mlp gives log-probabilities, lenet [N, classes] log-probabilities, autoencoder reconstructions in (0, 1)', () => {
+  const x = fromBuffer(Float32Array.from({ length: 2 * 784 }, (_, i) => ((i * 37) % 255) / 255), 'float32', [2, 1, 28, 28]);
+  const net = mlp({ sizes: [784, 16, 10] });
+  const lp = net.apply(net.init(key(0)), x);
+  assert.deepEqual([...lp.shape], [2, 10]);
+  values(logsumexp(lp, -1)).forEach((v) => assert.ok(Math.abs(v) < 1e-5));
+  const le = lenet({});
+  const p = le.init(key(1));
+  assert.deepEqual([...p.fc1.weight.shape], [120, 256]);
+  const out = le.apply(p, x);
+  assert.deepEqual([...out.shape], [2, 10]);
+  values(logsumexp(out, -1)).forEach((v) => assert.ok(Math.abs(v) < 1e-5));
+  const ae = autoencoder({ sizes: [784, 32, 8] });
+  const ap = autoencoderInit(key(2), { sizes: [784, 32, 8] });
+  assert.deepEqual(ap.decoder.map((l) => [...l.weight.shape]), [[32, 8], [784, 32]]);
+  const r = ae.apply(ap, x);
+  assert.deepEqual([...r.shape], [2, 784]);
+  assert.ok(values(r).every((v) => v > 0 && v < 1));
+});
+
+test('binaryCrossEntropyWithLogits = −mean(y·log σ(z) + (1 − y)·log(1 − σ(z))) (float64)', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.double({ min: -8, max: 8, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 1, maxLength: 12 }), (pairs) => {
+      const z = fromBuffer(Float64Array.from(pairs, ([a]) => a), 'float64', [pairs.length]);
+      const y = fromBuffer(Float64Array.from(pairs, ([, b]) => b), 'float64', [pairs.length]);
+      const s = sigmoid(z);
+      const direct = mean(addT(mul(y, log(s)), mul(sub(1, y), log(sub(1, s)))));
+      const got = binaryCrossEntropyWithLogits(z, y).item();
+      assert.ok(Math.abs(got + direct.item()) < 1e-9 * (1 + Math.abs(got)), `${got} vs ${-direct.item()}`);
+      assert.ok(Number.isFinite(values(exp(z))[0]!));
+    }),
+    RUNS,
+  );
+});
+
+// ---------------------------------------------------------------- decoders under fuzzing
+
+/** Runs f; it must return or throw a DecodeError (whose message is non-empty), nothing else. */
+function namedOrFine(f: () => unknown): DecodeError | null {
+  try {
+    f();
+    return null;
+  } catch (e) {
+    assert.ok(e instanceof DecodeError, `not a DecodeError: ${e instanceof Error ? e.stack : String(e)}`);
+    assert.ok(e.message.length > 0);
+    return e;
+  }
+}
+
+const arbOptionKey = fc.oneof(fc.constantFrom(...OPTION_NAMES), fc.string({ maxLength: 12 }));
+
+test('train config decoder fuzz: any JSON gives options or a DecodeError naming each bad field', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.jsonValue(), fc.dictionary(arbOptionKey, fc.jsonValue(), { maxKeys: 6 })), (u) => {
+      const e = namedOrFine(() => resolveConfig(decodeTrainOptions(u, 'cfg'), 'cfg'));
+      if (e && u && typeof u === 'object' && !Array.isArray(u))
+        for (const issue of e.issues) assert.ok(issue.path === '' || Object.keys(u).includes(issue.path) || OPTION_NAMES.includes(issue.path as never), `path ${issue.path}`);
+    }),
+    { ...RUNS, numRuns: 300 },
+  );
+});
+
+test('train config: a bad value or an unknown option is named, with a suggestion for a misspelling', () => {
+  const err = (u: unknown) => {
+    const e = namedOrFine(() => resolveConfig(decodeTrainOptions(u, 'config.json'), 'config.json'));
+    assert.ok(e, `no error for ${JSON.stringify(u)}`);
+    return e.message;
+  };
+  assert.match(err({ batchSize: 0 }), /config\.json: batchSize: expected an integer ≥ 1, got 0/);
+  assert.match(err({ lrr: 0.1 }), /config\.json: lrr: unknown option 'lrr' \(did you mean 'lr'\?\)/);
+  assert.match(err({ dataset: 'cifar' }), /dataset: expected one of mnist, fashion-mnist, spirals, teacher, got "cifar"/);
+  assert.match(err({ backend: 'webgpu' }), /backend 'webgpu' is not available to partax train yet: only 'cpu'/);
+  assert.match(err({ lr: 0.1 }), /lr: does not apply to optimizer newton-summary/);
+  assert.match(err({ optimizer: 'adam', damping: 1 }), /damping: does not apply to optimizer adam/);
+  assert.match(err({ model: 'lenet', dataset: 'spirals' }), /model: lenet needs an image dataset/);
+  assert.match(err({ partition: 'blocks:x' }), /partition: expected canonical, trivial, wb or blocks:K/);
+  const both = err({ epochs: -1, momentum: 2 });
+  assert.match(both, /epochs/);
+  assert.match(both, /momentum/);
+  assert.deepEqual(resolveConfig({}).hidden, [128]);
+});
+
+test('flags: parsed like a config file; every bad flag named (unknown, repeated, missing value, bad value)', () => {
+  assert.deepEqual(parseFlags(['--epochs', '2', '--hidden=64,32', '--no-remove-negative', '--damping-int', 'none']).options, {
+    epochs: 2,
+    hidden: [64, 32],
+    removeNegative: false,
+    dampingInt: null,
+  });
+  const msg = (argv: string[]) => {
+    const e = namedOrFine(() => parseFlags(argv));
+    assert.ok(e, `no error for ${argv.join(' ')}`);
+    return e.message;
+  };
+  assert.match(msg(['--lrr', '0.1']), /--lrr: unknown flag \(did you mean '--lr'\?\)/);
+  assert.match(msg(['--batch-size', 'abc']), /--batch-size: expected an integer ≥ 1, got "abc"/);
+  assert.match(msg(['--epochs', '1', '--epochs', '2']), /--epochs: given twice/);
+  assert.match(msg(['--seed']), /--seed: needs a value/);
+  assert.match(msg(['stray']), /unexpected argument 'stray'/);
+  assert.match(msg(['--backend', 'webgpu']), /--backend: backend 'webgpu' is not available/);
+});
+
+test('flags fuzz: any argument list gives flags or a DecodeError, never a crash', () => {
+  const arbArg = fc.oneof(
+    fc.string({ maxLength: 10 }),
+    fc.constantFrom(...OPTION_NAMES).map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`),
+    fc.constantFrom('--config', '--resume', '--no-nesterov', '--help', '--', '-h', '1', 'none', 'true', '3,4', '--x=1'),
+  );
+  fc.assert(fc.property(fc.array(arbArg, { maxLength: 8 }), (argv) => void namedOrFine(() => parseFlags(argv))), { ...RUNS, numRuns: 300 });
+});
+
+// ---------------------------------------------------------------- checkpoints and states
+
+const arbLeaf = fc.oneof(
+  fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { maxLength: 6 }).map((v) => fromBuffer(Float32Array.from(v), 'float32', [v.length])),
+  fc.array(fc.integer({ min: -1000, max: 1000 }), { maxLength: 4 }).map((v) => fromBuffer(Int32Array.from(v), 'int32', [v.length])),
+  fc.oneof(fc.double(), fc.constant(NaN), fc.constant(Infinity), fc.constant(-Infinity)),
+  fc.string({ maxLength: 5 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+);
+const { state: arbState } = fc.letrec<{ state: unknown }>((tie) => ({
+  state: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    arbLeaf,
+    fc.array(tie('state'), { maxLength: 3 }),
+    fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }).filter((k) => !k.startsWith('$') && k !== '__proto__'), tie('state'), { maxKeys: 3 }),
+  ),
+}));
+
+/** Deep equality with tensors compared by shape, dtype and bits, numbers with Object.is. */
+function sameState(a: unknown, b: unknown): boolean {
+  if (a instanceof Tensor || b instanceof Tensor)
+    return a instanceof Tensor && b instanceof Tensor && a.dtype === b.dtype && a.shape.join() === b.shape.join() && values(a).every((v, i) => Object.is(v, values(b)[i]));
+  if (typeof a === 'number') return typeof b === 'number' && (Object.is(a, b) || (a === 0 && b === 0));
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => sameState(v, b[i]));
+  if (a && typeof a === 'object') {
+    const ka = Object.keys(a);
+    return !!b && typeof b === 'object' && ka.join('\u0000') === Object.keys(b).join('\u0000') && ka.every((k) => sameState((a as never)[k], (b as never)[k]));
+  }
+  return a === b;
+}
+
+test('optimizer states: decode(JSON(encode(s))) = s, tensors bit for bit, NaN and ±∞ kept', () => {
+  fc.assert(
+    fc.property(arbState, (s) => {
+      const r = StateCodec.decode(JSON.parse(JSON.stringify(stateToJSON(s))));
+      assert.equal(r._tag, 'Right');
+      assert.ok(sameState((r as { right: unknown }).right, s), 'round trip differs');
+    }),
+    RUNS,
+  );
+});
+
+const sampleCheckpoint = (): Checkpoint => {
+  const params = mlpInit(key(4), { sizes: [3, 4, 2] });
+  return {
+    format: 'partax-checkpoint/1',
+    step: 7,
+    position: { epoch: 1, batch: 2 },
+    hgPosition: { epoch: 0, batch: 1 },
+    key: [0, 5],
+    elapsed: 1.25,
+    epochStats: { lossSum: 3.5, correct: 12, examples: 40, batches: 2 },
+    done: false,
+    params: params as never,
+    optState: { count: 7, direction: { trace: params, count: 7 }, currLrs: [0.1, NaN], lrs: [0.05, 0], last: null },
+  };
+};
+
+test('checkpoints: parse(toJSON(c)) = c', () => {
+  const c = sampleCheckpoint();
+  const d = parseCheckpoint(checkpointToJSON(c), 'ckpt');
+  assert.ok(sameState({ ...d }, { ...c }));
+});
+
+test('checkpoint decoder fuzz: random JSON, truncated text and corrupted fields give a DecodeError naming the field', () => {
+  const text = checkpointToJSON(sampleCheckpoint());
+  const json = JSON.parse(text) as Record<string, unknown>;
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.jsonValue().map((v) => ({ text: JSON.stringify(v) ?? 'null', field: null as string | null })),
+        fc.nat({ max: text.length - 1 }).map((n) => ({ text: text.slice(0, n), field: null })),
+        fc.tuple(fc.constantFrom(...Object.keys(json)), fc.jsonValue()).map(([k, v]) => ({ text: JSON.stringify({ ...json, [k]: v }), field: k })),
+      ),
+      ({ text: t, field }) => {
+        const e = namedOrFine(() => parseCheckpoint(t, 'checkpoint x.json'));
+        if (e) {
+          assert.match(e.message, /checkpoint x\.json/);
+          if (field !== null) assert.ok(e.issues.some((i) => i.path.split('.')[0] === field), `${field} not named in ${e.message}`);
+        }
+      },
+    ),
+    { ...RUNS, numRuns: 200 },
+  );
+});
+
+// ---------------------------------------------------------------- partax train, as a subprocess
+
+const tmp = mkdtempSync(join(tmpdir(), 'partax-train-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs `partax train args…` to completion. */
+function train(args: readonly string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, 'train', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const TINY = ['--dataset', 'spirals', '--samples', '200', '--hidden', '8', '--batch-size', '30', '--progress', 'lines'];
+const NEWTON = ['--hg-batch-size', '40', '--period-hg', '3'];
+const lines = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const withoutTime = (rs: Record<string, unknown>[]) => rs.map(({ time: _t, ...r }) => r);
+
+test('partax train (spirals, newton-summary): metrics.jsonl, config.json, run.json and a decodable checkpoint', () => {
+  const dir = join(tmp, 'tiny');
+  const r = train([...TINY, ...NEWTON, '--epochs', '2', '--out', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`writing .*${dir}.*metrics\\.jsonl`));
+  const ms = lines(dir);
+  const steps = ms.filter((m) => m.type === 'step');
+  const perEpoch = Math.ceil(160 / 30);
+  assert.deepEqual(steps.map((s) => s.step), Array.from({ length: 2 * perEpoch }, (_, i) => i + 1));
+  for (const s of steps) {
+    assert.ok(Number.isFinite(s.loss as number) && Number.isFinite(s.time as number));
+    assert.equal((s.lrs as number[]).length, 4); // canonical partition of 2-8-2: 2 weights, 2 biases
+    assert.equal('hg' in s, ((s.step as number) - 1) % 3 === 0, `hg record at step ${s.step}`);
+  }
+  const hg = steps[0]!.hg as { H: number[][]; trace: number; eigMin: number; eigMax: number };
+  assert.equal(hg.H.length, 4);
+  assert.ok(Math.abs(hg.trace - hg.H.reduce((a, row, i) => a + row[i]!, 0)) < 1e-12 && hg.eigMin <= hg.eigMax);
+  const epochs = ms.filter((m) => m.type === 'epoch');
+  assert.deepEqual(epochs.map((e) => e.epoch), [1, 2]);
+  assert.ok(epochs.every((e) => typeof e.testAccuracy === 'number' && typeof e.testLoss === 'number'));
+  const ck = parseCheckpoint(readFileSync(join(dir, 'checkpoint.json'), 'utf8'), 'ckpt');
+  assert.equal(ck.step, 2 * perEpoch);
+  assert.equal(ck.done, true);
+  assert.deepEqual(ck.position, { epoch: 2, batch: 0 });
+  resolveConfig(decodeTrainOptions(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json'));
+  const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { groups: string[][] };
+  assert.deepEqual(run.groups, [['layers.0.weight'], ['layers.0.bias'], ['layers.1.weight'], ['layers.1.bias']]);
+});
+
+test('partax train --resume continues exactly: 2 epochs straight = 1 epoch + resume, = 4 steps + resume (bit for bit)', () => {
+  for (const optimizer of [NEWTON, ['--optimizer', 'adam', '--lr', '0.01']]) {
+    const straight = join(tmp, `straight-${optimizer[1]}`);
+    assert.equal(train([...TINY, ...optimizer, '--epochs', '2', '--out', straight]).code, 0);
+    const byEpoch = join(tmp, `byEpoch-${optimizer[1]}`);
+    assert.equal(train([...TINY, ...optimizer, '--epochs', '1', '--out', byEpoch]).code, 0);
+    const r = train(['--resume', byEpoch, '--epochs', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /resuming .* at step 6/);
+    const midEpoch = join(tmp, `midEpoch-${optimizer[1]}`);
+    assert.equal(train([...TINY, ...optimizer, '--epochs', '2', '--max-steps', '4', '--out', midEpoch]).code, 0);
+    assert.equal(train(['--resume', midEpoch]).code, 0);
+    const final = (d: string) => JSON.parse(readFileSync(join(d, 'checkpoint.json'), 'utf8')) as Record<string, unknown>;
+    for (const d of [byEpoch, midEpoch]) {
+      assert.deepEqual(final(d).params, final(straight).params, `${d}: final parameters differ`);
+      assert.deepEqual(final(d).optState, final(straight).optState, `${d}: final optimizer states differ`);
+      assert.deepEqual(withoutTime(lines(d)), withoutTime(lines(straight)), `${d}: metrics differ`);
+    }
+  }
+});
+
+test('partax train: Ctrl-C (SIGINT) stops after the current step and leaves a valid checkpoint; --resume continues', async () => {
+  const dir = join(tmp, 'sigint');
+  const child = spawn(process.execPath, [BIN, 'train', '--dataset', 'teacher', '--samples', '400', '--epochs', '1000', '--batch-size', '20', '--out', dir, '--progress', 'none', '--checkpoint-every', '0'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    if (existsSync(join(dir, 'metrics.jsonl')) && lines(dir).filter((m) => m.type === 'step').length >= 3) break;
+  }
+  assert.equal(existsSync(join(dir, 'checkpoint.json')), false, 'no checkpoint before the signal (checkpoint-every 0)');
+  child.kill('SIGINT');
+  const code = await exited;
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /SIGINT: stopping after this step/);
+  const ck = parseCheckpoint(readFileSync(join(dir, 'checkpoint.json'), 'utf8'), 'ckpt');
+  const steps = lines(dir).filter((m) => m.type === 'step');
+  assert.equal(ck.step, steps.length, 'the checkpoint is at the last step written to metrics.jsonl');
+  assert.equal(ck.done, false);
+  const r = train(['--resume', dir, '--max-steps', String(ck.step + 2)]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(parseCheckpoint(readFileSync(join(dir, 'checkpoint.json'), 'utf8'), 'ckpt').step, ck.step + 2);
+});
+
+test('partax train: bad configurations are refused (exit 2) naming the field or flag', () => {
+  const cfg = join(tmp, 'bad.json');
+  writeFileSync(cfg, JSON.stringify({ batchSize: 'x', lrr: 1, optimizer: 'sgd' }));
+  const r = train(['--config', cfg]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /batchSize: expected an integer ≥ 1, got "x"/);
+  assert.match(r.stderr, /lrr: unknown option 'lrr' \(did you mean 'lr'\?\)/);
+  const f = train(['--epochs', 'two', '--momentun', '0.5']);
+  assert.equal(f.code, 2);
+  assert.match(f.stderr, /--epochs: expected an integer ≥ 1, got "two"/);
+  assert.match(f.stderr, /--momentun: unknown flag \(did you mean '--momentum'\?\)/);
+  const g = train(['--resume', join(tmp, 'tiny'), '--lr', '1']);
+  assert.equal(g.code, 2);
+  assert.match(g.stderr, /--lr: cannot change when resuming/);
+  const m = train(['--dataset', 'fashion-mnist', '--data-dir', '/nonexistent/fm', '--progress', 'none', '--out', join(tmp, 'fm')]);
+  assert.equal(m.code, 1);
+  assert.match(m.stderr, /apt-get install dataset-fashion-mnist/);
+});

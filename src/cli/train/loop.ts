@@ -1,0 +1,236 @@
+import type { Tensor } from '../../core/tensor.js';
+import { cyclingLoader, epochLoader, type LoaderPosition, START } from '../../data/batches.js';
+import { bufferOf, type Dataset, takeRows } from '../../data/dataset.js';
+import { applyUpdates } from '../../optim/transformation.js';
+import { key, keyData, split } from '../../random/index.js';
+import { JVPTracer } from '../../interp/jvp.js';
+import { valueAndGrad } from '../../transforms/grad.js';
+import { type Checkpoint, CHECKPOINT_FORMAT, type EpochStats, saveCheckpoint } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { type EpochRecord, hgStats, type MetricsLog, type StepRecord } from './metrics.js';
+import type { Progress } from './progress.js';
+import type { TrainSetup } from './setup.js';
+import { skeletonMismatch } from './state-json.js';
+
+/**
+ * The training loop of `partax train`. Each step: the next batch of the epoch loader, the loss and
+ * its gradient (one `valueAndGrad`), the optimizer's update (newton-summary also gets the loss and,
+ * every `periodHg` steps, the next hg batch), the new parameters, a metrics line. After each epoch
+ * the test set is evaluated. A checkpoint is written every `checkpointEvery` steps, at the end, and
+ * when a stop is requested (Ctrl-C), which is honoured between steps: the loop yields to the event
+ * loop after each step so that the signal handler can run.
+ *
+ * Every number is a pure function of the configuration and the checkpoint, so a resumed run
+ * continues exactly as an uninterrupted one would have.
+ */
+
+/** Raised when the loss stops being a finite number. */
+export class DivergedError extends Error {
+  override name = 'DivergedError';
+}
+
+/** How a run ended. */
+export interface RunResult {
+  readonly step: number;
+  readonly totalSteps: number;
+  /** True when all epochs are done. */
+  readonly done: boolean;
+  readonly stoppedBy: 'finished' | 'max-steps' | 'signal' | 'nothing-to-do';
+  readonly lastEpoch: EpochRecord | null;
+  readonly elapsed: number;
+}
+
+/** Options of {@link runTraining}. */
+export interface RunOptions {
+  readonly config: TrainConfig;
+  readonly outDir: string;
+  readonly resume: Checkpoint | null;
+  readonly metrics: MetricsLog;
+  readonly progress: Progress;
+  /** Polled after every step: true to stop (after writing a checkpoint). */
+  readonly shouldStop: () => boolean;
+}
+
+const EMPTY_STATS: EpochStats = { lossSum: 0, correct: 0, examples: 0, batches: 0 };
+
+/** How many rows of `out` [N, C] have their argmax at the label. */
+function countCorrect(out: Tensor, labels: Tensor): number {
+  const [n, c] = out.shape as [number, number];
+  const o = bufferOf(out);
+  const y = bufferOf(labels);
+  let right = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < c; j++) if (o[i * c + j]! > o[i * c + best]!) best = j;
+    if (best === y[i]) right++;
+  }
+  return right;
+}
+
+/** Mean loss and accuracy of `params` on a dataset, in chunks of `chunk` examples. */
+export function evaluate(setup: TrainSetup, params: unknown, ds: Dataset, chunk = 1000): { loss: number; accuracy: number | null } {
+  const n = ds.x.shape[0]!;
+  let lossSum = 0;
+  let right = 0;
+  for (let lo = 0; lo < n; lo += chunk) {
+    const idx = Array.from({ length: Math.min(chunk, n - lo) }, (_, i) => lo + i);
+    const x = takeRows(ds.x, idx);
+    const y = takeRows(ds.y as Tensor<'int32' | 'float32'>, idx);
+    const [l, out] = setup.lossWithOutputs(params, x, y);
+    lossSum += l.item() * idx.length;
+    if (setup.task === 'classification') right += countCorrect(out, y);
+  }
+  return { loss: lossSum / n, accuracy: setup.task === 'classification' ? right / n : null };
+}
+
+/**
+ * The concrete value of an aux output of `valueAndGrad(…, { hasAux: true })`. Work-around: grad.ts
+ * hands aux back as the (closed) JVP tracer of its linearisation rather than its primal, so reading
+ * it throws; at top level that tracer's primal is the concrete tensor.
+ */
+const concreteAux = (t: Tensor): Tensor => (t instanceof JVPTracer ? t.primal : t);
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Trains from the start or from a checkpoint; see the module comment. */
+export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<RunResult> {
+  const { config, resume, metrics, progress } = opts;
+  const runKey = key(config.seed);
+  const [kInit, kData, kHg] = split(runKey, 3) as [ReturnType<typeof key>, ReturnType<typeof key>, ReturnType<typeof key>];
+  const train = epochLoader(setup.train, { batchSize: config.batchSize, key: kData });
+  const hg = setup.newton ? cyclingLoader(setup.train, { batchSize: setup.newton.hgBatchSize, key: kHg }) : null;
+  const totalSteps = config.epochs * train.batchesPerEpoch;
+  const limit = Math.min(totalSteps, config.maxSteps ?? Infinity);
+
+  const fresh = setup.model.init(kInit);
+  let params: unknown = fresh;
+  let optState: unknown = setup.optimizer.init(fresh);
+  let step = 0;
+  let pos: LoaderPosition = START;
+  let hgPos: LoaderPosition | null = hg ? START : null;
+  let stats = EMPTY_STATS;
+  let elapsedBefore = 0;
+  if (resume) {
+    const [w0, w1] = keyData(runKey);
+    if (resume.key[0] !== w0 || resume.key[1] !== w1) throw new Error(`the checkpoint was made with another run key (seed) than config.json's seed ${config.seed}`);
+    const pm = skeletonMismatch(resume.params, fresh);
+    if (pm) throw new Error(`the checkpoint's parameters do not fit the model of config.json: ${pm}`);
+    const om = skeletonMismatch(resume.optState, optState);
+    if (om) throw new Error(`the checkpoint's optimizer state does not fit the optimizer of config.json: ${om}`);
+    if (resume.position.batch >= train.batchesPerEpoch) throw new Error(`the checkpoint's batch position ${resume.position.batch} is past the ${train.batchesPerEpoch} batches of an epoch`);
+    if ((resume.hgPosition === null) !== (hg === null)) throw new Error(`the checkpoint's hg position does not fit the optimizer ${config.optimizer}`);
+    if (hg && resume.hgPosition && resume.hgPosition.batch >= hg.batchesPerEpoch) throw new Error(`the checkpoint's hg position ${resume.hgPosition.batch} is past the ${hg.batchesPerEpoch} hg batches of an epoch`);
+    params = resume.params;
+    optState = resume.optState;
+    step = resume.step;
+    pos = resume.position;
+    hgPos = resume.hgPosition;
+    stats = resume.epochStats;
+    elapsedBefore = resume.elapsed;
+  }
+  const started = performance.now();
+  const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
+  const checkpoint = () =>
+    saveCheckpoint(opts.outDir, {
+      format: CHECKPOINT_FORMAT,
+      step,
+      position: pos,
+      hgPosition: hgPos,
+      key: keyData(runKey),
+      elapsed: elapsed(),
+      epochStats: stats,
+      done: step >= totalSteps,
+      params: params as Checkpoint['params'],
+      optState,
+    });
+  if (step >= limit) {
+    return { step, totalSteps, done: step >= totalSteps, stoppedBy: 'nothing-to-do', lastEpoch: null, elapsed: elapsedBefore };
+  }
+
+  const vg = valueAndGrad(setup.lossWithOutputs, { hasAux: true, allowNaN: true });
+  const classification = setup.task === 'classification';
+  let lastEpoch: EpochRecord | null = null;
+  let stoppedBy: RunResult['stoppedBy'] = 'finished';
+  const recent: number[] = [performance.now()]; // times of the last steps, for steps/s
+  progress.start(limit, step);
+  try {
+    while (step < limit) {
+      const { x, y } = train.at(pos);
+      const [[lossT, auxOut], g] = vg(params, x, y) as [[Tensor, Tensor], unknown];
+      const out = concreteAux(auxOut);
+      const loss = lossT.item();
+      if (!Number.isFinite(loss))
+        throw new DivergedError(`the training loss is ${loss} at step ${step + 1} (epoch ${pos.epoch + 1}): the run diverged; the last checkpoint is kept. Try a smaller --lr, or a larger --damping-int / smaller --damping for newton-summary`);
+      let extra: unknown;
+      let hgStep = false;
+      if (setup.newton && hg && hgPos) {
+        hgStep = setup.newton.stateOf(optState).count % setup.newton.periodHg === 0;
+        let hgBatch: unknown[] = [];
+        if (hgStep) {
+          const b = hg.at(hgPos);
+          hgBatch = [b.x, b.y];
+          hgPos = hg.next(hgPos);
+        }
+        extra = { loss: setup.loss, hgBatch };
+      }
+      const [updates, nextState] = setup.optimizer.update(g, optState, params, extra);
+      params = applyUpdates(params, updates);
+      optState = nextState;
+      const batchIndex = pos.batch;
+      const epoch = pos.epoch;
+      pos = train.next(pos);
+      step++;
+      const n = x.shape[0]!;
+      const right = classification ? countCorrect(out, y) : 0;
+      stats = { lossSum: stats.lossSum + loss * n, correct: stats.correct + right, examples: stats.examples + n, batches: stats.batches + 1 };
+      const lrs = setup.lrsOf(optState);
+      const rec: StepRecord = {
+        type: 'step',
+        step,
+        epoch,
+        batch: batchIndex,
+        loss,
+        accuracy: classification ? right / n : null,
+        lrs,
+        time: elapsed(),
+        ...(hgStep && setup.newton?.stateOf(optState).last ? { hg: hgStats(setup.newton.stateOf(optState).last!) } : {}),
+      };
+      metrics.write(rec);
+      recent.push(performance.now());
+      if (recent.length > 21) recent.shift();
+      const sps = (1000 * (recent.length - 1)) / Math.max(recent[recent.length - 1]! - recent[0]!, 1e-3);
+      progress.update({ step, epoch, epochs: config.epochs, loss, accuracy: rec.accuracy, stepsPerSecond: sps, lrs });
+      if (pos.batch === 0) {
+        const test = evaluate(setup, params, setup.test);
+        lastEpoch = {
+          type: 'epoch',
+          epoch: epoch + 1,
+          step,
+          trainLoss: stats.lossSum / stats.examples,
+          trainAccuracy: classification ? stats.correct / stats.examples : null,
+          testLoss: test.loss,
+          testAccuracy: test.accuracy,
+          time: elapsed(),
+        };
+        metrics.write(lastEpoch);
+        const pct = (v: number | null) => (v === null ? '' : ` acc ${(100 * v).toFixed(2)}%`);
+        progress.log(
+          `epoch ${epoch + 1}/${config.epochs}: train loss ${lastEpoch.trainLoss.toPrecision(4)}${pct(lastEpoch.trainAccuracy)} | test loss ${test.loss.toPrecision(4)}${pct(test.accuracy)} | ${lastEpoch.time.toFixed(1)} s`,
+        );
+        stats = EMPTY_STATS;
+      }
+      await yieldToEventLoop();
+      const stop = opts.shouldStop();
+      const periodic = config.checkpointEvery > 0 && step % config.checkpointEvery === 0;
+      if (periodic || step === limit || stop) checkpoint();
+      if (stop && step < limit) {
+        stoppedBy = 'signal';
+        break;
+      }
+    }
+  } finally {
+    progress.stop();
+  }
+  if (stoppedBy === 'finished' && step < totalSteps) stoppedBy = 'max-steps';
+  return { step, totalSteps, done: step >= totalSteps, stoppedBy, lastEpoch, elapsed: elapsed() };
+}
