@@ -1,0 +1,333 @@
+import { allocate, type Buffer, type DType, dtypeOfBuffer } from '../core/dtype.js';
+import { showShape, sizeOf, stridesOf } from '../core/shape.js';
+import { type Aval, ArrayTensor } from '../core/tensor.js';
+import type { Backend } from '../backends/backend.js';
+import { getBackend } from '../backends/registry.js';
+import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
+import { compileLoop, type LoopFn, type LoopOp, type LoopRead, type Ref } from './codegen.js';
+import { applyView, eqnKind, type Group, identityView, planFusion, usesOf, type View } from './fusion.js';
+
+/**
+ * A staged program compiled for one backend: a list of steps (backend kernels, buffer aliases,
+ * generated fused loops) and a buffer plan.
+ *
+ * Buffer planning: a liveness pass gives each variable the step of its last read; after that step
+ * its buffer is released (reference-counted, since reshape outputs share their input's buffer).
+ * Released buffers this program allocated (and donated inputs) go to a pool keyed by dtype and
+ * length, and later loop outputs of that size take them instead of allocating; a loop whose input
+ * dies at that loop writes its output over the input, in place (this is how a matmul's elementwise
+ * epilogue runs over the matmul output). Inputs, constants and outputs are never overwritten;
+ * nothing is kept between calls, so no buffer handed out is ever reused.
+ *
+ * Fused loops need host typed arrays: they are generated for the `cpu` and `cpu-wasm` backends;
+ * on any other backend every equation runs as that backend's kernel.
+ */
+
+/** Backends whose buffers are host typed arrays (fusion and aliasing apply). */
+const HOST_BACKENDS = new Set(['cpu', 'cpu-wasm']);
+
+/** One step of a compiled program. `free` lists the variables whose last read is this step. */
+export type Step =
+  | { readonly kind: 'kernel'; readonly eqn: Eqn; readonly outAvals: readonly Aval[]; free: number[] }
+  | { readonly kind: 'alias'; readonly from: number; readonly to: number; readonly prim: string; free: number[] }
+  | {
+      readonly kind: 'loop';
+      readonly fn: LoopFn;
+      readonly source: string;
+      /** Variable id of each read, in the loop's parameter order. */
+      readonly reads: readonly number[];
+      readonly out: Var;
+      /** Reads (by position) whose buffer the output may take over when it dies here. */
+      readonly inPlace: readonly number[];
+      /** Names of the equations the loop computes (members, reduction, absorbed views). */
+      readonly covers: readonly string[];
+      free: number[];
+    };
+
+/** What compilation did, for inspection and the fusion laws. */
+export interface ProgramStats {
+  /** Equations in the program. */
+  readonly equations: number;
+  /** Elementwise equations (unary, binary, compare, select, convert) in the program. */
+  readonly elementwise: number;
+  /** Generated loops (each one pass over its index space, no intermediate buffers). */
+  readonly loops: number;
+  /** Loops computing two or more equations. */
+  readonly fusedLoops: number;
+  /** Equations computed inside loops (members, reductions and absorbed views). */
+  readonly fusedEquations: number;
+  /** Steps that call a backend kernel. */
+  readonly kernels: number;
+  /** Steps that only alias a buffer (reshape, stop_gradient). */
+  readonly aliases: number;
+  /** Loops that may write over a dying input (e.g. the epilogue of a matmul). */
+  readonly inPlaceLoops: number;
+}
+
+/** A compiled program. */
+export interface Program {
+  readonly jaxpr: Jaxpr;
+  readonly backend: string;
+  readonly steps: readonly Step[];
+  readonly stats: ProgramStats;
+  /**
+   * Runs the program on input buffers (in `jaxpr.inputs` order). `donated[i]` lets the program
+   * reuse input i's buffer once it is dead (the caller must not read it afterwards).
+   */
+  run(inputs: readonly Buffer[], donated?: readonly boolean[], timings?: Float64Array): Buffer[];
+  /** A readable listing of the steps (with milliseconds per step when `timings` from `run` are given). */
+  describe(timings?: Float64Array): string;
+}
+
+/** Options of {@link compileProgram}. */
+export interface CompileOptions {
+  /** Generate fused loops (default true); false runs one backend kernel per equation. */
+  readonly fuse?: boolean;
+}
+
+/** Compiles a staged program for the backend `backendName`. */
+export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptions = {}): Program {
+  const backend = getBackend(backendName);
+  const host = HOST_BACKENDS.has(backend.name);
+  const uses = usesOf(j);
+  const plan = host && opts.fuse !== false ? planFusion(j, uses) : null;
+  const uniform = plan ? uniformConsts(j) : new Set<number>();
+  const steps: Step[] = [];
+  j.equations.forEach((e, k) => {
+    if (plan) {
+      const g = plan.groupOf[k]!;
+      if (g >= 0) {
+        if (plan.groups[g]!.root === k) steps.push(loopStep(j, plan.groups[g]!, uses.producer, uniform));
+        return;
+      }
+      if (eqnKind(e) === 'view' && !plan.materialize[k]) return;
+    }
+    if (host && (e.prim.name === 'reshape' || e.prim.name === 'stop_gradient'))
+      steps.push({ kind: 'alias', from: e.inputs[0]!.id, to: e.outputs[0]!.id, prim: e.prim.name, free: [] });
+    else steps.push({ kind: 'kernel', eqn: e, outAvals: e.outputs.map((v) => v.aval), free: [] });
+  });
+  planFrees(j, steps);
+  const loops = steps.filter((s) => s.kind === 'loop');
+  const stats: ProgramStats = {
+    equations: j.equations.length,
+    elementwise: j.equations.filter((e) => eqnKind(e) === 'elementwise').length,
+    loops: loops.length,
+    fusedLoops: loops.filter((s) => s.covers.length >= 2).length,
+    fusedEquations: loops.reduce((n, s) => n + s.covers.length, 0),
+    kernels: steps.filter((s) => s.kind === 'kernel').length,
+    aliases: steps.filter((s) => s.kind === 'alias').length,
+    inPlaceLoops: loops.filter((s) => s.inPlace.length > 0).length,
+  };
+  return {
+    jaxpr: j,
+    backend: backend.name,
+    steps,
+    stats,
+    run: (inputs, donated, timings) => runProgram(j, steps, backend, inputs, donated, timings),
+    describe: (timings) => describe(steps, timings),
+  };
+}
+
+/**
+ * Constants whose elements are all equal (scalars broadcast eagerly while tracing, e.g. the 0.5 of
+ * `mul(x, 0.5)`): loops read their first element with stride 0 instead of streaming the buffer.
+ */
+function uniformConsts(j: Jaxpr): Set<number> {
+  const out = new Set<number>();
+  for (const c of j.consts) {
+    const b = (c.value as ArrayTensor).buffer as Buffer;
+    if (b.length < 2) continue;
+    const first = b[0]!;
+    let same = true;
+    for (let i = 1; i < b.length && same; i++) same = Object.is(b[i], first);
+    if (same) out.add(c.v.id);
+  }
+  return out;
+}
+
+/** Builds the loop of a fusion group: its index space, strided reads and operations. */
+function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet<number>): Step {
+  const eqns = j.equations;
+  const root = eqns[g.root]!;
+  const rank = g.shape.length;
+  // loop order: output axes first, then the reduced axes (as the CPU reduction kernel visits them)
+  const perm = g.reduce ? [...g.shape.keys()].filter((a) => !g.reduce!.axes.includes(a)).concat(g.reduce.axes) : [...g.shape.keys()];
+  const views = new Set(g.views);
+  const opIndex = new Map<number, number>(g.members.map((m, i) => [m, i]));
+  const reads: LoopRead[] = [];
+  const readVars: number[] = [];
+  const readViews: View[] = [];
+  const readKey = new Map<string, number>();
+  const resolve = (v: Var): View => {
+    const p = producer[v.id]!;
+    if (p >= 0 && views.has(p)) return applyView(eqns[p]!, resolve(eqns[p]!.inputs[0]!));
+    return uniform.has(v.id) ? { src: v, shape: v.aval.shape, strides: v.aval.shape.map(() => 0), offset: 0 } : identityView(v);
+  };
+  const ref = (v: Var): Ref => {
+    const p = producer[v.id]!;
+    const op = p >= 0 ? opIndex.get(p) : undefined;
+    if (op !== undefined) return { kind: 'op', index: op };
+    const view = resolve(v);
+    if (view.shape.length !== rank || view.shape.some((d, a) => d !== g.shape[a]))
+      throw new Error(`jit: fused read of ${showShape(view.shape)} in a loop over ${showShape(g.shape)}`);
+    const strides = perm.map((a) => view.strides[a]!);
+    const key = `${view.src.id}|${strides.join(',')}|${view.offset}`;
+    let r = readKey.get(key);
+    if (r === undefined) {
+      r = reads.length;
+      readKey.set(key, r);
+      reads.push({ strides, offset: view.offset });
+      readVars.push(view.src.id);
+      readViews.push(view);
+    }
+    return { kind: 'read', index: r };
+  };
+  const ops: LoopOp[] = g.members.map((m) => {
+    const e = eqns[m]!;
+    return { prim: e.prim.name, dtype: e.outputs[0]!.aval.dtype, params: e.params, args: e.inputs.map(ref) };
+  });
+  const result: Ref = g.reduce ? ref(root.inputs[0]!) : { kind: 'op', index: opIndex.get(g.root)! };
+  const { fn, source } = compileLoop({
+    shape: perm.map((a) => g.shape[a]!),
+    nOuter: rank - (g.reduce?.axes.length ?? 0),
+    reads,
+    ops,
+    result,
+    reduce: g.reduce?.kind ?? null,
+  });
+  const out = root.outputs[0]!;
+  const contiguous = stridesOf(g.shape);
+  const inPlace: number[] = [];
+  if (!g.reduce)
+    readViews.forEach((v, r) => {
+      const identity = v.offset === 0 && sizeOf(v.src.aval.shape) === sizeOf(g.shape) && g.shape.every((d, a) => d === 1 || v.strides[a] === contiguous[a]);
+      const once = readVars.filter((id) => id === v.src.id).length === 1;
+      if (identity && once && v.src.aval.dtype === out.aval.dtype) inPlace.push(r);
+    });
+  const covers = [...g.views.map((k) => eqns[k]!.prim.name), ...g.members.map((k) => eqns[k]!.prim.name), ...(g.reduce ? [root.prim.name] : [])];
+  return { kind: 'loop', fn, source, reads: readVars, out, inPlace, covers, free: [] };
+}
+
+/** Liveness: each variable is released after the step of its last read (never for outputs). */
+function planFrees(j: Jaxpr, steps: Step[]): void {
+  const last = new Int32Array(j.nVars).fill(-1);
+  const readsOf = (s: Step): readonly number[] => (s.kind === 'kernel' ? s.eqn.inputs.map((v) => v.id) : s.kind === 'alias' ? [s.from] : s.reads);
+  const defsOf = (s: Step): readonly number[] => (s.kind === 'kernel' ? s.eqn.outputs.map((v) => v.id) : s.kind === 'alias' ? [s.to] : [s.out.id]);
+  for (const v of j.inputs) last[v.id] = 0;
+  for (const c of j.consts) last[c.v.id] = 0;
+  steps.forEach((s, i) => {
+    for (const id of defsOf(s)) last[id] = i; // an unread definition dies where it is made
+    for (const id of readsOf(s)) last[id] = i;
+  });
+  const outputs = new Set(j.outputs.map((v) => v.id));
+  const defined = new Set<number>([...j.inputs.map((v) => v.id), ...j.consts.map((c) => c.v.id)]);
+  for (const s of steps) for (const id of defsOf(s)) defined.add(id);
+  for (const id of defined) if (!outputs.has(id) && steps.length > 0) steps[last[id]!]!.free.push(id);
+}
+
+const poolKey = (dtype: DType, n: number) => `${dtype}:${n}`;
+
+function runProgram(
+  j: Jaxpr,
+  steps: readonly Step[],
+  backend: Backend,
+  inputs: readonly Buffer[],
+  donated?: readonly boolean[],
+  timings?: Float64Array,
+): Buffer[] {
+  if (inputs.length !== j.inputs.length) throw new Error(`jit: program of ${j.inputs.length} inputs called with ${inputs.length} buffers`);
+  const vals = new Array<Buffer | undefined>(j.nVars);
+  const refs = new Map<Buffer, number>();
+  const hold = (b: Buffer) => refs.set(b, (refs.get(b) ?? 0) + 1);
+  /** Buffers this call may overwrite once dead: its own allocations and donated inputs. */
+  const owned = new Set<Buffer>();
+  const pool = new Map<string, Buffer[]>();
+  j.inputs.forEach((v, i) => {
+    vals[v.id] = inputs[i]!;
+    hold(inputs[i]!);
+  });
+  for (const c of j.consts) {
+    const b = (c.value as ArrayTensor).buffer as Buffer;
+    vals[c.v.id] = b;
+    hold(b);
+  }
+  if (donated) {
+    inputs.forEach((b, i) => donated[i] && owned.add(b));
+    // a buffer that is also a constant or a kept (non-donated) input is not the program's to reuse
+    inputs.forEach((b, i) => !donated[i] && owned.delete(b));
+    for (const c of j.consts) owned.delete((c.value as ArrayTensor).buffer as Buffer);
+  }
+  const release = (id: number) => {
+    const b = vals[id]!;
+    vals[id] = undefined;
+    const n = refs.get(b)! - 1;
+    if (n > 0) {
+      refs.set(b, n);
+      return;
+    }
+    refs.delete(b);
+    if (owned.delete(b)) {
+      const key = poolKey(dtypeOfBuffer(b), b.length);
+      const list = pool.get(key);
+      if (list) list.push(b);
+      else pool.set(key, [b]);
+    }
+  };
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    const t0 = timings ? performance.now() : 0;
+    if (s.kind === 'kernel') {
+      const e = s.eqn;
+      const args = e.inputs.map((v) => new ArrayTensor(v.aval.shape, v.aval.dtype, vals[v.id]!, backend.name));
+      const outs = backend.execute(e.prim.name, args, e.params, s.outAvals);
+      e.outputs.forEach((v, i) => {
+        const b = outs[i]!;
+        if (!refs.has(b)) owned.add(b); // a fresh buffer (kernels may also return an input's)
+        vals[v.id] = b;
+        hold(b);
+      });
+    } else if (s.kind === 'alias') {
+      const b = vals[s.from]!;
+      vals[s.to] = b;
+      hold(b);
+    } else {
+      const { dtype, shape } = s.out.aval;
+      const n = sizeOf(shape);
+      let out: Buffer | undefined;
+      for (const r of s.inPlace) {
+        const b = vals[s.reads[r]!]!;
+        if (owned.has(b) && refs.get(b) === 1 && s.free.includes(s.reads[r]!)) {
+          out = b;
+          break;
+        }
+      }
+      if (!out) {
+        out = pool.get(poolKey(dtype, n))?.pop() ?? allocate(dtype, n);
+        owned.add(out);
+      }
+      const bufs = s.reads.map((id) => vals[id]!);
+      bufs.push(out);
+      s.fn(...bufs);
+      vals[s.out.id] = out;
+      hold(out);
+    }
+    for (const id of s.free) release(id);
+    if (timings) timings[i] = timings[i]! + performance.now() - t0;
+  }
+  return j.outputs.map((v) => vals[v.id]!);
+}
+
+function describe(steps: readonly Step[], timings?: Float64Array): string {
+  const v = (id: number) => `v${id}`;
+  return steps
+    .map((s, i) => (timings ? `${timings[i]!.toFixed(3).padStart(9)} ms  ` : '') + line(s))
+    .join('\n');
+  function line(s: Step): string {
+      const free = s.free.length ? `   (free ${s.free.map(v).join(' ')})` : '';
+      if (s.kind === 'kernel') return `${s.eqn.outputs.map((o) => v(o.id)).join(', ')} = kernel ${s.eqn.prim.name}(${s.eqn.inputs.map((i) => v(i.id)).join(', ')})${free}`;
+      if (s.kind === 'alias') return `${v(s.to)} = alias ${s.prim}(${v(s.from)})${free}`;
+      const inPlace = s.inPlace.length ? ` [may write over ${s.inPlace.map((r) => v(s.reads[r]!)).join('/')}]` : '';
+      return `${v(s.out.id)}:${s.out.aval.dtype}${showShape(s.out.aval.shape)} = loop{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
+  }
+}
+
