@@ -1,0 +1,184 @@
+import { isFloat } from '../core/dtype.js';
+import { DTypeError, ShapeError } from '../core/errors.js';
+import { shapeEq, showShape } from '../core/shape.js';
+import type { ArrayTensor, Aval, Tensor } from '../core/tensor.js';
+import { registerCpuKernel } from '../backends/cpu/index.js';
+import { backendFor } from '../backends/registry.js';
+import { JVPTrace, JVPTracer } from '../interp/jvp.js';
+import { evalJaxpr, inAvals, type Jaxpr, outAvals, registerStageInline, stageFlat } from '../interp/stage.js';
+import { bind } from '../interp/trace.js';
+import { BatchTrace, BatchTracer, toFront } from '../interp/vmap.js';
+import { full } from '../ops/create.js';
+import { type Primitive, primitive } from '../prim/primitive.js';
+import { batchBroadcast } from '../prim/rules.js';
+import { vjp } from '../transforms/vjp.js';
+import { compileProgram, type Program } from './program.js';
+
+/**
+ * `jit_call(args; jaxpr)`: applies a staged program as one primitive. This is how a jitted
+ * function meets an enclosing transform (`grad(jit(f))`, `vmap(jit(f))`, `jvp(jit(f))`): the
+ * transform sees one primitive whose rules transform the program, and the result is again a
+ * compiled program, so the transformed computation still runs fused.
+ *
+ * - jvp: the primal outputs are `jit_call(jaxpr)`; the tangents are `jit_call(J)`, where J is the
+ *   program of the tangent map traced from the jvp of `jaxpr` (it recomputes the residuals it
+ *   needs from the primals: rematerialisation instead of partial evaluation). J is linear in its
+ *   tangent inputs, which is what the linear trace of `grad` needs.
+ * - transpose (of such a linear call): `jit_call(T)` with T traced from the vjp of the program with
+ *   respect to its linear arguments.
+ * - vmap: `jit_call(V)` with V traced from the vmap of the program (outputs batched on axis 0).
+ *
+ * Derived programs are traced once per (program, which arguments are tangents / linear / batched,
+ * batch size) and kept as long as the program is. Inside a staging trace a `jit_call` is inlined,
+ * so nested jits give one flat program.
+ */
+export interface JitCallParams {
+  readonly jaxpr: Jaxpr;
+  /** Name of the jitted function, for messages and listings. */
+  readonly name: string;
+}
+
+const aval = (a: Aval): string => `${a.dtype}${showShape(a.shape)}`;
+const nonNull = <T>(x: T | null): x is T => x !== null;
+
+/** Transformed programs derived from a program, by kind and pattern. */
+const derived = new WeakMap<Jaxpr, Map<string, unknown>>();
+function memo<T>(j: Jaxpr, key: string, make: () => T): T {
+  let m = derived.get(j);
+  if (!m) derived.set(j, (m = new Map()));
+  if (!m.has(key)) m.set(key, make());
+  return m.get(key) as T;
+}
+
+function staged(f: (...xs: Tensor[]) => readonly Tensor[], avals: readonly Aval[]): Jaxpr {
+  const { jaxpr, captured } = stageFlat(f, avals);
+  if (captured.length) throw new Error('jit_call: a derived program closed over a tracer (internal error)');
+  return jaxpr;
+}
+
+/** The tangent program of `j` for the tangent mask: inputs [...primals, ...given tangents]. */
+function jvpProgram(j: Jaxpr, mask: readonly boolean[]): { jaxpr: Jaxpr; outMask: boolean[] } {
+  return memo(j, `jvp:${mask.map(Number).join('')}`, () => {
+    let outMask: boolean[] = [];
+    const n = j.inputs.length;
+    const avals = [...inAvals(j), ...inAvals(j).filter((_, i) => mask[i])];
+    const jaxpr = staged((...xs) => {
+      const jt = new JVPTrace();
+      try {
+        let k = n;
+        const ins = xs.slice(0, n).map((p, i) => (mask[i] ? new JVPTracer(jt, p, xs[k++]!) : p));
+        const tangents = evalJaxpr(j, ins).map((o) => jt.unpack(o)[1]);
+        outMask = tangents.map((t) => t !== null);
+        return tangents.filter(nonNull);
+      } finally {
+        jt.close();
+      }
+    }, avals);
+    return { jaxpr, outMask };
+  });
+}
+
+/** The transpose program of a program linear in the arguments of `linear`: inputs [...other args, ...output cotangents]. */
+function transposeProgram(j: Jaxpr, linear: readonly boolean[]): Jaxpr {
+  return memo(j, `transpose:${linear.map(Number).join('')}`, () => {
+    const ins = inAvals(j);
+    const fixed = ins.filter((_, i) => !linear[i]);
+    const lin = ins.filter((_, i) => linear[i]);
+    return staged(
+      (...xs) => {
+        const others = xs.slice(0, fixed.length);
+        const cts = xs.slice(fixed.length);
+        const apply = (...l: Tensor[]) => {
+          let a = 0;
+          let b = 0;
+          return evalJaxpr(j, ins.map((_, i) => (linear[i] ? l[a++]! : others[b++]!)));
+        };
+        // the program is linear in these arguments: any point linearises it; zeros are at hand
+        const [, back] = vjp(apply, ...lin.map((a) => full(a.shape, 0, a.dtype) as Tensor));
+        return back(cts);
+      },
+      [...fixed, ...outAvals(j)],
+    );
+  });
+}
+
+/** The batched program of `j`: batched inputs carry the batch on axis 0, as do all outputs. */
+function vmapProgram(j: Jaxpr, batched: readonly boolean[], size: number): Jaxpr {
+  return memo(j, `vmap:${size}:${batched.map(Number).join('')}`, () =>
+    staged(
+      (...xs) => {
+        const bt = new BatchTrace(size);
+        try {
+          const outs = evalJaxpr(j, xs.map((x, i) => (batched[i] ? new BatchTracer(bt, x, 0) : x)));
+          return outs.map((o) => {
+            if (o instanceof BatchTracer && o.trace === bt) return o.bdim === null ? batchBroadcast(o.value, size) : toFront(o.value, o.bdim);
+            return batchBroadcast(o, size);
+          });
+        } finally {
+          bt.close();
+        }
+      },
+      inAvals(j).map((a, i) => (batched[i] ? { shape: [size, ...a.shape], dtype: a.dtype } : a)),
+    ),
+  );
+}
+
+export const jitCallP: Primitive<JitCallParams> = primitive<JitCallParams>({
+  name: 'jit_call',
+  abstractEval: (avals, { jaxpr, name }) => {
+    const want = inAvals(jaxpr);
+    if (avals.length !== want.length) throw new ShapeError(`jit(${name}): ${avals.length} arguments for a program of ${want.length} inputs`);
+    avals.forEach((a, i) => {
+      const w = want[i]!;
+      if (!shapeEq(a.shape, w.shape)) throw new ShapeError(`jit(${name}): argument ${i} is ${aval(a)} but the program was traced for ${aval(w)}`);
+      if (a.dtype !== w.dtype) throw new DTypeError(`jit(${name}): argument ${i} is ${aval(a)} but the program was traced for ${aval(w)}`);
+    });
+    return outAvals(jaxpr);
+  },
+  jvp: (primals, tangents, params) => {
+    const outs = bind(jitCallP, primals, params);
+    const mask = tangents.map((t, i) => t != null && isFloat(primals[i]!.dtype));
+    if (!mask.some(Boolean)) return [outs, outs.map(() => null)];
+    const tp = jvpProgram(params.jaxpr, mask);
+    if (!tp.outMask.some(Boolean)) return [outs, outs.map(() => null)];
+    const given = tangents.filter((t, i): t is Tensor => mask[i]! && t != null);
+    const ts = bind(jitCallP, [...primals, ...given], { jaxpr: tp.jaxpr, name: `jvp(${params.name})` });
+    let k = 0;
+    return [outs, tp.outMask.map((m) => (m ? ts[k++]! : null))];
+  },
+  transpose: (cts, args, params) => {
+    if (cts.every((c) => c == null)) return args.map(() => null);
+    const linear = args.map((a) => a.linear);
+    const tp = transposeProgram(params.jaxpr, linear);
+    const others = args.flatMap((a) => (a.linear ? [] : [a.value]));
+    const full0 = cts.map((c, i) => c ?? (full(params.jaxpr.outputs[i]!.aval.shape, 0, params.jaxpr.outputs[i]!.aval.dtype) as Tensor));
+    const res = bind(jitCallP, [...others, ...full0], { jaxpr: tp, name: `transpose(${params.name})` });
+    let k = 0;
+    return args.map((a) => (a.linear ? res[k++]! : null));
+  },
+  vmap: (args, batched, params, size) => {
+    const vp = vmapProgram(params.jaxpr, batched, size);
+    const outs = bind(jitCallP, args, { jaxpr: vp, name: `vmap(${params.name})` });
+    return [outs, outs.map(() => true)];
+  },
+});
+
+/** Compiled programs, per program and backend (and whether fusion is on). */
+const programs = new WeakMap<Jaxpr, Map<string, Program>>();
+
+/** The compiled program of `j` for a backend (compiled on first use, then kept with the program). */
+export function programFor(j: Jaxpr, backend: string, fuse = true): Program {
+  let m = programs.get(j);
+  if (!m) programs.set(j, (m = new Map()));
+  const key = `${backend}|${fuse}`;
+  let p = m.get(key);
+  if (!p) m.set(key, (p = compileProgram(j, backend, { fuse })));
+  return p;
+}
+
+// On concrete arguments a jit_call runs its compiled program (the cpu-wasm backend falls back to
+// this CPU kernel too); under staging it is inlined.
+registerCpuKernel('jit_call', (xs: readonly ArrayTensor[], p: JitCallParams) =>
+  programFor(p.jaxpr, backendFor(xs).name).run(xs.map((x) => x.buffer)),
+);
+registerStageInline('jit_call', (args, p: JitCallParams) => evalJaxpr(p.jaxpr, args));
