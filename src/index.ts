@@ -32,3 +32,4 @@ export { tensorCodec, treeCodec, treeToJSON, treeFromJSON, type TensorJSON, type
 export type { Pair } from './ops/patches.js';
 export * as nn from './nn/index.js';
 export * as data from './data/index.js';
+export { jit, type Jitted, type JitOptions, type Lowered } from './jit/jit.js';
