@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -173,8 +174,8 @@ test('reparameterisation laws: a positively homogeneous rescaling of consecutive
   );
 });
 
-test('partitions that miss an element, repeat one, or name an unknown parameter are rejected by name', async () => {
-  const { default: assert } = await import('node:assert/strict');
+test('partitions that miss an element, repeat one, or name an unknown parameter are rejected by name', () => {
+
   const params = { layers: [{ weight: tensor([[1, 2]], 'float64'), bias: tensor([0], 'float64') }] };
   assert.throws(() => compilePartition([['layers.0.weight']], params), /'layers\.0\.bias'.*no group/);
   assert.throws(() => compilePartition([['layers.0.weight', 'layers.0.bias'], ['layers.0.bias']], params), /element 0 of 'layers\.0\.bias' is in group 0 and again in group 1/);
@@ -185,8 +186,8 @@ test('partitions that miss an element, repeat one, or name an unknown parameter 
   void concat;
 });
 
-test('custom partitions decode from JSON, with malformed fields named by path', async () => {
-  const { default: assert } = await import('node:assert/strict');
+test('custom partitions decode from JSON, with malformed fields named by path', () => {
+
   const params = { layers: [{ weight: tensor([[1, 2]], 'float64'), bias: tensor([0], 'float64') }] };
   const p = partition.fromJSON('[["layers.0.weight"], [{"name": "layers.0.bias", "index": [0]}]]', params);
   assert.deepEqual(p, [['layers.0.weight'], [{ name: 'layers.0.bias', index: [0] }]]);

@@ -292,3 +292,11 @@ export const arbAxes = (rank: number) =>
     }),
     ...(rank > 0 ? [fc.integer({ min: -rank, max: rank - 1 })] : []),
   ) as fc.Arbitrary<number | number[] | undefined>;
+
+/** Asserts that `f` throws an instance of `cls` whose message mentions every one of `parts`. */
+export const throwsWith = (f: () => unknown, cls: new (...a: any[]) => Error, ...parts: string[]): void =>
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
+    for (const p of parts) assert.ok((e as Error).message.includes(p), `message '${(e as Error).message}' should mention '${p}'`);
+    return true;
+  });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as px from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
-import { arbSeed, arbTensorOf, assertClose, checkDerivatives, RUNS } from '../harness/index.js';
+import { arbSeed, arbTensorOf, assertClose, checkDerivatives, RUNS, throwsWith } from '../harness/index.js';
 
 /**
  * Laws of einsum (src/ops/einsum.ts): the common specs against matmul/sum/transpose/mul
@@ -136,12 +136,6 @@ test('vmap(einsum) over the first operand equals stacking', () => {
   );
 });
 
-const throwsWith = (f: () => unknown, cls: new (...a: any[]) => Error, ...parts: string[]) =>
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
-    for (const p of parts) assert.ok((e as Error).message.includes(p), `message '${(e as Error).message}' should mention '${p}'`);
-    return true;
-  });
 
 test('einsum rejects malformed specs and mismatched operands with messages naming einsum and the spec', () => {
   const A = px.zeros([2, 3], 'float64');

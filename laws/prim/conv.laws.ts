@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import * as px from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 import { sizeOf, stridesOf } from '../../src/core/shape.js';
-import { arbSeed, arbTensorOf, assertClose, checkDerivatives, distinctValues, RUNS } from '../harness/index.js';
+import { arbSeed, arbTensorOf, assertClose, checkDerivatives, distinctValues, RUNS, throwsWith } from '../harness/index.js';
 
 /**
  * Laws of conv2d, maxPool2d and avgPool2d (src/ops/conv.ts, pool.ts, patches.ts): values against
@@ -329,12 +329,6 @@ test('vmap(maxPool2d) and vmap(avgPool2d) equal stacking', () => {
 // bad inputs
 // ----------------------------------------------------------------------------------------------
 
-const throwsWith = (f: () => unknown, cls: new (...a: any[]) => Error, ...parts: string[]) =>
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
-    for (const p of parts) assert.ok((e as Error).message.includes(p), `message '${(e as Error).message}' should mention '${p}'`);
-    return true;
-  });
 
 test('conv2d rejects bad inputs with messages naming conv2d and both shapes', () => {
   const x = px.zeros([1, 4, 5, 5], 'float64');

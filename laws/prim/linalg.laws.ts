@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as px from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
-import { arbSeed, assertClose, checkDerivatives, RUNS } from '../harness/index.js';
+import { arbSeed, assertClose, checkDerivatives, RUNS, throwsWith } from '../harness/index.js';
 
 /**
  * Laws of the linalg primitives (src/prim/linalg.ts, src/ops/linalg.ts) on small, possibly batched
@@ -367,12 +367,6 @@ test('batched inputs [B, n, n] give the per-matrix results', () => {
 
 // ---------- bad inputs ----------
 
-const throwsWith = (f: () => unknown, cls: new (...a: any[]) => Error, ...parts: string[]) =>
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
-    for (const p of parts) assert.ok((e as Error).message.includes(p), `message '${(e as Error).message}' should mention '${p}'`);
-    return true;
-  });
 
 test('linalg rejects bad inputs with messages naming the op and the shapes', () => {
   const rect = px.zeros([2, 3], 'float64');
