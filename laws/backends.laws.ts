@@ -9,7 +9,7 @@ import { ArrayTensor, type Aval, type Tensor } from '../src/index.js';
 import type { Buffer } from '../src/core/dtype.js';
 import { cpuBackend } from '../src/backends/cpu/index.js';
 import { backendFor, getBackend } from '../src/backends/registry.js';
-import { setWasmThreads, wasmAvailable, wasmBackend, wasmKernelNames, wasmThreads } from '../src/backends/wasm/index.js';
+import { blockSwap, setWasmThreads, wasmAvailable, wasmBackend, wasmKernelNames, wasmThreads } from '../src/backends/wasm/index.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
 import { sleb, uleb } from '../src/backends/wasm/leb128.js';
 import { RUNS } from './harness/index.js';
@@ -169,12 +169,43 @@ test('cpu-wasm reduce_sum over any axes = cpu oracle (float32 within (n+2)·ε·
   );
 });
 
+test('cpu-wasm transpose = cpu oracle bitwise for every permutation (block swaps in wasm, float64/float32/int32)', { skip }, () => {
+  const c = fc
+    .record({ dtype: fc.constantFrom('float32', 'float64', 'int32'), shape: fc.array(fc.integer({ min: 0, max: 11 }), { minLength: 1, maxLength: 4 }) })
+    .chain(({ dtype, shape }) =>
+      fc.record({
+        dtype: fc.constant(dtype),
+        shape: fc.constant(shape),
+        perm: fc.shuffledSubarray(shape.map((_, i) => i), { minLength: shape.length, maxLength: shape.length }),
+        vals: arbVals(shape.reduce((p, d) => p * d, 1)),
+      }),
+    );
+  let swaps = 0;
+  fc.assert(
+    fc.property(c, ({ dtype, shape, perm, vals }) => {
+      const x =
+        dtype === 'int32' ? new ArrayTensor(shape, 'int32', Int32Array.from(vals, (v) => Math.round(v * 1e6)), 'cpu') : host(vals, dtype, shape);
+      if (blockSwap(shape, perm) !== null && x.size >= 256) swaps++;
+      const [got, want] = both('transpose', [x], { perm }, [{ shape: perm.map((p) => shape[p]!), dtype }]);
+      assert.deepEqual(got, want, `transpose ${dtype} [${shape}] perm [${perm}]`);
+    }),
+    RUNS,
+  );
+  assert.ok(swaps > 0, 'some generated cases reach the wasm kernel');
+  assert.deepEqual(blockSwap([2, 3, 4, 5], [0, 3, 1, 2]), [2, 12, 5, 1]);
+  assert.deepEqual(blockSwap([2, 3, 4, 5], [1, 0, 2, 3]), [1, 2, 3, 20]);
+  assert.equal(blockSwap([2, 3, 4], [2, 1, 0]), null);
+  assert.deepEqual(blockSwap([2, 3, 4], [1, 2, 0]), [1, 2, 12, 1]);
+  assert.equal(blockSwap([2, 3], [0, 1]), null);
+});
+
 test('cpu-wasm: primitives without a wasm kernel (and int inputs) give the CPU values', { skip }, () => {
   const x = host([1, -2, 3, 4.5, -0.25, 6], 'float64', [2, 3]);
   const i = new ArrayTensor([6], 'int32', Int32Array.from([1, -2, 3, 4, 5, -6]), 'cpu');
   for (const [prim, xs, params, out] of [
     ['tanh', [x], {}, outAval([2, 3], 'float64')],
     ['transpose', [x], { perm: [1, 0] }, outAval([3, 2], 'float64')],
+    ['exp', [x], {}, outAval([2, 3], 'float64')],
     ['add', [i, i], {}, [{ shape: [6], dtype: 'int32' }]],
     ['reduce_max', [x], { axes: [1] }, outAval([2], 'float64')],
   ] as const) {

@@ -1,7 +1,8 @@
 /**
  * The `cpu-wasm` backend: WebAssembly SIMD kernels generated at run time (kernels.ts) for the hot
  * primitives, float32 and float64: matmul (batched), elementwise add/sub/mul/div/max/min and
- * neg/abs/sqrt, and reduce_sum over a contiguous block of axes. Every other primitive, dtype or
+ * neg/abs/sqrt, reduce_sum over a contiguous block of axes, and transposes that swap two adjacent
+ * blocks of axes (also int32). Every other primitive, dtype or
  * case (and tiny inputs, where a wasm call costs more than a JS loop) goes to the CPU backend's
  * kernels, so the backend is always complete. Buffers are the same host typed arrays the CPU
  * backend uses; kernels copy inputs into the wasm arena and outputs out.
@@ -16,6 +17,7 @@ import { getKernels, wasmSimdAvailable } from './kernels.js';
 import { wasmMatmul } from './matmul.js';
 import { wasmThreads } from './pool.js';
 import { sumMidName, sumRowsName } from './reduce-kernel.js';
+import { transposeName } from './transpose-kernel.js';
 
 export { setWasmThreads, wasmThreads } from './pool.js';
 
@@ -90,6 +92,43 @@ function reduceSum(x: ArrayTensor, axes: readonly number[]): Buffer | null {
   return copyOut(dtype, po, outer * inner);
 }
 
+/**
+ * For a permutation that swaps two adjacent blocks of axes ([…, A…, B…, …] → […, B…, A…, …]),
+ * the view [batch, R, C, inner] that the transpose kernel takes; null for any other permutation.
+ */
+export function blockSwap(shape: Shape, perm: readonly number[]): [number, number, number, number] | null {
+  const n = perm.length;
+  let a = 0;
+  while (a < n && perm[a] === a) a++;
+  let c = n;
+  while (c > a && perm[c - 1] === c - 1) c--;
+  if (a === c) return null;
+  const b = perm[a]!;
+  if (b <= a || b >= c) return null;
+  for (let i = 0; i < c - b; i++) if (perm[a + i] !== b + i) return null;
+  for (let i = 0; i < b - a; i++) if (perm[a + (c - b) + i] !== a + i) return null;
+  const prod = (from: number, to: number) => shape.slice(from, to).reduce((p, d) => p * d, 1);
+  return [prod(0, a), prod(a, b), prod(b, c), prod(c, n)];
+}
+
+/** Transpose by the block-swap kernel (float32 and int32 move as 4-byte words, float64 as 8). */
+function transpose(x: ArrayTensor, perm: readonly number[]): Buffer | null {
+  if (x.size < MIN_ELEMENTS || x.dtype === 'bool') return null;
+  const view = blockSwap(x.shape, perm);
+  if (view === null) return null;
+  const ks = getKernels();
+  const src = x.buffer as Float32Array | Float64Array | Int32Array;
+  const E = src.BYTES_PER_ELEMENT;
+  ks.arena.reset();
+  const px = ks.arena.alloc(src.byteLength);
+  ks.arena.u8.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), px);
+  const po = ks.arena.alloc(src.byteLength);
+  ks.exports[transposeName(E === 8 ? 'float64' : 'float32')]!(px, po, ...view);
+  const out = allocate(x.dtype, x.size);
+  new Uint8Array(out.buffer).set(ks.arena.u8.subarray(po, po + src.byteLength));
+  return out;
+}
+
 const kernels: Record<string, Kernel> = {
   matmul: ([a, b], _p, [o]) => {
     if (!isFloat(a!)) return null;
@@ -99,6 +138,10 @@ const kernels: Record<string, Kernel> = {
     const n = b!.shape[b!.shape.length - 1]!;
     const batch = o!.shape.slice(0, -2).reduce((p, d) => p * d, 1);
     return [wasmMatmul(buf(a!), buf(b!), batch, m, k, n, wasmThreads())];
+  },
+  transpose: ([x], { perm }: { perm: readonly number[] }) => {
+    const r = transpose(x!, perm);
+    return r === null ? null : [r];
   },
   reduce_sum: ([x], { axes }: { axes: readonly number[] }) => {
     const r = reduceSum(x!, axes);

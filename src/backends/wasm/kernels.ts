@@ -11,6 +11,7 @@ import { addElementwiseKernels } from './elementwise-kernel.js';
 import { ModuleBuilder } from './module-builder.js';
 import { addGemmKernel, gemmF32, gemmF64, type GemmShape } from './matmul-kernel.js';
 import { addReduceKernels } from './reduce-kernel.js';
+import { addTransposeKernels } from './transpose-kernel.js';
 
 /** A kernel export: every kernel takes i32 byte addresses and counts and returns nothing. */
 export type KernelFn = (...args: number[]) => void;
@@ -55,6 +56,7 @@ export function getKernels(): Kernels {
   addGemmKernel(mod, gemm.float64);
   addElementwiseKernels(mod);
   addReduceKernels(mod);
+  addTransposeKernels(mod);
   const module = new WebAssembly.Module(mod.bytes() as BufferSource);
   const instance = new WebAssembly.Instance(module, { env: { memory: arena.memory } });
   kernels = { arena, module, exports: instance.exports as unknown as Record<string, KernelFn>, gemm, fma };
