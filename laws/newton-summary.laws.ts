@@ -131,3 +131,30 @@ test('the trajectory is equivariant under per-group rescaling of the parameters:
   );
 });
 
+
+test('groups are matched by parameter name: reordering the groups of the partition permutes the learning rates and leaves the trajectory unchanged', () => {
+  fc.assert(
+    fc.property(arbProblem({ maxDepth: 2 }), fc.integer({ min: 1, max: 1000 }), (pb, seed) => {
+      const base = partition.byName(pb.params); // all weights, then all biases: not the parameter order
+      const perm = base.map((_, i) => i).sort((a, b) => ((a * 7919 + seed) % 13) - ((b * 7919 + seed) % 13));
+      const shuffled = perm.map((i) => base[i]!);
+      const run = (part: typeof base) => {
+        const opt = newtonSummary({ partition: part, damping: 0.5, dampingInt: 1, removeNegative: true });
+        let p = pb.params;
+        let st = opt.init(p);
+        for (let t = 0; t < 2; t++) {
+          const g = grad(pb.loss)(p);
+          const [u, next] = opt.update(g, st, p, { loss: pb.loss, hgBatch: [] });
+          p = applyUpdates(p, u);
+          st = next;
+        }
+        return { p, lrs: st.lrs };
+      };
+      const a = run(base);
+      const b = run(shuffled);
+      assertClose(ravelTree(b.p), ravelTree(a.p), { rtol: 1e-9, atol: 1e-12 }, 'parameters after two steps');
+      assertClose(tensor([...b.lrs], 'float64', [b.lrs.length]), tensor(perm.map((i) => a.lrs[i]!), 'float64', [perm.length]), { rtol: 1e-9, atol: 1e-12 }, 'permuted learning rates');
+    }),
+    RUNS,
+  );
+});
