@@ -32,6 +32,12 @@ export interface LoopOp {
 /**
  * A loop: the index space `shape`, whose first `nOuter` axes index the output (all of them
  * unless it reduces), the reads, the operations in evaluation order, and what is stored.
+ *
+ * A reduction runs in one of two orders, both visiting each output's elements in the order the
+ * CPU reduction kernel does (so sums round identically): with the reduced axes innermost (the
+ * index space is permuted so; one accumulator in a local), or, with `accumulate`, in the input's
+ * own order (reads stay contiguous when the last axis is kept) adding into a double per output at
+ * `Σ idx·outStrides`.
  */
 export interface LoopSpec {
   readonly shape: Shape;
@@ -40,6 +46,8 @@ export interface LoopSpec {
   readonly ops: readonly LoopOp[];
   readonly result: Ref;
   readonly reduce: null | 'sum' | 'max' | 'min';
+  readonly outDtype: DType;
+  readonly accumulate?: { readonly outStrides: readonly number[]; readonly outSize: number };
 }
 
 /** A compiled loop: the input buffers (one per read), then the output buffer. */
@@ -100,18 +108,21 @@ function expression(op: LoopOp, args: readonly string[]): string {
   return e;
 }
 
-/** Drops unit axes and merges neighbours that every read walks contiguously (within the output and reduced parts separately). */
-function collapse(spec: LoopSpec): { shape: number[]; nOuter: number; strides: number[][] } {
-  let shape = [...spec.shape];
-  let nOuter = spec.nOuter;
-  let strides = spec.reads.map((r) => [...r.strides]);
+/**
+ * Drops unit axes and merges neighbours that every stride vector walks contiguously (never across
+ * the boundary between output and reduced axes at `nOuter`).
+ */
+function collapse(shape0: Shape, nOuter0: number, strides0: readonly (readonly number[])[]): { shape: number[]; nOuter: number; strides: number[][] } {
+  let shape = [...shape0];
+  let nOuter = nOuter0;
+  let strides = strides0.map((s) => [...s]);
   if (shape.some((d) => d === 0)) return { shape, nOuter, strides };
   const keep = shape.map((d) => d !== 1);
   nOuter = keep.slice(0, nOuter).filter(Boolean).length;
   shape = shape.filter((_, a) => keep[a]);
   strides = strides.map((s) => s.filter((_, a) => keep[a]));
   for (let a = shape.length - 2; a >= 0; a--) {
-    if (a === nOuter - 1) continue; // never merge across the output/reduced boundary
+    if (a === nOuter - 1) continue;
     if (!strides.every((s) => s[a] === s[a + 1]! * shape[a + 1]!)) continue;
     shape[a] = shape[a]! * shape[a + 1]!;
     shape.splice(a + 1, 1);
@@ -129,51 +140,66 @@ const term = (base: string, i: string, s: number): string => {
   return base === '0' ? t : `${base} + ${t}`;
 };
 
-/** The source of a loop's function body (parameters r0…r{n−1}, out). */
+/**
+ * The source of a function that returns the loop (parameters r0…r{n−1}, out); the outer function
+ * holds the double accumulators of an `accumulate` reduction into a float32/int32 output.
+ */
 export function loopSource(spec: LoopSpec): string {
-  const { shape, nOuter, strides } = collapse(spec);
+  const acc = spec.reduce ? (spec.accumulate ?? null) : null;
+  const R = spec.reads.length; // with `accumulate`, stride vector R is the output position
+  const { shape, nOuter, strides } = collapse(
+    spec.shape,
+    acc ? spec.shape.length : spec.nOuter,
+    acc ? [...spec.reads.map((r) => r.strides), acc.outStrides] : spec.reads.map((r) => r.strides),
+  );
   const n = shape.length;
   const lastAxis = (s: readonly number[]) => {
     for (let a = n - 1; a >= 0; a--) if (s[a] !== 0) return a;
     return -1;
   };
   const readLevel = strides.map(lastAxis);
+  if (acc) readLevel[R] = n - 1; // the output position is needed innermost
   const opLevel: number[] = [];
   const levelOf = (r: Ref) => (r.kind === 'read' ? readLevel[r.index]! : opLevel[r.index]!);
   spec.ops.forEach((op, k) => (opLevel[k] = op.args.reduce((l, r) => Math.max(l, levelOf(r)), -1)));
   const name = (r: Ref) => (r.kind === 'read' ? `x${r.index}` : `t${r.index}`);
-  const pos = spec.reads.map((r) => String(r.offset));
-  const lines: string[] = ['"use strict";', 'let o = 0;'];
+  const pos = [...spec.reads.map((r) => String(r.offset)), '0'];
   const reduce = spec.reduce;
   const result = name(spec.result);
   const init = reduce === 'sum' ? '0' : reduce === 'max' ? '-Infinity' : 'Infinity';
-  const combine =
+  const scratch = acc !== null && spec.outDtype !== 'float64';
+  const params = [...spec.reads.map((_, r) => `r${r}`), 'out'].join(', ');
+  const lines: string[] = ['"use strict";'];
+  if (scratch) lines.push(`const scratch = new Float64Array(${acc.outSize});`);
+  lines.push(`return function loop(${params}) {`, 'let o = 0;');
+  if (acc) lines.push(`const acc = ${scratch ? 'scratch' : 'out'};`, `acc.fill(${init});`);
+  const combine = (target: string) =>
     reduce === 'sum'
-      ? `acc += ${result};`
-      : reduce === 'max'
-        ? `if (${result} > acc || ${result} !== ${result}) acc = ${result};`
-        : `if (${result} < acc || ${result} !== ${result}) acc = ${result};`;
+      ? `${target} += ${result};`
+      : `if (${result} ${reduce === 'max' ? '>' : '<'} ${target} || ${result} !== ${result}) ${target} = ${result};`;
   const body = (a: number) => {
-    // the level's reads, then the operations whose operands are all available here
+    // the level's positions and reads, then the operations whose operands are all available here
     strides.forEach((s, r) => {
       if (a >= 0 && s[a] !== 0 && readLevel[r]! >= a) {
         lines.push(`const p${r}_${a} = ${term(pos[r]!, `i${a}`, s[a]!)};`);
         pos[r] = `p${r}_${a}`;
       }
-      if (readLevel[r] === a) lines.push(`const x${r} = r${r}[${pos[r]}];`);
+      if (readLevel[r] === a && r < R) lines.push(`const x${r} = r${r}[${pos[r]}];`);
     });
     spec.ops.forEach((op, k) => {
       if (opLevel[k] === a) lines.push(`const t${k} = ${expression(op, op.args.map(name))};`);
     });
-    if (reduce && a === nOuter - 1) lines.push(`let acc = ${init};`);
+    if (reduce && !acc && a === nOuter - 1) lines.push(`let acc = ${init};`);
     if (a < n - 1) {
       lines.push(`for (let i${a + 1} = 0; i${a + 1} < ${shape[a + 1]}; i${a + 1}++) {`);
       body(a + 1);
       lines.push('}');
-    } else lines.push(reduce ? combine : `out[o++] = ${result};`);
-    if (reduce && a === nOuter - 1) lines.push('out[o++] = acc;');
+    } else lines.push(!reduce ? `out[o++] = ${result};` : acc ? combine(`acc[${pos[R]}]`) : combine('acc'));
+    if (reduce && !acc && a === nOuter - 1) lines.push('out[o++] = acc;');
   };
   body(-1);
+  if (scratch) lines.push(`for (let q = 0; q < ${acc.outSize}; q++) out[q] = scratch[q];`);
+  lines.push('};');
   return lines.join('\n');
 }
 
@@ -186,8 +212,7 @@ export function compileLoop(spec: LoopSpec): { fn: LoopFn; source: string } {
   const source = loopSource(spec);
   let fn = compiled.get(source);
   if (!fn) {
-    const params = [...spec.reads.map((_, r) => `r${r}`), 'out'];
-    fn = new Function(...params, source) as LoopFn;
+    fn = new Function(source)() as LoopFn;
     compiled.set(source, fn);
     if (compiled.size > MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
   }

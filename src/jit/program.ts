@@ -41,6 +41,8 @@ export type Step =
       readonly inPlace: readonly number[];
       /** Names of the equations the loop computes (members, reduction, absorbed views). */
       readonly covers: readonly string[];
+      /** A copy loop storing one view (not a fusion). */
+      readonly copy: boolean;
       free: number[];
     };
 
@@ -50,7 +52,7 @@ export interface ProgramStats {
   readonly equations: number;
   /** Elementwise equations (unary, binary, compare, select, convert) in the program. */
   readonly elementwise: number;
-  /** Generated loops (each one pass over its index space, no intermediate buffers). */
+  /** Generated compute loops (each one pass over its index space, no intermediate buffers). */
   readonly loops: number;
   /** Loops computing two or more equations. */
   readonly fusedLoops: number;
@@ -58,6 +60,8 @@ export interface ProgramStats {
   readonly fusedEquations: number;
   /** Steps that call a backend kernel. */
   readonly kernels: number;
+  /** Stored views (transpose, broadcast, slice) run as generated copy loops. */
+  readonly copies: number;
   /** Steps that only alias a buffer (reshape, stop_gradient). */
   readonly aliases: number;
   /** Loops that may write over a dying input (e.g. the epilogue of a matmul). */
@@ -104,10 +108,11 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     }
     if (host && (e.prim.name === 'reshape' || e.prim.name === 'stop_gradient'))
       steps.push({ kind: 'alias', from: e.inputs[0]!.id, to: e.outputs[0]!.id, prim: e.prim.name, free: [] });
+    else if (plan && eqnKind(e) === 'view') steps.push(copyStep(e, uniform));
     else steps.push({ kind: 'kernel', eqn: e, outAvals: e.outputs.map((v) => v.aval), free: [] });
   });
   planFrees(j, steps);
-  const loops = steps.filter((s) => s.kind === 'loop');
+  const loops = steps.filter((s) => s.kind === 'loop' && !s.copy) as Extract<Step, { kind: 'loop' }>[];
   const stats: ProgramStats = {
     equations: j.equations.length,
     elementwise: j.equations.filter((e) => eqnKind(e) === 'elementwise').length,
@@ -115,6 +120,7 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     fusedLoops: loops.filter((s) => s.covers.length >= 2).length,
     fusedEquations: loops.reduce((n, s) => n + s.covers.length, 0),
     kernels: steps.filter((s) => s.kind === 'kernel').length,
+    copies: steps.filter((s) => s.kind === 'loop' && s.copy).length,
     aliases: steps.filter((s) => s.kind === 'alias').length,
     inPlaceLoops: loops.filter((s) => s.inPlace.length > 0).length,
   };
@@ -150,8 +156,11 @@ function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet
   const eqns = j.equations;
   const root = eqns[g.root]!;
   const rank = g.shape.length;
-  // loop order: output axes first, then the reduced axes (as the CPU reduction kernel visits them)
-  const perm = g.reduce ? [...g.shape.keys()].filter((a) => !g.reduce!.axes.includes(a)).concat(g.reduce.axes) : [...g.shape.keys()];
+  // a reduction that keeps the last axis accumulates in the input's order (contiguous reads); any
+  // other runs with the reduced axes innermost, as the CPU reduction kernel visits them
+  const reduced = g.reduce?.axes ?? [];
+  const accumulate = g.reduce !== null && rank > 0 && !reduced.includes(rank - 1);
+  const perm = g.reduce && !accumulate ? [...g.shape.keys()].filter((a) => !reduced.includes(a)).concat(reduced) : [...g.shape.keys()];
   const views = new Set(g.views);
   const opIndex = new Map<number, number>(g.members.map((m, i) => [m, i]));
   const reads: LoopRead[] = [];
@@ -187,15 +196,23 @@ function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet
     return { prim: e.prim.name, dtype: e.outputs[0]!.aval.dtype, params: e.params, args: e.inputs.map(ref) };
   });
   const result: Ref = g.reduce ? ref(root.inputs[0]!) : { kind: 'op', index: opIndex.get(g.root)! };
+  const out = root.outputs[0]!;
+  let outStrides: number[] | undefined;
+  if (accumulate) {
+    const kept = stridesOf(out.aval.shape);
+    let k = 0;
+    outStrides = g.shape.map((_, a) => (reduced.includes(a) ? 0 : kept[k++]!));
+  }
   const { fn, source } = compileLoop({
     shape: perm.map((a) => g.shape[a]!),
-    nOuter: rank - (g.reduce?.axes.length ?? 0),
+    nOuter: rank - reduced.length,
     reads,
     ops,
     result,
     reduce: g.reduce?.kind ?? null,
+    outDtype: out.aval.dtype,
+    ...(outStrides ? { accumulate: { outStrides, outSize: sizeOf(out.aval.shape) } } : {}),
   });
-  const out = root.outputs[0]!;
   const contiguous = stridesOf(g.shape);
   const inPlace: number[] = [];
   if (!g.reduce)
@@ -205,7 +222,25 @@ function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet
       if (identity && once && v.src.aval.dtype === out.aval.dtype) inPlace.push(r);
     });
   const covers = [...g.views.map((k) => eqns[k]!.prim.name), ...g.members.map((k) => eqns[k]!.prim.name), ...(g.reduce ? [root.prim.name] : [])];
-  return { kind: 'loop', fn, source, reads: readVars, out, inPlace, covers, free: [] };
+  return { kind: 'loop', fn, source, reads: readVars, out, inPlace, covers, copy: false, free: [] };
+}
+
+/** A stored view (transpose, broadcast, slice) as a generated copy loop with its shape baked in. */
+function copyStep(e: Eqn, uniform: ReadonlySet<number>): Step {
+  const src = e.inputs[0]!;
+  const base = uniform.has(src.id) ? { src, shape: src.aval.shape, strides: src.aval.shape.map(() => 0), offset: 0 } : identityView(src);
+  const v = applyView(e, base);
+  const out = e.outputs[0]!;
+  const { fn, source } = compileLoop({
+    shape: v.shape,
+    nOuter: v.shape.length,
+    reads: [{ strides: v.strides, offset: v.offset }],
+    ops: [],
+    result: { kind: 'read', index: 0 },
+    reduce: null,
+    outDtype: out.aval.dtype,
+  });
+  return { kind: 'loop', fn, source, reads: [src.id], out, inPlace: [], covers: [e.prim.name], copy: true, free: [] };
 }
 
 /** Liveness: each variable is released after the step of its last read (never for outputs). */
@@ -237,10 +272,13 @@ function runProgram(
 ): Buffer[] {
   if (inputs.length !== j.inputs.length) throw new Error(`jit: program of ${j.inputs.length} inputs called with ${inputs.length} buffers`);
   const vals = new Array<Buffer | undefined>(j.nVars);
-  const refs = new Map<Buffer, number>();
-  const hold = (b: Buffer) => refs.set(b, (refs.get(b) ?? 0) + 1);
-  /** Buffers this call may overwrite once dead: its own allocations and donated inputs. */
-  const owned = new Set<Buffer>();
+  // Memory is tracked by backing store (ArrayBuffer), not typed-array object: two views of one
+  // store share a count, and only an array spanning its whole store is ever reused.
+  const refs = new Map<ArrayBufferLike, number>();
+  const hold = (b: Buffer) => refs.set(b.buffer, (refs.get(b.buffer) ?? 0) + 1);
+  const whole = (b: Buffer) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+  /** Stores this call may overwrite once dead: its own allocations and donated inputs. */
+  const owned = new Set<ArrayBufferLike>();
   const pool = new Map<string, Buffer[]>();
   j.inputs.forEach((v, i) => {
     vals[v.id] = inputs[i]!;
@@ -252,21 +290,21 @@ function runProgram(
     hold(b);
   }
   if (donated) {
-    inputs.forEach((b, i) => donated[i] && owned.add(b));
-    // a buffer that is also a constant or a kept (non-donated) input is not the program's to reuse
-    inputs.forEach((b, i) => !donated[i] && owned.delete(b));
-    for (const c of j.consts) owned.delete((c.value as ArrayTensor).buffer as Buffer);
+    inputs.forEach((b, i) => donated[i] && whole(b) && owned.add(b.buffer));
+    // a store that is also a constant's or a kept (non-donated) input's is not the program's to reuse
+    inputs.forEach((b, i) => !donated[i] && owned.delete(b.buffer));
+    for (const c of j.consts) owned.delete(((c.value as ArrayTensor).buffer as Buffer).buffer);
   }
   const release = (id: number) => {
     const b = vals[id]!;
     vals[id] = undefined;
-    const n = refs.get(b)! - 1;
+    const n = refs.get(b.buffer)! - 1;
     if (n > 0) {
-      refs.set(b, n);
+      refs.set(b.buffer, n);
       return;
     }
-    refs.delete(b);
-    if (owned.delete(b)) {
+    refs.delete(b.buffer);
+    if (owned.delete(b.buffer)) {
       const key = poolKey(dtypeOfBuffer(b), b.length);
       const list = pool.get(key);
       if (list) list.push(b);
@@ -282,7 +320,7 @@ function runProgram(
       const outs = backend.execute(e.prim.name, args, e.params, s.outAvals);
       e.outputs.forEach((v, i) => {
         const b = outs[i]!;
-        if (!refs.has(b)) owned.add(b); // a fresh buffer (kernels may also return an input's)
+        if (!refs.has(b.buffer) && whole(b)) owned.add(b.buffer); // a fresh buffer (kernels may also return an input's)
         vals[v.id] = b;
         hold(b);
       });
@@ -296,14 +334,14 @@ function runProgram(
       let out: Buffer | undefined;
       for (const r of s.inPlace) {
         const b = vals[s.reads[r]!]!;
-        if (owned.has(b) && refs.get(b) === 1 && s.free.includes(s.reads[r]!)) {
+        if (owned.has(b.buffer) && refs.get(b.buffer) === 1 && s.free.includes(s.reads[r]!)) {
           out = b;
           break;
         }
       }
       if (!out) {
         out = pool.get(poolKey(dtype, n))?.pop() ?? allocate(dtype, n);
-        owned.add(out);
+        owned.add(out.buffer);
       }
       const bufs = s.reads.map((id) => vals[id]!);
       bufs.push(out);
@@ -327,7 +365,7 @@ function describe(steps: readonly Step[], timings?: Float64Array): string {
       if (s.kind === 'kernel') return `${s.eqn.outputs.map((o) => v(o.id)).join(', ')} = kernel ${s.eqn.prim.name}(${s.eqn.inputs.map((i) => v(i.id)).join(', ')})${free}`;
       if (s.kind === 'alias') return `${v(s.to)} = alias ${s.prim}(${v(s.from)})${free}`;
       const inPlace = s.inPlace.length ? ` [may write over ${s.inPlace.map((r) => v(s.reads[r]!)).join('/')}]` : '';
-      return `${v(s.out.id)}:${s.out.aval.dtype}${showShape(s.out.aval.shape)} = loop{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
+      return `${v(s.out.id)}:${s.out.aval.dtype}${showShape(s.out.aval.shape)} = ${s.copy ? "copy" : "loop"}{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
   }
 }
 
