@@ -30,8 +30,27 @@ const kernels: Record<string, GpuKernel> = {
   ...matmulKernels,
 };
 
+/**
+ * A kernel that receives whole tensors and may itself apply primitives, for primitives defined
+ * outside the core whose work is other primitives (jit's `jit_call` evaluating its program).
+ */
+export type TensorKernel = (args: readonly Tensor[], params: any, outAvals: readonly Aval[]) => Tensor[];
+const tensorKernels = new Map<string, TensorKernel>();
+
+/**
+ * Registers a webgpu kernel for the primitive `name`, given whole tensors (which it may pass to
+ * other primitives, running them on the GPU in turn). Example, for a call primitive:
+ * `registerWebGPUKernel('jit_call', (xs, p) => evalJaxpr(p.jaxpr, xs))`.
+ */
+export function registerWebGPUKernel(name: string, k: TensorKernel): void {
+  tensorKernels.set(name, k);
+}
+
+/** The primitives without a WGSL kernel: they run on the CPU oracle when their inputs are on the host. */
+export const HOST_FALLBACK: readonly string[] = ['cholesky', 'triangular_solve', 'solve', 'det', 'slogdet', 'eigh'];
+
 /** Whether the WebGPU backend has a WGSL kernel for the primitive `name`. */
-export const hasWebGPUKernel = (name: string): boolean => Object.hasOwn(kernels, name);
+export const hasWebGPUKernel = (name: string): boolean => Object.hasOwn(kernels, name) || tensorKernels.has(name);
 
 function toInput(t: Tensor, where: string): GpuInput {
   if (t instanceof GpuTensor) {
@@ -65,7 +84,10 @@ export const webgpuBackend: Backend = {
   run(prim, args, params, outAvals) {
     for (const a of outAvals) if (a.dtype === 'float64') throw noFloat64(prim);
     const kernel = kernels[prim];
-    if (!kernel) return onHost(prim, args, params, outAvals);
+    if (!kernel) {
+      const tk = tensorKernels.get(prim);
+      return tk ? tk(args, params, outAvals) : onHost(prim, args, params, outAvals);
+    }
     const rt = runtime(prim);
     return kernel(rt, args.map((a) => toInput(a, prim)), params, outAvals);
   },

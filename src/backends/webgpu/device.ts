@@ -31,7 +31,7 @@ export interface DeviceOptions {
 export class DeviceHandle {
   /** Why the device was lost (set by Dawn's `lost` promise), or null while it is usable. */
   lostReason: string | null = null;
-  /** The first uncaptured GPU error (a failed validation or an allocation), or null. */
+  /** The first uncaptured GPU error since the last check (a failed validation or allocation), or null. */
   firstError: string | null = null;
   private gpu: GPU | null;
   constructor(
@@ -47,11 +47,16 @@ export class DeviceHandle {
       if (this.firstError === null) this.firstError = e.error.message;
     };
   }
-  /** Throws a WebGPUError if the device was lost or a GPU command failed. */
+  /** Throws a WebGPUError if the device was lost or a GPU command failed since the last check. */
   check(where: string): void {
     if (this.lostReason !== null)
       throw new WebGPUError(`${where}: the WebGPU device was lost (${this.lostReason}); its tensors are gone: call initWebGPU() again and recompute`);
-    if (this.firstError !== null) throw new WebGPUError(`${where}: a WebGPU command failed earlier: ${this.firstError}`);
+    if (this.firstError !== null) {
+      // reported once: the error belongs to an earlier command, later ones may be fine
+      const msg = this.firstError;
+      this.firstError = null;
+      throw new WebGPUError(`${where}: an earlier WebGPU command failed: ${msg}`);
+    }
   }
   /** Destroys the device and drops Dawn's instance, so that Node can exit. */
   destroy(): void {
@@ -116,6 +121,9 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<DeviceHan
     const handle = new DeviceHandle(gpu, device, info);
     gpu = null;
     return handle;
+  } catch (e) {
+    if (e instanceof WebGPUError) throw e;
+    throw new WebGPUError(`${NO_ADAPTER}. Dawn said: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     gpu = null; // on failure, drop Dawn's instance so that the process can still exit
   }

@@ -64,11 +64,11 @@ const scatterAddKernel: GpuKernel = (rt, [u, idx], { axis, shape }: { axis: numb
   let a = p[3];
   let q = i % post;
   let t = i / post;
-  let target = i32(t % a);
+  let dest = i32(t % a);
   let pre = t / a;
   var acc: ${t} = ${t === 'f32' ? '0.0' : '0i'};
   for (var j = 0u; j < k; j++) {
-    if (x1[j] == target) { acc += x0[(pre * k + j) * post + q]; }
+    if (x1[j] == dest) { acc += x0[(pre * k + j) * post + q]; }
   }
   out[i] = acc;`;
   return [

@@ -17,7 +17,7 @@ import { runtime, runtimeOrNull, startRuntime, stopRuntime } from './runtime.js'
 export { GpuTensor } from './gpu-tensor.js';
 export { WebGPUError } from './errors.js';
 export { setMatmulVariant, type MatmulVariant } from './matmul.js';
-export { hasWebGPUKernel } from './backend.js';
+export { hasWebGPUKernel, registerWebGPUKernel, HOST_FALLBACK, type TensorKernel } from './backend.js';
 export type { AdapterInfo, DeviceOptions, PoolStats };
 
 /**
@@ -65,6 +65,33 @@ export function webgpuStats(): WebGPUStats | null {
   const rt = runtimeOrNull();
   if (!rt) return null;
   return { ...rt.pool.stats(), pipelines: rt.dispatcher.pipelineCount, adapter: rt.info };
+}
+
+/** Tunables of the running WebGPU backend (see {@link configureWebGPU}). */
+export interface WebGPUConfig {
+  /** Live bytes below which no garbage collection is forced (default 64 MiB; 0: never force). */
+  readonly gcFloorBytes?: number;
+  /** Free bytes the pool keeps for reuse (default 256 MiB). */
+  readonly maxFreeBytes?: number;
+  /** Kernels recorded before a submit (default 64). */
+  readonly flushEvery?: number;
+  /** Milliseconds before a readback is reported as a hang (default 120 000). */
+  readonly readTimeoutMs?: number;
+}
+
+/**
+ * Adjusts the running backend's memory and batching policy. GPU buffers are returned to the pool
+ * by the finalizers of collected tensors; since V8 cannot see GPU memory, the pool forces a full
+ * collection when the live bytes pass twice their recent low and `gcFloorBytes`.
+ *
+ *     configureWebGPU({ gcFloorBytes: 256 * 2 ** 20 })
+ */
+export function configureWebGPU(c: WebGPUConfig): void {
+  const rt = runtime('configureWebGPU');
+  if (c.gcFloorBytes !== undefined) rt.pool.pressure.gcFloorBytes = c.gcFloorBytes;
+  if (c.maxFreeBytes !== undefined) rt.pool.maxFreeBytes = c.maxFreeBytes;
+  if (c.flushEvery !== undefined) rt.queue.flushEvery = Math.max(1, c.flushEvery);
+  if (c.readTimeoutMs !== undefined) rt.queue.readTimeoutMs = c.readTimeoutMs;
 }
 
 /**

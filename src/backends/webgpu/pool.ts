@@ -9,6 +9,9 @@
  * which the queue calls right after a submit so that no unsubmitted command still uses them.
  */
 
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
 /** Buffer usage flags (the WebGPU constants, spelled here so no globals are needed). */
 export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80 } as const;
 const STORAGE_USAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
@@ -36,6 +39,8 @@ export interface PoolStats {
   /** Buffers created over the pool's life, and acquisitions served from the free lists. */
   readonly created: number;
   readonly reused: number;
+  /** Full garbage collections forced because the live bytes passed the watermark. */
+  readonly forcedGcs: number;
 }
 
 /** The size class of a request of `bytes` bytes. */
@@ -44,6 +49,35 @@ export function sizeClass(bytes: number): number {
   if (bytes <= 1024) return 2 ** Math.ceil(Math.log2(bytes));
   const step = 2 ** Math.floor(Math.log2(bytes - 1)) / 4;
   return Math.ceil(bytes / step) * step;
+}
+
+/**
+ * Memory pressure. GPU buffers are invisible to V8's heuristics: a loop whose tensors die young
+ * but get promoted to the old generation frees nothing until a major GC, which a small JS heap
+ * rarely needs. So when the live bytes pass a watermark, the pool asks V8 for a full collection
+ * (the finalizers of the dead tensors then return their buffers at the next turn of the event
+ * loop). The watermark is twice the lowest live size seen since the last collection, and at least
+ * `gcFloorBytes`; a collection is not repeated before the live bytes grow by half again.
+ */
+export interface PressurePolicy {
+  /** No collection is forced below this many live bytes (default 64 MiB; 0 disables forcing). */
+  gcFloorBytes: number;
+}
+
+type Collect = () => void;
+let collector: Collect | null | undefined;
+/** V8's `gc`, from --expose-gc or enabled at run time; null if neither works. */
+function gcFunction(): Collect | null {
+  if (collector !== undefined) return collector;
+  const g = (globalThis as { gc?: Collect }).gc;
+  if (typeof g === 'function') return (collector = g);
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    collector = vm.runInNewContext('gc') as Collect;
+  } catch {
+    collector = null;
+  }
+  return collector;
 }
 
 let nextId = 1;
@@ -62,6 +96,12 @@ export class BufferPool {
   private destroyed = false;
   /** Called with the ids of buffers about to be destroyed (the dispatcher drops its bind groups). */
   onDestroy: (ids: readonly number[]) => void = () => {};
+  /** See {@link PressurePolicy}. */
+  readonly pressure: PressurePolicy = { gcFloorBytes: 64 * 2 ** 20 };
+  private lowSinceGc = 0;
+  private liveAtGc = 0;
+  /** Full collections forced so far. */
+  forcedGcs = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -106,6 +146,10 @@ export class BufferPool {
     if (s.refs < 0) throw new Error(`webgpu pool: buffer ${s.id} released more often than retained`);
     this.live -= s.bytes;
     this.liveCount--;
+    if (this.live < this.lowSinceGc) {
+      this.lowSinceGc = this.live;
+      if (this.live < this.liveAtGc / 1.5) this.liveAtGc = 0; // the last collection has been reaped
+    }
     (this.free.get(s.bytes) ?? this.free.set(s.bytes, []).get(s.bytes)!).push(s.buffer);
     this.freeBytes += s.bytes;
     this.freeCount++;
@@ -129,7 +173,15 @@ export class BufferPool {
   }
 
   stats(): PoolStats {
-    return { liveBytes: this.live, liveBuffers: this.liveCount, freeBytes: this.freeBytes, freeBuffers: this.freeCount, created: this.created, reused: this.reused };
+    return {
+      liveBytes: this.live,
+      liveBuffers: this.liveCount,
+      freeBytes: this.freeBytes,
+      freeBuffers: this.freeCount,
+      created: this.created,
+      reused: this.reused,
+      forcedGcs: this.forcedGcs,
+    };
   }
 
   /** Forgets every buffer (their device is being destroyed with them). */
@@ -138,7 +190,20 @@ export class BufferPool {
     this.free.clear();
   }
 
+  /** Forces a full GC when the live bytes pass the watermark (see {@link PressurePolicy}). */
+  private relieve(): void {
+    const floor = this.pressure.gcFloorBytes;
+    if (floor <= 0 || this.live < floor || this.live < 2 * this.lowSinceGc || this.live < 1.5 * this.liveAtGc) return;
+    const gc = gcFunction();
+    if (!gc) return;
+    gc();
+    this.forcedGcs++;
+    this.liveAtGc = this.live;
+    this.lowSinceGc = this.live;
+  }
+
   private create(size: number, mapped: boolean): GPUBuffer {
+    this.relieve();
     const buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, mappedAtCreation: mapped });
     this.ids.set(buffer, newBufferId());
     this.created++;

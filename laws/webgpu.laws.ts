@@ -1,0 +1,462 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import fc from 'fast-check';
+import {
+  abs, add, argmax, argmin, astype, concat, cos, det, div, type DType, eq, exp, expm1, floor, ge, grad, gt, jvp, le, log, log1p,
+  logicalAnd, logicalNot, logicalOr, logsumexp, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg, pad, pow, reshape,
+  sign, sin, slice, sqrt, stopGradient, sub, sum, take, takeAlongAxis, tanh, type Tensor, tensor, transpose, vmap, where,
+} from '../src/index.js';
+import { defaultBackend, setBackend } from '../src/backends/registry.js';
+import { toBackend, withBackend } from '../src/backends/transfer.js';
+import {
+  configureWebGPU, GpuTensor, hasWebGPUKernel, HOST_FALLBACK, initWebGPU, type MatmulVariant, setMatmulVariant, shutdownWebGPU, WebGPUError, webgpuStats, webgpuSync,
+} from '../src/backends/webgpu/index.js';
+import { runtime } from '../src/backends/webgpu/runtime.js';
+import { primitives } from '../src/prim/primitive.js';
+import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
+import { arbAxes, arbBroadcastShapes, arbShape } from './harness/index.js';
+
+/**
+ * WebGPU laws: every primitive, and its jvp and grad, gives on the webgpu backend the values of the
+ * CPU oracle (both in float32; tolerances grow with the reduction length), over generated small
+ * shapes; an MLP's gradient end to end; memory stays flat over a training loop; errors are clear.
+ *
+ * lavapipe (Mesa's software Vulkan, what CI has) is slow, so these laws draw 25 cases each
+ * (GPU_RUNS) instead of the suite's 100. Without a WebGPU adapter every law here is SKIPPED with
+ * the reason, never passed. The file shuts the device down in `after`, so the process exits.
+ */
+
+const unavailable: string | null = await initWebGPU({ timeoutMs: 20_000 }).then(
+  () => null,
+  (e: unknown) => `no WebGPU adapter: ${e instanceof Error ? e.message : String(e)}`,
+);
+if (unavailable) console.log(`# webgpu laws SKIPPED: ${unavailable}`);
+after(() => shutdownWebGPU());
+
+/** 25 cases per law: each runs dozens of kernels on a CPU-emulated GPU. */
+const GPU_RUNS = { numRuns: 25, includeErrorInReport: true } as const;
+const law = (name: string, fn: () => Promise<void> | void) => test(name, { skip: unavailable ?? false }, fn);
+
+// ---- host specs of inputs, built on either backend -------------------------------------------
+
+/** An input as host data: built with `tensor()` on whichever backend is the default. */
+interface Host {
+  readonly values: readonly number[];
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+const build = (h: Host): Tensor => tensor(h.values as number[], h.dtype, h.shape);
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const maxAbs = (hs: readonly Host[]) => Math.max(1, ...hs.flatMap((h) => h.values.map(Math.abs)));
+
+/** float32 values in `range` for `shape`. */
+const arbF32 = (shape: readonly number[], range: [number, number] = [-2, 2]) =>
+  fc
+    .array(fc.double({ min: range[0], max: range[1], noNaN: true }), { minLength: size(shape), maxLength: size(shape) })
+    .map((v): Host => ({ values: Array.from(Float32Array.from(v)), shape, dtype: 'float32' }));
+/** float32 values with |x| in [lo, hi] (away from a kink or a pole at 0). */
+const arbAway = (shape: readonly number[], lo: number, hi: number) =>
+  fc
+    .array(fc.tuple(fc.double({ min: lo, max: hi, noNaN: true }), fc.boolean()), { minLength: size(shape), maxLength: size(shape) })
+    .map((v): Host => ({ values: Array.from(Float32Array.from(v, ([m, s]) => (s ? m : -m))), shape, dtype: 'float32' }));
+/** Small integers (ties are likely) as `dtype`. */
+const arbInts = (shape: readonly number[], dtype: DType, lo = -3, hi = 3) =>
+  fc.array(fc.integer({ min: lo, max: hi }), { minLength: size(shape), maxLength: size(shape) }).map((v): Host => ({ values: v, shape, dtype }));
+const arbBools = (shape: readonly number[]) => fc.array(fc.boolean(), { minLength: size(shape), maxLength: size(shape) }).map((v): Host => ({ values: v.map(Number), shape, dtype: 'bool' }));
+const smallShape = arbShape({ rank: [0, 3], size: [1, 5] });
+
+type Tol = { rtol: number; atol: number };
+/** Elementwise float32 results: a few ulps, plus the driver's error in transcendentals. */
+const EW: Tol = { rtol: 2e-5, atol: 1e-6 };
+/** A sum of n terms of size ≤ scale: float32 recursive summation is within n·ε·Σ|x| ≤ n²·ε·scale. */
+const sumTol = (n: number, scale: number): Tol => ({ rtol: 2e-5, atol: 1e-6 + 2 * n * n * 2 ** -24 * scale });
+/** Derivatives chain several kernels; the cotangent sums add their own rounding. */
+const dTol = (n: number, scale: number): Tol => ({ rtol: 1e-4, atol: 1e-5 * scale + 2 * n * n * 2 ** -24 * scale * scale });
+
+/** Asserts elementwise |gpu − cpu| ≤ atol + rtol·|cpu| (NaN matches NaN), naming the worst element. */
+function close(gpu: ArrayLike<number>, cpu: ArrayLike<number>, tol: Tol, label: string): void {
+  assert.equal(gpu.length, cpu.length, `${label}: sizes differ`);
+  for (let i = 0; i < cpu.length; i++) {
+    const a = Number(gpu[i]);
+    const b = Number(cpu[i]);
+    if (Number.isNaN(a) && Number.isNaN(b)) continue;
+    const d = Math.abs(a - b);
+    if (!(d <= tol.atol + tol.rtol * Math.abs(b)) && a !== b)
+      assert.fail(`${label}: element ${i}: webgpu ${a}, cpu ${b} (|d| = ${d.toExponential(3)}, tol ${(tol.atol + tol.rtol * Math.abs(b)).toExponential(3)})`);
+  }
+}
+
+type Out = Tensor | readonly Tensor[];
+const outs = (o: Out): readonly Tensor[] => (o instanceof Array ? o : [o as Tensor]);
+
+/** Runs `f` on both backends from the same host inputs and compares every output. */
+async function agree(label: string, f: (...xs: Tensor[]) => Out, inputs: readonly Host[], tol: Tol): Promise<void> {
+  const cpu = outs(withBackend('cpu', () => f(...inputs.map(build))));
+  const gpuInputs = withBackend('webgpu', () => inputs.map(build));
+  const gpu = outs(withBackend('webgpu', () => f(...gpuInputs)));
+  assert.equal(gpu.length, cpu.length);
+  for (let k = 0; k < cpu.length; k++) {
+    const [g, c] = [gpu[k]!, cpu[k]!];
+    // every output was computed on the GPU, unless the op returned an input unchanged (astype to its own dtype…)
+    assert.ok(g instanceof GpuTensor || gpuInputs.includes(g), `${label}: output ${k} is not on the GPU (${g.toString()})`);
+    assert.deepEqual(g.shape, c.shape, `${label}: shapes differ`);
+    assert.equal(g.dtype, c.dtype, `${label}: dtypes differ`);
+    close(await g.dataAsync(), c.data(), tol, `${label} [output ${k}]`);
+  }
+}
+
+/** The value law and, for differentiable cases, the jvp and grad laws of f in its float32 inputs. */
+async function agreeWithDerivatives(label: string, f: (...xs: Tensor[]) => Tensor, inputs: readonly Host[], tol: Tol, dtol: Tol, diff = true): Promise<void> {
+  await agree(label, f, inputs, tol);
+  if (!diff) return;
+  const n = inputs.length;
+  const fl = inputs.flatMap((h, i) => (h.dtype === 'float32' ? [i] : []));
+  /** The arguments xs with the float ones replaced by ys. */
+  const withFloats = (xs: readonly Tensor[], ys: readonly Tensor[]) => xs.map((x, i) => (fl.includes(i) ? ys[fl.indexOf(i)]! : x));
+  // tangents: a fixed smooth pattern (the primal inputs are what fast-check varies)
+  const tangents = fl.map((k): Host => ({ ...inputs[k]!, values: inputs[k]!.values.map((_, i) => Math.fround(Math.sin(1 + i * 0.7))) }));
+  await agree(
+    `${label} jvp`,
+    (...xs) => jvp((...ys: Tensor[]) => f(...withFloats(xs.slice(0, n), ys)), fl.map((k) => xs[k]!), xs.slice(n))[1] as Tensor,
+    [...inputs, ...tangents],
+    dtol,
+  );
+  const fs = (...xs: Tensor[]) => sum(mul(f(...xs), cosOf(f(...xs))));
+  await agree(`${label} grad`, (...xs) => grad((ys: Tensor[]) => fs(...withFloats(xs, ys)))(fl.map((k) => xs[k]!)) as Tensor[], inputs, dtol);
+}
+/** A fixed, shape-dependent cotangent pattern (so the grad law is not just a sum). */
+const cosOf = (y: Tensor) => cos(mul(reshape(tensor(Array.from({ length: y.size }, (_, i) => i), 'float32', [y.size]), y.shape), 0.37));
+
+// ---- elementwise ----------------------------------------------------------------------------------
+
+const unary: [string, (x: Tensor) => Tensor, (s: readonly number[]) => fc.Arbitrary<Host>, boolean][] = [
+  ['neg', neg, (s) => arbF32(s), true],
+  ['exp', exp, (s) => arbF32(s, [-3, 3]), true],
+  ['log', log, (s) => arbF32(s, [0.05, 4]), true],
+  ['log1p', log1p, (s) => arbF32(s, [-0.9, 3]), true],
+  ['expm1', expm1, (s) => arbF32(s, [-2, 2]), true],
+  ['sqrt', sqrt, (s) => arbF32(s, [0.05, 4]), true],
+  ['tanh', tanh, (s) => arbF32(s, [-3, 3]), true],
+  ['sin', sin, (s) => arbF32(s, [-4, 4]), true],
+  ['cos', cos, (s) => arbF32(s, [-4, 4]), true],
+  ['abs', abs, (s) => arbAway(s, 0.05, 2), true],
+  ['sign', sign, (s) => arbAway(s, 0, 2), false],
+  ['floor', floor, (s) => arbF32(s, [-3, 3]), false],
+];
+for (const [name, op, arb, diff] of unary)
+  law(`${name}: values, jvp and grad agree with the CPU oracle (float32)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(smallShape.chain(arb), async (x) => agreeWithDerivatives(name, op, [x], EW, dTol(1, maxAbs([x]) + 1), diff)),
+      GPU_RUNS,
+    );
+  });
+
+/** Two broadcastable shapes (exercises broadcast_in_dim) with values for each. */
+const arbPair = (a: (s: readonly number[]) => fc.Arbitrary<Host>, b: (s: readonly number[]) => fc.Arbitrary<Host>) =>
+  arbBroadcastShapes({ rank: [0, 3], size: [1, 4] }).chain(([s, t]) => fc.tuple(a(s), b(t)));
+
+const binary: [string, (a: Tensor, b: Tensor) => Tensor, fc.Arbitrary<[Host, Host]>][] = [
+  ['add', add, arbPair(arbF32, arbF32)],
+  ['sub', sub, arbPair(arbF32, arbF32)],
+  ['mul', mul, arbPair(arbF32, arbF32)],
+  ['div', div, arbPair(arbF32, (s) => arbAway(s, 0.25, 2))],
+  ['pow', pow, arbPair((s) => arbF32(s, [0.2, 2]), (s) => arbF32(s, [-2, 2]))],
+  ['maximum', maximum, arbPair(arbF32, arbF32)],
+  ['minimum', minimum, arbPair(arbF32, arbF32)],
+];
+for (const [name, op, arb] of binary)
+  law(`${name} (broadcasting): values, jvp and grad agree with the CPU oracle (float32)`, async () => {
+    await fc.assert(fc.asyncProperty(arb, async (xs) => agreeWithDerivatives(name, op, xs, EW, dTol(4, maxAbs(xs) ** 2 + 1))), GPU_RUNS);
+  });
+
+law('comparisons and logic agree on float32, int32 and bool (ties included)', async () => {
+  const cmps: [string, (a: Tensor, b: Tensor) => Tensor][] = [['lt', lt], ['le', le], ['gt', gt], ['ge', ge], ['eq', eq], ['ne', ne]];
+  await fc.assert(
+    fc.asyncProperty(
+      smallShape.chain((s) => fc.tuple(fc.constantFrom<DType>('float32', 'int32'), fc.constant(s))).chain(([d, s]) => fc.tuple(arbInts(s, d), arbInts(s, d), arbBools(s), arbBools(s))),
+      async ([a, b, p, q]) => {
+        for (const [name, op] of cmps) await agree(`${name} ${a.dtype}`, op, [a, b], { rtol: 0, atol: 0 });
+        const asBool = (t: Tensor) => t as Tensor<'bool'>;
+        await agree('and', (u, v) => logicalAnd(asBool(u!), asBool(v!)), [p, q], { rtol: 0, atol: 0 });
+        await agree('or', (u, v) => logicalOr(asBool(u!), asBool(v!)), [p, q], { rtol: 0, atol: 0 });
+        await agree('not', (u) => logicalNot(asBool(u!)), [p], { rtol: 0, atol: 0 });
+        await agree('eq bool', eq, [p, q], { rtol: 0, atol: 0 });
+      },
+    ),
+    GPU_RUNS,
+  );
+});
+
+law('int32 arithmetic agrees exactly (add, sub, mul, neg, abs, sign, max, min, sum, argmax)', async () => {
+  await fc.assert(
+    fc.asyncProperty(arbShape({ rank: [1, 3], size: [1, 4] }).chain((s) => fc.tuple(arbInts(s, 'int32', -1000, 1000), arbInts(s, 'int32', -1000, 1000))), async ([a, b]) => {
+      const exact = { rtol: 0, atol: 0 };
+      for (const [name, op] of [['add', add], ['sub', sub], ['mul', mul], ['maximum', maximum], ['minimum', minimum]] as const) await agree(`${name} int32`, op, [a, b], exact);
+      for (const [name, op] of [['neg', neg], ['abs', abs], ['sign', sign]] as const) await agree(`${name} int32`, op, [a], exact);
+      await agree('sum int32', (x) => sum(x, -1), [a], exact);
+      await agree('argmax int32', (x) => argmax(x, -1), [a], exact);
+    }),
+    GPU_RUNS,
+  );
+});
+
+law('where and astype agree (float32 ↔ int32 ↔ bool); the where jvp/grad too', async () => {
+  await fc.assert(
+    fc.asyncProperty(smallShape.chain((s) => fc.tuple(arbBools(s), arbF32(s, [-3, 3]), arbF32(s), arbInts(s, 'int32'))), async ([c, x, y, i]) => {
+      await agreeWithDerivatives('where', (cond, a, b) => where(cond as Tensor<'bool'>, a!, b!), [c, x, y], EW, dTol(1, 4));
+      const exact = { rtol: 0, atol: 0 };
+      for (const to of ['int32', 'bool', 'float32'] as const) {
+        await agree(`astype float32→${to}`, (t) => astype(t, to), [x], exact);
+        await agree(`astype int32→${to}`, (t) => astype(t, to), [i], exact);
+        await agree(`astype bool→${to}`, (t) => astype(t, to), [c], exact);
+      }
+    }),
+    GPU_RUNS,
+  );
+});
+
+// ---- structure -------------------------------------------------------------------------------------
+
+law('transpose, reshape, slice, pad and concatenate agree, with their jvp and grad', async () => {
+  const arb = arbShape({ rank: [1, 4], size: [1, 4] }).chain((s) =>
+    fc.record({
+      x: arbF32(s),
+      y: arbF32(s),
+      perm: fc.shuffledSubarray(s.map((_, i) => i), { minLength: s.length, maxLength: s.length }),
+      box: fc.tuple(...s.map((d) => fc.tuple(fc.integer({ min: 0, max: d }), fc.integer({ min: 0, max: d })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const))),
+      lo: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: s.length, maxLength: s.length }),
+      hi: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: s.length, maxLength: s.length }),
+      value: fc.constantFrom(0, -1.5, 2),
+      axis: fc.integer({ min: 0, max: s.length - 1 }),
+    }),
+  );
+  await fc.assert(
+    fc.asyncProperty(arb, async ({ x, y, perm, box, lo, hi, value, axis }) => {
+      const d = dTol(2, 4);
+      await agreeWithDerivatives('transpose', (t) => transpose(t, perm), [x], EW, d);
+      await agreeWithDerivatives('reshape', (t) => reshape(t, [t.size]), [x], EW, d);
+      await agreeWithDerivatives('slice', (t) => slice(t, box.map((b) => b[0]), box.map((b) => b[1])), [x], EW, d);
+      await agreeWithDerivatives('pad', (t) => pad(t, lo.map((l, i) => [l, hi[i]!] as [number, number]), value), [x], EW, d);
+      await agreeWithDerivatives('concatenate', (a, b) => concat([a!, b!, a!], axis), [x, y], EW, d);
+      await agreeWithDerivatives('stopGradient', (t) => mul(stopGradient(t), t), [x], EW, d);
+    }),
+    GPU_RUNS,
+  );
+});
+
+// ---- reductions ----------------------------------------------------------------------------------
+
+law('sum, mean, max, min over any axes, argmax/argmin and logsumexp agree (tolerance grows with the length)', async () => {
+  const arb = arbShape({ rank: [1, 4], size: [1, 5] }).chain((s) => fc.tuple(arbF32(s), arbAxes(s.length), fc.integer({ min: 0, max: s.length - 1 }), fc.constant(s)));
+  await fc.assert(
+    fc.asyncProperty(arb, async ([x, axes, axis, s]) => {
+      const n = size(s);
+      const t = sumTol(n, maxAbs([x]));
+      await agreeWithDerivatives('sum', (v) => sum(v, axes), [x], t, dTol(n, 2));
+      await agreeWithDerivatives('mean', (v) => mean(v, axes), [x], t, dTol(n, 2));
+      await agreeWithDerivatives('max', (v) => max(v, axes), [x], EW, dTol(n, 2));
+      await agreeWithDerivatives('min', (v) => min(v, axes), [x], EW, dTol(n, 2));
+      await agree('argmax', (v) => argmax(v, axis), [x], { rtol: 0, atol: 0 });
+      await agree('argmin', (v) => argmin(v, axis), [x], { rtol: 0, atol: 0 });
+      await agreeWithDerivatives('logsumexp', (v) => logsumexp(v, axis), [x], sumTol(n, 8), dTol(n, 8));
+    }),
+    GPU_RUNS,
+  );
+});
+
+law('long reductions (one workgroup per output) agree: full sums, max and argmax of up to 20 000 elements', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 300, max: 20_000 }), fc.integer({ min: 1, max: 3 }), async (n, rows) => {
+      const values = Array.from({ length: rows * n }, (_, i) => Math.fround(Math.sin(i * 1.3) * 2));
+      const x: Host = { values, shape: [rows, n], dtype: 'float32' };
+      await agree('sum (long)', (v) => sum(v), [x], sumTol(rows * n, 2));
+      await agree('sum rows (long)', (v) => sum(v, 1), [x], sumTol(n, 2));
+      await agree('max (long)', (v) => max(v, 1), [x], EW);
+      await agree('argmin (long)', (v) => argmin(v, 1), [x], { rtol: 0, atol: 0 });
+    }),
+    { ...GPU_RUNS, numRuns: 8 },
+  );
+});
+
+// ---- gather / scatter -------------------------------------------------------------------------------
+
+law('take (gather) agrees, and its grad (scatter_add, repeated indices) too; takeAlongAxis', async () => {
+  const arb = arbShape({ rank: [1, 3], size: [1, 5] }).chain((s) =>
+    fc.tuple(
+      arbF32(s),
+      fc.integer({ min: 0, max: s.length - 1 }).chain((axis) =>
+        fc.tuple(fc.constant(axis), fc.array(fc.integer({ min: 0, max: s[axis]! - 1 }), { minLength: 1, maxLength: 7 })),
+      ),
+    ),
+  );
+  await fc.assert(
+    fc.asyncProperty(arb, async ([x, [axis, idx]]) => {
+      const i: Host = { values: idx, shape: [idx.length], dtype: 'int32' };
+      await agreeWithDerivatives('take', (v, ix) => take(v!, ix as Tensor<'int32'>, axis), [x, i], EW, dTol(idx.length, 2), false);
+      // derivative in x only (indices are int32)
+      await agree('take grad', (v, ix) => grad((w: Tensor) => sum(mul(take(w, ix as Tensor<'int32'>, axis), take(w, ix as Tensor<'int32'>, axis))))(v!), [x, i], dTol(idx.length, 4));
+      const along: Host = { values: x.values.map((_, k) => idx[k % idx.length]! % x.shape[axis]!), shape: x.shape, dtype: 'int32' };
+      await agree('takeAlongAxis', (v, ix) => takeAlongAxis(v!, ix as Tensor<'int32'>, axis), [x, along], EW);
+    }),
+    GPU_RUNS,
+  );
+});
+
+// ---- matmul -----------------------------------------------------------------------------------------
+
+for (const variant of ['register', 'workgroup'] as MatmulVariant[])
+  law(`matmul (${variant} kernel): batched products of any sizes agree, with jvp and grad`, async () => {
+    setMatmulVariant(variant);
+    try {
+      const arb = fc
+        .record({ b: fc.integer({ min: 0, max: 2 }), m: fc.integer({ min: 1, max: 9 }), k: fc.integer({ min: 1, max: 9 }), n: fc.integer({ min: 1, max: 9 }) })
+        .chain(({ b, m, k, n }) => {
+          const batch = b === 0 ? [] : Array.from({ length: b }, () => 2);
+          return fc.tuple(arbF32([...batch, m, k]), arbF32([...batch, k, n]), fc.constant(k));
+        });
+      await fc.assert(fc.asyncProperty(arb, async ([a, b, k]) => agreeWithDerivatives('matmul', matmul, [a, b], sumTol(k, 4), dTol(k * 3, 4))), GPU_RUNS);
+      // tile edges: sizes that are not multiples of any tile, and K = 0
+      for (const [m, k, n] of [[67, 45, 33], [1, 130, 65], [129, 3, 1], [5, 0, 4]] as const) {
+        const a: Host = { values: Array.from({ length: m * k }, (_, i) => Math.fround(Math.cos(i))), shape: [m, k], dtype: 'float32' };
+        const b: Host = { values: Array.from({ length: k * n }, (_, i) => Math.fround(Math.sin(i))), shape: [k, n], dtype: 'float32' };
+        await agree(`matmul ${m}×${k}×${n}`, matmul, [a, b], sumTol(k, 1));
+      }
+    } finally {
+      setMatmulVariant('auto');
+    }
+  });
+
+// ---- end to end ---------------------------------------------------------------------------------------
+
+/** A tanh MLP's parameters and a batch, as host data. */
+const arbMlp = fc
+  .record({ sizes: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 2, maxLength: 4 }), n: fc.integer({ min: 1, max: 5 }), seed: fc.integer({ min: 0, max: 1000 }) })
+  .map(({ sizes, n, seed }) => {
+    const val = (i: number) => Math.fround(Math.sin(seed + i * 0.61) * 0.8);
+    let c = 0;
+    const host = (shape: number[]): Host => ({ values: Array.from({ length: size(shape) }, () => val(c++)), shape, dtype: 'float32' });
+    const layers = sizes.slice(1).flatMap((out, i) => [host([out, sizes[i]!]), host([out])]);
+    return { sizes, layers, x: host([n, sizes[0]!]), y: host([n, sizes[sizes.length - 1]!]) };
+  });
+
+law('an MLP (tanh, mse): the gradient of every parameter and a jvp agree with the CPU oracle', async () => {
+  await fc.assert(
+    fc.asyncProperty(arbMlp, async ({ sizes, layers, x, y }) => {
+      const config = { sizes, activation: 'tanh', output: 'identity' };
+      const params = (ts: readonly Tensor[]): MlpParams => ({ layers: sizes.slice(1).map((_, i) => ({ weight: ts[2 * i]!, bias: ts[2 * i + 1]! })) });
+      const loss = (ts: Tensor[], xb: Tensor, yb: Tensor) => mean(mul(sub(mlpApply(config, params(ts), xb), yb), sub(mlpApply(config, params(ts), xb), yb)));
+      const L = layers.length;
+      const width = Math.max(...sizes);
+      await agree('mlp grad', (...ts) => grad((ps: Tensor[]) => loss(ps, ts[L]!, ts[L + 1]!))(ts.slice(0, L)) as Tensor[], [...layers, x, y], dTol(width * 4, 2));
+      await agree('mlp jvp', (...ts) => jvp((ps: Tensor[]) => loss(ps, ts[L]!, ts[L + 1]!), [ts.slice(0, L)], [ts.slice(0, L).map((t) => mul(t, 0.5))])[1] as Tensor, [...layers, x, y], dTol(width * 4, 2));
+      await agree('mlp vmap', (...ts) => vmap((xi: Tensor) => mlpApply(config, params(ts.slice(0, L)), reshape(xi, [1, sizes[0]!])))(ts[L]!), [...layers, x, y], dTol(width, 2));
+    }),
+    GPU_RUNS,
+  );
+});
+
+law('every primitive has a WGSL kernel, except the documented host fallbacks (linear algebra)', () => {
+  const missing = [...primitives().keys()].filter((n) => !hasWebGPUKernel(n)).sort();
+  assert.deepEqual(missing, [...HOST_FALLBACK].sort());
+});
+
+// ---- memory, caches, transfers, errors --------------------------------------------------------------
+
+law('memory stays flat over 300 training steps that await their loss (finalizers return the buffers; the pool forces a GC past its watermark)', async () => {
+  const prev = defaultBackend();
+  setBackend('webgpu');
+  configureWebGPU({ gcFloorBytes: 4 * 2 ** 20 }); // a small floor, so that 300 small steps cross it many times
+  try {
+    const sizes = [16, 32, 8];
+    const config = { sizes, activation: 'tanh', output: 'identity' };
+    const w = (o: number, i: number, s: number) => tensor(Array.from({ length: o * i }, (_, k) => Math.sin(s + k) * 0.3), 'float32', [o, i]);
+    let params: MlpParams = { layers: [{ weight: w(32, 16, 1), bias: tensor(new Float32Array(32)) }, { weight: w(8, 32, 2), bias: tensor(new Float32Array(8)) }] };
+    const x = tensor(Array.from({ length: 64 * 16 }, (_, k) => Math.cos(k)), 'float32', [64, 16]);
+    const y = tensor(Array.from({ length: 64 * 8 }, (_, k) => Math.sin(k * 0.3)), 'float32', [64, 8]);
+    const loss = (p: MlpParams) => mean(mul(sub(mlpApply(config, p, x), y), sub(mlpApply(config, p, x), y)));
+    const live: number[] = [];
+    let first = 0;
+    let last = 0;
+    for (let step = 0; step < 300; step++) {
+      const g = grad(loss)(params) as MlpParams;
+      params = { layers: params.layers.map((l, i) => ({ weight: sub(l.weight, mul(g.layers[i]!.weight, 0.1)), bias: sub(l.bias, mul(g.layers[i]!.bias, 0.1)) })) };
+      const v = (await loss(params).dataAsync())[0]!;
+      if (step === 0) first = v;
+      last = v;
+      live.push(webgpuStats()!.liveBytes);
+    }
+    assert.ok(last < first, `the loss decreases (${first} → ${last})`);
+    const early = Math.max(...live.slice(0, 100));
+    const late = Math.max(...live.slice(200));
+    assert.ok(late <= 2 * early, `live GPU bytes grow: max ${early} over steps 0–99, ${late} over steps 200–299`);
+    await webgpuSync();
+  } finally {
+    configureWebGPU({ gcFloorBytes: 64 * 2 ** 20 });
+    setBackend(prev);
+  }
+});
+
+law('kernels compile once per kernel and rank: new shapes of the same rank reuse the pipelines', async () => {
+  const prev = defaultBackend();
+  setBackend('webgpu');
+  try {
+    const f = (n: number) => sum(tanh(matmul(tensor(new Float32Array(n * 3).fill(0.5), 'float32', [n, 3]), tensor(new Float32Array(3 * n).fill(0.25), 'float32', [3, n]))), 1);
+    await f(4).dataAsync();
+    const before = webgpuStats()!.pipelines;
+    for (const n of [5, 17, 33]) await f(n).dataAsync();
+    assert.equal(webgpuStats()!.pipelines, before);
+  } finally {
+    setBackend(prev);
+  }
+});
+
+law('transfers: toBackend round-trips bit for bit; CPU and GPU tensors mix in one primitive (upload); data() on the GPU says to await', async () => {
+  const host = tensor([1.5, -2.25, 3e-8, 1e30], 'float32');
+  const g = await toBackend(host, 'webgpu');
+  assert.ok(g instanceof GpuTensor);
+  assert.throws(() => g.data(), (e: Error) => e instanceof WebGPUError && /await x\.dataAsync\(\)/.test(e.message));
+  const back = await toBackend(g, 'cpu');
+  assert.deepEqual(Array.from(back.data()), Array.from(host.data()));
+  assert.deepEqual(Array.from(await host.dataAsync()), Array.from(host.data()));
+  const mixed = add(g, host);
+  assert.ok(mixed instanceof GpuTensor);
+  assert.deepEqual(Array.from(await mixed.dataAsync()), Array.from(host.data(), (v) => Math.fround(v + v)));
+  const bools = await toBackend(tensor([1, 0, 1], 'bool'), 'webgpu');
+  assert.deepEqual(Array.from(await bools.dataAsync()), [1, 0, 1]);
+});
+
+law('float64 on webgpu is a DTypeError saying WGSL has no f64 (creation, a float64 input, a cast)', async () => {
+  const f64 = tensor([1, 2], 'float64');
+  const cond = await toBackend(tensor([1, 0], 'bool'), 'webgpu');
+  withBackend('webgpu', () => {
+    assert.throws(() => tensor([1, 2], 'float64'), (e: Error) => e.name === 'DTypeError' && /WGSL has no f64/.test(e.message));
+    assert.throws(() => where(cond as Tensor<'bool'>, f64, f64), (e: Error) => e.name === 'DTypeError' && /WGSL has no f64/.test(e.message));
+    assert.throws(() => astype(tensor([1, 2]), 'float64'), (e: Error) => e.name === 'DTypeError' && /WGSL has no f64/.test(e.message));
+  });
+  await assert.rejects(toBackend(f64, 'webgpu'), /WGSL has no f64/);
+});
+
+law('primitives without a kernel run on the CPU for host inputs, and ask for toBackend when an input is on the GPU', async () => {
+  const a = [[2, 1], [1, 3]];
+  const onHost = withBackend('webgpu', () => det(tensor(a)));
+  close(await onHost.dataAsync(), [5], EW, 'det on host inputs');
+  const onGpu = await toBackend(tensor(a), 'webgpu');
+  assert.throws(() => det(onGpu), (e: Error) => e instanceof WebGPUError && /toBackend/.test(e.message));
+});
+
+law('gather with out-of-range host indices is a ShapeError, as on the CPU', () => {
+  withBackend('webgpu', () => {
+    assert.throws(() => take(tensor([1, 2, 3]), tensor([3], 'int32')), (e: Error) => e.name === 'ShapeError' && /out of range/.test(e.message));
+  });
+});
+
+law('a lost device gives a WebGPUError (never a hang), and initWebGPU starts a new one', async () => {
+  const g = await toBackend(tensor([1, 2, 3]), 'webgpu');
+  runtime('test').handle.device.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.throws(() => withBackend('webgpu', () => add(g, g)), (e: Error) => e instanceof WebGPUError && /lost/.test(e.message));
+  await assert.rejects(g.dataAsync(), (e: Error) => e instanceof WebGPUError);
+  await initWebGPU();
+  const h = await toBackend(tensor([1, 2, 3]), 'webgpu');
+  assert.deepEqual(Array.from(await withBackend('webgpu', () => add(h, h)).dataAsync()), [2, 4, 6]);
+});
