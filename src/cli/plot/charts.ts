@@ -1,0 +1,228 @@
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import type { RunData } from './runs.js';
+
+/**
+ * The charts of `partax plot` (and of the examples), as vega-lite specifications rendered to SVG
+ * in Node by vega (no browser, no canvas), and to PNG by resvg where asked:
+ *
+ * - {@link curvesSpec}: training loss (every step) and test loss (every epoch), and the same for
+ *   accuracy, for one or several runs side by side, coloured by run;
+ * - {@link learningRatesSpec}: the learning rate of each group over the steps, one line per group
+ *   (log scale when every rate is positive);
+ * - {@link heatmapSpec}: a symmetric S×S matrix such as H̄ as a heat map, groups on both axes,
+ *   values written in the cells; the colour scale is a symmetric-log diverging ramp through
+ *   {@link HEAT_PALETTE}, so the sign and order of magnitude of each entry are both visible.
+ */
+
+/** The heat map's colours: negative entries blue, zero near-white, positive red (linear in RGB between them). */
+export const HEAT_PALETTE = { negative: '#2166ac', zero: '#f7f7f7', positive: '#b2182b' } as const;
+
+/** The colour given to non-finite entries (NaN, ±∞) of a heat map. */
+export const NON_FINITE_COLOUR = '#bdbdbd';
+
+/** Axis titles used by the charts (tests and readers look for them). */
+export const AXIS = { step: 'step', loss: 'loss', accuracy: 'accuracy', lr: 'learning rate', row: 'group (row i)', col: 'group (column j)' } as const;
+
+const TRAIN = 'train (each step)';
+/** Steps are whole numbers. */
+const STEP_AXIS = { format: 'd', tickMinStep: 1 };
+const TEST = 'test (each epoch)';
+
+/**
+ * Loss and accuracy curves of one or several runs: per-step training values as thin lines and
+ * per-epoch test values as dashed lines with points, coloured by run. The accuracy panel is left
+ * out when no run records accuracy (regression).
+ *
+ *     await renderSvg(curvesSpec(readRuns(['runs/a', 'runs/b'])))
+ */
+export function curvesSpec(runs: readonly RunData[]): TopLevelSpec {
+  const rows: Record<string, unknown>[] = [];
+  for (const r of runs) {
+    for (const s of r.steps) rows.push({ run: r.name, step: s.step, split: TRAIN, loss: fin(s.loss), accuracy: s.accuracy === null ? null : fin(s.accuracy) });
+    for (const e of r.epochs) rows.push({ run: r.name, step: e.step, split: TEST, loss: fin(e.testLoss), accuracy: e.testAccuracy === null ? null : fin(e.testAccuracy) });
+  }
+  const hasAccuracy = runs.some((r) => r.steps.some((s) => s.accuracy !== null) || r.epochs.some((e) => e.testAccuracy !== null));
+  const runNames = runs.map((r) => r.name);
+  const panel = (field: 'loss' | 'accuracy') => {
+    const enc = {
+      x: { field: 'step', type: 'quantitative', title: AXIS.step, axis: STEP_AXIS },
+      y: { field, type: 'quantitative', title: AXIS[field], scale: { zero: field === 'accuracy' } },
+      color: { field: 'run', type: 'nominal', title: 'run', scale: { domain: runNames } },
+      strokeDash: { field: 'split', type: 'nominal', title: 'data', scale: { domain: [TRAIN, TEST], range: [[1, 0], [6, 3]] }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2 } },
+    };
+    return {
+      width: 380,
+      height: 260,
+      layer: [
+        { transform: [{ filter: `datum.split === '${TRAIN}' && isValid(datum.${field})` }], mark: { type: 'line', strokeWidth: 1, opacity: 0.55 }, encoding: enc },
+        { transform: [{ filter: `datum.split === '${TEST}' && isValid(datum.${field})` }], mark: { type: 'line', strokeWidth: 2, point: true }, encoding: enc },
+      ],
+    };
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'training and test curves', subtitle: runNames.join(', ') },
+    data: { values: rows },
+    hconcat: hasAccuracy ? [panel('loss'), panel('accuracy')] : [panel('loss')],
+    config: { font: 'sans-serif' },
+  } as TopLevelSpec;
+}
+
+/**
+ * The per-group learning rates of one run over its steps: one line per group, coloured by group
+ * (in partition order); log scale when every rate is positive, linear (said in the axis title)
+ * otherwise — newton-summary clips negative rates to 0.
+ */
+export function learningRatesSpec(run: RunData): TopLevelSpec {
+  const rows: Record<string, unknown>[] = [];
+  for (const s of run.steps) s.lrs.forEach((lr, i) => rows.push({ step: s.step, group: run.groups[i] ?? `g${i}`, lr: fin(lr) }));
+  const all = run.steps.flatMap((s) => s.lrs);
+  const log = all.length > 0 && all.every((v) => Number.isFinite(v) && v > 0);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'learning rates per group', subtitle: run.name },
+    width: 480,
+    height: 280,
+    data: { values: rows },
+    transform: [{ filter: 'isValid(datum.lr)' }],
+    mark: { type: 'line', strokeWidth: 1.5, interpolate: 'step-after' },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: AXIS.step, axis: STEP_AXIS },
+      y: { field: 'lr', type: 'quantitative', title: log ? `${AXIS.lr} (log scale)` : `${AXIS.lr} (linear scale: some are ≤ 0)`, scale: log ? { type: 'log' } : { zero: true } },
+      color: { field: 'group', type: 'nominal', title: 'group', scale: { domain: [...run.groups] }, sort: [...run.groups] },
+    },
+    config: { font: 'sans-serif' },
+  } as TopLevelSpec;
+}
+
+/** Options of {@link heatmapSpec}. */
+export interface HeatmapOptions {
+  readonly title: string;
+  readonly subtitle?: string;
+  /** Write each entry in its cell (default: when S ≤ 12). */
+  readonly values?: boolean;
+  /** Title of the colour legend (default 'H̄ᵢⱼ'). */
+  readonly legend?: string;
+}
+
+/** Where v falls on the symmetric-log colour scale with constant c and half-range m: in [-1, 1]. */
+export function symlogPosition(v: number, c: number, m: number): number {
+  return (Math.sign(v) * Math.log1p(Math.abs(v) / c)) / Math.log1p(m / c);
+}
+
+/** The symmetric-log constant of a heat map: entries below it in size are shaded linearly (a thousandth of the largest). */
+export const symlogConstant = (m: number): number => (m > 0 ? m * 1e-3 : 1);
+
+/**
+ * A square matrix M (S×S) as a heat map: cell (i, j) in row i (group names down the side) and
+ * column j (group names along the bottom), coloured on a diverging symmetric-log scale over
+ * [−max|Mᵢⱼ|, max|Mᵢⱼ|] (blue negative, red positive), the value written in the cell.
+ * Non-finite entries are grey.
+ *
+ *     heatmapSpec([[2, -1], [-1, 3]], ['layers.0.weight', 'layers.0.bias'], { title: 'H̄ at step 40' })
+ */
+export function heatmapSpec(M: readonly (readonly number[])[], names: readonly string[], opts: HeatmapOptions): TopLevelSpec {
+  const S = M.length;
+  if (!M.every((r) => r.length === S) || names.length !== S)
+    throw new RangeError(`heatmapSpec: expected an S×S matrix and S names, got rows of ${JSON.stringify(M.map((r) => r.length))} and ${names.length} names`);
+  if (new Set(names).size !== S) throw new RangeError(`heatmapSpec: group names must be distinct, got ${JSON.stringify(names)}`);
+  const m = Math.max(0, ...M.flat().filter(Number.isFinite).map(Math.abs)) || 1;
+  const c = symlogConstant(m);
+  const rows = M.flatMap((r, i) =>
+    r.map((v, j) => ({
+      row: names[i],
+      col: names[j],
+      v: Number.isFinite(v) ? v : null,
+      label: Number.isFinite(v) ? fmt(v) : String(v),
+      ink: Number.isFinite(v) && Math.abs(symlogPosition(v, c, m)) > 0.6 ? 'white' : 'black',
+    })),
+  );
+  const showValues = opts.values ?? S <= 12;
+  const x = { field: 'col', type: 'nominal', sort: [...names], title: AXIS.col, axis: { labelAngle: -40, labelLimit: 200 } };
+  const y = { field: 'row', type: 'nominal', sort: [...names], title: AXIS.row, axis: { labelLimit: 200 } };
+  const layer: unknown[] = [
+    {
+      transform: [{ filter: 'isValid(datum.v)' }],
+      mark: { type: 'rect' },
+      encoding: {
+        color: {
+          field: 'v',
+          type: 'quantitative',
+          title: opts.legend ?? 'H̄ᵢⱼ',
+          scale: { type: 'symlog', constant: c, domain: [-m, 0, m], range: [HEAT_PALETTE.negative, HEAT_PALETTE.zero, HEAT_PALETTE.positive], interpolate: 'rgb' },
+          legend: { format: '.2~e', gradientLength: Math.max(120, 44 * S) },
+        },
+      },
+    },
+  ];
+  if (rows.some((r) => r.v === null)) layer.push({ transform: [{ filter: '!isValid(datum.v)' }], mark: { type: 'rect', color: NON_FINITE_COLOUR } });
+  if (showValues)
+    layer.push({ mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'label' }, color: { field: 'ink', type: 'nominal', scale: null, legend: null } } });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: opts.subtitle ? { text: opts.title, subtitle: opts.subtitle } : { text: opts.title },
+    data: { values: rows },
+    width: { step: 56 },
+    height: { step: 36 },
+    encoding: { x, y },
+    layer,
+    resolve: { scale: { color: 'independent' } },
+    config: { font: 'sans-serif', axis: { labelFontSize: 11 } },
+  } as TopLevelSpec;
+}
+
+/** Renders a vega-lite specification to an SVG document (headless: no canvas, no browser). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // loaded on first use: vega takes a moment to import, and error paths and callers that only build specs need none of it
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Rasterises an SVG document to PNG (resvg, twice the SVG's size, system fonts; DejaVu Sans for sans-serif). */
+export async function renderPng(svg: string): Promise<Uint8Array> {
+  const { Resvg } = await import('@resvg/resvg-js');
+  const r = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' } });
+  return r.render().asPng();
+}
+
+/**
+ * Writes a file atomically: a temporary file beside it, then a rename, so a reader never sees half
+ * a chart. Creates the directory.
+ */
+export function writeAtomic(path: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** A heat map of M straight to an SVG file (and a PNG beside it when `png`); returns the paths written. */
+export async function writeHeatmap(path: string, M: readonly (readonly number[])[], names: readonly string[], opts: HeatmapOptions & { png?: boolean }): Promise<string[]> {
+  const svg = await renderSvg(heatmapSpec(M, names, opts));
+  writeAtomic(path, svg);
+  if (!opts.png) return [path];
+  const pngPath = path.replace(/\.svg$/, '') + '.png';
+  writeAtomic(pngPath, await renderPng(svg));
+  return [path, pngPath];
+}
+
+const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+/** Three significant digits, exponent form outside [0.01, 1000). */
+function fmt(v: number): string {
+  const a = Math.abs(v);
+  if (v === 0) return '0';
+  return a >= 0.01 && a < 1000 ? v.toPrecision(3) : v.toExponential(2);
+}
