@@ -33,3 +33,5 @@ export type { Pair } from './ops/patches.js';
 export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export { jit, type Jitted, type JitOptions, type Lowered } from './jit/jit.js';
+export { initWebGPU, shutdownWebGPU, configureWebGPU, webgpuStats, webgpuSync, registerWebGPUKernel, GpuTensor, WebGPUError, type AdapterInfo, type WebGPUConfig, type WebGPUStats } from './backends/webgpu/index.js';
+export { toBackend, withBackend } from './backends/transfer.js';
