@@ -278,12 +278,17 @@ test('backend selection: setBackend tags new tensors and results; mixed inputs u
   }
 });
 
-test('PARTAX_BACKEND=cpu-wasm selects the backend at startup (fresh process)', { skip }, () => {
+test('PARTAX_BACKEND selects the backend at startup; unset, the default is cpu-wasm (fresh processes)', { skip }, () => {
   const code = "import('./src/index.ts').then((P) => { const t = P.ones([2], 'float32'); console.log(P.defaultBackend(), t.backend); })";
-  const run = (env: string) =>
-    execFileSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: ROOT, env: { ...process.env, PARTAX_BACKEND: env }, encoding: 'utf8' }).trim();
+  const run = (backend: string | undefined) => {
+    const env = { ...process.env };
+    if (backend === undefined) delete env.PARTAX_BACKEND;
+    else env.PARTAX_BACKEND = backend;
+    return execFileSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: ROOT, env, encoding: 'utf8' }).trim();
+  };
   assert.equal(run('cpu-wasm'), 'cpu-wasm cpu-wasm');
   assert.equal(run('cpu'), 'cpu cpu');
+  assert.equal(run(undefined), 'cpu-wasm cpu-wasm');
 });
 
 test('module builder: LEB128 encodings (spec examples) and a generated kernel instantiates on the arena', { skip }, () => {
