@@ -5,6 +5,7 @@ import * as P from '../src/index.js';
 import { ConcretizationError, type DType, type FloatDType, type Tensor } from '../src/index.js';
 import { jit } from '../src/jit/jit.js';
 import { jitCallP } from '../src/jit/jit-call.js';
+import { evalJaxpr, partialEval, showJaxpr, stageFlat } from '../src/interp/stage.js';
 import { arbSeed, arbShape, finiteDifference, RUNS, seededTensor } from './harness/index.js';
 
 /**
@@ -289,6 +290,31 @@ test('a jitted function closing over a tracer of an enclosing transform: grad(w 
       const expect = P.mul(P.mul(P.cos(P.tanh(P.mul(x0, w0))), P.sub(1, P.square(P.tanh(P.mul(x0, w0))))), x0);
       assertSame(P.grad(loss)(w0) as Tensor, expect, 1e-12, 'closure gradient');
       assert.equal(inner!.cacheSize(), 0, 'a program closing over a tracer is not cached');
+    }),
+    RUNS,
+  );
+});
+
+test('partial evaluation of a jvp program: known then unknown = the whole program, and the tangent half is linear (no forward recomputation)', () => {
+  fc.assert(
+    fc.property(arbProg(8), arbSeed, (prog0, seed) => {
+      const prog = { ...prog0, shapes: [prog0.shapes[0]!] };
+      const f = programFn(prog, true);
+      const [x] = inputsOf(prog, seed);
+      const t = seededTensor(x!.shape, seed + 3);
+      const { jaxpr } = stageFlat((a, b) => {
+        const [ys, dys] = P.jvp(f, [a!], [b!]);
+        return [...ys, ...dys];
+      }, [x!, t]);
+      const nOut = jaxpr.outputs.length / 2;
+      const { known, unknown, nResiduals } = partialEval(jaxpr, [false, true], nOut);
+      const whole = evalJaxpr(jaxpr, [x!, t]);
+      const fwd = evalJaxpr(known, [x!]);
+      const tangents = evalJaxpr(unknown, [...fwd.slice(nOut), t]);
+      assert.equal(fwd.length, nOut + nResiduals);
+      assertSameList([...fwd.slice(0, nOut), ...tangents], whole, 0, 'known ∘ unknown');
+      const nonlinear = unknown.equations.filter((e) => e.prim.transpose === null).map((e) => e.prim.name);
+      assert.deepEqual(nonlinear, [], showJaxpr(unknown));
     }),
     RUNS,
   );

@@ -171,6 +171,67 @@ export function dce(j: Jaxpr): Jaxpr {
   return { ...j, equations: kept, consts: j.consts.filter((c) => live.has(c.v.id)) };
 }
 
+/** The two halves of a partially evaluated program (see {@link partialEval}). */
+export interface PartialEval {
+  /** Inputs: the known inputs. Outputs: the first `nKnownOutputs` program outputs, then the residuals. */
+  readonly known: Jaxpr;
+  /** Inputs: the residuals, then the unknown inputs. Outputs: the remaining program outputs. */
+  readonly unknown: Jaxpr;
+  readonly nResiduals: number;
+}
+
+/**
+ * Splits a program whose inputs are partly unknown (JAX's partial_eval_jaxpr): equations that read
+ * no unknown value go to `known`, which also returns the *residuals*, the known values the other
+ * equations read; the rest go to `unknown`, which takes the residuals as inputs. The first
+ * `nKnownOutputs` outputs must be computable from known inputs (as the primal outputs of a jvp
+ * program are); the remaining outputs are computed by `unknown`.
+ *
+ * For the program of a jvp (inputs [primals, tangents], outputs [primal outputs, tangent outputs])
+ * `known` is the forward pass with its residuals and `unknown` the tangent map, linear in the
+ * tangents, with no recomputation of the forward pass.
+ */
+export function partialEval(j: Jaxpr, unknownInputs: readonly boolean[], nKnownOutputs: number): PartialEval {
+  const unknown = new Set<number>(j.inputs.filter((_, i) => unknownInputs[i]).map((v) => v.id));
+  const constIds = new Set(j.consts.map((c) => c.v.id));
+  const knownEqns: Eqn[] = [];
+  const unknownEqns: Eqn[] = [];
+  for (const e of j.equations) {
+    if (e.inputs.some((v) => unknown.has(v.id))) {
+      unknownEqns.push(e);
+      for (const o of e.outputs) unknown.add(o.id);
+    } else knownEqns.push(e);
+  }
+  j.outputs.slice(0, nKnownOutputs).forEach((v, i) => {
+    if (unknown.has(v.id)) throw new Error(`partialEval: output ${i} depends on an unknown input`);
+  });
+  // residuals: known, non-constant values the unknown half reads or returns
+  const residuals: Var[] = [];
+  const seen = new Set<number>();
+  const need = (v: Var) => {
+    if (unknown.has(v.id) || constIds.has(v.id) || seen.has(v.id)) return;
+    seen.add(v.id);
+    residuals.push(v);
+  };
+  for (const e of unknownEqns) e.inputs.forEach(need);
+  j.outputs.slice(nKnownOutputs).forEach(need);
+  const known = dce({
+    inputs: j.inputs.filter((_, i) => !unknownInputs[i]),
+    consts: j.consts,
+    equations: knownEqns,
+    outputs: [...j.outputs.slice(0, nKnownOutputs), ...residuals],
+    nVars: j.nVars,
+  });
+  const unknownJ = dce({
+    inputs: [...residuals, ...j.inputs.filter((_, i) => unknownInputs[i])],
+    consts: j.consts,
+    equations: unknownEqns,
+    outputs: j.outputs.slice(nKnownOutputs),
+    nVars: j.nVars,
+  });
+  return { known, unknown: unknownJ, nResiduals: residuals.length };
+}
+
 /**
  * Evaluates a program by binding each equation's primitive: under active transforms the
  * primitives go to them (this is how transforms of a staged program are traced), on concrete

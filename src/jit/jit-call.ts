@@ -5,7 +5,7 @@ import type { ArrayTensor, Aval, Tensor } from '../core/tensor.js';
 import { registerCpuKernel } from '../backends/cpu/index.js';
 import { backendFor } from '../backends/registry.js';
 import { JVPTrace, JVPTracer } from '../interp/jvp.js';
-import { evalJaxpr, inAvals, type Jaxpr, outAvals, registerStageInline, stageFlat } from '../interp/stage.js';
+import { evalJaxpr, inAvals, type Jaxpr, outAvals, partialEval, registerStageInline, stageFlat } from '../interp/stage.js';
 import { bind } from '../interp/trace.js';
 import { BatchTrace, BatchTracer, toFront } from '../interp/vmap.js';
 import { full } from '../ops/create.js';
@@ -20,10 +20,11 @@ import { compileProgram, type Program } from './program.js';
  * transform sees one primitive whose rules transform the program, and the result is again a
  * compiled program, so the transformed computation still runs fused.
  *
- * - jvp: the primal outputs are `jit_call(jaxpr)`; the tangents are `jit_call(J)`, where J is the
- *   program of the tangent map traced from the jvp of `jaxpr` (it recomputes the residuals it
- *   needs from the primals: rematerialisation instead of partial evaluation). J is linear in its
- *   tangent inputs, which is what the linear trace of `grad` needs.
+ * - jvp: the jvp of `jaxpr` is traced into one program and split by partial evaluation into a
+ *   forward program F (primal outputs and the residuals the tangents need) and a tangent program J
+ *   (residuals and tangents in, tangents out); the rule returns `jit_call(F)` and `jit_call(J)`.
+ *   J is linear in its tangent inputs, which is what the linear trace of `grad` needs, and never
+ *   recomputes the forward pass.
  * - transpose (of such a linear call): `jit_call(T)` with T traced from the vjp of the program with
  *   respect to its linear arguments.
  * - vmap: `jit_call(V)` with V traced from the vmap of the program (outputs batched on axis 0).
@@ -56,25 +57,31 @@ function staged(f: (...xs: Tensor[]) => readonly Tensor[], avals: readonly Aval[
   return jaxpr;
 }
 
-/** The tangent program of `j` for the tangent mask: inputs [...primals, ...given tangents]. */
-function jvpProgram(j: Jaxpr, mask: readonly boolean[]): { jaxpr: Jaxpr; outMask: boolean[] } {
+/**
+ * The jvp of `j` for a tangent mask, split by partial evaluation into the forward program
+ * (inputs: primals; outputs: primal outputs, then residuals) and the tangent program (inputs:
+ * residuals, then the given tangents; outputs: the non-zero tangents, marked in `outMask`).
+ */
+function jvpPrograms(j: Jaxpr, mask: readonly boolean[]): { primal: Jaxpr; tangent: Jaxpr; nResiduals: number; outMask: boolean[] } {
   return memo(j, `jvp:${mask.map(Number).join('')}`, () => {
     let outMask: boolean[] = [];
     const n = j.inputs.length;
+    const nOut = j.outputs.length;
     const avals = [...inAvals(j), ...inAvals(j).filter((_, i) => mask[i])];
-    const jaxpr = staged((...xs) => {
+    const full = staged((...xs) => {
       const jt = new JVPTrace();
       try {
         let k = n;
         const ins = xs.slice(0, n).map((p, i) => (mask[i] ? new JVPTracer(jt, p, xs[k++]!) : p));
-        const tangents = evalJaxpr(j, ins).map((o) => jt.unpack(o)[1]);
-        outMask = tangents.map((t) => t !== null);
-        return tangents.filter(nonNull);
+        const pairs = evalJaxpr(j, ins).map((o) => jt.unpack(o));
+        outMask = pairs.map(([, t]) => t !== null);
+        return [...pairs.map(([p]) => p), ...pairs.map(([, t]) => t).filter(nonNull)];
       } finally {
         jt.close();
       }
     }, avals);
-    return { jaxpr, outMask };
+    const split = partialEval(full, avals.map((_, i) => i >= n), nOut);
+    return { primal: split.known, tangent: split.unknown, nResiduals: split.nResiduals, outMask };
   });
 }
 
@@ -136,15 +143,19 @@ export const jitCallP: Primitive<JitCallParams> = primitive<JitCallParams>({
     return outAvals(jaxpr);
   },
   jvp: (primals, tangents, params) => {
-    const outs = bind(jitCallP, primals, params);
     const mask = tangents.map((t, i) => t != null && isFloat(primals[i]!.dtype));
-    if (!mask.some(Boolean)) return [outs, outs.map(() => null)];
-    const tp = jvpProgram(params.jaxpr, mask);
-    if (!tp.outMask.some(Boolean)) return [outs, outs.map(() => null)];
+    const nulls = params.jaxpr.outputs.map(() => null);
+    if (!mask.some(Boolean)) return [bind(jitCallP, primals, params), nulls];
+    const jp = jvpPrograms(params.jaxpr, mask);
+    if (!jp.outMask.some(Boolean)) return [bind(jitCallP, primals, params), nulls];
+    // the forward program also returns the residuals, so the tangent map never recomputes it
+    const fwd = bind(jitCallP, primals, { jaxpr: jp.primal, name: params.name });
+    const outs = fwd.slice(0, params.jaxpr.outputs.length);
+    const residuals = fwd.slice(outs.length);
     const given = tangents.filter((t, i): t is Tensor => mask[i]! && t != null);
-    const ts = bind(jitCallP, [...primals, ...given], { jaxpr: tp.jaxpr, name: `jvp(${params.name})` });
+    const ts = bind(jitCallP, [...residuals, ...given], { jaxpr: jp.tangent, name: `jvp(${params.name})` });
     let k = 0;
-    return [outs, tp.outMask.map((m) => (m ? ts[k++]! : null))];
+    return [outs, jp.outMask.map((m) => (m ? ts[k++]! : null))];
   },
   transpose: (cts, args, params) => {
     if (cts.every((c) => c == null)) return args.map(() => null);
