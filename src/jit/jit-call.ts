@@ -1,12 +1,12 @@
 import { isFloat } from '../core/dtype.js';
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { shapeEq, showShape } from '../core/shape.js';
-import type { ArrayTensor, Aval, Tensor } from '../core/tensor.js';
+import { ArrayTensor, type Aval, type Tensor } from '../core/tensor.js';
 import { registerCpuKernel } from '../backends/cpu/index.js';
 import { backendFor } from '../backends/registry.js';
 import { JVPTrace, JVPTracer } from '../interp/jvp.js';
 import { evalJaxpr, inAvals, type Jaxpr, outAvals, partialEval, registerStageInline, stageFlat } from '../interp/stage.js';
-import { bind } from '../interp/trace.js';
+import { bind, Tracer } from '../interp/trace.js';
 import { BatchTrace, BatchTracer, toFront } from '../interp/vmap.js';
 import { full } from '../ops/create.js';
 import { type Primitive, primitive } from '../prim/primitive.js';
@@ -145,15 +145,15 @@ export const jitCallP: Primitive<JitCallParams> = primitive<JitCallParams>({
   jvp: (primals, tangents, params) => {
     const mask = tangents.map((t, i) => t != null && isFloat(primals[i]!.dtype));
     const nulls = params.jaxpr.outputs.map(() => null);
-    if (!mask.some(Boolean)) return [bind(jitCallP, primals, params), nulls];
+    if (!mask.some(Boolean)) return [applyProgram(primals, params), nulls];
     const jp = jvpPrograms(params.jaxpr, mask);
-    if (!jp.outMask.some(Boolean)) return [bind(jitCallP, primals, params), nulls];
+    if (!jp.outMask.some(Boolean)) return [applyProgram(primals, params), nulls];
     // the forward program also returns the residuals, so the tangent map never recomputes it
-    const fwd = bind(jitCallP, primals, { jaxpr: jp.primal, name: params.name });
+    const fwd = applyProgram(primals, { jaxpr: jp.primal, name: params.name });
     const outs = fwd.slice(0, params.jaxpr.outputs.length);
     const residuals = fwd.slice(outs.length);
     const given = tangents.filter((t, i): t is Tensor => mask[i]! && t != null);
-    const ts = bind(jitCallP, [...residuals, ...given], { jaxpr: jp.tangent, name: `jvp(${params.name})` });
+    const ts = applyProgram([...residuals, ...given], { jaxpr: jp.tangent, name: `jvp(${params.name})` });
     let k = 0;
     return [outs, jp.outMask.map((m) => (m ? ts[k++]! : null))];
   },
@@ -163,16 +163,44 @@ export const jitCallP: Primitive<JitCallParams> = primitive<JitCallParams>({
     const tp = transposeProgram(params.jaxpr, linear);
     const others = args.flatMap((a) => (a.linear ? [] : [a.value]));
     const full0 = cts.map((c, i) => c ?? (full(params.jaxpr.outputs[i]!.aval.shape, 0, params.jaxpr.outputs[i]!.aval.dtype) as Tensor));
-    const res = bind(jitCallP, [...others, ...full0], { jaxpr: tp, name: `transpose(${params.name})` });
+    const res = applyProgram([...others, ...full0], { jaxpr: tp, name: `transpose(${params.name})` });
     let k = 0;
     return args.map((a) => (a.linear ? res[k++]! : null));
   },
   vmap: (args, batched, params, size) => {
     const vp = vmapProgram(params.jaxpr, batched, size);
-    const outs = bind(jitCallP, args, { jaxpr: vp, name: `vmap(${params.name})` });
+    const outs = applyProgram(args, { jaxpr: vp, name: `vmap(${params.name})` });
     return [outs, outs.map(() => true)];
   },
 });
+
+/** Backends whose tensors are host ArrayTensors (compiled programs run on them). */
+const HOST = new Set(['cpu', 'cpu-wasm']);
+
+/**
+ * Applies a program to arguments: under a transform (any argument a tracer) as the primitive
+ * `jit_call`, which the transform interprets; on host tensors by running the compiled program;
+ * on tensors of another backend (webgpu) by evaluating it equation by equation with that
+ * backend's kernels, so no backend ever needs a `jit_call` kernel of its own.
+ */
+export function applyProgram(args: readonly Tensor[], params: JitCallParams, donated?: readonly boolean[], fuse = true): Tensor[] {
+  if (args.some((a) => a instanceof Tracer)) return bind(jitCallP, args, params);
+  if (args.every((a) => a instanceof ArrayTensor)) {
+    const host = args as readonly ArrayTensor[];
+    const backend = backendFor(host).name;
+    if (HOST.has(backend)) {
+      const bufs = programFor(params.jaxpr, backend, fuse).run(
+        host.map((a) => a.buffer),
+        donated,
+      );
+      return bufs.map((b, i) => {
+        const a = params.jaxpr.outputs[i]!.aval;
+        return new ArrayTensor(a.shape, a.dtype, b, backend);
+      });
+    }
+  }
+  return evalJaxpr(params.jaxpr, args);
+}
 
 /** Compiled programs, per program and backend (and whether fusion is on). */
 const programs = new WeakMap<Jaxpr, Map<string, Program>>();
@@ -187,8 +215,8 @@ export function programFor(j: Jaxpr, backend: string, fuse = true): Program {
   return p;
 }
 
-// On concrete arguments a jit_call runs its compiled program (the cpu-wasm backend falls back to
-// this CPU kernel too); under staging it is inlined.
+// A jit_call bound on concrete host tensors (evalPrimitive) runs its compiled program (cpu-wasm
+// falls back to this CPU kernel too); under staging it is inlined. jit itself calls applyProgram.
 registerCpuKernel('jit_call', (xs: readonly ArrayTensor[], p: JitCallParams) =>
   programFor(p.jaxpr, backendFor(xs).name).run(xs.map((x) => x.buffer)),
 );

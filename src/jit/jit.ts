@@ -2,9 +2,8 @@ import { ShapeError } from '../core/errors.js';
 import { ArrayTensor, type Tensor } from '../core/tensor.js';
 import { flatten, numLeaves, type TreeDef, unflatten } from '../core/tree.js';
 import { backendFor } from '../backends/registry.js';
-import { evalJaxpr, type Jaxpr, showJaxpr, stageFlat } from '../interp/stage.js';
-import { bind, Tracer } from '../interp/trace.js';
-import { jitCallP, programFor } from './jit-call.js';
+import { type Jaxpr, showJaxpr, stageFlat } from '../interp/stage.js';
+import { applyProgram, programFor } from './jit-call.js';
 import type { Program, ProgramStats } from './program.js';
 
 /** Options of {@link jit}. */
@@ -160,25 +159,7 @@ export function jit<A extends readonly unknown[], R>(f: (...args: A) => R, opts:
 
   const jitted = (...args: A): R => {
     const { leaves, entry } = prepare(args);
-    let outs: Tensor[];
-    if (entry.captured.length === 0 && leaves.every((l) => l instanceof ArrayTensor)) {
-      const concrete = leaves as ArrayTensor[];
-      const backend = backendFor(concrete).name;
-      const bufs = programFor(entry.jaxpr, backend, fuse).run(
-        concrete.map((l) => l.buffer),
-        entry.donated,
-      );
-      outs = bufs.map((b, i) => {
-        const a = entry.jaxpr.outputs[i]!.aval;
-        return new ArrayTensor(a.shape, a.dtype, b, backend);
-      });
-    } else if (entry.captured.length === 0 && !leaves.some((l) => l instanceof Tracer)) {
-      // concrete tensors of a backend without host buffers (webgpu): one backend kernel per equation
-      outs = evalJaxpr(entry.jaxpr, leaves);
-    } else {
-      // under a transform (or closing over one): one primitive the transform interprets
-      outs = bind(jitCallP, [...leaves, ...entry.captured], { jaxpr: entry.jaxpr, name });
-    }
+    const outs = applyProgram([...leaves, ...entry.captured], { jaxpr: entry.jaxpr, name }, entry.donated, fuse);
     return unflatten<R>(entry.outDef, outs);
   };
 
