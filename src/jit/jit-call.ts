@@ -177,6 +177,14 @@ export const jitCallP: Primitive<JitCallParams> = primitive<JitCallParams>({
 /** Backends whose tensors are host ArrayTensors (compiled programs run on them). */
 const HOST = new Set(['cpu', 'cpu-wasm']);
 
+/** Whether every constant of a program is a host tensor (one traced under webgpu may hold GPU constants). */
+const hostConsts = new WeakMap<Jaxpr, boolean>();
+function constsOnHost(j: Jaxpr): boolean {
+  let ok = hostConsts.get(j);
+  if (ok === undefined) hostConsts.set(j, (ok = j.consts.every((c) => c.value instanceof ArrayTensor && HOST.has(c.value.backend))));
+  return ok;
+}
+
 /**
  * Applies a program to arguments: under a transform (any argument a tracer) as the primitive
  * `jit_call`, which the transform interprets; on host tensors by running the compiled program;
@@ -188,7 +196,7 @@ export function applyProgram(args: readonly Tensor[], params: JitCallParams, don
   if (args.every((a) => a instanceof ArrayTensor)) {
     const host = args as readonly ArrayTensor[];
     const backend = backendFor(host).name;
-    if (HOST.has(backend)) {
+    if (HOST.has(backend) && constsOnHost(params.jaxpr)) {
       const bufs = programFor(params.jaxpr, backend, fuse).run(
         host.map((a) => a.buffer),
         donated,
@@ -218,6 +226,6 @@ export function programFor(j: Jaxpr, backend: string, fuse = true): Program {
 // A jit_call bound on concrete host tensors (evalPrimitive) runs its compiled program (cpu-wasm
 // falls back to this CPU kernel too); under staging it is inlined. jit itself calls applyProgram.
 registerCpuKernel('jit_call', (xs: readonly ArrayTensor[], p: JitCallParams) =>
-  programFor(p.jaxpr, backendFor(xs).name).run(xs.map((x) => x.buffer)),
+  applyProgram(xs, p).map((t) => (t as ArrayTensor).buffer),
 );
 registerStageInline('jit_call', (args, p: JitCallParams) => evalJaxpr(p.jaxpr, args));
