@@ -6,7 +6,7 @@ import { ConcretizationError, type DType, type FloatDType, type Tensor } from '.
 import { jit } from '../src/jit/jit.js';
 import { jitCallP } from '../src/jit/jit-call.js';
 import { evalJaxpr, partialEval, showJaxpr, stageFlat } from '../src/interp/stage.js';
-import { arbSeed, arbShape, finiteDifference, RUNS, seededTensor } from './harness/index.js';
+import { arbAxes, arbSeed, arbShape, finiteDifference, RUNS, seededTensor } from './harness/index.js';
 
 /**
  * Laws of `jit`: a jitted function computes what the function computes (on generated programs of
@@ -445,6 +445,30 @@ test('fusion: an elementwise chain of k ops is one loop (fewer loops than elemen
       assert.ok(stats.loops < stats.elementwise, `${stats.loops} loops for ${stats.elementwise} elementwise equations`);
       assertSame(jit(f)(x, y), f(x, y), 0, 'chain');
     }),
+    RUNS,
+  );
+});
+
+test('fusion: a reduction over any axes fed by an elementwise chain is one loop and equals eager (sum, max, min; f32, f64)', () => {
+  fc.assert(
+    fc.property(
+      arbShape({ rank: [1, 4], size: [1, 5] }).chain((s) => fc.tuple(fc.constant(s), arbAxes(s.length))),
+      arbSeed,
+      fc.constantFrom<FloatDType>('float32', 'float64'),
+      fc.constantFrom('sum', 'max', 'min'),
+      fc.boolean(),
+      ([shape, axes], seed, dtype, kind, keepdims) => {
+        const reduce = kind === 'sum' ? P.sum : kind === 'max' ? P.max : P.min;
+        const f = (x: Tensor, y: Tensor) => reduce(P.mul(P.tanh(x), P.add(y, 1)), axes, { keepdims });
+        const x = P.astype(seededTensor(shape, seed), dtype);
+        const y = P.astype(seededTensor(shape, seed + 1), dtype);
+        const jf = jit(f);
+        const { stats, program } = jf.lower(x, y);
+        assert.equal(stats.loops, 1, program.describe());
+        assert.equal(stats.kernels, 0, program.describe());
+        assertSame(jf(x, y), f(x, y), dtype === 'float64' ? TOL64 : TOL32, `${kind} over ${JSON.stringify(axes)}`);
+      },
+    ),
     RUNS,
   );
 });
