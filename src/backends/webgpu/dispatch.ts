@@ -4,12 +4,15 @@ import type { CommandQueue } from './queue.js';
 
 /**
  * Running one WGSL kernel: pipelines compiled once per kernel key, small read-only parameter
- * buffers cached by content, and bind groups cached by the buffers they bind (creating one costs
- * about 40 µs on Dawn, as much as a small kernel; a training loop binds the same recycled buffers
- * over and over).
+ * buffers cached by content, and one bind group per buffer.
  *
- * Every kernel has the same binding layout: binding 0 is the output (read-write storage),
- * binding 1 the parameters (`array<u32>`), bindings 2… the inputs (read-only storage).
+ * Creating a bind group costs about 40 µs on Dawn, as much as a small kernel, and a bind group
+ * naming several buffers is rarely reused (the pool hands buffers out in a different order every
+ * step). So each buffer sits alone in its bind group, made once per buffer and role (read-only or
+ * read-write) and kept with it: group 0 holds the parameters if the kernel has any, the next group
+ * the output, the following ones the inputs. WebGPU guarantees 4 bind groups, so a kernel has
+ * parameters and up to 2 inputs, or no parameters and up to 3 inputs (its length is then the
+ * output buffer's, see wgsl.ts).
  */
 
 /** A kernel launch: its cache key, its WGSL (built only on a cache miss), buffers, parameters and grid. */
@@ -18,8 +21,8 @@ export interface Launch {
   readonly wgsl: () => string;
   readonly out: GpuStorage;
   readonly inputs: readonly GpuStorage[];
-  /** u32 words (f32 and i32 values as their bit patterns). */
-  readonly params: readonly number[];
+  /** u32 words (f32 and i32 values as their bit patterns), or null for a kernel without parameters. */
+  readonly params: readonly number[] | null;
   readonly grid: readonly [number, number, number];
 }
 
@@ -29,23 +32,25 @@ interface ParamBuffer {
 }
 
 const MAX_PARAM_BUFFERS = 8192;
-const MAX_BIND_GROUPS = 8192;
 
 export class Dispatcher {
-  private readonly layouts: GPUBindGroupLayout[] = [];
-  private readonly pipelineLayouts: GPUPipelineLayout[] = [];
+  private readonly roLayout: GPUBindGroupLayout;
+  private readonly rwLayout: GPUBindGroupLayout;
+  private readonly pipelineLayouts = new Map<string, GPUPipelineLayout>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly paramBuffers = new Map<string, ParamBuffer>();
-  private readonly bindGroups = new Map<string, GPUBindGroup>();
-  /** Bind-group keys by the id of each buffer they bind, to forget them when it is destroyed. */
-  private readonly keysOfBuffer = new Map<number, string[]>();
+  /** The read-only and read-write bind group of each buffer, by buffer id. */
+  private readonly groups = new Map<number, { ro?: GPUBindGroup; rw?: GPUBindGroup }>();
 
   constructor(
     private readonly handle: DeviceHandle,
     private readonly queue: CommandQueue,
     pool: BufferPool,
   ) {
-    pool.onDestroy = (ids) => this.forgetBuffers(ids);
+    const layout = (type: GPUBufferBindingType) => handle.device.createBindGroupLayout({ entries: [{ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type } }] });
+    this.roLayout = layout('read-only-storage');
+    this.rwLayout = layout('storage');
+    pool.onDestroy = (ids) => ids.forEach((id) => this.groups.delete(id));
   }
 
   /** Number of compiled pipelines (tests check that shapes do not recompile). */
@@ -56,40 +61,49 @@ export class Dispatcher {
   /** Records one kernel launch into the open compute pass. */
   run(l: Launch): void {
     if (l.grid[0] * l.grid[1] * l.grid[2] === 0) return;
-    const pipeline = this.pipeline(l.key, l.wgsl, l.inputs.length);
-    const pb = this.paramBuffer(l.params);
-    const bg = this.bindGroup(l.out, pb, l.inputs);
+    const withParams = l.params !== null;
+    if (l.inputs.length + (withParams ? 2 : 1) > 4) throw new Error(`webgpu: kernel ${l.key} binds more than 4 buffers`);
+    const pipeline = this.pipeline(l.key, l.wgsl, withParams, l.inputs.length);
     const pass = this.queue.computePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bg);
+    let g = 0;
+    if (withParams) {
+      const pb = this.paramBuffer(l.params!);
+      pass.setBindGroup(g++, this.group(pb.id, pb.buffer, false));
+    }
+    pass.setBindGroup(g++, this.group(l.out.id, l.out.buffer, true));
+    for (const s of l.inputs) pass.setBindGroup(g++, this.group(s.id, s.buffer, false));
     pass.dispatchWorkgroups(l.grid[0], l.grid[1], l.grid[2]);
     this.queue.recordedOne();
   }
 
-  private layout(nInputs: number): GPUPipelineLayout {
-    let pl = this.pipelineLayouts[nInputs];
-    if (pl) return pl;
-    const entries: GPUBindGroupLayoutEntry[] = [
-      { binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'storage' } },
-      { binding: 1, visibility: 4, buffer: { type: 'read-only-storage' } },
-    ];
-    for (let i = 0; i < nInputs; i++) entries.push({ binding: 2 + i, visibility: 4, buffer: { type: 'read-only-storage' } });
-    const bgl = this.handle.device.createBindGroupLayout({ entries });
-    this.layouts[nInputs] = bgl;
-    pl = this.handle.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
-    this.pipelineLayouts[nInputs] = pl;
-    return pl;
-  }
-
-  private pipeline(key: string, wgsl: () => string, nInputs: number): GPUComputePipeline {
-    const k = `${nInputs}|${key}`;
+  private pipeline(key: string, wgsl: () => string, withParams: boolean, nInputs: number): GPUComputePipeline {
+    const shape = `${withParams ? 'p' : ''}${nInputs}`;
+    const k = `${shape}|${key}`;
     let p = this.pipelines.get(k);
     if (!p) {
+      let layout = this.pipelineLayouts.get(shape);
+      if (!layout) {
+        const groups = [...(withParams ? [this.roLayout] : []), this.rwLayout, ...Array.from({ length: nInputs }, () => this.roLayout)];
+        layout = this.handle.device.createPipelineLayout({ bindGroupLayouts: groups });
+        this.pipelineLayouts.set(shape, layout);
+      }
       const module = this.handle.device.createShaderModule({ code: wgsl(), label: key });
-      p = this.handle.device.createComputePipeline({ layout: this.layout(nInputs), compute: { module, entryPoint: 'main' }, label: key });
+      p = this.handle.device.createComputePipeline({ layout, compute: { module, entryPoint: 'main' }, label: key });
       this.pipelines.set(k, p);
     }
     return p;
+  }
+
+  private group(id: number, buffer: GPUBuffer, writable: boolean): GPUBindGroup {
+    let g = this.groups.get(id);
+    if (!g) this.groups.set(id, (g = {}));
+    const have = writable ? g.rw : g.ro;
+    if (have) return have;
+    const bg = this.handle.device.createBindGroup({ layout: writable ? this.rwLayout : this.roLayout, entries: [{ binding: 0, resource: { buffer } }] });
+    if (writable) g.rw = bg;
+    else g.ro = bg;
+    return bg;
   }
 
   private paramBuffer(words: readonly number[]): ParamBuffer {
@@ -107,40 +121,13 @@ export class Dispatcher {
     return pb;
   }
 
-  private bindGroup(out: GpuStorage, params: ParamBuffer, inputs: readonly GpuStorage[]): GPUBindGroup {
-    const ids = [out.id, params.id, ...inputs.map((s) => s.id)];
-    const key = ids.join(',');
-    const hit = this.bindGroups.get(key);
-    if (hit) return hit;
-    if (this.bindGroups.size >= MAX_BIND_GROUPS) {
-      this.bindGroups.clear();
-      this.keysOfBuffer.clear();
-    }
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: out.buffer } },
-      { binding: 1, resource: { buffer: params.buffer } },
-      ...inputs.map((s, i) => ({ binding: 2 + i, resource: { buffer: s.buffer } })),
-    ];
-    this.layout(inputs.length);
-    const bg = this.handle.device.createBindGroup({ layout: this.layouts[inputs.length]!, entries });
-    this.bindGroups.set(key, bg);
-    for (const id of new Set(ids)) (this.keysOfBuffer.get(id) ?? this.keysOfBuffer.set(id, []).get(id)!).push(key);
-    return bg;
-  }
-
-  private forgetBuffers(ids: readonly number[]): void {
-    for (const id of ids) {
-      for (const key of this.keysOfBuffer.get(id) ?? []) this.bindGroups.delete(key);
-      this.keysOfBuffer.delete(id);
-    }
-  }
-
-  /** Too many distinct parameter sets: submit, then destroy them all (and the bind groups using them). */
+  /** Too many distinct parameter sets: submit, then destroy them all with their bind groups. */
   private dropParamBuffers(): void {
     this.queue.flush();
-    for (const pb of this.paramBuffers.values()) pb.buffer.destroy();
+    for (const pb of this.paramBuffers.values()) {
+      pb.buffer.destroy();
+      this.groups.delete(pb.id);
+    }
     this.paramBuffers.clear();
-    this.bindGroups.clear();
-    this.keysOfBuffer.clear();
   }
 }

@@ -13,15 +13,17 @@ import { bindings, grid1D, main1D, wgslType, type WgslType } from './wgsl.js';
  */
 
 /**
- * Helpers used by the expressions below. NaN and ∞ come from run-time words (WGSL rejects them as
- * constants). Vulkan lets `log` have an absolute error of 2⁻²¹ on [0.5, 2] (lavapipe shows 3e-3
+ * Helpers used by the expressions below. NaN and ∞ are loaded from private variables (WGSL rejects
+ * them as constant expressions). Vulkan lets `log` have an absolute error of 2⁻²¹ on [0.5, 2] (lavapipe shows 3e-3
  * relative error near 1) and `tanh` loses relative accuracy near 0, so log, log1p, expm1 and tanh
  * are computed here: log by frexp and the atanh series on [√½, √2), log1p by the same series in
  * s = x/(2+x), expm1 by its Taylor polynomial below |x| = ½, tanh from expm1.
  */
 const HELPERS = `
-fn nan_() -> f32 { return bitcast<f32>(p[0] | 0x7fc00000u); }
-fn inf_() -> f32 { return bitcast<f32>((p[0] & 0u) | 0x7f800000u); }
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+var<private> INF_BITS: u32 = 0x7f800000u;
+fn nan_() -> f32 { return bitcast<f32>(NAN_BITS); }
+fn inf_() -> f32 { return bitcast<f32>(INF_BITS); }
 fn truthy_f(v: f32) -> bool { return v != 0.0 && v == v; }
 fn atanh2_(s: f32) -> f32 {
   let z = s * s;
@@ -137,9 +139,9 @@ function unaryKernel(name: string): GpuKernel {
     return [
       launch(rt, o!, {
         key: `unary:${name}:${t}`,
-        wgsl: () => `${bindings(wgslType(o!.dtype, name), [t])}\n${main1D(`  let v = x0[i];\n  out[i] = ${expr};`, HELPERS)}`,
+        wgsl: () => `${bindings(wgslType(o!.dtype, name), [t], false)}\n${main1D(`  let v = x0[i];\n  out[i] = ${expr};`, HELPERS, 'out')}`,
         inputs: [x!.storage],
-        params: [n],
+        params: null,
         grid: grid1D(n),
       }),
     ];
@@ -155,9 +157,9 @@ function binaryKernel(name: string): GpuKernel {
     return [
       launch(rt, o!, {
         key: `binary:${name}:${t}`,
-        wgsl: () => `${bindings(wgslType(o!.dtype, name), [t, t])}\n${main1D(`  let a = x0[i];\n  let b = x1[i];\n  out[i] = ${expr};`, HELPERS)}`,
+        wgsl: () => `${bindings(wgslType(o!.dtype, name), [t, t], false)}\n${main1D(`  let a = x0[i];\n  let b = x1[i];\n  out[i] = ${expr};`, HELPERS, 'out')}`,
         inputs: [a!.storage, b!.storage],
-        params: [n],
+        params: null,
         grid: grid1D(n),
       }),
     ];
@@ -171,9 +173,9 @@ const selectKernel: GpuKernel = (rt, [c, a, b], _p, [o]) => {
   return [
     launch(rt, o!, {
       key: `select:${t}`,
-      wgsl: () => `${bindings(t, ['u32', t, t])}\n${main1D('  out[i] = select(x2[i], x1[i], x0[i] != 0u);')}`,
+      wgsl: () => `${bindings(t, ['u32', t, t], false)}\n${main1D('  out[i] = select(x2[i], x1[i], x0[i] != 0u);', '', 'out')}`,
       inputs: [c!.storage, a!.storage, b!.storage],
-      params: [n],
+      params: null,
       grid: grid1D(n),
     }),
   ];
@@ -195,9 +197,9 @@ const convertKernel: GpuKernel = (rt, [x], { dtype }: { dtype: DType }, [o]) => 
   return [
     launch(rt, o!, {
       key: `convert:${from}:${to}`,
-      wgsl: () => `${bindings(to, [from])}\n${main1D(`  let v = x0[i];\n  out[i] = ${convertExpr(from, to)};`)}`,
+      wgsl: () => `${bindings(to, [from], false)}\n${main1D(`  let v = x0[i];\n  out[i] = ${convertExpr(from, to)};`, '', 'out')}`,
       inputs: [x!.storage],
-      params: [n],
+      params: null,
       grid: grid1D(n),
     }),
   ];

@@ -3,7 +3,7 @@ import { noFloat64 } from './errors.js';
 
 /**
  * Shared pieces of the WGSL kernels: element types, the binding declarations every kernel uses
- * (see dispatch.ts), 1-D launch grids that stay under the 65 535 workgroups-per-axis limit, bit
+ * (see dispatch.ts), 1-D kernels and launch grids that stay under the 65 535 workgroups-per-axis limit, bit
  * patterns of parameters, and coalescing of strided index maps so that kernels decode as few axes
  * as possible.
  */
@@ -19,36 +19,45 @@ export function wgslType(d: DType, where: string): WgslType {
 /** Invocations per workgroup of the 1-D kernels. */
 export const WG = 64;
 
-/** The binding declarations: `out` (read-write), `p` (u32 parameters), inputs `x0`, `x1`… */
-export function bindings(out: WgslType, inputs: readonly WgslType[]): string {
-  const lines = [
-    `@group(0) @binding(0) var<storage, read_write> out: array<${out}>;`,
-    '@group(0) @binding(1) var<storage, read> p: array<u32>;',
-    ...inputs.map((t, i) => `@group(0) @binding(${2 + i}) var<storage, read> x${i}: array<${t}>;`),
-  ];
+/**
+ * The binding declarations (one buffer per bind group, see dispatch.ts): the parameters `p`
+ * (u32 words) when `params`, then `out` (read-write), then the inputs `x0`, `x1`…
+ */
+export function bindings(out: WgslType, inputs: readonly WgslType[], params = true): string {
+  let g = 0;
+  const lines: string[] = [];
+  if (params) lines.push(`@group(${g++}) @binding(0) var<storage, read> p: array<u32>;`);
+  lines.push(`@group(${g++}) @binding(0) var<storage, read_write> out: array<${out}>;`);
+  inputs.forEach((t, i) => lines.push(`@group(${g++}) @binding(0) var<storage, read> x${i}: array<${t}>;`));
   return lines.join('\n');
 }
 
 /**
- * A 1-D kernel over `n = p[0]` items: `body` runs with `i` in [0, n). Workgroups are laid out on
- * a 2-D grid (see {@link grid1D}).
+ * A 1-D kernel: `body` runs for each `i` below `p[0]` (kernels with parameters) or below the
+ * output buffer's length (kernels without: elementwise ones, which then also compute the pool's
+ * slack elements past the tensor; harmless, and it spares a parameter buffer and its binding).
+ * Workgroups are laid out on a 2-D grid (see {@link grid1D}).
  */
-export function main1D(body: string, helpers = ''): string {
+export function main1D(body: string, helpers = '', bound: 'params' | 'out' = 'params'): string {
   return `${helpers}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= p[0]) { return; }
+  if (i >= ${bound === 'params' ? 'p[0]' : 'arrayLength(&out)'}) { return; }
 ${body}
 }`;
 }
 
-/** The grid of workgroups covering `n` items, `wg` per workgroup (x ≤ 65 535, then rows in y). */
+/**
+ * The grid of workgroups covering `n` items, `wg` per workgroup: x ≤ 65 535 and rows in y, with
+ * x·y as close to the number of workgroups as possible (kernels bounded by their output buffer
+ * run every invocation of the grid that falls inside it).
+ */
 export function grid1D(n: number, wg = WG): [number, number, number] {
   const groups = Math.ceil(n / wg);
   if (groups === 0) return [0, 1, 1];
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x), 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y, 1];
 }
 
 const f32 = new Float32Array(1);
