@@ -29,10 +29,11 @@ digits) with NewtonSummary, 3 epochs of batches of 100. Options may come from a 
 (keys in camelCase: {"batchSize": 100}); flags override it.
 
 options:
-${optionsHelp()}
-  --config FILE           read options from a JSON file
-  --resume DIR            continue the run in DIR exactly from its checkpoint
-  --help                  show this message`;
+${optionsHelp([
+  ['--config FILE', 'read options from a JSON file'],
+  ['--resume DIR', 'continue the run in DIR exactly from its checkpoint'],
+  ['--help', 'show this message'],
+])}`;
 
 /** Options not saved in config.json: they belong to one session, not to the run. */
 const SESSION_ONLY = new Set(['maxSteps', 'progress']);

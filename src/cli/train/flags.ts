@@ -127,12 +127,18 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   return out;
 }
 
-/** The option list for `partax train --help`. */
-export function optionsHelp(): string {
-  const rows = OPTION_NAMES.map((n) => {
-    const kind = BOOLEANS.has(n) ? '' : LISTS.has(n) ? ' N,N' : STRINGS.has(n) ? ' NAME' : ' X';
-    return [`${flagOf(n)}${kind}`, OPTIONS[n].help] as const;
-  });
+const INTS = new Set<OptionName>(['testSize', 'trainSize', 'samples', 'periodHg', 'hgBatchSize', 'epochs', 'maxSteps', 'batchSize', 'seed', 'checkpointEvery']);
+const DIRS = new Set<OptionName>(['dataDir', 'out']);
+
+/** The option list for `partax train --help`, with `extra` rows (flag, help) at the end. */
+export function optionsHelp(extra: readonly (readonly [string, string])[] = []): string {
+  const rows = [
+    ...OPTION_NAMES.map((n) => {
+      const kind = BOOLEANS.has(n) ? '' : LISTS.has(n) ? ' N,N' : DIRS.has(n) ? ' DIR' : STRINGS.has(n) ? ' NAME' : INTS.has(n) ? ' N' : ' X';
+      return [BOOLEANS.has(n) ? `--[no-]${flagOf(n).slice(2)}` : `${flagOf(n)}${kind}`, OPTIONS[n].help] as const;
+    }),
+    ...extra,
+  ];
   const w = Math.max(...rows.map(([f]) => f.length)) + 2;
   return rows.map(([f, h]) => `  ${f.padEnd(w)}${h}`).join('\n');
 }

@@ -173,7 +173,17 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
         }
         extra = { loss: setup.loss, hgBatch };
       }
-      const [updates, nextState] = setup.optimizer.update(g, optState, params, extra);
+      let updates: unknown;
+      let nextState: unknown;
+      try {
+        [updates, nextState] = setup.optimizer.update(g, optState, params, extra);
+      } catch (e) {
+        // e.g. a NaN in H̄ once the parameters have blown up: say so without a stack trace.
+        throw new DivergedError(
+          `${config.optimizer} failed at step ${step + 1} (epoch ${pos.epoch + 1}, training loss ${loss.toPrecision(4)}): ${(e as Error).message}. ` +
+            'The run has probably diverged; the last checkpoint is kept. Try a larger --damping-int or a smaller --damping (newton-summary), or a smaller --lr',
+        );
+      }
       params = applyUpdates(params, updates);
       optState = nextState;
       const batchIndex = pos.batch;
