@@ -145,6 +145,32 @@ test('cpu-wasm elementwise add/sub/mul/div/max/min and neg/abs/sqrt = cpu oracle
   );
 });
 
+test('cpu-wasm float32 exp and tanh = cpu oracle within 1 float32 ulp (wide, tiny, huge, ±0, ±∞, NaN inputs)', { skip }, () => {
+  const special = [0, -0, 1e-45, -1e-45, 1e-30, -1e-8, 0.5493, 9.01, 19.99, 20.01, 88.72, 88.73, -103.97, -104, Infinity, -Infinity, NaN, 3.4e38, -3.4e38];
+  const value = fc.oneof(
+    fc.double({ min: -30, max: 30, noNaN: true }),
+    fc.float({ noNaN: false }),
+    fc.constantFrom(...special),
+  );
+  const ulps = (a: number, b: number) => {
+    if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) return 0;
+    const ia = new Int32Array(Float32Array.of(a).buffer)[0]!;
+    const ib = new Int32Array(Float32Array.of(b).buffer)[0]!;
+    return Math.abs(ia - ib);
+  };
+  fc.assert(
+    fc.property(fc.array(value, { minLength: 256, maxLength: 700 }), (vals) => {
+      const x = host(vals, 'float32', [vals.length]);
+      for (const p of ['exp', 'tanh'].filter((q) => wasmKernelNames.includes(q))) {
+        const [got, want] = both(p, [x], {}, outAval(x.shape, 'float32'));
+        for (let i = 0; i < got.length; i++)
+          if (ulps(got[i]!, want[i]!) > 1) assert.fail(`${p}(${(x.buffer as Float32Array)[i]}): cpu-wasm ${got[i]} vs cpu ${want[i]} (${ulps(got[i]!, want[i]!)} ulps)`);
+      }
+    }),
+    RUNS,
+  );
+});
+
 test('cpu-wasm reduce_sum over any axes = cpu oracle (float32 within (n+2)·ε·Σ|x|)', { skip }, () => {
   const c = fc
     .record({ dtype: arbDtype, shape: fc.array(fc.integer({ min: 0, max: 19 }), { minLength: 1, maxLength: 4 }) })

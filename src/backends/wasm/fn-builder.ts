@@ -40,6 +40,9 @@ const plain = {
   'f64x2.add': simd(0xf0), 'f64x2.sub': simd(0xf1), 'f64x2.mul': simd(0xf2), 'f64x2.div': simd(0xf3),
   'f64x2.min': simd(0xf4), 'f64x2.max': simd(0xf5), 'f64x2.pmin': simd(0xf6), 'f64x2.pmax': simd(0xf7),
   'f32x4.relaxed_madd': simd(0x105), 'f64x2.relaxed_madd': simd(0x107),
+  'f64x2.promote_low_f32x4': simd(0x5f), 'f32x4.demote_f64x2_zero': simd(0x5e), 'f64x2.nearest': simd(0x94),
+  'i32x4.trunc_sat_f64x2_s_zero': simd(0xfc), 'i64x2.extend_low_i32x4_s': simd(0xc7), 'i64x2.splat': simd(0x12),
+  'i64x2.add': simd(0xce), 'i64x2.shl': simd(0xcb),
 } as const satisfies Record<string, readonly number[]>;
 
 /** An operator without immediates. */
@@ -51,6 +54,7 @@ const memory = {
   'i32.store': [[0x36], 2], 'f32.store': [[0x38], 2], 'f64.store': [[0x39], 3],
   'v128.load': [simd(0x00), 4], 'v128.load32_splat': [simd(0x09), 2], 'v128.load64_splat': [simd(0x0a), 3],
   'v128.store': [simd(0x0b), 4],
+  'v128.load32_zero': [simd(0x5c), 2], 'v128.load64_zero': [simd(0x5d), 3],
   'i32.atomic.rmw.add': [[0xfe, 0x1e], 2],
 } as const satisfies Record<string, readonly [readonly number[], number]>;
 
@@ -114,6 +118,12 @@ export class FnBuilder {
   mem(name: MemOp, offset = 0, align?: number): this {
     const [bytes, natural] = memory[name];
     this.code.push(...bytes, ...uleb(align ?? natural), ...uleb(offset));
+    return this;
+  }
+
+  /** v128.store32_lane / v128.store64_lane: stores one lane of the v128 on the stack. */
+  storeLane(bits: 32 | 64, lane: number, offset = 0): this {
+    this.code.push(...simd(bits === 32 ? 0x5a : 0x5b), bits === 32 ? 2 : 3, ...uleb(offset), lane);
     return this;
   }
 

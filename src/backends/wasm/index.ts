@@ -1,8 +1,8 @@
 /**
  * The `cpu-wasm` backend: WebAssembly SIMD kernels generated at run time (kernels.ts) for the hot
  * primitives, float32 and float64: matmul (batched), elementwise add/sub/mul/div/max/min and
- * neg/abs/sqrt, reduce_sum over a contiguous block of axes, and transposes that swap two adjacent
- * blocks of axes (also int32). Every other primitive, dtype or
+ * neg/abs/sqrt, reduce_sum over a contiguous block of axes, transposes that swap two adjacent
+ * blocks of axes (also int32), and float32 exp and tanh. Every other primitive, dtype or
  * case (and tiny inputs, where a wasm call costs more than a JS loop) goes to the CPU backend's
  * kernels, so the backend is always complete. Buffers are the same host typed arrays the CPU
  * backend uses; kernels copy inputs into the wasm arena and outputs out.
@@ -17,6 +17,7 @@ import { getKernels, wasmSimdAvailable } from './kernels.js';
 import { wasmMatmul } from './matmul.js';
 import { wasmThreads } from './pool.js';
 import { sumMidName, sumRowsName } from './reduce-kernel.js';
+import { TRANSCENDENTAL_OPS, type TranscendentalOp, transcendentalName } from './transcendental-kernel.js';
 import { transposeName } from './transpose-kernel.js';
 
 export { setWasmThreads, wasmThreads } from './pool.js';
@@ -129,6 +130,19 @@ function transpose(x: ArrayTensor, perm: readonly number[]): Buffer | null {
   return out;
 }
 
+/** float32 exp/tanh in wasm (see transcendental-kernel.ts); float64 stays on Math.exp / Math.tanh. */
+function transcendentalKernel(op: TranscendentalOp): Kernel {
+  return ([x]) => {
+    if (x!.dtype !== 'float32' || x!.size < MIN_ELEMENTS) return null;
+    const ks = getKernels();
+    ks.arena.reset();
+    const px = copyIn(buf(x!));
+    const po = ks.arena.alloc(x!.size * 4);
+    ks.exports[transcendentalName(op)]!(px, po, x!.size);
+    return [copyOut('float32', po, x!.size)];
+  };
+}
+
 const kernels: Record<string, Kernel> = {
   matmul: ([a, b], _p, [o]) => {
     if (!isFloat(a!)) return null;
@@ -150,6 +164,7 @@ const kernels: Record<string, Kernel> = {
 };
 for (const op of BINARY_OPS) kernels[op] = binaryKernel(op);
 for (const op of UNARY_OPS) kernels[op] = unaryKernel(op);
+for (const op of TRANSCENDENTAL_OPS) kernels[op] = transcendentalKernel(op);
 
 /** The primitives cpu-wasm runs in WebAssembly (for float32/float64 inputs); the rest go to the CPU kernels. */
 export const wasmKernelNames: readonly string[] = Object.keys(kernels);

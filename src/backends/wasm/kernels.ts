@@ -11,6 +11,7 @@ import { addElementwiseKernels } from './elementwise-kernel.js';
 import { ModuleBuilder } from './module-builder.js';
 import { addGemmKernel, gemmF32, gemmF64, type GemmShape } from './matmul-kernel.js';
 import { addReduceKernels } from './reduce-kernel.js';
+import { addTranscendentalKernels } from './transcendental-kernel.js';
 import { addTransposeKernels } from './transpose-kernel.js';
 
 /** A kernel export: every kernel takes i32 byte addresses and counts and returns nothing. */
@@ -57,6 +58,7 @@ export function getKernels(): Kernels {
   addElementwiseKernels(mod);
   addReduceKernels(mod);
   addTransposeKernels(mod);
+  addTranscendentalKernels(mod);
   const module = new WebAssembly.Module(mod.bytes() as BufferSource);
   const instance = new WebAssembly.Instance(module, { env: { memory: arena.memory } });
   kernels = { arena, module, exports: instance.exports as unknown as Record<string, KernelFn>, gemm, fma };
