@@ -391,3 +391,18 @@ test('partax train: bad configurations are refused (exit 2) naming the field or 
   assert.equal(m.code, 1);
   assert.match(m.stderr, /apt-get install dataset-fashion-mnist/);
 });
+
+test('partax train --dataset fashion-mnist --model lenet runs (when Debian dataset-fashion-mnist is installed)', (t) => {
+  if (!existsSync('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz')) {
+    t.skip('SKIPPED: /usr/share/datasets/fashion-mnist is absent (sudo apt-get install dataset-fashion-mnist)');
+    return;
+  }
+  const dir = join(tmp, 'lenet');
+  const r = train(['--dataset', 'fashion-mnist', '--model', 'lenet', '--train-size', '300', '--batch-size', '50', '--max-steps', '2', '--hg-batch-size', '20', '--progress', 'none', '--out', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  const steps = lines(dir).filter((m) => m.type === 'step');
+  assert.equal(steps.length, 2);
+  assert.equal((steps[0]!.lrs as number[]).length, 10); // conv1, conv2, fc1, fc2, fc3: weight and bias each
+  const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { model: { shapes: Record<string, number[]> } };
+  assert.deepEqual(run.model.shapes['fc1.weight'], [120, 256]);
+});
