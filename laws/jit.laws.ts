@@ -225,7 +225,7 @@ test('jit(vmap(f)) = vmap(f) = vmap(jit(f)), with batched and unbatched argument
   );
 });
 
-test('jit(jvp(f)) = jvp(f) = jvp(jit(f))', () => {
+test('jit(jvp(f)) = jvp(f) = jvp(jit(f)) = linearize(jit(f))', () => {
   fc.assert(
     fc.property(arbProg(8), arbSeed, (prog, seed) => {
       const f = programFn(prog, true);
@@ -238,6 +238,9 @@ test('jit(jvp(f)) = jvp(f) = jvp(jit(f))', () => {
       const [y2, dy2] = P.jvp(jit(f), xs, ts);
       assertSameList(y2, y, TOL64, 'jvp(jit) primal');
       assertSameList(dy2, dy, DTOL, 'jvp(jit) tangent');
+      const [y3, fJvp] = P.linearize(jit(f), ...xs);
+      assertSameList(y3, y, TOL64, 'linearize(jit) primal');
+      assertSameList(fJvp(...ts), dy, DTOL, 'linearize(jit) linear map');
     }),
     RUNS,
   );

@@ -77,8 +77,10 @@ function defKey(d: TreeDef): string {
  * every later call with that signature. The compiled program fuses elementwise chains (with the
  * broadcasts, transposes and slices feeding them) into single generated loops, fuses a reduction
  * with the elementwise chain feeding it, runs matmul epilogues in place over the matmul output,
- * and reuses dead intermediate buffers; the values are those of eager execution (bitwise on the
- * CPU backend).
+ * and reuses dead intermediate buffers. The values are those of eager execution: bitwise on the
+ * `cpu` backend (the loops round every float32 intermediate as a stored one would be); on
+ * `cpu-wasm`, whose SIMD sums add in another order, within float rounding. On other backends
+ * (webgpu) the program runs one backend kernel per equation, unfused.
  *
  *     const step = jit((w: Tensor, x: Tensor) => tanh(add(matmul(x, w), 1)));
  *     step(w, x);            // traces and compiles
