@@ -39,3 +39,4 @@ export type { ArrayFor } from './core/dtype.js';
 export type { WeightedBatch } from './summary/summary.js';
 export type { TreeToJSONOptions } from './io/tree-codec.js';
 export type { DeviceOptions, TensorKernel } from './backends/webgpu/index.js';
+export { setWasmThreads, wasmThreads } from './backends/wasm/index.js';
