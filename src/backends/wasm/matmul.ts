@@ -58,7 +58,12 @@ export function wasmMatmul(a: FloatBuffer, b: FloatBuffer, batch: number, m: num
         view.set(b.subarray(src, src + n), b0 + q * cols);
         view.fill(0, b0 + q * cols + n, b0 + (q + 1) * cols);
       }
-    ks.exports[packBName(s)]!(bRaw, cols * E, k, np, bp);
+    // pack B (on every thread when the product is large: it is a tenth of the serial work at 2048²)
+    parallelFor(parts, (i) => {
+      const p0 = Math.floor((np * i) / parts);
+      const p1 = Math.floor((np * (i + 1)) / parts);
+      return [packBName(s), bRaw + p0 * s.nr * E, cols * E, k, p1 - p0, bp + p0 * k * s.nr * E];
+    });
     const fn = gemmName(s);
     parallelFor(parts, (i) => [fn, aRaw, k * E, bp, cp, mp, np, k, cols * E, work + i * workBytes, counter, mcp]);
     const c0 = cp / E;
