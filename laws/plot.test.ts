@@ -226,7 +226,7 @@ test('partax plot --step N draws that hg step; a step without H̄ is an error li
   assert.match(bad.stderr, /no H̄ at step 5 \(its hg steps: 1, 4, 7, 10\)/);
 });
 
-test('partax plot of several runs: one curves chart coloured by run, per-run charts, --png', () => {
+test('partax plot of several runs: one curves chart coloured by run, per-run charts, --png', async () => {
   const a = join(TMP, 'cmp', 'newton');
   const b = join(TMP, 'cmp', 'sgd');
   writeRun(a);
@@ -254,6 +254,13 @@ test('partax plot of several runs: one curves chart coloured by run, per-run cha
   assert.equal(r2.status, 0, r2.stderr);
   assert.ok(existsSync(join(TMP, 'plots', 'curves.svg')) && existsSync(join(a, 'plots', 'hbar.svg')) && existsSync(join(b, 'plots', 'learning-rates.svg')));
   assert.ok(!existsSync(join(b, 'plots', 'hbar.svg')));
+
+  // --step N with a run that has no hg steps at all: that run is skipped, the other drawn at N
+  const out3 = join(TMP, 'cmp-step');
+  const r3 = await plotHere([a, b, '--step', '4', '--out', out3]);
+  assert.equal(r3.status, 0, r3.stderr);
+  checkHeatmap(readSvg(join(out3, 'hbar-newton.svg')), hbarAt(4), NAMES);
+  assert.ok(!existsSync(join(out3, 'hbar-sgd.svg')));
 });
 
 test('partax plot of a real partax train run (spirals, newton-summary)', () => {

@@ -75,11 +75,12 @@ function hbarOf(run: RunData, step: number | null): { step: number; H: readonly 
     const last = hgSteps[hgSteps.length - 1];
     return last ? last.hg! : null;
   }
+  if (hgSteps.length === 0) return null;
   const at = hgSteps.find((s) => s.step === step);
   if (at) return at.hg!;
   const list = hgSteps.map((s) => s.step);
   const shown = list.length > 12 ? `${list.slice(0, 6).join(', ')}, …, ${list.slice(-3).join(', ')}` : list.join(', ');
-  throw new PlotError(`--step ${step}: ${join(run.dir, 'metrics.jsonl')} has no H̄ at step ${step}${list.length ? ` (its hg steps: ${shown})` : ' (it has no hg steps)'}`);
+  throw new PlotError(`--step ${step}: ${join(run.dir, 'metrics.jsonl')} has no H̄ at step ${step} (its hg steps: ${shown})`);
 }
 
 /** Runs `partax plot`; returns the exit status. */
