@@ -10,6 +10,7 @@ import type { Buffer } from '../src/core/dtype.js';
 import { cpuBackend } from '../src/backends/cpu/index.js';
 import { backendFor, getBackend } from '../src/backends/registry.js';
 import { blockSwap, setWasmThreads, wasmAvailable, wasmBackend, wasmKernelNames, wasmThreads } from '../src/backends/wasm/index.js';
+import { Arena, ArenaFullError } from '../src/backends/wasm/arena.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
 import { sleb, uleb } from '../src/backends/wasm/leb128.js';
 import { RUNS } from './harness/index.js';
@@ -317,7 +318,7 @@ test('PARTAX_BACKEND selects the backend at startup; unset, the default is cpu-w
   assert.equal(run(undefined), 'cpu-wasm cpu-wasm');
 });
 
-test('module builder: LEB128 encodings (spec examples) and a generated kernel instantiates on the arena', { skip }, () => {
+test('module builder: LEB128 encodings (spec examples), generated kernels instantiate on the arena, oversized work is refused', { skip }, () => {
   assert.deepEqual(uleb(624485), [0xe5, 0x8e, 0x26]);
   assert.deepEqual(uleb(0), [0]);
   assert.deepEqual(uleb(2 ** 32 - 1), [0xff, 0xff, 0xff, 0xff, 0x0f]);
@@ -325,6 +326,7 @@ test('module builder: LEB128 encodings (spec examples) and a generated kernel in
   assert.deepEqual(sleb(-1), [0x7f]);
   assert.deepEqual(sleb(63), [0x3f]);
   assert.deepEqual(sleb(64), [0xc0, 0x00]);
+  assert.throws(() => new Arena(1).alloc(3 * 2 ** 30), ArenaFullError, 'over 2 GiB: ArenaFullError, so the CPU kernel runs it');
   const ks = getKernels();
   for (const name of ['gemm_f32', 'gemm_f64', 'packb_f32', 'ew2_add_f32', 'sum_rows_f64', 'sum_mid_f32']) assert.equal(typeof ks.exports[name], 'function', name);
 });

@@ -3,14 +3,22 @@
  * each kernel call copies its inputs in, runs, and copies its outputs out, so nothing lives in
  * the memory between calls and a bump allocator from a fixed base is enough. The memory is a
  * SharedArrayBuffer when the runtime has them, so worker threads can run on the same data; it
- * grows as needed (up to 4 GiB, the wasm32 limit) and never shrinks.
+ * grows as needed (up to 2 GiB) and never shrinks.
  */
 
 const PAGE = 65536;
 /** The first bytes hold the worker control words (see pool.ts). */
 export const CONTROL_BYTES = 4096;
-/** wasm32 addresses 4 GiB at most. */
-const MAX_PAGES = 65536;
+/**
+ * 2 GiB: wasm32 addresses 4 GiB, but the kernels compare byte offsets as signed i32, so every
+ * address stays below 2³¹. A larger problem raises {@link ArenaFullError} and runs on the CPU kernels.
+ */
+const MAX_PAGES = 32768;
+
+/** The arena cannot hold a kernel's data (over 2 GiB, or the memory could not grow). */
+export class ArenaFullError extends RangeError {
+  override readonly name = 'ArenaFullError';
+}
 
 /** A region of the arena: byte offset and length. */
 export interface Region {
@@ -61,9 +69,15 @@ export class Arena {
     const at = this.top;
     const end = at + Math.ceil(bytes / 64) * 64;
     if (end > MAX_PAGES * PAGE)
-      throw new RangeError(`cpu-wasm: a kernel needs ${(end / 2 ** 20).toFixed(0)} MiB of scratch memory, over the 4 GiB wasm32 limit`);
+      throw new ArenaFullError(`cpu-wasm: a kernel needs ${(end / 2 ** 20).toFixed(0)} MiB of scratch memory, over the arena's ${(MAX_PAGES * PAGE) / 2 ** 30} GiB`);
     const have = this.memory.buffer.byteLength;
-    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    if (end > have) {
+      try {
+        this.memory.grow(Math.ceil((end - have) / PAGE));
+      } catch (e) {
+        throw new ArenaFullError(`cpu-wasm: could not grow the arena to ${(end / 2 ** 20).toFixed(0)} MiB (${e instanceof Error ? e.message : String(e)})`);
+      }
+    }
     if (this.memory.buffer !== this.buf) this.refresh();
     this.top = end;
     return at;

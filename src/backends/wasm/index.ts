@@ -13,6 +13,7 @@ import type { ArrayTensor, Aval } from '../../core/tensor.js';
 import type { Backend } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { BINARY_OPS, type BinaryOp, binaryName, UNARY_OPS, type UnaryOp, unaryName } from './elementwise-kernel.js';
+import { ArenaFullError } from './arena.js';
 import { getKernels, wasmSimdAvailable } from './kernels.js';
 import { wasmMatmul } from './matmul.js';
 import { wasmThreads } from './pool.js';
@@ -177,7 +178,12 @@ export const wasmBackend: Backend = {
   name: 'cpu-wasm',
   execute(prim, inputs, params, outAvals) {
     const k = kernels[prim];
-    const out = k ? k(inputs, params, outAvals) : null;
+    let out: Buffer[] | null = null;
+    try {
+      out = k ? k(inputs, params, outAvals) : null;
+    } catch (e) {
+      if (!(e instanceof ArenaFullError)) throw e; // too big for the wasm arena: the CPU kernel runs it
+    }
     return out ?? cpuBackend.execute(prim, inputs, params, outAvals);
   },
 };

@@ -20,6 +20,8 @@ const MAX_WORKERS = CONTROL_BYTES / 4 / SLOT - 1;
 const MAX_ARGS = 16;
 /** How long a new worker may take to start before threads are given up on. */
 const START_TIMEOUT_MS = 10_000;
+/** How long the caller waits for a worker's part (after finishing its own) before giving up on threads. */
+const STALL_TIMEOUT_MS = 120_000;
 
 /** The worker's whole program (plain CommonJS, evaluated by worker_threads: no loader, no files). */
 const WORKER_SOURCE = `
@@ -129,7 +131,16 @@ export function parallelFor(parts: number, job: (i: number) => Job): void {
   for (let i = n + 1; i < parts; i++) call(job(i));
   let failed = false;
   for (const [base, seq] of posted) {
-    for (let done = Atomics.load(ctl, base + 1); done !== seq; done = Atomics.load(ctl, base + 1)) Atomics.wait(ctl, base + 1, done);
+    // A worker that died would leave this thread waiting for ever: give up after a long silence,
+    // stop the workers and run single-threaded from then on.
+    const t0 = Date.now();
+    for (let done = Atomics.load(ctl, base + 1); done !== seq; done = Atomics.load(ctl, base + 1)) {
+      if (Atomics.wait(ctl, base + 1, done, 1000) === 'timed-out' && Date.now() - t0 > STALL_TIMEOUT_MS) {
+        workersFailed = `a worker gave no answer for ${STALL_TIMEOUT_MS / 1000} s`;
+        for (const w of workers.splice(0)) void w.terminate();
+        throw new Error(`cpu-wasm: ${workersFailed} (running single-threaded from now on)`);
+      }
+    }
     failed ||= ctl[base + 30] === 1;
   }
   if (failed) throw new Error('cpu-wasm: a kernel trapped on a worker thread');
