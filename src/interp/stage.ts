@@ -253,8 +253,9 @@ export function evalJaxpr(j: Jaxpr, args: readonly Tensor[]): Tensor[] {
   return j.outputs.map((v) => env[v.id]!);
 }
 
-/** The input and output avals of a program. */
+/** The input avals of a program. */
 export const inAvals = (j: Jaxpr): Aval[] => j.inputs.map((v) => v.aval);
+/** The output avals of a program. */
 export const outAvals = (j: Jaxpr): Aval[] => j.outputs.map((v) => v.aval);
 
 const showVar = (v: Var): string => `v${v.id}:${v.aval.dtype === 'float32' ? 'f32' : v.aval.dtype === 'float64' ? 'f64' : v.aval.dtype === 'int32' ? 'i32' : 'bool'}${showShape(v.aval.shape)}`;

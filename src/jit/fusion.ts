@@ -32,6 +32,7 @@ const VIEWS = new Set(['broadcast_in_dim', 'transpose', 'slice', 'reshape', 'sto
 const CONTIGUOUS_VIEWS = new Set(['reshape', 'stop_gradient']);
 const REDUCES: Record<string, 'sum' | 'max' | 'min'> = { reduce_sum: 'sum', reduce_max: 'max', reduce_min: 'min' };
 
+/** The role an equation can play in a loop (by primitive name). */
 export function eqnKind(e: Eqn): EqnKind {
   const n = e.prim.name;
   if (ELEMENTWISE.has(n)) return 'elementwise';
@@ -63,6 +64,7 @@ export interface Uses {
   readonly outputs: ReadonlySet<number>;
 }
 
+/** Producers, users and outputs of every variable of `j`. */
 export function usesOf(j: Jaxpr): Uses {
   const producer = new Int32Array(j.nVars).fill(-1);
   const users: number[][] = Array.from({ length: j.nVars }, () => []);

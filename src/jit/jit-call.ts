@@ -33,6 +33,8 @@ import { compileProgram, type Program } from './program.js';
  * batch size) and kept as long as the program is. Inside a staging trace a `jit_call` is inlined,
  * so nested jits give one flat program.
  */
+
+/** Parameters of `jit_call`: the program it applies. */
 export interface JitCallParams {
   readonly jaxpr: Jaxpr;
   /** Name of the jitted function, for messages and listings. */
@@ -130,6 +132,7 @@ function vmapProgram(j: Jaxpr, batched: readonly boolean[], size: number): Jaxpr
   );
 }
 
+/** The `jit_call` primitive (see the file comment above). */
 export const jitCallP: Primitive<JitCallParams> = primitive<JitCallParams>({
   name: 'jit_call',
   abstractEval: (avals, { jaxpr, name }) => {
