@@ -2,7 +2,7 @@ import { ConcretizationError } from '../core/errors.js';
 import { ArrayTensor, type Tensor } from '../core/tensor.js';
 import { ones } from '../ops/create.js';
 import { argnumsList, checkDifferentiable, checkScalarOutput } from './args.js';
-import { vjp } from './vjp.js';
+import { vjpWithAux } from './vjp.js';
 import { flatten } from '../core/tree.js';
 
 /** Options of {@link grad} and {@link valueAndGrad}. */
@@ -30,19 +30,17 @@ export function valueAndGrad<A extends readonly unknown[], O extends GradOptions
   return (...args: A) => {
     const sel = argnumsList('grad', argnums, args.length);
     for (const i of sel) checkDifferentiable('grad', flatten(args[i]).leaves);
-    let aux: unknown;
     const g = (...chosen: unknown[]) => {
       const full = [...args];
       sel.forEach((a, i) => (full[a] = chosen[i]));
       const r = f(...(full as unknown as A));
       if (opts?.hasAux) {
         if (!Array.isArray(r) || r.length !== 2) throw new TypeError('grad: with hasAux the function must return [loss, aux]');
-        aux = r[1];
-        return checkScalarOutput('grad', r[0]);
+        return [checkScalarOutput('grad', r[0]), r[1]];
       }
       return checkScalarOutput('grad', r);
     };
-    const [y, back] = vjp(g, ...sel.map((i) => args[i]));
+    const [y, back, aux] = vjpWithAux<unknown[], Tensor>('grad', g, sel.map((i) => args[i]), opts?.hasAux ?? false);
     if (!opts?.allowNaN && y instanceof ArrayTensor && Number.isNaN(y.buffer[0]))
       throw new ConcretizationError('grad: the function returned NaN (the loss is not a number); pass { allowNaN: true } to differentiate it anyway');
     const cts = back(ones([], (y as Tensor).dtype));

@@ -9,6 +9,8 @@ import { checkMatching } from './args.js';
 
 /** What linearising a function records: its outputs, and the linear map of its tangents. */
 export interface Linearized {
+  /** With `hasAux`: the auxiliary output, undifferentiated (primal values). */
+  readonly aux?: unknown;
   readonly primalOut: Tensor[];
   readonly outDef: TreeDef;
   readonly tangentOut: (Tensor | null)[];
@@ -18,17 +20,27 @@ export interface Linearized {
 }
 
 /** Runs `f` with linear-tracer tangents and records the linear map (jvp + partial evaluation). */
-export function linearizeFlat(fn: string, f: (...args: any[]) => unknown, primals: readonly unknown[]): Linearized {
+export function linearizeFlat(fn: string, f: (...args: any[]) => unknown, primals: readonly unknown[], opts: { hasAux?: boolean } = {}): Linearized {
   const { leaves, def } = flatten(primals);
   const lin = new LinearTrace();
   const jt = new JVPTrace();
   try {
     const inputs = leaves.map((p, i) => lin.input(p, i));
     const ins = leaves.map((p, i) => new JVPTracer(jt, p, isFloat(p.dtype) ? inputs[i]! : null));
-    const out = f(...unflatten<unknown[]>(def, ins));
+    const result = f(...unflatten<unknown[]>(def, ins));
+    let out = result;
+    let aux: unknown;
+    if (opts.hasAux) {
+      if (!Array.isArray(result) || result.length !== 2) throw new TypeError(`${fn}: with hasAux the function must return [output, aux]`);
+      out = result[0];
+      // aux is not differentiated: keep the primal of each of this trace's tracers
+      const a = flatten(result[1]);
+      aux = unflatten(a.def, a.leaves.map((x) => jt.unpack(x)[0]));
+    }
     const o = flatten(out);
     const pairs = o.leaves.map((x) => jt.unpack(x));
     return {
+      aux,
       primalOut: pairs.map((p) => p[0]),
       outDef: o.def,
       tangentOut: pairs.map((p) => p[1]),
@@ -50,7 +62,16 @@ export function linearizeFlat(fn: string, f: (...args: any[]) => unknown, primal
  * cotangent of every argument (a tuple of trees), Jᵀ·ct. Built as linearize + transpose.
  */
 export function vjp<A extends readonly unknown[], R>(f: (...args: A) => R, ...primals: A): [R, (ct: R) => A] {
-  const l = linearizeFlat('vjp', f as (...a: any[]) => unknown, primals);
+  const [out, back] = vjpWithAux<A, R>('vjp', f, primals, false);
+  return [out, back];
+}
+
+/**
+ * `vjp` for a function returning `[output, aux]` when `hasAux`: the aux part comes back as plain
+ * (undifferentiated) values, as the third element.
+ */
+export function vjpWithAux<A extends readonly unknown[], R>(fn: string, f: (...args: A) => unknown, primals: A, hasAux: boolean): [R, (ct: R) => A, unknown] {
+  const l = linearizeFlat(fn, f as (...a: any[]) => unknown, primals, { hasAux });
   const out = unflatten<R>(l.outDef, l.primalOut);
   const vjpFn = (ct: R): A => {
     const c = flatten(ct);
@@ -59,7 +80,7 @@ export function vjp<A extends readonly unknown[], R>(f: (...args: A) => R, ...pr
     const cts = transposeLinear(l.tangentOut, c.leaves, l.inAvals);
     return unflatten<A>(l.inDef, cts);
   };
-  return [out, vjpFn];
+  return [out, vjpFn, l.aux];
 }
 
 /**

@@ -3,7 +3,6 @@ import { cyclingLoader, epochLoader, type LoaderPosition, START } from '../../da
 import { bufferOf, type Dataset, takeRows } from '../../data/dataset.js';
 import { applyUpdates } from '../../optim/transformation.js';
 import { key, keyData, split } from '../../random/index.js';
-import { JVPTracer } from '../../interp/jvp.js';
 import { valueAndGrad } from '../../transforms/grad.js';
 import { type Checkpoint, CHECKPOINT_FORMAT, type EpochStats, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
@@ -83,13 +82,6 @@ export function evaluate(setup: TrainSetup, params: unknown, ds: Dataset, chunk 
   return { loss: lossSum / n, accuracy: setup.task === 'classification' ? right / n : null };
 }
 
-/**
- * The concrete value of an aux output of `valueAndGrad(…, { hasAux: true })`. Work-around: grad.ts
- * hands aux back as the (closed) JVP tracer of its linearisation rather than its primal, so reading
- * it throws; at top level that tracer's primal is the concrete tensor.
- */
-const concreteAux = (t: Tensor): Tensor => (t instanceof JVPTracer ? t.primal : t);
-
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Trains from the start or from a checkpoint; see the module comment. */
@@ -157,7 +149,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
     while (step < limit) {
       const { x, y } = train.at(pos);
       const [[lossT, auxOut], g] = vg(params, x, y) as [[Tensor, Tensor], unknown];
-      const out = concreteAux(auxOut);
+      const out = auxOut;
       const loss = lossT.item();
       if (!Number.isFinite(loss))
         throw new DivergedError(`the training loss is ${loss} at step ${step + 1} (epoch ${pos.epoch + 1}): the run diverged; the last checkpoint is kept. Try a smaller --lr, or a larger --damping-int / smaller --damping for newton-summary`);
