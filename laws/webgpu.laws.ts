@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  abs, add, argmax, argmin, astype, concat, cos, det, div, type DType, eq, exp, expm1, floor, ge, grad, gt, jit, jvp, le, log, log1p,
+  abs, add, argmax, argmin, astype, cholesky, concat, cos, det, div, type DType, eigh, eq, exp, expm1, floor, ge, grad, gt, jit, jvp, le, log, log1p,
   logicalAnd, logicalNot, logicalOr, logsumexp, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg, pad, pow, reshape,
-  sign, sin, slice, sqrt, stopGradient, sub, sum, take, takeAlongAxis, tanh, type Tensor, tensor, transpose, vmap, where,
+  sign, sin, slice, slogdet, solve, sqrt, stopGradient, sub, sum, take, takeAlongAxis, tanh, type Tensor, tensor, transpose, triangularSolve, vmap, where,
 } from '../src/index.js';
 import { defaultBackend, setBackend } from '../src/backends/registry.js';
 import { toBackend, withBackend } from '../src/backends/transfer.js';
@@ -12,7 +12,9 @@ import {
   configureWebGPU, GpuTensor, hasWebGPUKernel, HOST_FALLBACK, initWebGPU, type MatmulVariant, setMatmulVariant, shutdownWebGPU, WebGPUError, webgpuStats, webgpuSync,
 } from '../src/backends/webgpu/index.js';
 import { runtime } from '../src/backends/webgpu/runtime.js';
-import { primitives } from '../src/prim/primitive.js';
+import { bind1 } from '../src/interp/trace.js';
+import { primitive, primitives } from '../src/prim/primitive.js';
+import { registerCpuKernel } from '../src/backends/cpu/index.js';
 import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
 import { arbAxes, arbBroadcastShapes, arbShape } from './harness/index.js';
 
@@ -31,6 +33,7 @@ const unavailable: string | null = await initWebGPU({ timeoutMs: 20_000 }).then(
   (e: unknown) => `no WebGPU adapter: ${e instanceof Error ? e.message : String(e)}`,
 );
 if (unavailable) console.log(`# webgpu laws SKIPPED: ${unavailable}`);
+else setBackend('cpu'); // every law names its backend (PARTAX_BACKEND=webgpu would have made webgpu the default)
 after(() => shutdownWebGPU());
 
 /** 25 cases per law: each runs dozens of kernels on a CPU-emulated GPU. */
@@ -326,6 +329,69 @@ for (const variant of ['register', 'workgroup'] as MatmulVariant[])
     }
   });
 
+// ---- linear algebra ----------------------------------------------------------------------------------
+
+/** S = B·Bᵀ/n + I: symmetric positive definite with eigenvalues in [1, 1 + max|B|²], well conditioned. */
+const spd = (b: Tensor) => {
+  const n = b.shape[b.shape.length - 1]!;
+  return add(div(matmul(b, transpose(b, [...b.shape.slice(0, -2).map((_, i) => i), b.shape.length - 1, b.shape.length - 2])), n), eyeLike(n));
+};
+const eyeLike = (n: number) => tensor(Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 : 0)), 'float32', [n, n]);
+/** [batch?, n, n] float32 entries and an [.., n, k] right-hand side. */
+const arbSystem = fc
+  .record({ batch: fc.integer({ min: 0, max: 2 }), n: fc.integer({ min: 1, max: 6 }), k: fc.integer({ min: 1, max: 3 }) })
+  .chain(({ batch, n, k }) => {
+    const lead = batch === 0 ? [] : [batch];
+    return fc.tuple(arbF32([...lead, n, n], [-1, 1]), arbF32([...lead, n, k]), fc.constant(n));
+  });
+
+law('cholesky, triangular_solve, solve, det and slogdet agree with the CPU oracle (well-conditioned SPD systems), with jvp and grad', async () => {
+  await fc.assert(
+    fc.asyncProperty(arbSystem, async ([b, r, n]) => {
+      const t: Tol = { rtol: 1e-4, atol: 1e-5 * n };
+      const d = dTol(4 * n, 4);
+      await agreeWithDerivatives('cholesky', (x) => cholesky(spd(x)), [b], t, d);
+      await agreeWithDerivatives('triangularSolve', (x, y) => triangularSolve(cholesky(spd(x!)), y!, { lower: true }), [b, r], t, d);
+      await agreeWithDerivatives('triangularSolve (Lᵀ)', (x, y) => triangularSolve(cholesky(spd(x!)), y!, { lower: true, transposeA: true }), [b, r], t, d);
+      await agreeWithDerivatives('solve', (x, y) => solve(add(spd(x!), mul(x!, 0.5)), y!), [b, r], t, d);
+      await agreeWithDerivatives('det', (x) => det(add(spd(x), mul(x, 0.5))), [b], t, d);
+      await agreeWithDerivatives('slogdet', (x) => { const [sg, la] = slogdet(add(spd(x), mul(x, -0.5))); return add(mul(sg, 10), la); }, [b], t, d);
+    }),
+    GPU_RUNS,
+  );
+});
+
+law('where the CPU raises a LinAlgError the GPU gives NaN; singular det and slogdet are 0 and (0, −∞) on both', async () => {
+  const notPd = await toBackend(tensor([[1, 2], [2, 1]]), 'webgpu');
+  const singular = await toBackend(tensor([[1, 2], [2, 4]]), 'webgpu');
+  const nanEverywhere = (v: ArrayLike<number>) => Array.from(v).every(Number.isNaN);
+  assert.ok(nanEverywhere(await cholesky(notPd).dataAsync()), 'cholesky of an indefinite matrix');
+  assert.ok(nanEverywhere(await solve(singular, tensor([1, 1])).dataAsync()), 'solve with a singular matrix');
+  assert.deepEqual(Array.from(await det(singular).dataAsync()), [0]);
+  const [sg, la] = slogdet(singular);
+  assert.deepEqual([...(await sg.dataAsync()), ...(await la.dataAsync())], [0, -Infinity]);
+  assert.deepEqual([withBackend('cpu', () => det(tensor([[1, 2], [2, 4]]))).item()], [0]);
+});
+
+law('eigh agrees with the CPU oracle on well-separated spectra (diag(1..n) + a small symmetric part), with jvp and grad; V·diag(w)·Vᵀ = A', async () => {
+  const arb = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 6 })).chain(([batch, n]) => arbF32(batch === 0 ? [n, n] : [batch, n, n], [-1, 1]));
+  await fc.assert(
+    fc.asyncProperty(arb, async (b) => {
+      const n = b.shape[b.shape.length - 1]!;
+      const diag = tensor(Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 + Math.floor(k / n) : 0)), 'float32', [n, n]);
+      const sym = (x: Tensor) => add(diag, mul(add(x, transpose(x, [...x.shape.slice(0, -2).map((_, i) => i), x.rank - 1, x.rank - 2])), 0.05));
+      const t: Tol = { rtol: 1e-4, atol: 2e-5 * n };
+      await agreeWithDerivatives('eigh w', (x) => eigh(sym(x))[0], [b], t, dTol(8 * n, 4));
+      await agreeWithDerivatives('eigh V', (x) => eigh(sym(x))[1], [b], t, dTol(8 * n, 4));
+      await agree('eigh reconstruction', (x) => {
+        const [w, v] = eigh(sym(x));
+        return sub(matmul(mul(v, reshape(w, [...w.shape.slice(0, -1), 1, n])), transpose(v, [...v.shape.slice(0, -2).map((_, i) => i), v.rank - 1, v.rank - 2])), sym(x));
+      }, [b], { rtol: 0, atol: 1e-5 * n });
+    }),
+    GPU_RUNS,
+  );
+});
+
 // ---- end to end ---------------------------------------------------------------------------------------
 
 /** A tanh MLP's parameters and a batch, as host data. */
@@ -360,8 +426,8 @@ law('an MLP (tanh, mse): the gradient of every parameter, a jvp, jit, grad(jit) 
 /** Primitives no backend evaluates: jit applies its programs itself (equation by equation off the CPU). */
 const NOT_BACKEND_EVALUATED = ['jit_call'];
 
-law('every primitive has a WGSL kernel, except the documented host fallbacks (linear algebra)', () => {
-  const missing = [...primitives().keys()].filter((n) => !hasWebGPUKernel(n) && !NOT_BACKEND_EVALUATED.includes(n)).sort();
+law('every primitive has a WGSL kernel, except the documented host fallbacks', () => {
+  const missing = [...primitives().keys()].filter((n) => !hasWebGPUKernel(n) && !NOT_BACKEND_EVALUATED.includes(n) && !n.startsWith('test_')).sort();
   assert.deepEqual(missing, [...HOST_FALLBACK].sort());
 });
 
@@ -441,12 +507,25 @@ law('float64 on webgpu is a DTypeError saying WGSL has no f64 (creation, a float
   await assert.rejects(toBackend(f64, 'webgpu'), /WGSL has no f64/);
 });
 
-law('primitives without a kernel run on the CPU for host inputs, and ask for toBackend when an input is on the GPU', async () => {
-  const a = [[2, 1], [1, 3]];
-  const onHost = withBackend('webgpu', () => det(tensor(a)));
-  close(await onHost.dataAsync(), [5], EW, 'det on host inputs');
-  const onGpu = await toBackend(tensor(a), 'webgpu');
-  assert.throws(() => det(onGpu), (e: Error) => e instanceof WebGPUError && /toBackend/.test(e.message));
+/** A primitive with a CPU kernel and no WGSL kernel, to exercise the host fallback. */
+const hostOnlyP = primitive<{}>({
+  name: 'test_host_only_double',
+  abstractEval: ([x]) => [x!],
+  jvp: () => {
+    throw new Error('not differentiable');
+  },
+  transpose: null,
+  vmap: () => {
+    throw new Error('not batchable');
+  },
+});
+registerCpuKernel('test_host_only_double', ([x]) => [Float32Array.from(x!.buffer as Float32Array, (v) => 2 * v)]);
+
+law('a primitive without a kernel runs on the CPU for host inputs, and asks for toBackend when an input is on the GPU', async () => {
+  const onHost = withBackend('webgpu', () => bind1(hostOnlyP, [tensor([1, 2.5])]));
+  close(await onHost.dataAsync(), [2, 5], EW, 'host fallback');
+  const onGpu = await toBackend(tensor([1, 2.5]), 'webgpu');
+  assert.throws(() => bind1(hostOnlyP, [onGpu]), (e: Error) => e instanceof WebGPUError && /toBackend/.test(e.message));
 });
 
 law('gather with out-of-range host indices is a ShapeError, as on the CPU', () => {

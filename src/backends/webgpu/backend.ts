@@ -8,19 +8,21 @@ import { gatherKernels } from './gather.js';
 import { GpuTensor, uploadOf, uploadTensor } from './gpu-tensor.js';
 import type { GpuInput, GpuKernel } from './kernel.js';
 import { layoutKernels } from './layout.js';
+import { linalgKernels } from './linalg.js';
 import { matmulKernels } from './matmul.js';
 import { reduceKernels } from './reduce.js';
 import { runtime } from './runtime.js';
 
 /**
- * The WebGPU backend: WGSL kernels for the core primitives in float32, int32 and bool. Inputs
+ * The WebGPU backend: WGSL kernels for every core primitive in float32, int32 and bool. Inputs
  * that live on the host (tensors created while webgpu is the default backend, CPU tensors mixed
  * in) are uploaded on first use and the upload is kept while the host tensor lives.
  *
- * Primitives without a WGSL kernel (the linear-algebra ones: cholesky, triangular_solve, solve,
- * det, slogdet, eigh) run on the CPU oracle when all their inputs are still on the host, and give
- * host tensors back; when an input lives on the GPU they throw, because reading it needs an await
- * (`x = await toBackend(x, 'cpu')` first).
+ * A primitive without a kernel (none of the core ones; one registered later by another module)
+ * runs on the CPU oracle when all its inputs are still on the host, and gives host tensors back;
+ * when an input lives on the GPU it throws, because reading it needs an await
+ * (`x = await toBackend(x, 'cpu')` first). Modules whose primitives are made of other primitives
+ * register a tensor-level kernel with {@link registerWebGPUKernel}.
  */
 const kernels: Record<string, GpuKernel> = {
   ...elementwiseKernels,
@@ -28,6 +30,7 @@ const kernels: Record<string, GpuKernel> = {
   ...reduceKernels,
   ...gatherKernels,
   ...matmulKernels,
+  ...linalgKernels,
 };
 
 /**
@@ -46,8 +49,8 @@ export function registerWebGPUKernel(name: string, k: TensorKernel): void {
   tensorKernels.set(name, k);
 }
 
-/** The primitives without a WGSL kernel: they run on the CPU oracle when their inputs are on the host. */
-export const HOST_FALLBACK: readonly string[] = ['cholesky', 'triangular_solve', 'solve', 'det', 'slogdet', 'eigh'];
+/** The core primitives without a WGSL kernel (none today): they would run on the CPU oracle for host inputs. */
+export const HOST_FALLBACK: readonly string[] = [];
 
 /** Whether the WebGPU backend has a WGSL kernel for the primitive `name`. */
 export const hasWebGPUKernel = (name: string): boolean => Object.hasOwn(kernels, name) || tensorKernels.has(name);

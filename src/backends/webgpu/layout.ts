@@ -11,8 +11,8 @@ import { bindings, coalesce, decode, grid1D, main1D, wordOf } from './wgsl.js';
  * the box and writes the padding value elsewhere; reshape and stop_gradient share the buffer.
  */
 
-/** out[i] = x[base + Σ_d coord_d(i)·strides[d]] over `shape` (coalesced first). */
-function stridedGather(rt: Runtime, x: GpuInput, outAval: { shape: Shape; dtype: GpuInput['dtype'] }, shape: Shape, strides: readonly number[], base: number) {
+/** out[i] = x[base + Σ_d coord_d(i)·strides[d]] over `shape` (coalesced first): a new tensor of `outAval`. */
+export function stridedGather(rt: Runtime, x: GpuInput, outAval: { shape: Shape; dtype: GpuInput['dtype'] }, shape: Shape, strides: readonly number[], base: number) {
   const c = coalesce(shape, [strides]);
   const r = c.shape.length;
   const n = sizeOf(outAval.shape);

@@ -10,6 +10,7 @@
  */
 
 import v8 from 'node:v8';
+import { WebGPUError } from './errors.js';
 import vm from 'node:vm';
 
 /** Buffer usage flags (the WebGPU constants, spelled here so no globals are needed). */
@@ -203,6 +204,9 @@ export class BufferPool {
   }
 
   private create(size: number, mapped: boolean): GPUBuffer {
+    const max = this.device.limits.maxStorageBufferBindingSize;
+    if (size > max)
+      throw new WebGPUError(`webgpu: a tensor of ${size} bytes exceeds this adapter's largest storage binding (${max} bytes); split it, or use the cpu backend`);
     this.relieve();
     const buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, mappedAtCreation: mapped });
     this.ids.set(buffer, newBufferId());
