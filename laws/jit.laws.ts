@@ -260,7 +260,7 @@ test('jit(hessian(f)) = hessian(f) = hessian(jit(f)) (symmetric), on generated s
       const flat = P.reshape(hj, [n, n]);
       assertSame(flat, P.transpose(flat), DTOL, 'hessian(jit(f)) symmetric');
     }),
-    { ...RUNS, numRuns: 60 },
+    RUNS,
   );
 });
 
