@@ -12,6 +12,7 @@ import { backendFor, getBackend } from '../src/backends/registry.js';
 import { blockSwap, setWasmThreads, wasmAvailable, wasmBackend, wasmKernelNames, wasmThreads } from '../src/backends/wasm/index.js';
 import { Arena, ArenaFullError } from '../src/backends/wasm/arena.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
+import { workerFailure } from '../src/backends/wasm/pool.js';
 import { sleb, uleb } from '../src/backends/wasm/leb128.js';
 import { RUNS } from './harness/index.js';
 
@@ -108,6 +109,7 @@ test('cpu-wasm matmul: results do not depend on the thread count (bitwise), larg
       setWasmThreads(2);
       const two = wasmBackend.execute('matmul', [a, b], {}, av)[0]!;
       assert.deepEqual(two, one, `matmul ${dtype} ${m}×${k}×${n}: 2 threads differ from 1`);
+      assert.equal(workerFailure(), undefined, 'the worker thread started and answered');
       within(one, cpuBackend.execute('matmul', [a, b], {}, av)[0]!, matmulBounds(a, b, dtype), `matmul ${dtype} ${m}×${k}×${n}`);
     }
   } finally {
