@@ -4,7 +4,8 @@
  *     node --import tsx bench/cases/jit.ts [--quick] [--backend=cpu|cpu-wasm]
  *
  * - MLP 784-200-100-10 tanh, log-softmax + NLL, valueAndGrad (forward + backward), float32, batch
- *   100 (and 1000 without --quick): eager `valueAndGrad(loss)` against `jit(valueAndGrad(loss))`.
+ *   100 (and 1000 without --quick): eager `valueAndGrad(loss)` against `jit(valueAndGrad(loss))`,
+ *   and against `valueAndGrad(jit(loss))` (batch 100).
  * - A long elementwise chain over 10⁶ float32 elements: eager (one kernel and one buffer per op)
  *   against jit (one fused loop).
  *
@@ -48,8 +49,11 @@ interface Pair {
 
 const f32 = (buf: Float32Array, shape: readonly number[]): F32 => P.fromBuffer(buf.slice(), 'float32', shape);
 
-/** valueAndGrad of the MLP loss, eager and jitted; results are the loss then every gradient. */
-function mlpPair(batch: number): Pair {
+/**
+ * valueAndGrad of the MLP loss, eager against `jit(valueAndGrad(loss))`, or with `inner` against
+ * `valueAndGrad(jit(loss))` (the jvp/transpose rules of jit_call); results are the loss then every gradient.
+ */
+function mlpPair(batch: number, inner = false): Pair {
   const p = mlpProblem([784, 200, 100, 10], batch);
   const layers = p.sizes.length - 1;
   const params: Record<string, F32> = {};
@@ -59,11 +63,12 @@ function mlpPair(batch: number): Pair {
   }
   const x = f32(p.x, [p.batch, p.sizes[0]!]);
   const labels = P.fromBuffer(p.labels.slice(), 'int32', [p.batch]);
-  const vg = P.valueAndGrad((ps: Record<string, F32>, xb: F32, yb: P.Tensor<'int32'>) => mlpLoss(ps, xb, yb, layers));
-  const jvg = jit(vg);
+  const loss = (ps: Record<string, F32>, xb: F32, yb: P.Tensor<'int32'>) => mlpLoss(ps, xb, yb, layers);
+  const vg = P.valueAndGrad(loss);
+  const jvg = inner ? P.valueAndGrad(jit(loss)) : jit(vg);
   const collect = ([l, g]: [F32, Record<string, F32>]): Float32Array[] => [l.data(), ...Object.keys(g).sort().map((k) => g[k]!.data())];
   return {
-    label: `MLP 784-200-100-10 tanh fwd+bwd, batch ${batch}, f32`,
+    label: `MLP 784-200-100-10 tanh fwd+bwd, batch ${batch}, f32${inner ? ': valueAndGrad(jit(loss))' : ''}`,
     eager: () => collect(vg(params, x, labels) as [F32, Record<string, F32>]),
     jitted: () => collect(jvg(params, x, labels) as [F32, Record<string, F32>]),
   };
@@ -137,7 +142,7 @@ export function timePair(pair: Pair, t: PairTiming): { eager: Times; jit: Times;
 /** Times every case on the current default backend. */
 export function benchJit(timing: PairTiming, batches: readonly number[] = [100]): JitRow[] {
   const backend = P.defaultBackend();
-  const pairs = [...batches.map(mlpPair), chainPair(1_000_000)];
+  const pairs = [...batches.map((b) => mlpPair(b)), mlpPair(batches[0]!, true), chainPair(1_000_000)];
   return pairs.map((pair) => {
     const r = timePair(pair, timing);
     console.error(`  done: ${pair.label} on ${backend}`);
