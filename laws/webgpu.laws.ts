@@ -467,14 +467,17 @@ law('memory stays flat over 300 training steps that await their loss (finalizers
   }
 });
 
-law('kernels compile once per kernel and rank: new shapes of the same rank reuse the pipelines', async () => {
+law('kernels compile once: a repeated call compiles nothing, and new shapes of the same rank reuse the pipelines (matmul: one per block size)', async () => {
   const prev = defaultBackend();
   setBackend('webgpu');
   try {
-    const f = (n: number) => sum(tanh(matmul(tensor(new Float32Array(n * 3).fill(0.5), 'float32', [n, 3]), tensor(new Float32Array(3 * n).fill(0.25), 'float32', [3, n]))), 1);
+    const f = (n: number) => sum(tanh(transpose(add(tensor(new Float32Array(n * 3).fill(0.5), 'float32', [n, 3]), 1))), 1);
+    const g = (n: number) => matmul(tensor(new Float32Array(n * 3).fill(0.5), 'float32', [n, 3]), tensor(new Float32Array(3 * n).fill(0.25), 'float32', [3, n]));
     await f(4).dataAsync();
+    await g(40).dataAsync();
     const before = webgpuStats()!.pipelines;
     for (const n of [5, 17, 33]) await f(n).dataAsync();
+    await g(40).dataAsync();
     assert.equal(webgpuStats()!.pipelines, before);
   } finally {
     setBackend(prev);

@@ -6,11 +6,12 @@ import { bindings } from './wgsl.js';
  * Batched float32 matmul [B, M, K] × [B, K, N] → [B, M, N], two kernels:
  *
  * - `register` (register tiling, no workgroup memory): each invocation accumulates a TM×TN block
- *   of C in registers, reading A and B straight from the buffers, with the TN columns of one
- *   invocation strided by the workgroup width so that neighbouring invocations read neighbouring
- *   columns. On CPU implementations of WebGPU (lavapipe runs each workgroup as SIMD lanes of one
- *   CPU thread) this is ~10× faster than staging tiles in workgroup memory, whose barriers are
- *   expensive there.
+ *   of C in registers (up to 8×8, smaller for thin matrices), reading A and B straight from the
+ *   buffers, with the TN columns of one invocation strided by the workgroup width so that
+ *   neighbouring invocations read neighbouring columns. On CPU implementations of WebGPU (lavapipe
+ *   runs a workgroup as SIMD lanes of one CPU thread, and its barriers are expensive) this is 2–4×
+ *   faster than the `workgroup` kernel below at 512², and ~10× faster than the textbook
+ *   one-output-per-invocation tiling through workgroup memory.
  * - `workgroup` (classic shared-memory tiling): a 64×64 tile of C per workgroup of 16×16
  *   invocations, each a 4×4 block, with 64×16 slabs of A and B staged in workgroup memory. The
  *   usual choice on hardware GPUs.
@@ -26,10 +27,13 @@ export function setMatmulVariant(v: MatmulVariant): void {
   variant = v;
 }
 
-// register tiling: TM rows × TN columns per invocation, WX × WY invocations per workgroup
-const TM = 8, TN = 4, WX = 8, WY = 8;
+// register tiling: TM rows × TN columns per invocation, WX × WY invocations per workgroup. TM and
+// TN follow the matrix (up to 8 × 8, the fastest block on lavapipe at 512²) so that thin
+// products do not compute a whole tile of clamped, discarded entries.
+const WX = 16, WY = 4;
+const pow2Upto8 = (x: number) => Math.min(8, 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(1, x)))));
 
-const registerWgsl = () => `${bindings('f32', ['f32', 'f32'])}
+const registerWgsl = (TM: number, TN: number) => () => `${bindings('f32', ['f32', 'f32'])}
 @compute @workgroup_size(${WX}, ${WY})
 fn main(@builtin(local_invocation_id) l: vec3<u32>, @builtin(workgroup_id) w: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let batch = p[0]; let M = p[1]; let K = p[2]; let N = p[3];
@@ -120,12 +124,14 @@ const matmulKernel: GpuKernel = (rt, [a, b], _p, [o]) => {
   const n = b!.shape[b!.shape.length - 1]!;
   const batch = sizeOf(s.slice(0, -2));
   const v = variant === 'auto' ? (rt.info.software ? 'register' : 'workgroup') : variant;
-  const [bm, bn] = v === 'register' ? [WY * TM, WX * TN] : [BM, BN];
+  const tm = pow2Upto8(m / WY);
+  const tn = pow2Upto8(n / WX);
+  const [bm, bn] = v === 'register' ? [WY * tm, WX * tn] : [BM, BN];
   const grid: [number, number, number] = m * n * batch === 0 ? [0, 1, 1] : [Math.ceil(n / bn), Math.ceil(m / bm), Math.min(batch, 65535)];
   return [
     launch(rt, o!, {
-      key: `matmul:${v}`,
-      wgsl: v === 'register' ? registerWgsl : workgroupWgsl,
+      key: v === 'register' ? `matmul:register:${tm}x${tn}` : 'matmul:workgroup',
+      wgsl: v === 'register' ? registerWgsl(tm, tn) : workgroupWgsl,
       inputs: [a!.storage, b!.storage],
       params: [batch, m, k, n],
       grid,
