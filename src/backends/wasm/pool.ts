@@ -6,9 +6,15 @@
  * are unref'd: they never keep the process alive. Without shared memory, or when a worker
  * fails to start, every part runs on the calling thread.
  *
+ * A worker can be slow to wake on a busy machine (tens of ms). So the caller, once done with its
+ * own part, takes back every job no worker has started (compare-and-swap of the job's state from
+ * POSTED to TAKEN) and runs it itself; it waits only for jobs a worker is running. The GEMM hands
+ * out row blocks through a shared counter, so a late worker's job finds no work left.
+ *
  * Control words (Int32, at the start of the arena, 32 per worker slot w ≥ 0 at 32·w):
  *   [0] job sequence number (bumped by the caller), [1] last finished job (−1 before start-up),
- *   [2] kernel index, [3] argument count, [4…19] arguments, [30] 1 if the last job threw.
+ *   [2] kernel index, [3] argument count, [4…19] arguments, [30] 1 if the last job threw,
+ *   [31] job state: 0 idle, 1 posted, 2 running (set by the worker), 3 taken back by the caller.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -39,11 +45,14 @@ for (;;) {
   const seq = Atomics.load(ctl, base);
   if (seq === seen) continue;
   seen = seq;
-  const fi = ctl[base + 2];
-  if (fi < 0) break;
-  const args = [];
-  for (let i = 0; i < ctl[base + 3]; i++) args.push(ctl[base + 4 + i]);
-  try { fns[fi](...args); ctl[base + 30] = 0; } catch (e) { ctl[base + 30] = 1; }
+  // POSTED → RUNNING, unless the caller already took the job back
+  if (Atomics.compareExchange(ctl, base + 31, 1, 2) === 1) {
+    const fi = ctl[base + 2];
+    const args = [];
+    for (let i = 0; i < ctl[base + 3]; i++) args.push(ctl[base + 4 + i]);
+    try { fns[fi](...args); ctl[base + 30] = 0; } catch (e) { ctl[base + 30] = 1; }
+    Atomics.store(ctl, base + 31, 0);
+  }
   Atomics.store(ctl, base + 1, seq);
   Atomics.notify(ctl, base + 1);
 }
@@ -114,23 +123,30 @@ export function parallelFor(parts: number, job: (i: number) => Job): void {
   const n = parts <= 1 ? 0 : ensureWorkers(Math.min(parts, threads) - 1);
   const ctl = ks.arena.i32;
   const names = Object.keys(ks.exports);
-  const posted: [number, number][] = [];
+  const posted: [number, number, Job][] = [];
   for (let w = 0; w < n; w++) {
-    const [name, ...args] = job(w + 1);
+    const j = job(w + 1);
+    const [name, ...args] = j;
     if (args.length > MAX_ARGS) throw new RangeError(`cpu-wasm pool: kernel ${name} has ${args.length} arguments, over ${MAX_ARGS}`);
     const base = (w + 1) * SLOT;
     ctl[base + 2] = names.indexOf(name);
     ctl[base + 3] = args.length;
     for (let i = 0; i < args.length; i++) ctl[base + 4 + i] = args[i]!;
+    Atomics.store(ctl, base + 31, 1);
     const seq = (Atomics.load(ctl, base) + 1) | 0;
     Atomics.store(ctl, base, seq);
     Atomics.notify(ctl, base);
-    posted.push([base, seq]);
+    posted.push([base, seq, j]);
   }
   call(job(0));
   for (let i = n + 1; i < parts; i++) call(job(i));
   let failed = false;
-  for (const [base, seq] of posted) {
+  for (const [base, seq, j] of posted) {
+    // not started yet: take it back and run it here rather than wait for the worker to wake
+    if (Atomics.compareExchange(ctl, base + 31, 1, 3) === 1) {
+      call(j);
+      continue;
+    }
     // A worker that died would leave this thread waiting for ever: give up after a long silence,
     // stop the workers and run single-threaded from then on.
     const t0 = Date.now();
