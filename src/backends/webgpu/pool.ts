@@ -55,10 +55,12 @@ export function sizeClass(bytes: number): number {
 /**
  * Memory pressure. GPU buffers are invisible to V8's heuristics: a loop whose tensors die young
  * but get promoted to the old generation frees nothing until a major GC, which a small JS heap
- * rarely needs. So when the live bytes pass a watermark, the pool asks V8 for a full collection
- * (the finalizers of the dead tensors then return their buffers at the next turn of the event
- * loop). The watermark is twice the lowest live size seen since the last collection, and at least
- * `gcFloorBytes`; a collection is not repeated before the live bytes grow by half again.
+ * rarely needs. So when the live bytes pass a watermark, the pool asks V8 for a full collection;
+ * the finalizers of the dead tensors then return their buffers when the event loop next turns (an
+ * await of a readback, say). The watermark is twice the lowest live bytes seen since the last
+ * forced collection was reaped, and at least `gcFloorBytes`. No second collection is forced before the
+ * event loop has turned: in a loop that never yields, finalizers cannot run and a collection
+ * would free nothing.
  */
 export interface PressurePolicy {
   /** No collection is forced below this many live bytes (default 64 MiB; 0 disables forcing). */
@@ -99,8 +101,10 @@ export class BufferPool {
   onDestroy: (ids: readonly number[]) => void = () => {};
   /** See {@link PressurePolicy}. */
   readonly pressure: PressurePolicy = { gcFloorBytes: 64 * 2 ** 20 };
-  private lowSinceGc = 0;
-  private liveAtGc = 0;
+  /** The lowest live bytes since the last forced collection was reaped (the working set). */
+  private settled = 0;
+  /** A forced collection waits for the event loop to turn (its finalizers to run). */
+  private reaping = false;
   /** Full collections forced so far. */
   forcedGcs = 0;
 
@@ -112,6 +116,7 @@ export class BufferPool {
 
   /** A buffer of at least `bytes` bytes (1 reference), from the free list of its class or new. */
   acquire(bytes: number): GpuStorage {
+    this.relieve();
     const size = sizeClass(bytes);
     const list = this.free.get(size);
     let buffer = list?.pop();
@@ -128,6 +133,7 @@ export class BufferPool {
    * creation. A new buffer needs no ordering with commands still queued (a recycled one would).
    */
   upload(data: ArrayBufferView): GpuStorage {
+    this.relieve();
     const size = sizeClass(data.byteLength);
     const buffer = this.create(size, true);
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -147,10 +153,8 @@ export class BufferPool {
     if (s.refs < 0) throw new Error(`webgpu pool: buffer ${s.id} released more often than retained`);
     this.live -= s.bytes;
     this.liveCount--;
-    if (this.live < this.lowSinceGc) {
-      this.lowSinceGc = this.live;
-      if (this.live < this.liveAtGc / 1.5) this.liveAtGc = 0; // the last collection has been reaped
-    }
+    if (this.live < this.settled) this.settled = this.live;
+
     (this.free.get(s.bytes) ?? this.free.set(s.bytes, []).get(s.bytes)!).push(s.buffer);
     this.freeBytes += s.bytes;
     this.freeCount++;
@@ -194,20 +198,22 @@ export class BufferPool {
   /** Forces a full GC when the live bytes pass the watermark (see {@link PressurePolicy}). */
   private relieve(): void {
     const floor = this.pressure.gcFloorBytes;
-    if (floor <= 0 || this.live < floor || this.live < 2 * this.lowSinceGc || this.live < 1.5 * this.liveAtGc) return;
+    if (floor <= 0 || this.reaping || this.live < floor || this.live < 2 * this.settled) return;
     const gc = gcFunction();
     if (!gc) return;
     gc();
     this.forcedGcs++;
-    this.liveAtGc = this.live;
-    this.lowSinceGc = this.live;
+    this.reaping = true;
+    setImmediate(() => {
+      this.reaping = false;
+      this.settled = this.live;
+    }).unref();
   }
 
   private create(size: number, mapped: boolean): GPUBuffer {
     const max = this.device.limits.maxStorageBufferBindingSize;
     if (size > max)
       throw new WebGPUError(`webgpu: a tensor of ${size} bytes exceeds this adapter's largest storage binding (${max} bytes); split it, or use the cpu backend`);
-    this.relieve();
     const buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, mappedAtCreation: mapped });
     this.ids.set(buffer, newBufferId());
     this.created++;
