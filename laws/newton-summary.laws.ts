@@ -142,16 +142,27 @@ test('groups are matched by parameter name: reordering the groups of the partiti
         const opt = newtonSummary({ partition: part, damping: 0.5, dampingInt: 1, removeNegative: true });
         let p = pb.params;
         let st = opt.init(p);
+        let wellPosed = true;
         for (let t = 0; t < 2; t++) {
           const g = grad(pb.loss)(p);
           const [u, next] = opt.update(g, st, p, { loss: pb.loss, hgBatch: [] });
           p = applyUpdates(p, u);
           st = next;
+          wellPosed &&= (st.last?.notes.length ?? 0) === 0 && (st.last?.found ?? false);
         }
-        return { p, lrs: st.lrs };
+        return { p, lrs: st.lrs, wellPosed };
       };
-      const a = run(base);
-      const b = run(shuffled);
+      let a: ReturnType<typeof run>;
+      let b: ReturnType<typeof run>;
+      try {
+        a = run(base);
+        b = run(shuffled);
+      } catch {
+        return fc.pre(false); // a diverging trajectory (non-finite summary) says nothing about the law
+      }
+      // with a singular or ill-conditioned H̄ the solve's branch depends on rounding, which the
+      // group order changes: the law is about well-posed steps
+      fc.pre(a.wellPosed && b.wellPosed);
       assertClose(ravelTree(b.p), ravelTree(a.p), { rtol: 1e-9, atol: 1e-12 }, 'parameters after two steps');
       assertClose(tensor([...b.lrs], 'float64', [b.lrs.length]), tensor(perm.map((i) => a.lrs[i]!), 'float64', [perm.length]), { rtol: 1e-9, atol: 1e-12 }, 'permuted learning rates');
     }),

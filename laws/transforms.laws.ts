@@ -361,13 +361,13 @@ test('hasAux: the aux output comes back as concrete values, undifferentiated, an
   fc.assert(
     fc.property(arbTensorOf([3], 'float64'), (x) => {
       const f = (a: Tensor): [Tensor, { sq: Tensor; n: number }] => [px.sum(px.tanh(a)), { sq: px.mul(a, a), n: 3 }];
-      const [g, aux] = px.grad(f, { hasAux: true })(x) as [Tensor, { sq: Tensor; n: number }];
+      const [g, aux] = px.grad(f, { hasAux: true })(x) as unknown as [Tensor, { sq: Tensor; n: number }];
       assertClose(g, px.grad((a: Tensor) => px.sum(px.tanh(a)))(x), { rtol: 0, atol: 0 }, 'grad ignores aux');
       assertClose(aux.sq, px.mul(x, x), { rtol: 0, atol: 0 }, 'aux value');
       assert.equal(aux.n, 3);
       // inside an outer grad, aux is a tracer of the outer transform only: differentiable there
       const outer = px.grad((a: Tensor) => {
-        const [, inner] = px.grad(f, { hasAux: true })(a) as [Tensor, { sq: Tensor }];
+        const [, inner] = px.grad(f, { hasAux: true })(a) as unknown as [Tensor, { sq: Tensor }];
         return px.sum(inner.sq);
       })(x);
       assertClose(outer, px.mul(x, 2), { rtol: 1e-12, atol: 0 }, 'd/dx Σ aux = 2x');

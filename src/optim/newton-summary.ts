@@ -148,6 +148,11 @@ export function newtonSummary(opts: NewtonSummaryOptions): GradientTransformatio
         if (opts.diagonal) H = H.map((r, i) => r.map((v, j) => (i === j ? v : 0)));
         const g = Array.from(s.g.data() as ArrayLike<number>);
         const order3 = s.order3 ? Array.from(s.order3.data() as ArrayLike<number>) : new Array<number>(S).fill(0);
+        const bad = [...H.flat(), ...g, ...order3].findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0)
+          throw new RangeError(
+            `newtonSummary: the summary at step ${state.count} has non-finite entries (loss ${s.loss.item()}): the loss or the parameters diverged; lower the damping λ₁ or raise dampingInt`,
+          );
         let raw: number[];
         let found: boolean;
         let r: number | null = null;

@@ -16,6 +16,8 @@ export interface GradOptions {
 }
 
 type GradOf<A extends readonly unknown[], O extends GradOptions> = O['argnums'] extends readonly number[] ? unknown[] : O['argnums'] extends number ? A[O['argnums']] : A[0];
+/** What `grad` returns: the gradient, or `[gradient, aux]` with `hasAux`. */
+type GradResult<A extends readonly unknown[], O extends GradOptions> = O['hasAux'] extends true ? [GradOf<A, O>, any] : GradOf<A, O>;
 
 /**
  * `valueAndGrad(f)(...args)` returns `[f(...args), ∇f]` for a scalar-valued `f`; the gradient has
@@ -54,10 +56,10 @@ export function valueAndGrad<A extends readonly unknown[], O extends GradOptions
  * (default 0), with that argument's tree structure. Composes to any order: `grad(grad(grad(f)))`.
  * With `hasAux` the result is `[grad, aux]`.
  */
-export function grad<A extends readonly unknown[], O extends GradOptions = {}>(f: (...args: A) => unknown, opts?: O): (...args: A) => GradOf<A, O> {
+export function grad<A extends readonly unknown[], const O extends GradOptions = {}>(f: (...args: A) => unknown, opts?: O): (...args: A) => GradResult<A, O> {
   const vg = valueAndGrad(f, opts);
   return (...args: A) => {
     const [v, g] = vg(...args);
-    return (opts?.hasAux ? [g, (v as unknown[])[1]] : g) as GradOf<A, O>;
+    return (opts?.hasAux ? [g, (v as unknown[])[1]] : g) as GradResult<A, O>;
   };
 }
