@@ -14,8 +14,9 @@ import { runtime } from './runtime.js';
  * because the transforms, the optimizers and the laws read CPU tensors synchronously.
  *
  * Memory is released without `dispose()`: a FinalizationRegistry returns the buffer to the pool
- * when the tensor is garbage collected. Finalizers run between tasks, so a loop that awaits now and
- * then (a readback of the loss, say) keeps memory flat; a loop that never yields holds every
+ * when the tensor is garbage collected, and the pool forces a collection when its live bytes pass
+ * a watermark (V8 cannot see GPU memory). Finalizers run between tasks, so a loop that awaits now
+ * and then (a readback of the loss, say) keeps memory flat; a loop that never yields holds every
  * buffer it made until it does.
  */
 export class GpuTensor<D extends DType = DType> extends Tensor<D> {

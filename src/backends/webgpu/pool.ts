@@ -7,11 +7,13 @@
  * buffer (reshape, stop_gradient) each hold a reference; the last release puts the buffer on its
  * class's free list. Free buffers beyond `maxFreeBytes` are destroyed, but only by {@link trim},
  * which the queue calls right after a submit so that no unsubmitted command still uses them.
+ * Tensors release their buffers from finalizers; see {@link PressurePolicy} for how the pool
+ * makes those run in a loop that V8 alone would rarely collect.
  */
 
 import v8 from 'node:v8';
-import { WebGPUError } from './errors.js';
 import vm from 'node:vm';
+import { WebGPUError } from './errors.js';
 
 /** Buffer usage flags (the WebGPU constants, spelled here so no globals are needed). */
 export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80 } as const;
@@ -58,9 +60,9 @@ export function sizeClass(bytes: number): number {
  * rarely needs. So when the live bytes pass a watermark, the pool asks V8 for a full collection;
  * the finalizers of the dead tensors then return their buffers when the event loop next turns (an
  * await of a readback, say). The watermark is twice the lowest live bytes seen since the last
- * forced collection was reaped, and at least `gcFloorBytes`. No second collection is forced before the
- * event loop has turned: in a loop that never yields, finalizers cannot run and a collection
- * would free nothing.
+ * forced collection was reaped, and at least `gcFloorBytes`. No second collection is forced
+ * before the event loop has turned: in a loop that never yields, finalizers cannot run and a
+ * collection would free nothing.
  */
 export interface PressurePolicy {
   /** No collection is forced below this many live bytes (default 64 MiB; 0 disables forcing). */
