@@ -85,3 +85,89 @@ test('examples/summary-of-mlp.ts: the summary of an MLP on real MNIST agrees wit
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('examples/paper-experiments.ts --quick: the results table has a row per task and optimizer, the lr table a row per group, and both agree with the runs’ metrics.jsonl', async () => {
+  const { FASHION_MNIST_DIR } = await import('../src/data/fashion-mnist.js');
+  const { readdirSync } = await import('node:fs');
+  const fashion = ['train-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte.gz'].every((f) => existsSync(join(FASHION_MNIST_DIR, f)));
+  const dir = mkdtempSync(join(tmpdir(), 'partax-paper-'));
+  try {
+    const jsonPath = join(dir, 'raw.json');
+    const runsDir = join(dir, 'runs');
+    // its own timeout: nine `partax train` subprocesses (~40 s on 2 busy cores)
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join('examples', 'paper-experiments.ts'), '--quick', '--json', jsonPath, '--out', runsDir], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 180_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines = out.split('\n');
+    const tableAfter = (header: string): string[][] => {
+      const i = lines.indexOf(header);
+      assert.ok(i >= 0, `no table with header ${header}:\n${out}`);
+      assert.match(lines[i + 1]!, /^\|(---\|)+$/);
+      const rows: string[][] = [];
+      for (let k = i + 2; k < lines.length && lines[k]!.startsWith('|'); k++) rows.push(lines[k]!.slice(1, -1).split(' | ').map((c) => c.trim()));
+      return rows;
+    };
+    const tasks = [
+      { title: 'MLP 784-128-10 on MNIST', id: 'mnist-mlp', groups: 4, classification: true },
+      ...(fashion ? [{ title: 'MLP 784-128-10 on Fashion-MNIST', id: 'fashion-mlp', groups: 4, classification: true }] : []),
+      { title: 'MLP autoencoder 784-128-32-128-784 on MNIST', id: 'mnist-ae', groups: 8, classification: false },
+    ];
+    if (!fashion) assert.match(out, /Fashion-MNIST.*skipped.*apt-get install dataset-fashion-mnist/s);
+    else assert.doesNotMatch(out, /skipped/);
+
+    const raw = JSON.parse(readFileSync(jsonPath, 'utf8')) as {
+      runs: { task: string; optimizer: string; status: string; trainLoss: number; testLoss: number; testAccuracy: number | null; lrs: { groups: string[]; lastEpochMean: number[] } | null }[];
+    };
+    assert.equal(raw.runs.length, 3 * tasks.length);
+    assert.ok(raw.runs.every((r) => r.status === 'ok'), 'no quick run diverges');
+
+    const results = tableAfter('| task | optimizer | learning rate | final train loss | test accuracy | test loss | train time / run |');
+    assert.equal(results.length, 3 * tasks.length, `one row per task and optimizer:\n${out}`);
+    results.forEach((row, i) => {
+      const task = tasks[Math.floor(i / 3)]!;
+      const optimizer = ['newton-summary', 'momentum', 'adam'][i % 3]!;
+      assert.equal(row.length, 7);
+      assert.ok(row[0]!.startsWith(`${task.title}, 1 epoch`), row[0]);
+      assert.equal(row[1], ['NewtonSummary', 'SGD + momentum 0.9', 'Adam'][i % 3]);
+      const run = raw.runs.find((r) => r.task === task.id && r.optimizer === optimizer)!;
+      // the printed numbers are those of the run's last epoch line in its metrics.jsonl (4 significant digits)
+      const runDir = readdirSync(runsDir).find((d) => d.startsWith(`${task.id}-${optimizer}-s0`));
+      assert.ok(runDir, `a run directory for ${task.id} ${optimizer}`);
+      const metrics = readFileSync(join(runsDir, runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const last = metrics.filter((m) => m.type === 'epoch').at(-1);
+      const near = (printedValue: string, x: number) => Math.abs(Number(printedValue) - x) <= 1e-3 * Math.abs(x);
+      assert.ok(near(row[3]!, last.trainLoss), `train loss ${row[3]} vs ${last.trainLoss}`);
+      assert.equal(run.trainLoss, last.trainLoss);
+      assert.ok(near(row[5]!, last.testLoss), `test loss ${row[5]} vs ${last.testLoss}`);
+      if (task.classification) assert.equal(row[4], `${(100 * last.testAccuracy).toFixed(2)}%`);
+      else assert.equal(row[4], '—');
+      assert.match(row[6]!, /^\d+\.\d s$/);
+      if (optimizer === 'newton-summary') {
+        // NewtonSummary's learning rates: the mean over the last epoch's steps, recomputed here
+        const steps = metrics.filter((m) => m.type === 'step' && m.epoch === 0);
+        const means = run.lrs!.lastEpochMean;
+        assert.equal(means.length, task.groups);
+        means.forEach((m, j) => assert.ok(Math.abs(m - steps.reduce((s: number, st: { lrs: number[] }) => s + st.lrs[j]!, 0) / steps.length) <= 1e-12 * Math.max(1, Math.abs(m))));
+      } else assert.equal(run.lrs, null);
+    });
+
+    const lrRows = tableAfter('| task | group | learning rate (last epoch) | min – max in the last epoch |');
+    assert.equal(lrRows.length, tasks.reduce((s, t) => s + t.groups, 0), `one row per NewtonSummary group:\n${out}`);
+    let k = 0;
+    for (const task of tasks) {
+      const run = raw.runs.find((r) => r.task === task.id && r.optimizer === 'newton-summary')!;
+      run.lrs!.groups.forEach((g, j) => {
+        const row = lrRows[k++]!;
+        assert.deepEqual(row.slice(0, 2), [task.title, g]);
+        const printedLr = Number(row[2]);
+        assert.ok(printedLr >= 0 && Math.abs(printedLr - run.lrs!.lastEpochMean[j]!) <= 5e-3 * Math.abs(run.lrs!.lastEpochMean[j]!), `${g}: ${row[2]}`);
+      });
+    }
+    assert.match(out, /## What was tuned\n\nNewtonSummary: not tuned per task/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
