@@ -221,7 +221,7 @@ export const RESUMABLE: readonly OptionName[] = ['epochs', 'maxSteps', 'checkpoi
  * Fills in the defaults and checks the options against each other. Throws a DecodeError whose
  * issues name each offending field (`name(field)` renders it: a flag or a JSON key).
  *
- *     resolveConfig({})   // mnist, mlp 784-128-10 tanh, newton-summary (canonical, λ₁ 0.5, λ_int 1), 3 epochs of batch 100
+ *     resolveConfig({})   // mnist, mlp 784-128-10 tanh, newton-summary (canonical, λ₁ 0.5, λ_int 10), 3 epochs of batch 100
  */
 export function resolveConfig(o: TrainOptions, what = 'partax train', name: (f: string) => string = (f) => f): TrainConfig {
   const dataset = o.dataset ?? 'mnist';
