@@ -171,3 +171,22 @@ test('examples/paper-experiments.ts --quick: the results table has a row per tas
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('examples/newton-summary-rosenbrock.ts: NewtonSummary reaches the minimum (1, 1) of Rosenbrock with no tuned rate, and beats gradient descent', () => {
+  const out = runExample('newton-summary-rosenbrock.ts', ['100']);
+  assert.ok(printed(out, 'distance to the minimum (1, 1):') < 1e-6, out);
+  const ns = printed(out, 'NewtonSummary f =');
+  const gd = printed(out, 'gradient descent (lr 1e-3) f =');
+  assert.ok(ns < 1e-10 && gd > ns, out);
+});
+
+test('examples/custom-optimizer.ts: each optimizer built from parts lowers the loss', () => {
+  const out = runExample('custom-optimizer.ts', ['60']);
+  const rows = out.split('\n').filter((l) => l.includes(' → '));
+  assert.equal(rows.length, 3, out);
+  for (const r of rows) {
+    const [before, after] = r.split('loss ')[1]!.split(' → ').map(Number);
+    assert.ok(after! < before!, r);
+  }
+  assert.match(out, /NewtonSummary's rates for \[weights, biases\]: \[[-+\d.e]+, [-+\d.e]+\]/);
+});
