@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import * as t from 'io-ts';
 import { DecodeError, decodeOrThrow } from '../../core/decode.js';
+import type { EpochRecord } from '../train/metrics.js';
 
 /**
  * Reading a `partax train` run directory for `partax plot`: its `metrics.jsonl` (one JSON object
@@ -72,16 +73,8 @@ export interface StepPoint {
   readonly hg?: HgPoint;
 }
 
-/** An `epoch` line, as plotted. */
-export interface EpochPoint {
-  readonly epoch: number;
-  readonly step: number;
-  readonly trainLoss: number;
-  readonly trainAccuracy: number | null;
-  readonly testLoss: number;
-  readonly testAccuracy: number | null;
-  readonly time: number;
-}
+/** An `epoch` line, as plotted: the record `partax train` writes, without its tag. */
+export type EpochPoint = Omit<EpochRecord, 'type'>;
 
 /** A run directory read for plotting. */
 export interface RunData {
