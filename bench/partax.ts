@@ -25,10 +25,11 @@ export function mlpLoss(params: Params, x: F32, labels: P.Tensor<'int32'>, layer
 /** Wraps a Float32Array as a partax tensor (copied, so the shared bench inputs stay untouched). */
 const f32 = (buf: Float32Array, shape: readonly number[]): F32 => P.fromBuffer(buf.slice(), 'float32', shape);
 
-export const partaxCpu: Impl = {
-  name: 'partax (cpu)',
+/** partax on one of its CPU backends: 'cpu' (plain TypeScript, the oracle) or 'cpu-wasm' (SIMD kernels). */
+export const partaxOn = (backend: 'cpu' | 'cpu-wasm'): Impl => ({
+  name: `partax (${backend})`,
   async activate() {
-    P.setBackend('cpu');
+    P.setBackend(backend);
   },
   matmul(a, b, n): Runner<Float32Array> {
     const ta = f32(a, [n, n]);
@@ -54,4 +55,8 @@ export const partaxCpu: Impl = {
       },
     };
   },
-};
+});
+
+/** partax on the plain TypeScript CPU backend. */
+export const partaxCpu: Impl = partaxOn('cpu');
+

@@ -26,10 +26,10 @@ function cells(r: Row): string[] {
     r.impl,
     r.ms!.toFixed(r.ms! < 10 ? 2 : 1),
     r.cpuMs!.toFixed(r.cpuMs! < 10 ? 2 : 1),
-    r.gflops!.toFixed(2),
+    r.gflops === undefined || Number.isNaN(r.gflops) ? '' : r.gflops.toFixed(2),
     `${r.ratio!.toFixed(2)}×`,
     String(r.reps),
-    r.err === 0 ? '0' : r.err!.toExponential(1),
+    r.err === undefined ? '' : r.err === 0 ? '0' : r.err.toExponential(1),
   ];
 }
 

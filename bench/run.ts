@@ -8,10 +8,13 @@
  *        --only=SUBSTR (only implementations whose name contains SUBSTR; partax always runs).
  */
 import { cpus } from 'node:os';
+import * as P from '../src/index.js';
 import { benchMatmul } from './cases/matmul.js';
 import { benchMlp } from './cases/mlp.js';
 import type { Impl, TimeOptions } from './harness.js';
-import { partaxCpu } from './partax.js';
+import { partaxOn } from './partax.js';
+import { partaxWebgpu } from './partax-webgpu.js';
+import { benchSummary } from './cases/summary.js';
 import { initWebGpu, jaxjs } from './peers/jaxjs.js';
 import { initTfjsWasm, tfjs } from './peers/tfjs.js';
 import { markdownTable, textTable, type Row } from './report.js';
@@ -30,12 +33,16 @@ async function main(): Promise<void> {
   const warn = console.warn;
   console.warn = (...a: unknown[]) => (String(a[0]).includes('tfjs-node') ? undefined : warn(...a));
 
-  const impls: Impl[] = [partaxCpu, jaxjs('wasm', false), jaxjs('wasm', true), tfjs('cpu')];
+  // the reference (first) is partax on its default CPU backend, cpu-wasm
+  const impls: Impl[] = [partaxOn('cpu-wasm'), partaxOn('cpu'), jaxjs('wasm', false), jaxjs('wasm', true), tfjs('cpu')];
   if (await initTfjsWasm()) impls.push(tfjs('wasm'));
   else console.error('bench: tfjs wasm backend unavailable; skipped');
   if (!args.includes('--no-webgpu')) {
     const adapter = await initWebGpu();
-    if (adapter !== null) impls.push(jaxjs('webgpu', true, `[${adapter}]`));
+    if (adapter !== null) {
+      impls.push(jaxjs('webgpu', true, `[${adapter}]`));
+      if (await partaxWebgpu.activate!().then(() => true, () => false)) impls.push({ ...partaxWebgpu, name: `partax (webgpu [${adapter}])` });
+    }
     else console.error('bench: no WebGPU adapter (run scripts/setup-webgpu.sh); jax-js webgpu skipped');
   }
   const chosen = impls.filter((i, k) => k === 0 || only === undefined || i.name.includes(only));
@@ -45,9 +52,15 @@ async function main(): Promise<void> {
   console.log(`implementations: ${chosen.map((i) => i.name).join(', ')}\n`);
 
   const rows: Row[] = [];
+  // the plain-JS kernels (partax cpu, tfjs cpu) take tens of seconds at 2048²: left out there
+  const fast = chosen.filter((i) => !/\((cpu)\)$/.test(i.name));
   rows.push(...(await benchMatmul(chosen, [512], timing(2000))));
   rows.push(...(await benchMatmul(chosen, [1024], timing(3000))));
+  rows.push(...(await benchMatmul(fast, [2048], timing(4000))));
   rows.push(...(await benchMlp(chosen, timing(2000))));
+  rows.push(...(await benchMlp(chosen, timing(4000), [784, 200, 100, 10], 1000)));
+  P.setBackend('cpu-wasm');
+  rows.push(...(await benchSummary(timing(8000))));
 
   console.log(textTable(rows));
   console.log('\nMarkdown:\n');

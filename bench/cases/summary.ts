@@ -39,7 +39,7 @@ export async function benchSummary(timing: TimeOptions, batch = 1000): Promise<R
   for (const [name, f] of runners) {
     const t = await time({ run: f }, timing);
     gradMs ??= t.medianMs;
-    rows.push({ case: label, impl: `partax: ${name}`, ms: t.medianMs, cpuMs: t.cpuMs, reps: t.reps, ratio: t.medianMs / gradMs, gflops: NaN, err: 0 });
+    rows.push({ case: label, impl: `partax (${P.defaultBackend()}): ${name}`, ms: t.medianMs, cpuMs: t.cpuMs, reps: t.reps, ratio: t.medianMs / gradMs });
     console.error(`  done: ${name}`);
   }
   return rows;
