@@ -28,12 +28,12 @@ class UsageError extends Error {}
 const commands: Record<string, Command> = {
   case: (args) => {
     const file = needFile('case', args);
-    console.log(JSON.stringify(runCase(readJsonFile(file, CaseFile, 'partax case'))));
+    console.log(JSON.stringify(runCase(readJsonFile(file, CaseFile, 'case file'))));
   },
   trajectory: async (args) => {
     const file = needFile('trajectory', args);
     const { runTrajectory } = await import('../cases/run-trajectory.js');
-    console.log(JSON.stringify(runTrajectory(readJsonFile(file, TrajectoryFile, 'partax trajectory'))));
+    console.log(JSON.stringify(runTrajectory(readJsonFile(file, TrajectoryFile, 'trajectory file'))));
   },
   train: async (args) => (await import('./train/command.js')).trainCommand(args),
   plot: async (args) => (await import('./plot/command.js')).plotCommand(args),
