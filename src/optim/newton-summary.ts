@@ -2,7 +2,7 @@ import { ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { flatten, unflatten } from '../core/tree.js';
 import { mul } from '../ops/arith.js';
-import { fromBuffer } from '../ops/create.js';
+import { fromBuffer, tensor } from '../ops/create.js';
 import { reshape, take } from '../ops/shape-ops.js';
 import { summary } from '../summary/summary.js';
 import { type CompiledPartition, compilePartition, type Partition } from '../summary/partition.js';
@@ -93,14 +93,14 @@ export function scaleByGroups(u: unknown, lrs: readonly number[], cp: CompiledPa
   const { leaves, def } = flatten(u);
   if (leaves.length !== cp.leaves.length) throw new ShapeError(`newtonSummary: the direction has ${leaves.length} tensors, the partition covers ${cp.leaves.length}`);
   const dtype = leaves[0]?.dtype ?? 'float64';
-  const eta = fromBuffer(Float64Array.from(lrs, (v) => sign * v), 'float64', [lrs.length]);
-  const etaD = dtype === 'float32' ? fromBuffer(Float32Array.from(lrs, (v) => sign * v), 'float32', [lrs.length]) : eta;
+  // the rates in the leaves' dtype, for the leaves split between groups
+  const eta = tensor(lrs.map((v) => sign * v), dtype, [lrs.length]);
   return unflatten(
     def,
     leaves.map((x, i) => {
       const lg = cp.leaves[i]!;
       if (lg.kind === 'whole') return mul(x, sign * lrs[lg.group]!);
-      return mul(x, reshape(take(etaD, fromBuffer(lg.groupOf, 'int32', [lg.groupOf.length])), x.shape));
+      return mul(x, reshape(take(eta, fromBuffer(lg.groupOf, 'int32', [lg.groupOf.length])), x.shape));
     }),
   );
 }
