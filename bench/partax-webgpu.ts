@@ -1,6 +1,6 @@
 /**
  * partax on its WebGPU backend as a bench implementation (the same ops and loss as bench/partax.ts;
- * inputs uploaded once, results read back with `await dataAsync()`). `activate()` starts WebGPU
+ * inputs uploaded once, results read back with `await data()`). `activate()` starts WebGPU
  * and throws when no adapter exists, so a bench can skip it:
  *
  *     const gpu = await partaxWebgpu.activate!().then(() => true, () => false);
@@ -26,7 +26,7 @@ export const partaxWebgpu: Impl = {
     return {
       run: async () => {
         const [ta, tb] = await ready;
-        return (await P.matmul(ta, tb).dataAsync()) as Float32Array;
+        return (await P.matmul(ta, tb).data()) as Float32Array;
       },
     };
   },
@@ -47,8 +47,8 @@ export const partaxWebgpu: Impl = {
         const { params, vg } = await ready;
         const [loss, g] = vg(params) as [F32, Params];
         const grads: Float32Array[] = [];
-        for (let l = 1; l <= layers; l++) grads.push((await g[`w${l}`]!.dataAsync()) as Float32Array, (await g[`b${l}`]!.dataAsync()) as Float32Array);
-        return { loss: (await loss.dataAsync())[0]!, grads };
+        for (let l = 1; l <= layers; l++) grads.push((await g[`w${l}`]!.data()) as Float32Array, (await g[`b${l}`]!.data()) as Float32Array);
+        return { loss: (await loss.data())[0]!, grads };
       },
     };
   },

@@ -34,7 +34,7 @@ export const partaxOn = (backend: 'cpu' | 'cpu-wasm'): Impl => ({
   matmul(a, b, n): Runner<Float32Array> {
     const ta = f32(a, [n, n]);
     const tb = f32(b, [n, n]);
-    return { run: () => P.matmul(ta, tb).data() };
+    return { run: () => P.matmul(ta, tb).dataSync() };
   },
   mlp(p: MlpProblem): Runner<MlpResult> {
     const layers = p.sizes.length - 1;
@@ -50,7 +50,7 @@ export const partaxOn = (backend: 'cpu' | 'cpu-wasm'): Impl => ({
       run() {
         const [loss, g] = vg(params) as [F32, Params];
         const grads: Float32Array[] = [];
-        for (let l = 1; l <= layers; l++) grads.push(g[`w${l}`]!.data(), g[`b${l}`]!.data());
+        for (let l = 1; l <= layers; l++) grads.push(g[`w${l}`]!.dataSync(), g[`b${l}`]!.dataSync());
         return { loss: loss.item(), grads };
       },
     };

@@ -26,8 +26,8 @@ const fwd = (g: (x: Tensor) => Tensor) => (x: Tensor): Tensor => jvp(g, [x], [on
 const third = fwd(fwd(fwd(f)));
 
 const xs = linspace(-2, 2, nPoints, 'float64');
-const values = derivs.map((d) => vmap(d)(xs).data() as Float64Array);
-const forward3 = vmap(third)(xs).data() as Float64Array;
+const values = derivs.map((d) => vmap(d)(xs).dataSync() as Float64Array);
+const forward3 = vmap(third)(xs).dataSync() as Float64Array;
 
 /** Central difference of a scalar function of a number, with step h. */
 const h = 1e-5;
@@ -43,7 +43,7 @@ console.log('difference of the (k−1)-th AD derivative (FD), float64, h = 1e-5\
 console.log(head.map((s) => s.padStart(13)).join(''));
 let maxRel = 0;
 let maxFwd = 0;
-const x = xs.data() as Float64Array;
+const x = xs.dataSync() as Float64Array;
 for (let i = 0; i < x.length; i++) {
   const row = [x[i]!, values[0]![i]!];
   for (let k = 1; k <= 3; k++) {

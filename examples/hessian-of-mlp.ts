@@ -54,7 +54,7 @@ const loss = (theta: Tensor): Tensor => {
 
 const theta = tensor(Array.from({ length: P }, (_, i) => 0.5 * Math.sin(1.7 * i + 0.4)), 'float64');
 const H = hessian(loss)(theta) as Tensor;
-const Hd = H.data() as Float64Array;
+const Hd = H.dataSync() as Float64Array;
 
 console.log(`tanh MLP ${din} → ${hidden} → 1 on ${nEx} examples: P = ${P} parameters (${layout.map(([n, s]) => `${n} [${s}]`).join(', ')})`);
 console.log(`loss(θ) = ${loss(theta).item().toFixed(6)}\n`);
@@ -73,15 +73,15 @@ for (let j = 0; j < P; j++) {
   const e = new Float64Array(P);
   e[j] = h;
   const step = tensor(e, 'float64');
-  const gp = g(add(theta, step)).data() as Float64Array;
-  const gm = g(sub(theta, step)).data() as Float64Array;
+  const gp = g(add(theta, step)).dataSync() as Float64Array;
+  const gm = g(sub(theta, step)).dataSync() as Float64Array;
   for (let i = 0; i < P; i++) fdErr = Math.max(fdErr, Math.abs((gp[i]! - gm[i]!) / (2 * h) - Hd[i * P + j]!));
 }
 
 // hvp: one forward-over-reverse pass
 const v = tensor(Array.from({ length: P }, (_, i) => Math.cos(i)), 'float64');
-const hv = hvp(loss, theta, v).data() as Float64Array;
-const vd = v.data() as Float64Array;
+const hv = hvp(loss, theta, v).dataSync() as Float64Array;
+const vd = v.dataSync() as Float64Array;
 let hvpErr = 0;
 for (let i = 0; i < P; i++) {
   let s = 0;

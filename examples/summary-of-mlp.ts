@@ -68,10 +68,10 @@ const S = names.length;
 const t1 = performance.now();
 const s = summary(loss, params, u, part, { order: 3 });
 const t2 = performance.now();
-const g = Array.from(s.g.data());
-const Hflat = Array.from(s.H!.data());
+const g = Array.from(s.g.dataSync());
+const Hflat = Array.from(s.H!.dataSync());
 const H = names.map((_, i) => Hflat.slice(i * S, (i + 1) * S));
-const order3 = Array.from(s.order3!.data());
+const order3 = Array.from(s.order3!.dataSync());
 
 const P = tree.leaves(params).reduce((n, l) => n + l.size, 0);
 console.log(`MLP ${[784, ...hidden, 10].join('-')} (tanh, log-softmax, nll) on ${batchSize} real MNIST digits: P = ${P} parameters, S = ${S} groups`);

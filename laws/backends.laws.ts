@@ -272,9 +272,9 @@ test('end to end: valueAndGrad of an MLP loss on cpu-wasm = on cpu (float64 1e-1
         const want = run('cpu');
         const rtol = dtype === 'float64' ? 1e-12 : 1e-4;
         got.forEach((t, j) => {
-          const w = want[j]!.data() as Buffer;
+          const w = want[j]!.dataSync() as Buffer;
           const scale = Math.max(...Array.from(w, Math.abs), 1e-30);
-          within(t.data() as Buffer, w, rtol * scale, `MLP ${dtype} batch ${batch}: output ${j}`);
+          within(t.dataSync() as Buffer, w, rtol * scale, `MLP ${dtype} batch ${batch}: output ${j}`);
         });
       }),
       { numRuns: 100 },

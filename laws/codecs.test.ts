@@ -49,8 +49,8 @@ function assertTreeEqual(a: unknown, b: unknown) {
   tree.zip(a, b).forEach(([x, y], i) => {
     assert.equal(x!.dtype, y!.dtype, `leaf ${i}: dtype`);
     assert.deepEqual(x!.shape, y!.shape, `leaf ${i}: shape`);
-    const xs = Array.from(x!.data());
-    const ys = Array.from(y!.data());
+    const xs = Array.from(x!.dataSync());
+    const ys = Array.from(y!.dataSync());
     xs.forEach((v, j) => assert.ok(v === ys[j], `leaf ${i}, element ${j}: ${v} vs ${ys[j]}`));
   });
 }
@@ -132,7 +132,7 @@ test('decoding errors name the input, the path of the bad field and the problem'
   assert.equal(msg(() => parseOrThrow(Config, '{"lr": 1,}', 'config')).split(' (')[0], 'config: not valid JSON');
   // typed single tensors
   const x: Tensor<'float64'> = decodeOrThrow(tensorCodec('float64'), { shape: [2], data: [1, 2] }, 'x');
-  assert.deepEqual(Array.from(x.data()), [1, 2]);
+  assert.deepEqual(Array.from(x.dataSync()), [1, 2]);
   assert.equal(msg(() => decodeOrThrow(tensorCodec('float64'), [1, 2], 'x')), 'x: expected a tensor {"shape": [...], "data": [...]}, got [1,2] (an array of 2)');
 });
 

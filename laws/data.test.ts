@@ -40,7 +40,7 @@ import { RUNS } from './harness/index.js';
  */
 
 const arbSeed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
-const values = (x: { data(): ArrayLike<number> }) => Array.from(x.data());
+const values = (x: { dataSync(): ArrayLike<number> }) => Array.from(x.dataSync());
 
 // ---------------------------------------------------------------- IDX
 

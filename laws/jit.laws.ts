@@ -113,8 +113,8 @@ const inputsOf = (prog: Prog, seed: number, dtype: FloatDType = 'float64'): Tens
 function assertSame(actual: Tensor, expected: Tensor, tol: number, label: string): void {
   assert.deepEqual(actual.shape, expected.shape, `${label}: shapes [${actual.shape}] vs [${expected.shape}]`);
   assert.equal(actual.dtype, expected.dtype, `${label}: dtypes`);
-  const a = actual.data() as ArrayLike<number>;
-  const b = expected.data() as ArrayLike<number>;
+  const a = actual.dataSync() as ArrayLike<number>;
+  const b = expected.dataSync() as ArrayLike<number>;
   let scale = 1;
   for (let i = 0; i < b.length; i++) if (Number.isFinite(b[i]!)) scale = Math.max(scale, Math.abs(b[i]!));
   for (let i = 0; i < a.length; i++) {
@@ -413,13 +413,13 @@ test('buffer planning never overwrites inputs, constants or earlier outputs', ()
     fc.property(arbProg(), arbSeed, (prog, seed) => {
       const f = programFn(prog);
       const xs = inputsOf(prog, seed);
-      const copies = xs.map((x) => x.data());
+      const copies = xs.map((x) => x.dataSync());
       const jf = jit(f);
       const first = jf(...xs);
-      const firstCopies = first.map((y) => y.data());
+      const firstCopies = first.map((y) => y.dataSync());
       jf(...inputsOf(prog, seed + 1));
-      xs.forEach((x, i) => assert.deepEqual(x.data(), copies[i], `input ${i} changed`));
-      first.forEach((y, i) => assert.deepEqual(y.data(), firstCopies[i], `output ${i} of the first call changed`));
+      xs.forEach((x, i) => assert.deepEqual(x.dataSync(), copies[i], `input ${i} changed`));
+      first.forEach((y, i) => assert.deepEqual(y.dataSync(), firstCopies[i], `output ${i} of the first call changed`));
     }),
     RUNS,
   );
@@ -430,7 +430,7 @@ test('a donated argument that is also passed undonated is not overwritten', () =
   const f = jit((a: Tensor, b: Tensor) => P.mul(P.exp(a), 2), { donate: [0] });
   const out = f(x, x) as P.ArrayTensor;
   assert.notEqual(out.buffer, x.buffer);
-  assert.deepEqual(Array.from(x.data()), [1, 2, 3]);
+  assert.deepEqual(Array.from(x.dataSync()), [1, 2, 3]);
 });
 
 // ---- fusion actually happens -------------------------------------------------------------------------

@@ -32,7 +32,7 @@ const arbRun = (steps: number) =>
   arbShapes.chain((sh) => fc.record({ params: treeOf(sh), grads: fc.array(treeOf(sh), { minLength: steps, maxLength: steps }) }));
 
 /** All leaves' values, concatenated in flatten order. */
-const flat = (t: unknown): number[] => flatten(t).leaves.flatMap((x) => Array.from(x.data() as ArrayLike<number>));
+const flat = (t: unknown): number[] => flatten(t).leaves.flatMap((x) => Array.from(x.dataSync() as ArrayLike<number>));
 
 function assertNums(actual: readonly number[], expected: readonly number[], tol: { rtol: number; atol: number }, label: string) {
   assert.equal(actual.length, expected.length, `${label}: lengths differ`);

@@ -15,7 +15,7 @@ import { RUNS } from './harness/index.js';
 const N = 20000;
 const arbSeed = fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.maxSafeInteger());
 const arbKey = arbSeed.map((s) => key(s));
-const values = (x: { data(): ArrayLike<number> }) => Array.from(x.data());
+const values = (x: { dataSync(): ArrayLike<number> }) => Array.from(x.dataSync());
 
 test('Threefry-2x32 (20 rounds) reproduces the Random123 known-answer vectors', () => {
   const hex = (ws: number[]) => ws.map((w) => `0x${w.toString(16).padStart(8, '0')}`);

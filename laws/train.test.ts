@@ -28,7 +28,7 @@ import { RUNS } from './harness/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'partax.mjs');
-const values = (x: { data(): ArrayLike<number> }) => Array.from(x.data());
+const values = (x: { dataSync(): ArrayLike<number> }) => Array.from(x.dataSync());
 const arbSeed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 
 // ---------------------------------------------------------------- init statistics

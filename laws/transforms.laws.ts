@@ -281,10 +281,10 @@ test('a tracer stored from inside grad/jvp/vmap and used after the transform ret
   );
 });
 
-test('data()/item()/toNested() of a traced value inside grad, jvp or vmap raise ConcretizationError', () => {
+test('dataSync()/item()/toNested() of a traced value inside grad, jvp or vmap raise ConcretizationError; data() rejects', async () => {
   const x0 = px.tensor([0.5, -1], 'float64');
   const uses: [string, (t: Tensor) => unknown][] = [
-    ['data', (t) => t.data()],
+    ['data', (t) => t.dataSync()],
     ['item', (t) => px.sum(t).item()],
     ['toNested', (t) => t.toNested()],
   ];
@@ -294,10 +294,13 @@ test('data()/item()/toNested() of a traced value inside grad, jvp or vmap raise 
     assert.throws(() => px.vmap((x: Tensor) => (use(x), x))(x0), ConcretizationError, `${what} in vmap`);
   }
   assert.throws(
-    () => px.grad((x: Tensor) => (x.data(), px.sum(x)))(x0),
+    () => px.grad((x: Tensor) => (x.dataSync(), px.sum(x)))(x0),
     (e: unknown) => e instanceof ConcretizationError && /traced/.test((e as Error).message) && /\[2\]/.test((e as Error).message),
     'the message says the value is traced and gives its shape',
   );
+  let read: Promise<unknown> | undefined;
+  px.grad((x: Tensor) => ((read = x.data()), px.sum(x)))(x0);
+  await assert.rejects(read!, ConcretizationError, 'await data() of a traced value rejects');
 });
 
 // ---- cost: forward-over-reverse hvp is O(1) passes, whatever the parameter count ----------------

@@ -131,8 +131,8 @@ test('add, sub, scale, zerosLike, onesLike and cast are the leafwise operations'
     fc.property(arbSame(2), fc.double({ min: -3, max: 3, noNaN: true }), ([a, b], c) => {
       assertTreeClose(tree.sub(tree.add(a, b), b), a, TOL.float64, 'sub ∘ add');
       assertTreeClose(tree.add(a, tree.zerosLike(a)), a, { rtol: 0, atol: 0 }, 'zero');
-      tree.zip(tree.scale(a, c), a).forEach(([s, x]) => assertClose(s!, tensor(Array.from(x!.data(), (v) => v * c), 'float64', x!.shape), { rtol: 0, atol: 0 }, 'scale'));
-      tree.leaves(tree.onesLike(a)).forEach((x) => assert.ok(Array.from(x.data()).every((v) => v === 1)));
+      tree.zip(tree.scale(a, c), a).forEach(([s, x]) => assertClose(s!, tensor(Array.from(x!.dataSync(), (v) => v * c), 'float64', x!.shape), { rtol: 0, atol: 0 }, 'scale'));
+      tree.leaves(tree.onesLike(a)).forEach((x) => assert.ok(Array.from(x.dataSync()).every((v) => v === 1)));
       const f32 = tree.cast(a, 'float32');
       tree.leaves(f32).forEach((x) => assert.equal(x.dtype, 'float32'));
       // float32 → float64 → float32 is exact
@@ -167,6 +167,6 @@ test('typed records keep their type through map, add, sub and scale; cast retype
   const wide: { layers: { weight: Tensor<'float64'>; bias: Tensor<'float64'> }[]; scale: Tensor<'float64'> } = tree.cast(params, 'float64');
   // @ts-expect-error: the second tree must have the type of the first
   assert.throws(() => tree.add(params, { scale: b }), ShapeError);
-  assert.deepEqual(Array.from(stepped.layers[0]!.weight.data()), [0.800000011920929, 1.600000023841858]);
+  assert.deepEqual(Array.from(stepped.layers[0]!.weight.dataSync()), [0.800000011920929, 1.600000023841858]);
   assert.equal(wide.layers[0]!.bias.dtype, 'float64');
 });

@@ -104,7 +104,7 @@ async function agree(label: string, f: (...xs: Tensor[]) => Out, inputs: readonl
     assert.ok(g instanceof GpuTensor || gpuInputs.includes(g), `${label}: output ${k} is not on the GPU (${g.toString()})`);
     assert.deepEqual(g.shape, c.shape, `${label}: shapes differ`);
     assert.equal(g.dtype, c.dtype, `${label}: dtypes differ`);
-    close(await g.dataAsync(), c.data(), tol, `${label} [output ${k}]`);
+    close(await g.data(), c.dataSync(), tol, `${label} [output ${k}]`);
   }
 }
 
@@ -365,11 +365,11 @@ law('where the CPU raises a LinAlgError the GPU gives NaN; singular det and slog
   const notPd = await toBackend(tensor([[1, 2], [2, 1]]), 'webgpu');
   const singular = await toBackend(tensor([[1, 2], [2, 4]]), 'webgpu');
   const nanEverywhere = (v: ArrayLike<number>) => Array.from(v).every(Number.isNaN);
-  assert.ok(nanEverywhere(await cholesky(notPd).dataAsync()), 'cholesky of an indefinite matrix');
-  assert.ok(nanEverywhere(await solve(singular, tensor([1, 1])).dataAsync()), 'solve with a singular matrix');
-  assert.deepEqual(Array.from(await det(singular).dataAsync()), [0]);
+  assert.ok(nanEverywhere(await cholesky(notPd).data()), 'cholesky of an indefinite matrix');
+  assert.ok(nanEverywhere(await solve(singular, tensor([1, 1])).data()), 'solve with a singular matrix');
+  assert.deepEqual(Array.from(await det(singular).data()), [0]);
   const [sg, la] = slogdet(singular);
-  assert.deepEqual([...(await sg.dataAsync()), ...(await la.dataAsync())], [0, -Infinity]);
+  assert.deepEqual([...(await sg.data()), ...(await la.data())], [0, -Infinity]);
   assert.deepEqual([withBackend('cpu', () => det(tensor([[1, 2], [2, 4]]))).item()], [0]);
 });
 
@@ -451,7 +451,7 @@ law('memory stays flat over 300 training steps that await their loss (finalizers
     for (let step = 0; step < 300; step++) {
       const g = grad(loss)(params) as MlpParams;
       params = { layers: params.layers.map((l, i) => ({ weight: sub(l.weight, mul(g.layers[i]!.weight, 0.1)), bias: sub(l.bias, mul(g.layers[i]!.bias, 0.1)) })) };
-      const v = (await loss(params).dataAsync())[0]!;
+      const v = (await loss(params).data())[0]!;
       if (step === 0) first = v;
       last = v;
       live.push(webgpuStats()!.liveBytes);
@@ -473,11 +473,11 @@ law('kernels compile once: a repeated call compiles nothing, and new shapes of t
   try {
     const f = (n: number) => sum(tanh(transpose(add(tensor(new Float32Array(n * 3).fill(0.5), 'float32', [n, 3]), 1))), 1);
     const g = (n: number) => matmul(tensor(new Float32Array(n * 3).fill(0.5), 'float32', [n, 3]), tensor(new Float32Array(3 * n).fill(0.25), 'float32', [3, n]));
-    await f(4).dataAsync();
-    await g(40).dataAsync();
+    await f(4).data();
+    await g(40).data();
     const before = webgpuStats()!.pipelines;
-    for (const n of [5, 17, 33]) await f(n).dataAsync();
-    await g(40).dataAsync();
+    for (const n of [5, 17, 33]) await f(n).data();
+    await g(40).data();
     assert.equal(webgpuStats()!.pipelines, before);
   } finally {
     setBackend(prev);
@@ -488,15 +488,15 @@ law('transfers: toBackend round-trips bit for bit; CPU and GPU tensors mix in on
   const host = tensor([1.5, -2.25, 3e-8, 1e30], 'float32');
   const g = await toBackend(host, 'webgpu');
   assert.ok(g instanceof GpuTensor);
-  assert.throws(() => g.data(), (e: Error) => e instanceof WebGPUError && /await x\.dataAsync\(\)/.test(e.message));
+  assert.throws(() => g.dataSync(), (e: Error) => e instanceof WebGPUError && /await x\.data\(\)/.test(e.message));
   const back = await toBackend(g, 'cpu');
-  assert.deepEqual(Array.from(back.data()), Array.from(host.data()));
-  assert.deepEqual(Array.from(await host.dataAsync()), Array.from(host.data()));
+  assert.deepEqual(Array.from(back.dataSync()), Array.from(host.dataSync()));
+  assert.deepEqual(Array.from(await host.data()), Array.from(host.dataSync()));
   const mixed = add(g, host);
   assert.ok(mixed instanceof GpuTensor);
-  assert.deepEqual(Array.from(await mixed.dataAsync()), Array.from(host.data(), (v) => Math.fround(v + v)));
+  assert.deepEqual(Array.from(await mixed.data()), Array.from(host.dataSync(), (v) => Math.fround(v + v)));
   const bools = await toBackend(tensor([1, 0, 1], 'bool'), 'webgpu');
-  assert.deepEqual(Array.from(await bools.dataAsync()), [1, 0, 1]);
+  assert.deepEqual(Array.from(await bools.data()), [1, 0, 1]);
 });
 
 law('float64 on webgpu is a DTypeError saying WGSL has no f64 (creation, a float64 input, a cast)', async () => {
@@ -526,7 +526,7 @@ registerCpuKernel('test_host_only_double', ([x]) => [Float32Array.from(x!.buffer
 
 law('a primitive without a kernel runs on the CPU for host inputs, and asks for toBackend when an input is on the GPU', async () => {
   const onHost = withBackend('webgpu', () => bind1(hostOnlyP, [tensor([1, 2.5])]));
-  close(await onHost.dataAsync(), [2, 5], EW, 'host fallback');
+  close(await onHost.data(), [2, 5], EW, 'host fallback');
   const onGpu = await toBackend(tensor([1, 2.5]), 'webgpu');
   assert.throws(() => bind1(hostOnlyP, [onGpu]), (e: Error) => e instanceof WebGPUError && /toBackend/.test(e.message));
 });
@@ -542,8 +542,8 @@ law('a lost device gives a WebGPUError (never a hang), and initWebGPU starts a n
   runtime('test').handle.device.destroy();
   await new Promise((r) => setTimeout(r, 50));
   assert.throws(() => withBackend('webgpu', () => add(g, g)), (e: Error) => e instanceof WebGPUError && /lost/.test(e.message));
-  await assert.rejects(g.dataAsync(), (e: Error) => e instanceof WebGPUError);
+  await assert.rejects(g.data(), (e: Error) => e instanceof WebGPUError);
   await initWebGPU();
   const h = await toBackend(tensor([1, 2, 3]), 'webgpu');
-  assert.deepEqual(Array.from(await withBackend('webgpu', () => add(h, h)).dataAsync()), [2, 4, 6]);
+  assert.deepEqual(Array.from(await withBackend('webgpu', () => add(h, h)).data()), [2, 4, 6]);
 });

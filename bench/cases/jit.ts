@@ -66,7 +66,7 @@ function mlpPair(batch: number, inner = false): Pair {
   const loss = (ps: Record<string, F32>, xb: F32, yb: P.Tensor<'int32'>) => mlpLoss(ps, xb, yb, layers);
   const vg = P.valueAndGrad(loss);
   const jvg = inner ? P.valueAndGrad(jit(loss)) : jit(vg);
-  const collect = ([l, g]: [F32, Record<string, F32>]): Float32Array[] => [l.data(), ...Object.keys(g).sort().map((k) => g[k]!.data())];
+  const collect = ([l, g]: [F32, Record<string, F32>]): Float32Array[] => [l.dataSync(), ...Object.keys(g).sort().map((k) => g[k]!.dataSync())];
   return {
     label: `MLP 784-200-100-10 tanh fwd+bwd, batch ${batch}, f32${inner ? ': valueAndGrad(jit(loss))' : ''}`,
     eager: () => collect(vg(params, x, labels) as [F32, Record<string, F32>]),
@@ -96,8 +96,8 @@ function chainPair(n: number): Pair {
   const { stats } = jc.lower(x, y);
   return {
     label: `elementwise chain (${stats.elementwise} ops → ${stats.loops} loop), 10^6 f32`,
-    eager: () => [chain(x, y).data()],
-    jitted: () => [jc(x, y).data()],
+    eager: () => [chain(x, y).dataSync()],
+    jitted: () => [jc(x, y).dataSync()],
   };
 }
 

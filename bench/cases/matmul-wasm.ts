@@ -40,7 +40,7 @@ function partax(backend: 'cpu' | 'cpu-wasm', threads: number): Variant {
         run: () => {
           P.setBackend(backend);
           setWasmThreads(threads);
-          return P.matmul(ta, tb).data() as Float32Array | Float64Array;
+          return P.matmul(ta, tb).dataSync() as Float32Array | Float64Array;
         },
       };
     },

@@ -6,7 +6,7 @@
  *
  * Two figures per size: "device" is the median over rounds of (`reps` products queued back to
  * back, then one wait for the GPU) / reps, i.e. the kernel's throughput with inputs and outputs
- * on the GPU; "+readback" is one product followed by `await dataAsync()` of the result (the only
+ * on the GPU; "+readback" is one product followed by `await data()` of the result (the only
  * figure taken for jax-js, whose lazy arrays need not run products that are never read). On a
  * machine without a GPU, Dawn runs on Mesa's lavapipe (Vulkan on the CPU), so these measure the
  * CPU through the WebGPU stack. The first product of a kernel (pipeline compilation) is not timed.
@@ -46,7 +46,7 @@ async function partax(variant: 'register' | 'workgroup', n: number, a: Float32Ar
   setMatmulVariant(variant);
   const ta = await P.toBackend(P.fromBuffer(a.slice(), 'float32', [n, n]), 'webgpu');
   const tb = await P.toBackend(P.fromBuffer(b.slice(), 'float32', [n, n]), 'webgpu');
-  const c = (await P.matmul(ta, tb).dataAsync()) as Float32Array; // compiles the pipeline
+  const c = (await P.matmul(ta, tb).data()) as Float32Array; // compiles the pipeline
   const device: number[] = [];
   const readback: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -56,7 +56,7 @@ async function partax(variant: 'register' | 'workgroup', n: number, a: Float32Ar
     await webgpuSync();
     device.push((performance.now() - t) / reps);
     t = performance.now();
-    await P.matmul(ta, tb).dataAsync();
+    await P.matmul(ta, tb).data();
     readback.push(performance.now() - t);
   }
   return { name: `partax webgpu (${variant})`, n, deviceMs: median(device), readbackMs: median(readback), err: scaledError(c, a, b, n) };

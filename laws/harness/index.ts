@@ -34,8 +34,8 @@ export const arbTensor = (opts: { dtype?: FloatDType; rank?: [number, number]; s
 
 /** Asserts elementwise |a − b| ≤ atol + rtol·|b|, with the worst element in the message. */
 export function assertClose(actual: Tensor | number, expected: Tensor | number, tol: { rtol?: number; atol?: number } = TOL.float64, label = ''): void {
-  const a = typeof actual === 'number' ? [actual] : Array.from(actual.data() as ArrayLike<number>);
-  const b = typeof expected === 'number' ? [expected] : Array.from(expected.data() as ArrayLike<number>);
+  const a = typeof actual === 'number' ? [actual] : Array.from(actual.dataSync() as ArrayLike<number>);
+  const b = typeof expected === 'number' ? [expected] : Array.from(expected.dataSync() as ArrayLike<number>);
   if (typeof actual !== 'number' && typeof expected !== 'number')
     assert.deepEqual(actual.shape, expected.shape, `${label}: shapes differ: [${actual.shape}] vs [${expected.shape}]`);
   assert.equal(a.length, b.length, `${label}: sizes differ`);
@@ -53,7 +53,7 @@ export function assertClose(actual: Tensor | number, expected: Tensor | number, 
  * Used as the independent oracle for grad/jvp.
  */
 export function finiteDifference(f: (x: Tensor) => Tensor | number, x: Tensor, h = 1e-5): Tensor {
-  const base = Float64Array.from(x.data() as ArrayLike<number>);
+  const base = Float64Array.from(x.dataSync() as ArrayLike<number>);
   const out = new Float64Array(base.length);
   const val = (v: Float64Array) => {
     const r = f(fromBuffer(v, x.dtype as 'float64', x.shape));
@@ -71,19 +71,19 @@ export function finiteDifference(f: (x: Tensor) => Tensor | number, x: Tensor, h
 
 /** Directional central difference (f(x + h t) − f(x − h t)) / 2h for a tensor-valued f. */
 export function directionalDifference(f: (x: Tensor) => Tensor, x: Tensor, t: Tensor, h = 1e-5): Tensor {
-  const xb = x.data() as Float64Array;
-  const tb = t.data() as Float64Array;
+  const xb = x.dataSync() as Float64Array;
+  const tb = t.dataSync() as Float64Array;
   const shift = (s: number) => fromBuffer(Float64Array.from(xb, (v, i) => v + s * tb[i]!), 'float64', x.shape);
-  const fp = f(shift(h)).data() as Float64Array;
-  const fm = f(shift(-h)).data() as Float64Array;
+  const fp = f(shift(h)).dataSync() as Float64Array;
+  const fm = f(shift(-h)).dataSync() as Float64Array;
   const y = f(x);
   return fromBuffer(Float64Array.from(fp, (v, i) => (v - fm[i]!) / (2 * h)), 'float64', y.shape);
 }
 
 /** Sum of elementwise products ⟨a, b⟩ of two tensors, as a number. */
 export function inner(a: Tensor, b: Tensor): number {
-  const x = a.data() as ArrayLike<number>;
-  const y = b.data() as ArrayLike<number>;
+  const x = a.dataSync() as ArrayLike<number>;
+  const y = b.dataSync() as ArrayLike<number>;
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i]! * y[i]!;
   return s;
@@ -124,8 +124,8 @@ export const innerN = (as: readonly Tensor[], bs: readonly Tensor[]): number => 
 export function innerScale(as: readonly Tensor[], bs: readonly Tensor[]): number {
   let s = 0;
   as.forEach((a, k) => {
-    const x = a.data() as ArrayLike<number>;
-    const y = bs[k]!.data() as ArrayLike<number>;
+    const x = a.dataSync() as ArrayLike<number>;
+    const y = bs[k]!.dataSync() as ArrayLike<number>;
     for (let i = 0; i < x.length; i++) s += Math.abs(x[i]! * y[i]!);
   });
   return s;
@@ -135,14 +135,14 @@ export function innerScale(as: readonly Tensor[], bs: readonly Tensor[]): number
 export function directionalDifferenceN(f: (xs: Tensor[]) => Tensor, xs: readonly Tensor[], ts: readonly Tensor[], h = 1e-5): Tensor {
   const shift = (s: number) =>
     xs.map((x, k) => {
-      const xb = x.data() as Float64Array;
-      const tb = ts[k]!.data() as Float64Array;
+      const xb = x.dataSync() as Float64Array;
+      const tb = ts[k]!.dataSync() as Float64Array;
       return fromBuffer(Float64Array.from(xb, (v, i) => v + s * tb[i]!), 'float64', x.shape) as Tensor;
     });
   const fp = f(shift(h));
   const fm = f(shift(-h));
-  const a = fp.data() as Float64Array;
-  const b = fm.data() as Float64Array;
+  const a = fp.dataSync() as Float64Array;
+  const b = fm.dataSync() as Float64Array;
   return fromBuffer(Float64Array.from(a, (v, i) => (v - b[i]!) / (2 * h)), 'float64', fp.shape);
 }
 
@@ -251,7 +251,7 @@ export const arbSeed = fc.integer({ min: 0, max: 0x7fffffff });
 
 /** Moves every value at least `gap` away from 0 (v ↦ v ± gap), for ops with a kink at 0. */
 export function awayFromZero(x: Tensor, gap = 0.1): Tensor<'float64'> {
-  const d = x.data() as Float64Array;
+  const d = x.dataSync() as Float64Array;
   return fromBuffer(Float64Array.from(d, (v) => (v >= 0 ? v + gap : v - gap)), 'float64', x.shape);
 }
 
@@ -261,7 +261,7 @@ export function awayFromZero(x: Tensor, gap = 0.1): Tensor<'float64'> {
  * a tie (the gap is (hi − lo)/(2n)).
  */
 export function distinctValues(x: Tensor, lo = -2, hi = 2): Tensor<'float64'> {
-  const d = Array.from(x.data() as ArrayLike<number>);
+  const d = Array.from(x.dataSync() as ArrayLike<number>);
   const order = d.map((_, i) => i).sort((a, b) => d[a]! - d[b]! || a - b);
   const out = new Float64Array(d.length);
   order.forEach((idx, r) => (out[idx] = lo + ((hi - lo) * (r + 0.5)) / d.length));

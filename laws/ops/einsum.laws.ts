@@ -19,7 +19,7 @@ function einsumReference(inputs: string[], output: string, xs: Tensor[]): Tensor
   const size = new Map<string, number>();
   inputs.forEach((t, i) => [...t].forEach((c, j) => size.set(c, xs[i]!.shape[j]!)));
   const labels = [...size.keys()];
-  const data = xs.map((x) => x.data() as Float64Array);
+  const data = xs.map((x) => x.dataSync() as Float64Array);
   const outShape = [...output].map((c) => size.get(c)!);
   const out = new Float64Array(outShape.reduce((a, b) => a * b, 1));
   const val = new Map<string, number>();

@@ -64,9 +64,9 @@ function convReference(c: ConvCase): Tensor {
   const og = o / c.groups;
   const oh = Math.floor((h + 2 * c.padding[0] - c.dilation[0] * (kh - 1) - 1) / c.stride[0]) + 1;
   const ow = Math.floor((wd + 2 * c.padding[1] - c.dilation[1] * (kw - 1) - 1) / c.stride[1]) + 1;
-  const x = c.x.data() as Float64Array;
-  const w = c.w.data() as Float64Array;
-  const b = c.b?.data() as Float64Array | undefined;
+  const x = c.x.dataSync() as Float64Array;
+  const w = c.w.dataSync() as Float64Array;
+  const b = c.b?.dataSync() as Float64Array | undefined;
   const out = new Float64Array(n * o * oh * ow);
   for (let ni = 0; ni < n; ni++)
     for (let oi = 0; oi < o; oi++) {
@@ -212,7 +212,7 @@ function poolReference(c: PoolCase, kind: 'max' | 'avg'): Tensor {
   const [kh, kw] = c.kernel;
   const oh = Math.floor((h + 2 * c.padding[0] - c.dilation[0] * (kh - 1) - 1) / c.stride[0]) + 1;
   const ow = Math.floor((w + 2 * c.padding[1] - c.dilation[1] * (kw - 1) - 1) / c.stride[1]) + 1;
-  const x = c.x.data() as Float64Array;
+  const x = c.x.dataSync() as Float64Array;
   const st = stridesOf(c.x.shape);
   const out = new Float64Array(n * ch * oh * ow);
   let k = 0;
@@ -240,7 +240,7 @@ const maxOf = (c: PoolCase) => (x: Tensor) => px.maxPool2d(x, { kernel: c.kernel
 const avgOf = (c: PoolCase) => (x: Tensor) => px.avgPool2d(x, { kernel: c.kernel, stride: c.stride, padding: c.padding });
 
 /** True when some dilated window sees only padding (its max is −∞): kept out of derivative laws. */
-const seesOnlyPadding = (c: PoolCase) => (poolReference(c, 'max').data() as Float64Array).some((v) => v === -Infinity);
+const seesOnlyPadding = (c: PoolCase) => (poolReference(c, 'max').dataSync() as Float64Array).some((v) => v === -Infinity);
 
 test('maxPool2d equals a direct loop exactly (−∞ padding, dilation; floor mode)', () => {
   fc.assert(
@@ -248,7 +248,7 @@ test('maxPool2d equals a direct loop exactly (−∞ padding, dilation; floor mo
       const got = maxOf(c)(c.x);
       const want = poolReference(c, 'max');
       assert.deepEqual(got.shape, want.shape, showPool(c));
-      assert.deepEqual(Array.from(got.data() as Float64Array), Array.from(want.data() as Float64Array), showPool(c));
+      assert.deepEqual(Array.from(got.dataSync() as Float64Array), Array.from(want.dataSync() as Float64Array), showPool(c));
     }),
     RUNS,
   );
@@ -283,7 +283,7 @@ test('maxPool2d gradient routes each output cotangent to its window maximum (cou
       const g = px.grad((x: Tensor) => px.sum(maxOf(c)(x)))(c.x);
       // expected: how many windows have this element as their maximum
       const [n, ch, h, w] = c.x.shape as number[] as [number, number, number, number];
-      const x = c.x.data() as Float64Array;
+      const x = c.x.dataSync() as Float64Array;
       const counts = new Float64Array(x.length);
       const y = poolReference(c, 'max');
       const [, , oh, ow] = y.shape as number[] as [number, number, number, number];

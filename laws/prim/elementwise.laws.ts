@@ -81,7 +81,7 @@ binaryLaw('pow', px.pow, [0.5, 2], X);
 // maximum/minimum: the two arguments are kept ≥ 0.05 apart (a on a grid, b on the offset grid),
 // so no finite difference crosses a tie.
 const grid = (x: Tensor, offset: number): Tensor =>
-  px.fromBuffer(Float64Array.from(x.data() as Float64Array, (v) => Math.round(v * 4) / 4 + offset + (v * 4 - Math.round(v * 4)) * 0.1), 'float64', x.shape);
+  px.fromBuffer(Float64Array.from(x.dataSync() as Float64Array, (v) => Math.round(v * 4) / 4 + offset + (v * 4 - Math.round(v * 4)) * 0.1), 'float64', x.shape);
 binaryLaw('maximum', px.maximum, X, X, (a, b) => [grid(a, 0), grid(b, 0.125)]);
 binaryLaw('minimum', px.minimum, X, X, (a, b) => [grid(a, 0), grid(b, 0.125)]);
 
@@ -114,8 +114,8 @@ test('softplus′(0) = sigmoid(0) = 1/2 and softplus″(0) = 1/4 (closed forms a
 
 /** Exact equality of elements (NaN equals NaN; infinities compare as values). */
 function assertSameValues(a: Tensor, b: Tensor, label: string): void {
-  const x = a.data() as Float64Array;
-  const y = b.data() as Float64Array;
+  const x = a.dataSync() as Float64Array;
+  const y = b.dataSync() as Float64Array;
   x.forEach((v, i) => {
     if (!(v === y[i] || (Number.isNaN(v) && Number.isNaN(y[i]!)))) assert.fail(`${label}: element ${i}: got ${v} expected ${y[i]}`);
   });
@@ -130,8 +130,8 @@ function loopBroadcast(f: (x: number, y: number) => number, a: Tensor, b: Tensor
   const sa = stridesOf(pa);
   const sb = stridesOf(pb);
   const so = stridesOf(shape);
-  const da = a.data() as Float64Array;
-  const db = b.data() as Float64Array;
+  const da = a.dataSync() as Float64Array;
+  const db = b.dataSync() as Float64Array;
   const out = new Float64Array(sizeOf(shape));
   for (let i = 0; i < out.length; i++) {
     let ia = 0;
@@ -182,7 +182,7 @@ test('elementwise ops are applied exactly elementwise (value = Math.f of each el
   const gen = fc.constantFrom(...ops).chain((op) => fc.tuple(fc.constant(op), arbTensor({ range: op[3] })));
   fc.assert(
     fc.property(gen, ([[name, op, ref], x]) => {
-      const want = px.fromBuffer(Float64Array.from(x.data() as Float64Array, ref), 'float64', x.shape);
+      const want = px.fromBuffer(Float64Array.from(x.dataSync() as Float64Array, ref), 'float64', x.shape);
       assertClose(op(x), want, { rtol: 1e-14, atol: 1e-15 }, name);
     }),
     RUNS,

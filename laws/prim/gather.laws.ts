@@ -30,8 +30,8 @@ function loopTake(x: Tensor, idx: Tensor, axis: number): Tensor {
   const pre = sizeOf(x.shape.slice(0, a));
   const post = sizeOf(x.shape.slice(a + 1));
   const n = x.shape[a]!;
-  const id = idx.data() as Int32Array;
-  const xd = x.data() as Float64Array;
+  const id = idx.dataSync() as Int32Array;
+  const xd = x.dataSync() as Float64Array;
   const out = new Float64Array(pre * id.length * post);
   let o = 0;
   for (let p = 0; p < pre; p++) for (const i of id) for (let q = 0; q < post; q++) out[o++] = xd[(p * n + i) * post + q]!;
@@ -50,7 +50,7 @@ test('take agrees with an explicit loop; a plain index array works like an int32
     fc.property(arbTake, ([x, idx, axis]) => {
       const got = px.take(x, idx, axis);
       assertClose(got, loopTake(x, idx, axis), { atol: 0 }, 'take vs loop');
-      if (idx.rank === 1) assertClose(px.take(x, Array.from(idx.data() as Int32Array), axis), got, { atol: 0 }, 'take(number[])');
+      if (idx.rank === 1) assertClose(px.take(x, Array.from(idx.dataSync() as Int32Array), axis), got, { atol: 0 }, 'take(number[])');
     }),
     RUNS,
   );
@@ -81,8 +81,8 @@ test('takeAlongAxis agrees with an explicit loop: out[…, j, …] = x[…, idx[
       const a = (axis + x.rank) % x.rank;
       const si = stridesOf(idx.shape);
       const sx = stridesOf(x.shape);
-      const id = idx.data() as Int32Array;
-      const xd = x.data() as Float64Array;
+      const id = idx.dataSync() as Int32Array;
+      const xd = x.dataSync() as Float64Array;
       const want = new Float64Array(idx.size);
       for (let j = 0; j < idx.size; j++) {
         let k = 0;
@@ -108,7 +108,7 @@ test('oneHot: oneHot(l)[…, k] = [l = k]; Σ oneHot(l)·x over the last axis = 
     fc.property(arbOneHot, arbSeed, ([labels, depth, x], seed) => {
       const h = px.oneHot(labels, depth, 'float64');
       assert.deepEqual(h.shape, [...labels.shape, depth]);
-      const l = labels.data() as Int32Array;
+      const l = labels.dataSync() as Int32Array;
       const want = new Float64Array(h.size);
       l.forEach((v, i) => (want[i * depth + v] = 1));
       assertClose(h, px.fromBuffer(want, 'float64', h.shape), { atol: 0 }, 'oneHot vs loop');

@@ -28,7 +28,7 @@ const toMats = (x: Tensor): Mat[] => {
   const s = x.shape;
   const n = s[s.length - 2]!;
   const m = s[s.length - 1]!;
-  const d = Array.from(x.data() as Float64Array);
+  const d = Array.from(x.dataSync() as Float64Array);
   return Array.from({ length: d.length / (n * m) }, (_, t) => Array.from({ length: n }, (_, i) => d.slice(t * n * m + i * m, t * n * m + (i + 1) * m)));
 };
 
@@ -197,7 +197,7 @@ test('eigh: A V = V diag(w), VᵀV = I, w ascending, and det A = Π w (batched)'
       const [w, v] = px.eigh(c.a);
       assertClose(px.matmul(c.a, v), px.mul(v, px.expandDims(w, -2)), IDENT, `A V = V diag(w), ${showCase(c)}`);
       assertClose(px.matmul(mT(v), v), eyeLike(c), IDENT, `VᵀV = I, ${showCase(c)}`);
-      const ws = Array.from(w.data() as Float64Array);
+      const ws = Array.from(w.dataSync() as Float64Array);
       for (let t = 0; t < ws.length; t += c.n) for (let i = t + 1; i < t + c.n; i++) assert.ok(ws[i - 1]! <= ws[i]!, `w not ascending: ${ws}`);
       const prod = px.fromBuffer(Float64Array.from(c.mats.map((_, t) => ws.slice(t * c.n, (t + 1) * c.n).reduce((p, x) => p * x, 1))), 'float64', c.batch);
       assertClose(px.det(c.a), prod, { rtol: 1e-9, atol: 1e-10 }, `det = Π w, ${showCase(c)}`);

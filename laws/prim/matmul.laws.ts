@@ -36,8 +36,8 @@ function loopMatmul(a: Tensor, b: Tensor): Tensor {
   const batch = broadcastShapes('loop', as.slice(0, -2), bs.slice(0, -2));
   const [m, k] = as.slice(-2) as [number, number];
   const n = bs[bs.length - 1]!;
-  const ad = a.data() as Float64Array;
-  const bd = b.data() as Float64Array;
+  const ad = a.dataSync() as Float64Array;
+  const bd = b.dataSync() as Float64Array;
   const nb = sizeOf(batch);
   const out = new Float64Array(nb * m * n);
   const offset = (shape: number[], idx: number, sz: number) => {
@@ -89,8 +89,8 @@ test('dot of vectors = Σ aᵢbᵢ, of matrices = matmul; outer(a, b)ᵢⱼ = a�
       assertClose(d, a.rank === 1 ? px.sum(px.mul(a, b)) : loopMatmul(a, b), { rtol: 1e-13, atol: 1e-13 }, 'dot');
       checkDerivatives('dot', ([p, q]) => px.dot(p!, q!), [a, b], seed);
       const o = px.outer(u, v);
-      const ud = u.data() as Float64Array;
-      const vd = v.data() as Float64Array;
+      const ud = u.dataSync() as Float64Array;
+      const vd = v.dataSync() as Float64Array;
       assertClose(o, px.fromBuffer(Float64Array.from({ length: ud.length * vd.length }, (_, i) => ud[Math.floor(i / vd.length)]! * vd[i % vd.length]!), 'float64', [ud.length, vd.length]), { atol: 0 }, 'outer');
       checkDerivatives('outer', ([p, q]) => px.outer(p!, q!), [u, v], seed + 1);
     }),

@@ -64,7 +64,7 @@ function loopReduce(x: Tensor, axes: Axes, keepdims: boolean, init: number, step
   const out = new Float64Array(sizeOf(outShape)).fill(init);
   const st = stridesOf(x.shape);
   const so = stridesOf(outShape);
-  const d = x.data() as Float64Array;
+  const d = x.dataSync() as Float64Array;
   for (let i = 0; i < d.length; i++) {
     let o = 0;
     for (let k = 0; k < x.shape.length; k++) if (!ax.includes(k)) o += (Math.floor(i / st[k]!) % x.shape[k]!) * so[k]!;

@@ -12,10 +12,10 @@ import { defaultBackend, getBackend, setBackend } from './registry.js';
 
 /**
  * The tensor `x` on backend `name`: downloaded from a device with an await (its elements via
- * `dataAsync()`), uploaded to a device backend at once, relabelled between host backends. Returns
+ * `data()`), uploaded to a device backend at once, relabelled between host backends. Returns
  * `x` itself when it is already there.
  *
- *     const w = await toBackend(gpuWeights, 'cpu'); w.data() // readable synchronously now
+ *     const w = await toBackend(gpuWeights, 'cpu'); w.dataSync() // readable synchronously now
  */
 export async function toBackend<D extends DType>(x: Tensor<D>, name: string): Promise<Tensor<D>> {
   const target = getBackend(name);
@@ -23,7 +23,7 @@ export async function toBackend<D extends DType>(x: Tensor<D>, name: string): Pr
   if (typeof from !== 'string')
     throw new ConcretizationError(`toBackend: ${x.toString()} is not a concrete tensor (a tracer inside a transform cannot change backend)`);
   if (from === name && !(x instanceof ArrayTensor && target.adopt)) return x;
-  const host: ArrayTensor<D> = x instanceof ArrayTensor ? (x as ArrayTensor<D>) : new ArrayTensor(x.shape, x.dtype, await x.dataAsync(), name);
+  const host: ArrayTensor<D> = x instanceof ArrayTensor ? (x as ArrayTensor<D>) : new ArrayTensor(x.shape, x.dtype, await x.data(), name);
   if (target.adopt) return target.adopt(host) as Tensor<D>;
   return host.backend === name ? host : new ArrayTensor<D>(host.shape, host.dtype, host.buffer, name);
 }

@@ -17,7 +17,7 @@ export interface CaseResult {
   nesterov: unknown[];
 }
 
-const list = (t: Tensor): number[] => Array.from(t.data() as ArrayLike<number>);
+const list = (t: Tensor): number[] => Array.from(t.dataSync() as ArrayLike<number>);
 
 /** Builds the model, loss, θ, u and partition of a decoded case and computes its summary. */
 export function runCase(c: CaseFile): CaseResult {

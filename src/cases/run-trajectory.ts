@@ -54,6 +54,6 @@ export function runTrajectory(file: TrajectoryFile): TrajectoryResult {
     if (rec && rec.step === t)
       out.hg.push({ step: t, H: rec.H.flat(), g: rec.g, order3: rec.order3, lrs_raw: rec.lrsRaw, found: rec.found, r: rec.r, x0_computation: rec.branch });
   });
-  for (const [name, v] of leavesWithPaths(params)) out.params[name] = { shape: [...v.shape], data: Array.from(v.data() as ArrayLike<number>) };
+  for (const [name, v] of leavesWithPaths(params)) out.params[name] = { shape: [...v.shape], data: Array.from(v.dataSync() as ArrayLike<number>) };
   return out;
 }

@@ -26,26 +26,29 @@ export abstract class Tensor<D extends DType = DType> implements Aval {
   get size(): number {
     return sizeOf(this.shape);
   }
-  /** The elements, row-major, in a fresh typed array. Throws inside a transform. */
-  abstract data(): ArrayFor<D>;
   /**
-   * The elements, row-major, in a fresh typed array, read asynchronously: the way to read a
-   * tensor on any backend (a GPU buffer can only be read with a promise; CPU tensors resolve at
-   * once). `const v = await y.dataAsync()`.
+   * The elements, row-major, in a fresh typed array, read synchronously. Works for tensors held
+   * in host memory (the cpu and cpu-wasm backends); a WebGPU tensor can only be read with
+   * `await x.data()`, and this throws saying so. Throws inside a transform.
    */
-  async dataAsync(): Promise<ArrayFor<D>> {
-    return this.data();
+  abstract dataSync(): ArrayFor<D>;
+  /**
+   * The elements, row-major, in a fresh typed array: the way to read a tensor on any backend
+   * (a GPU buffer is mapped with a promise; host tensors resolve at once). `const v = await y.data()`.
+   */
+  async data(): Promise<ArrayFor<D>> {
+    return this.dataSync();
   }
   /** The elements as nested arrays (a number for a scalar). */
   toNested(): NestedArray {
-    const d = this.data();
+    const d = this.dataSync();
     const vals = Array.from(d as ArrayLike<number>, (v) => (this.dtype === 'bool' ? v !== 0 : v)) as (number | boolean)[];
     return nest(vals, this.shape);
   }
   /** The single element of a size-1 tensor, as a number. */
   item(): number {
     if (this.size !== 1) throw new ConcretizationError(`item: tensor of shape [${this.shape.join(',')}] has ${this.size} elements, not 1`);
-    return this.data()[0]!;
+    return this.dataSync()[0]!;
   }
   toString(): string {
     return `Tensor<${this.dtype}>[${this.shape.join(',')}]`;
@@ -78,7 +81,7 @@ export class ArrayTensor<D extends DType = DType> extends Tensor<D> {
     super();
     Object.freeze(this.shape);
   }
-  data(): ArrayFor<D> {
+  dataSync(): ArrayFor<D> {
     return (this.buffer as Buffer).slice() as ArrayFor<D>;
   }
 }

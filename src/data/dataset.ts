@@ -31,7 +31,7 @@ export interface Batch<Y extends TargetDType = TargetDType> {
 
 /** The backing array of a concrete tensor, without copying when it is an ArrayTensor. */
 export const bufferOf = <T extends Tensor>(t: T): ArrayLike<number> =>
-  (t instanceof ArrayTensor ? t.buffer : t.data()) as ArrayLike<number>;
+  (t instanceof ArrayTensor ? t.buffer : t.dataSync()) as ArrayLike<number>;
 
 /** The number of examples of a dataset. */
 export const sizeOfDataset = (ds: Dataset): number => ds.x.shape[0]!;

@@ -45,9 +45,9 @@ export abstract class Tracer<D extends DType = DType> extends Tensor<D> {
   get dtype(): D {
     return this.aval.dtype as D;
   }
-  data(): never {
+  dataSync(): never {
     throw new ConcretizationError(
-      `data(): this tensor is traced by ${this.trace.kind} (shape [${this.shape.join(',')}], ${this.dtype}); its concrete value is not known inside the transform`,
+      `dataSync(): this tensor is traced by ${this.trace.kind} (shape [${this.shape.join(',')}], ${this.dtype}); its concrete value is not known inside the transform`,
     );
   }
 }

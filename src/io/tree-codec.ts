@@ -184,7 +184,7 @@ export function treeCodec(dtype?: DType): t.Type<Tree, TreeJSON, unknown> {
 }
 
 function leafToJSON(x: Tensor, path: string, withDType: boolean): TensorJSON {
-  const raw = Array.from(x.data() as ArrayLike<number>);
+  const raw = Array.from(x.dataSync() as ArrayLike<number>);
   const bad = raw.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw new RangeError(`treeToJSON: the tensor at ${path ? `'${path}'` : 'the root'} holds ${raw[bad]} at flat index ${bad}; JSON has no non-finite numbers`);
   const data = x.dtype === 'bool' ? raw.map((v) => v !== 0) : raw;

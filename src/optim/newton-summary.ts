@@ -84,7 +84,7 @@ export interface NewtonSummaryState {
 }
 
 const rows = (t: Tensor, S: number): number[][] => {
-  const d = t.data() as ArrayLike<number>;
+  const d = t.dataSync() as ArrayLike<number>;
   return Array.from({ length: S }, (_, i) => Array.from({ length: S }, (_, j) => d[i * S + j]!));
 };
 
@@ -146,8 +146,8 @@ export function newtonSummary(opts: NewtonSummaryOptions): GradientTransformatio
         const S = cp.size;
         let H = rows(s.H!, S);
         if (opts.diagonal) H = H.map((r, i) => r.map((v, j) => (i === j ? v : 0)));
-        const g = Array.from(s.g.data() as ArrayLike<number>);
-        const order3 = s.order3 ? Array.from(s.order3.data() as ArrayLike<number>) : new Array<number>(S).fill(0);
+        const g = Array.from(s.g.dataSync() as ArrayLike<number>);
+        const order3 = s.order3 ? Array.from(s.order3.dataSync() as ArrayLike<number>) : new Array<number>(S).fill(0);
         const bad = [...H.flat(), ...g, ...order3].findIndex((v) => !Number.isFinite(v));
         if (bad >= 0)
           throw new RangeError(

@@ -61,7 +61,7 @@ function toInput(t: Tensor, where: string): GpuInput {
     if (t.storage.pool !== rt.pool) throw new WebGPUError(`${where}: an input belongs to a WebGPU device that was shut down`);
     return { storage: t.storage, shape: t.shape, dtype: t.dtype, host: null };
   }
-  const host = t instanceof ArrayTensor ? t : new ArrayTensor(t.shape, t.dtype, t.data(), 'webgpu');
+  const host = t instanceof ArrayTensor ? t : new ArrayTensor(t.shape, t.dtype, t.dataSync(), 'webgpu');
   return { storage: uploadOf(host, where), shape: t.shape, dtype: t.dtype, host };
 }
 
@@ -74,7 +74,7 @@ function onHost(prim: string, args: readonly Tensor[], params: unknown, outAvals
         ? `${prim}: the webgpu backend has no kernel for it, and an input lives on the GPU, which cannot be read synchronously: move the inputs first with \`await toBackend(x, 'cpu')\``
         : `${prim}: no kernel on the webgpu backend (nor on the cpu backend)`,
     );
-  const hostArgs = args.map((a) => (a instanceof ArrayTensor ? a : new ArrayTensor(a.shape, a.dtype, a.data())));
+  const hostArgs = args.map((a) => (a instanceof ArrayTensor ? a : new ArrayTensor(a.shape, a.dtype, a.dataSync())));
   const bufs: Buffer[] = cpuBackend.execute(prim, hostArgs, params, outAvals);
   return bufs.map((b, i) => new ArrayTensor(outAvals[i]!.shape, outAvals[i]!.dtype, b, 'webgpu'));
 }

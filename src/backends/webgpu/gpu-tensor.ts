@@ -9,9 +9,8 @@ import { runtime } from './runtime.js';
  * A tensor whose elements live in a GPU buffer (float32, int32, or bool stored as u32).
  *
  * Reading it is asynchronous: WebGPU maps buffers with a promise and Dawn offers no blocking wait,
- * so `data()` throws and `await x.dataAsync()` reads it. Every tensor has `dataAsync()` (CPU
- * tensors resolve at once), so code that awaits it runs on any backend; `data()` stays synchronous
- * because the transforms, the optimizers and the laws read CPU tensors synchronously.
+ * so `await x.data()` reads it and `dataSync()` throws a message saying so. Every tensor has the
+ * asynchronous `data()` (host tensors resolve at once), so code that awaits it runs on any backend.
  *
  * Memory is released without `dispose()`: a FinalizationRegistry returns the buffer to the pool
  * when the tensor is garbage collected, and the pool forces a collection when its live bytes pass
@@ -33,16 +32,16 @@ export class GpuTensor<D extends DType = DType> extends Tensor<D> {
     released.register(this, storage);
   }
 
-  override data(): ArrayFor<D> {
+  override dataSync(): ArrayFor<D> {
     throw new WebGPUError(
-      `data(): this ${this.dtype} tensor ${showShape(this.shape)} lives on the webgpu backend and can only be read asynchronously: use \`await x.dataAsync()\` (or \`await toBackend(x, 'cpu')\`)`,
+      `dataSync(): this ${this.dtype} tensor ${showShape(this.shape)} lives on the webgpu backend and can only be read asynchronously: use \`await x.data()\` (or \`await toBackend(x, 'cpu')\`)`,
     );
   }
 
-  override async dataAsync(): Promise<ArrayFor<D>> {
-    const rt = runtime('dataAsync');
-    if (this.storage.pool !== rt.pool) throw new WebGPUError('dataAsync: this tensor belongs to a WebGPU device that was shut down');
-    const bytes = await rt.queue.read(this.storage, this.size * 4, 'dataAsync');
+  override async data(): Promise<ArrayFor<D>> {
+    const rt = runtime('data');
+    if (this.storage.pool !== rt.pool) throw new WebGPUError('data: this tensor belongs to a WebGPU device that was shut down');
+    const bytes = await rt.queue.read(this.storage, this.size * 4, 'data');
     return fromWords(bytes, this.dtype);
   }
 }
@@ -66,7 +65,7 @@ export function fromWords<D extends DType>(bytes: ArrayBuffer, dtype: D): ArrayF
     case 'bool':
       return Uint8Array.from(new Uint32Array(bytes)) as ArrayFor<D>;
   }
-  throw noFloat64('dataAsync');
+  throw noFloat64('data');
 }
 
 /** The 32-bit words a host buffer of `dtype` is stored as on the GPU. */

@@ -10,7 +10,7 @@ import { runtime, runtimeOrNull, startRuntime, stopRuntime } from './runtime.js'
  *     await initWebGPU();           // Dawn → Vulkan (lavapipe without a GPU)
  *     setBackend('webgpu');         // or PARTAX_BACKEND=webgpu
  *     const y = matmul(x, w);       // runs in WGSL
- *     console.log(await y.dataAsync());
+ *     console.log(await y.data());
  *     shutdownWebGPU();             // lets Node exit
  */
 
