@@ -1,10 +1,14 @@
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   add, grad, matmul, mul, partition, sub, sum, tensor, transpose, valueAndGrad, type Tensor,
 } from '../src/index.js';
 import { newtonSummary, type NewtonSummaryState } from '../src/optim/newton-summary.js';
-import { applyUpdates } from '../src/optim/transformation.js';
+import { applyUpdates, type GradientTransformation, updateAsync } from '../src/optim/transformation.js';
+import { chain, namedChain } from '../src/optim/chain.js';
+import { clipByGlobalNorm } from '../src/optim/clip.js';
+import { flatten } from '../src/core/tree.js';
 import { eigvalsSymmetric } from '../src/optim/small-linalg.js';
 import { traceMomentum } from '../src/optim/momentum.js';
 import type { MlpParams } from '../src/nn/mlp.js';
@@ -179,3 +183,35 @@ function conditionOf(H: readonly (readonly number[])[]): number {
   const ev = eigvalsSymmetric(H).map(Math.abs);
   return Math.max(...ev) / Math.min(...ev);
 }
+
+test('updateAsync (device reads awaited) gives update’s numbers bit for bit: newtonSummary alone, in chain and in namedChain; transformations without host reads fall back to update', async () => {
+  const same = (a: unknown, b: unknown, what: string) => {
+    const [la, lb] = [flatten(a).leaves, flatten(b).leaves];
+    assert.equal(la.length, lb.length, what);
+    la.forEach((x, i) => assert.deepEqual(Array.from(x.dataSync()), Array.from(lb[i]!.dataSync()), `${what} [leaf ${i}]`));
+  };
+  await fc.assert(
+    fc.asyncProperty(arbQuadratic, async (q) => {
+      const ns = () => newtonSummary({ partition: partition.canonical, damping: 0.5, dampingInt: 1, momLrs: 0.5 });
+      const opts: GradientTransformation<any, any>[] = [ns(), chain(clipByGlobalNorm(10), ns()), namedChain(['clip', clipByGlobalNorm(10)], ['newton', ns()])];
+      for (const opt of opts) {
+        assert.ok(opt.updateAsync, 'a transformation that reads the summary has updateAsync');
+        let [pa, pb] = [q.params, q.params];
+        let [sa, sb] = [opt.init(pa), opt.init(pb)];
+        for (let t = 0; t < 3; t++) {
+          const extra = { loss: q.loss as (p: unknown) => Tensor, hgBatch: [] };
+          const [ua, na] = opt.update(grad(q.loss)(pa), sa, pa, extra);
+          const [ub, nb] = await updateAsync(opt, grad(q.loss)(pb), sb, pb, extra);
+          same(ua, ub, `updates at step ${t}`);
+          same(na, nb, `state at step ${t}`);
+          [pa, pb, sa, sb] = [applyUpdates(pa, ua), applyUpdates(pb, ub), na, nb];
+        }
+      }
+      const plain = chain(clipByGlobalNorm(10), traceMomentum({ momentum: 0.9 }));
+      assert.equal(plain.updateAsync, undefined, 'no updateAsync without host reads');
+      const g = grad(q.loss)(q.params);
+      same((await updateAsync(plain, g, plain.init(q.params), q.params))[0], plain.update(g, plain.init(q.params), q.params)[0], 'fallback to update');
+    }),
+    { ...RUNS, numRuns: 25 },
+  );
+});

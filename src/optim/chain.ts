@@ -1,4 +1,4 @@
-import { type GradientTransformation, type StateOf, transformation } from './transformation.js';
+import { type GradientTransformation, type StateOf, transformation, updateAsync } from './transformation.js';
 
 type AnyGT = GradientTransformation<any, any>;
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
@@ -10,6 +10,29 @@ export type ChainExtra<Ts extends readonly AnyGT[]> = UnionToIntersection<NeedsO
 /** State of {@link chain}: the members' states, as a tuple in order. */
 export type ChainState<Ts extends readonly AnyGT[]> = { readonly [K in keyof Ts]: StateOf<Ts[K]> };
 
+/** Threads `updates` through `members` in order, each with its own state: the last updates and the new states. */
+function runMembers(members: readonly AnyGT[], states: readonly unknown[], updates: unknown, params: unknown, extra: unknown): [unknown, unknown[]] {
+  let u = updates;
+  const next = members.map((t, i) => {
+    const [v, s] = t.update(u, states[i], params, extra);
+    u = v;
+    return s;
+  });
+  return [u, next];
+}
+
+/** {@link runMembers} awaiting each member's asynchronous update (for members that read device values). */
+async function runMembersAsync(members: readonly AnyGT[], states: readonly unknown[], updates: unknown, params: unknown, extra: unknown): Promise<[unknown, unknown[]]> {
+  let u = updates;
+  const next: unknown[] = [];
+  for (const [i, t] of members.entries()) {
+    const [v, s] = await updateAsync(t, u, states[i], params, extra);
+    u = v;
+    next.push(s);
+  }
+  return [u, next];
+}
+
 /**
  * `chain(t₁, …, tₙ)` applies t₁ then t₂ … then tₙ to the updates; its state is the tuple of the
  * members' states; every member sees the same `params` and `extra`. `chain()` is the identity.
@@ -17,20 +40,17 @@ export type ChainState<Ts extends readonly AnyGT[]> = { readonly [K in keyof Ts]
  *     const adam = (lr: number) => chain(scaleByAdam(), scaleByLearningRate(lr));
  */
 export function chain<const Ts extends readonly AnyGT[]>(...ts: Ts): GradientTransformation<ChainState<Ts>, ChainExtra<Ts>> {
-  return transformation<ChainState<Ts>, ChainExtra<Ts>>(
-    (params) => ts.map((t) => t.init(params)) as unknown as ChainState<Ts>,
-    (updates, state, params, extra) => {
-      const states = state as readonly unknown[];
-      if (!Array.isArray(states) || states.length !== ts.length)
-        throw new TypeError(`chain: the state must be a tuple of ${ts.length} member states, got ${Array.isArray(states) ? `${states.length}` : typeof states}`);
-      let u = updates;
-      const next = ts.map((t, i) => {
-        const [v, s] = t.update(u, states[i], params, extra);
-        u = v;
-        return s;
-      });
-      return [u, next as unknown as ChainState<Ts>];
-    },
+  type S = ChainState<Ts>;
+  const statesOf = (state: S): readonly unknown[] => {
+    const states = state as unknown as readonly unknown[];
+    if (!Array.isArray(states) || states.length !== ts.length)
+      throw new TypeError(`chain: the state must be a tuple of ${ts.length} member states, got ${Array.isArray(states) ? `${states.length}` : typeof states}`);
+    return states;
+  };
+  return transformation<S, ChainExtra<Ts>>(
+    (params) => ts.map((t) => t.init(params)) as unknown as S,
+    (updates, state, params, extra) => runMembers(ts, statesOf(state), updates, params, extra) as [unknown, S],
+    ts.some((t) => t.updateAsync) ? async (updates, state, params, extra) => (await runMembersAsync(ts, statesOf(state), updates, params, extra)) as [unknown, S] : undefined,
   );
 }
 
@@ -51,19 +71,18 @@ export function namedChain<const Ps extends readonly (readonly [string, AnyGT])[
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new TypeError(`namedChain: the name '${dup}' is used twice`);
   type S = NamedChainState<Ps>;
+  const members = pairs.map((p) => p[1]);
+  const statesOf = (state: S): unknown[] => {
+    const states = state as Readonly<Record<string, unknown>>;
+    return names.map((n) => {
+      if (!(n in states)) throw new TypeError(`namedChain: the state has no entry '${n}' (it has ${Object.keys(states).join(', ') || 'none'})`);
+      return states[n];
+    });
+  };
+  const named = ([u, next]: [unknown, unknown[]]): [unknown, S] => [u, Object.fromEntries(names.map((n, i) => [n, next[i]])) as S];
   return transformation<S, ChainExtra<{ [K in keyof Ps]: Ps[K][1] }>>(
     (params) => Object.fromEntries(pairs.map(([n, t]) => [n, t.init(params)])) as S,
-    (updates, state, params, extra) => {
-      const states = state as Readonly<Record<string, unknown>>;
-      let u = updates;
-      const next: Record<string, unknown> = {};
-      for (const [n, t] of pairs) {
-        if (!(n in states)) throw new TypeError(`namedChain: the state has no entry '${n}' (it has ${Object.keys(states).join(', ') || 'none'})`);
-        const [v, s] = t.update(u, states[n], params, extra);
-        u = v;
-        next[n] = s;
-      }
-      return [u, next as S];
-    },
+    (updates, state, params, extra) => named(runMembers(members, statesOf(state), updates, params, extra)),
+    members.some((t) => t.updateAsync) ? async (updates, state, params, extra) => named(await runMembersAsync(members, statesOf(state), updates, params, extra)) : undefined,
   );
 }

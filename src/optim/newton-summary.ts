@@ -83,10 +83,45 @@ export interface NewtonSummaryState {
   readonly last: HgRecord | null;
 }
 
-const rows = (t: Tensor, S: number): number[][] => {
-  const d = t.dataSync() as ArrayLike<number>;
-  return Array.from({ length: S }, (_, i) => Array.from({ length: S }, (_, j) => d[i * S + j]!));
+/** The summary's tensors an hg step reads on the host. */
+interface SummaryTensors {
+  readonly g: Tensor;
+  readonly H: Tensor;
+  readonly order3: Tensor | null;
+  readonly loss: Tensor;
+}
+
+/** Their values: H row-major [S·S], g and order3 [S] (null when not computed), the loss. */
+interface SummaryValues {
+  readonly g: ArrayLike<number>;
+  readonly H: ArrayLike<number>;
+  readonly order3: ArrayLike<number> | null;
+  readonly loss: number;
+}
+
+const readSync = (s: SummaryTensors): SummaryValues => ({ g: s.g.dataSync(), H: s.H.dataSync(), order3: s.order3?.dataSync() ?? null, loss: s.loss.dataSync()[0]! });
+
+const readAsync = async (s: SummaryTensors): Promise<SummaryValues> => {
+  const [g, H, order3, loss] = await Promise.all([s.g.data(), s.H.data(), s.order3?.data() ?? null, s.loss.data()]);
+  return { g, H, order3, loss: loss[0]! };
 };
+
+/** An update that yields the tensors it must read and resumes with their values. */
+type UpdateSteps<S> = Generator<SummaryTensors, readonly [unknown, S], SummaryValues>;
+
+/** Runs an update generator, reading each yielded summary synchronously. */
+function runSync<S>(it: UpdateSteps<S>): readonly [unknown, S] {
+  let r = it.next();
+  while (!r.done) r = it.next(readSync(r.value));
+  return r.value;
+}
+
+/** Runs an update generator, awaiting each yielded summary's values (device tensors). */
+async function runAsync<S>(it: UpdateSteps<S>): Promise<readonly [unknown, S]> {
+  let r = it.next();
+  while (!r.done) r = it.next(await readAsync(r.value));
+  return r.value;
+}
 
 /** −η_s · u on the elements of group s, leaf by leaf. */
 export function scaleByGroups(u: unknown, lrs: readonly number[], cp: CompiledPartition, sign = -1): unknown {
@@ -128,70 +163,74 @@ export function newtonSummary(opts: NewtonSummaryOptions): GradientTransformatio
     compiled = { params, cp: compilePartition(part, params) };
     return compiled.cp;
   };
+  /** One update; it yields the summary it must read on the host (synchronously or not, see the drivers). */
+  function* steps(grads: unknown, state: NewtonSummaryState, params: unknown, extra: NewtonSummaryExtra | undefined): UpdateSteps<NewtonSummaryState> {
+    if (params === undefined) throw new TypeError('newtonSummary: update needs the current params (third argument)');
+    if (!extra || typeof extra.loss !== 'function' || !Array.isArray(extra.hgBatch))
+      throw new TypeError('newtonSummary: update needs extra = { loss: (params, ...batch) => Tensor, hgBatch: [...] } (the loss on the hg batch)');
+    const cp = partitionFor(params);
+    const [u, dirState] = direction.update(grads, state.direction, params);
+    let { currLrs, lrs, last } = state;
+    if (state.count % period === 0) {
+      const useCubic = !opts.noRegul && opts.dampingInt !== undefined;
+      const s = summary((p: unknown) => extra.loss(p, ...extra.hgBatch), params, u, cp, { order: useCubic ? 3 : 2 });
+      const S = cp.size;
+      const v: SummaryValues = yield { g: s.g, H: s.H!, order3: s.order3 ?? null, loss: s.loss };
+      let H = Array.from({ length: S }, (_, i) => Array.from({ length: S }, (_, j) => v.H[i * S + j]!));
+      if (opts.diagonal) H = H.map((r, i) => r.map((x, j) => (i === j ? x : 0)));
+      const g = Array.from(v.g);
+      const order3 = v.order3 ? Array.from(v.order3) : new Array<number>(S).fill(0);
+      const bad = [...H.flat(), ...g, ...order3].findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0)
+        throw new RangeError(
+          `newtonSummary: the summary at step ${state.count} has non-finite entries (loss ${v.loss}): the loss or the parameters diverged; lower the damping λ₁ or raise dampingInt`,
+        );
+      let raw: number[];
+      let found: boolean;
+      let r: number | null = null;
+      let branch: string;
+      const notes: string[] = [];
+      if (useCubic) {
+        const res: NesterovResult = nesterovLrs(H, g, order3, opts.dampingInt!);
+        found = res.found;
+        r = res.found ? res.r : null;
+        branch = res.x0Computation;
+        if (res.reason) notes.push(res.reason);
+        if (res.warnings) notes.push(...res.warnings);
+        raw = res.found && res.lrs ? res.lrs : new Array<number>(S).fill(0);
+      } else {
+        const res = newtonLrs(H, g, opts.noRegul ? 0 : (opts.ridge ?? 0));
+        found = res.found;
+        branch = 'newton';
+        notes.push(...res.notes);
+        raw = res.lrs ?? new Array<number>(S).fill(0);
+      }
+      const m = state.count > 0 && currLrs !== null ? momLrs : 0;
+      const clip = (v: number[]) => (opts.removeNegative ? v.map((x) => Math.max(x, 0)) : v);
+      const avg = (v: number[]) => v.map((x, i) => (1 - m) * x + m * (currLrs?.[i] ?? 0));
+      let effective: number[];
+      if (opts.maintainTrueLrs) {
+        const averaged = avg(raw);
+        currLrs = averaged;
+        effective = clip(averaged);
+      } else {
+        const averaged = avg(clip(raw));
+        currLrs = averaged;
+        effective = averaged;
+      }
+      lrs = effective.map((x) => damping * x);
+      last = { step: state.count, loss: v.loss, H, g, order3, lrsRaw: raw, found, r, branch, notes };
+    }
+    const updates = scaleByGroups(u, lrs, cp, -1);
+    return [updates, { count: state.count + 1, direction: dirState, currLrs, lrs, last }];
+  }
   return transformation<NewtonSummaryState, NewtonSummaryExtra>(
     (params) => {
       const S = partitionFor(params).size;
       return { count: 0, direction: direction.init(params), currLrs: null, lrs: new Array(S).fill(0), last: null };
     },
-    (grads, state, params, extra) => {
-      if (params === undefined) throw new TypeError('newtonSummary: update needs the current params (third argument)');
-      if (!extra || typeof extra.loss !== 'function' || !Array.isArray(extra.hgBatch))
-        throw new TypeError('newtonSummary: update needs extra = { loss: (params, ...batch) => Tensor, hgBatch: [...] } (the loss on the hg batch)');
-      const cp = partitionFor(params);
-      const [u, dirState] = direction.update(grads, state.direction, params);
-      let { currLrs, lrs, last } = state;
-      if (state.count % period === 0) {
-        const useCubic = !opts.noRegul && opts.dampingInt !== undefined;
-        const s = summary((p: unknown) => extra.loss(p, ...extra.hgBatch), params, u, cp, { order: useCubic ? 3 : 2 });
-        const S = cp.size;
-        let H = rows(s.H!, S);
-        if (opts.diagonal) H = H.map((r, i) => r.map((v, j) => (i === j ? v : 0)));
-        const g = Array.from(s.g.dataSync() as ArrayLike<number>);
-        const order3 = s.order3 ? Array.from(s.order3.dataSync() as ArrayLike<number>) : new Array<number>(S).fill(0);
-        const bad = [...H.flat(), ...g, ...order3].findIndex((v) => !Number.isFinite(v));
-        if (bad >= 0)
-          throw new RangeError(
-            `newtonSummary: the summary at step ${state.count} has non-finite entries (loss ${s.loss.item()}): the loss or the parameters diverged; lower the damping λ₁ or raise dampingInt`,
-          );
-        let raw: number[];
-        let found: boolean;
-        let r: number | null = null;
-        let branch: string;
-        const notes: string[] = [];
-        if (useCubic) {
-          const res: NesterovResult = nesterovLrs(H, g, order3, opts.dampingInt!);
-          found = res.found;
-          r = res.found ? res.r : null;
-          branch = res.x0Computation;
-          if (res.reason) notes.push(res.reason);
-          if (res.warnings) notes.push(...res.warnings);
-          raw = res.found && res.lrs ? res.lrs : new Array<number>(S).fill(0);
-        } else {
-          const res = newtonLrs(H, g, opts.noRegul ? 0 : (opts.ridge ?? 0));
-          found = res.found;
-          branch = 'newton';
-          notes.push(...res.notes);
-          raw = res.lrs ?? new Array<number>(S).fill(0);
-        }
-        const m = state.count > 0 && currLrs !== null ? momLrs : 0;
-        const clip = (v: number[]) => (opts.removeNegative ? v.map((x) => Math.max(x, 0)) : v);
-        const avg = (v: number[]) => v.map((x, i) => (1 - m) * x + m * (currLrs?.[i] ?? 0));
-        let effective: number[];
-        if (opts.maintainTrueLrs) {
-          const averaged = avg(raw);
-          currLrs = averaged;
-          effective = clip(averaged);
-        } else {
-          const averaged = avg(clip(raw));
-          currLrs = averaged;
-          effective = averaged;
-        }
-        lrs = effective.map((x) => damping * x);
-        last = { step: state.count, loss: s.loss.item(), H, g, order3, lrsRaw: raw, found, r, branch, notes };
-      }
-      const updates = scaleByGroups(u, lrs, cp, -1);
-      return [updates, { count: state.count + 1, direction: dirState, currLrs, lrs, last }];
-    },
+    (grads, state, params, extra) => runSync(steps(grads, state, params, extra)),
+    (grads, state, params, extra) => runAsync(steps(grads, state, params, extra)),
   );
 }
 

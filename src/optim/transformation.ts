@@ -23,6 +23,27 @@ export interface GradientTransformation<S = unknown, E = unknown> {
   readonly init: (params: unknown) => S;
   /** The transformed updates (same structure as `updates`) and the next state. */
   readonly update: <T>(updates: T, state: S, params?: unknown, extra?: E) => readonly [T, S];
+  /**
+   * The same update for tensors that can only be read asynchronously (WebGPU): present on
+   * transformations that read tensor values on the host (`newtonSummary` reads its S×S summary)
+   * and on chains of them. Call it through {@link updateAsync}, which falls back to `update`.
+   */
+  readonly updateAsync?: <T>(updates: T, state: S, params?: unknown, extra?: E) => Promise<readonly [T, S]>;
+}
+
+/**
+ * `tx`'s update, awaiting device reads where `tx` needs host values (its `updateAsync`), else its
+ * plain `update`. The way to step an optimizer whose parameters live on WebGPU:
+ *
+ *     const [updates, next] = await updateAsync(opt, g, state, params, extra);
+ */
+export function updateAsync<T, S, E>(tx: GradientTransformation<S, E>, updates: T, state: S, params?: unknown, extra?: E): Promise<readonly [T, S]> {
+  if (tx.updateAsync) return tx.updateAsync(updates, state, params, extra);
+  try {
+    return Promise.resolve(tx.update(updates, state, params, extra));
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 /** The state type of a transformation. */
@@ -34,10 +55,15 @@ export type ExtraOf<T> = T extends GradientTransformation<any, infer E> ? E : ne
 export function transformation<S, E = unknown>(
   init: (params: unknown) => S,
   update: (updates: unknown, state: S, params: unknown, extra: E | undefined) => readonly [unknown, S],
+  /** The asynchronous update, for transformations that read tensor values (see `updateAsync`). */
+  asyncUpdate?: (updates: unknown, state: S, params: unknown, extra: E | undefined) => Promise<readonly [unknown, S]>,
 ): GradientTransformation<S, E> {
   return {
     init,
     update: <T>(updates: T, state: S, params?: unknown, extra?: E) => update(updates, state, params, extra) as readonly [T, S],
+    ...(asyncUpdate && {
+      updateAsync: <T>(updates: T, state: S, params?: unknown, extra?: E) => asyncUpdate(updates, state, params, extra) as Promise<readonly [T, S]>,
+    }),
   };
 }
 
