@@ -147,7 +147,7 @@ test('train config: a bad value or an unknown option is named, with a suggestion
   assert.match(err({ batchSize: 0 }), /config\.json: batchSize: expected an integer ≥ 1, got 0/);
   assert.match(err({ lrr: 0.1 }), /config\.json: lrr: unknown option 'lrr' \(did you mean 'lr'\?\)/);
   assert.match(err({ dataset: 'cifar' }), /dataset: expected one of mnist, fashion-mnist, spirals, teacher, got "cifar"/);
-  assert.match(err({ backend: 'webgpu' }), /backend 'webgpu' is not available to partax train yet: only 'cpu'/);
+  assert.match(err({ backend: 'gpu' }), /backend: expected one of cpu-wasm, cpu, webgpu, got "gpu"/);
   assert.match(err({ lr: 0.1 }), /lr: does not apply to optimizer newton-summary/);
   assert.match(err({ optimizer: 'adam', damping: 1 }), /damping: does not apply to optimizer adam/);
   assert.match(err({ model: 'lenet', dataset: 'spirals' }), /model: lenet needs an image dataset/);
@@ -175,7 +175,7 @@ test('flags: parsed like a config file; every bad flag named (unknown, repeated,
   assert.match(msg(['--epochs', '1', '--epochs', '2']), /--epochs: given twice/);
   assert.match(msg(['--seed']), /--seed: needs a value/);
   assert.match(msg(['stray']), /unexpected argument 'stray'/);
-  assert.match(msg(['--backend', 'webgpu']), /--backend: backend 'webgpu' is not available/);
+  assert.match(msg(['--backend', 'cuda']), /--backend: expected one of cpu-wasm, cpu, webgpu, got "cuda"/);
 });
 
 test('flags fuzz: any argument list gives flags or a DecodeError, never a crash', () => {
@@ -405,4 +405,36 @@ test('partax train --dataset fashion-mnist --model lenet runs (when Debian datas
   assert.equal((steps[0]!.lrs as number[]).length, 10); // conv1, conv2, fc1, fc2, fc3: weight and bias each
   const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { model: { shapes: Record<string, number[]> } };
   assert.deepEqual(run.model.shapes['fc1.weight'], [120, 256]);
+});
+
+test('partax train --backend webgpu follows the cpu-wasm run step by step (newton-summary and adam), and --resume on webgpu continues exactly', (t) => {
+  const probe = train([...TINY, ...NEWTON, '--backend', 'webgpu', '--max-steps', '1', '--out', join(tmp, 'gpu-probe')]);
+  if (probe.code !== 0 && /--backend webgpu:/.test(probe.stderr)) {
+    t.skip(`SKIPPED: no WebGPU adapter (${probe.stderr.trim().split('\n').pop()})`);
+    return;
+  }
+  assert.equal(probe.code, 0, probe.stderr);
+  for (const optimizer of [NEWTON, ['--optimizer', 'adam', '--lr', '0.01']]) {
+    const run = (backend: string, extra: string[] = []) => {
+      const dir = join(tmp, `follow-${backend}-${optimizer[1]}-${extra.join('')}`);
+      const r = train([...TINY, ...optimizer, '--epochs', '2', '--backend', backend, '--out', dir, ...extra]);
+      assert.equal(r.code, 0, r.stderr);
+      return dir;
+    };
+    const [cpu, gpu] = [run('cpu-wasm'), run('webgpu')];
+    const [a, b] = [lines(cpu), lines(gpu)];
+    assert.equal(a.length, b.length);
+    a.forEach((ra, i) => {
+      const rb = b[i]!;
+      for (const k of ['loss', 'trainLoss', 'testLoss'] as const)
+        if (typeof ra[k] === 'number') assert.ok(Math.abs((ra[k] as number) - (rb[k] as number)) <= 1e-4 * Math.max(1, Math.abs(ra[k] as number)), `${optimizer[1]}: line ${i} ${k}: cpu-wasm ${ra[k]}, webgpu ${rb[k]}`);
+    });
+    // resume on webgpu: 4 steps + resume = straight, bit for bit (same kernels, same order)
+    const mid = run('webgpu', ['--max-steps', '4']);
+    const r = train(['--resume', mid]);
+    assert.equal(r.code, 0, r.stderr);
+    const final = (d: string) => JSON.parse(readFileSync(join(d, 'checkpoint.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(final(mid).params, final(gpu).params, `${optimizer[1]}: resumed webgpu parameters differ`);
+    assert.deepEqual(withoutTime(lines(mid)), withoutTime(lines(gpu)), `${optimizer[1]}: resumed webgpu metrics differ`);
+  }
 });

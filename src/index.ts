@@ -34,7 +34,7 @@ export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export { jit, type Jitted, type JitOptions, type Lowered } from './jit/jit.js';
 export { initWebGPU, shutdownWebGPU, configureWebGPU, webgpuStats, webgpuSync, registerWebGPUKernel, GpuTensor, WebGPUError, type AdapterInfo, type WebGPUConfig, type WebGPUStats } from './backends/webgpu/index.js';
-export { toBackend, withBackend } from './backends/transfer.js';
+export { toBackend, treeToBackend, withBackend } from './backends/transfer.js';
 export type { ArrayFor } from './core/dtype.js';
 export type { WeightedBatch } from './summary/summary.js';
 export type { TreeToJSONOptions } from './io/tree-codec.js';

@@ -1,6 +1,7 @@
 import { ConcretizationError } from '../core/errors.js';
 import type { DType } from '../core/dtype.js';
 import { ArrayTensor, type Tensor } from '../core/tensor.js';
+import { flatten, unflatten } from '../core/tree.js';
 import { defaultBackend, getBackend, setBackend } from './registry.js';
 
 /**
@@ -26,6 +27,17 @@ export async function toBackend<D extends DType>(x: Tensor<D>, name: string): Pr
   const host: ArrayTensor<D> = x instanceof ArrayTensor ? (x as ArrayTensor<D>) : new ArrayTensor(x.shape, x.dtype, await x.data(), name);
   if (target.adopt) return target.adopt(host) as Tensor<D>;
   return host.backend === name ? host : new ArrayTensor<D>(host.shape, host.dtype, host.buffer, name);
+}
+
+/**
+ * `tree` with every tensor leaf on backend `name` (see {@link toBackend}); other leaves are kept.
+ * The way to bring a model and its optimizer state back from a device before saving them:
+ *
+ *     const hostParams = await treeToBackend(params, 'cpu');
+ */
+export async function treeToBackend<T>(tree: T, name: string): Promise<T> {
+  const { leaves, def } = flatten(tree);
+  return unflatten<T>(def, await Promise.all(leaves.map((x) => toBackend(x, name))));
 }
 
 /**

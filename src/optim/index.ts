@@ -8,7 +8,7 @@
  *     const [u, next] = opt.update(grad(loss)(params, x, y), state, params);
  *     params = optim.applyUpdates(params, u);
  */
-export { type GradientTransformation, type StateOf, type ExtraOf, type EmptyState, identity, applyUpdates } from './transformation.js';
+export { type GradientTransformation, type StateOf, type ExtraOf, type EmptyState, identity, applyUpdates, updateAsync } from './transformation.js';
 export { chain, namedChain, type ChainState, type NamedChainState, type ChainExtra } from './chain.js';
 export { partitionBy, leafLabels, type Labels, type PartitionState } from './partition-by.js';
 export { masked, leafMask, type Mask, type MaskedState } from './masked.js';

@@ -12,6 +12,8 @@ import { DivergedError, runTraining } from './loop.js';
 import { MetricsLog } from './metrics.js';
 import { key } from '../../random/index.js';
 import { createProgress } from './progress.js';
+import { defaultBackend, setBackend } from '../../backends/registry.js';
+import { initWebGPU, shutdownWebGPU, WebGPUError } from '../../backends/webgpu/index.js';
 import { setupTraining } from './setup.js';
 
 /**
@@ -93,9 +95,19 @@ export async function trainCommand(argv: readonly string[], out: NodeJS.Writable
     complain(`\npartax train: ${signal}: stopping after this step and writing a checkpoint (again to quit at once)`);
   };
   let metrics: MetricsLog | null = null;
+  const previousBackend = defaultBackend();
+  let gpu = false;
   try {
+    if (config.backend === 'webgpu') {
+      const info = await initWebGPU().catch((e: unknown) => {
+        throw new WebGPUError(`--backend webgpu: ${(e as Error).message}; train on the CPU with --backend cpu-wasm`);
+      });
+      gpu = true;
+      say(`partax train: WebGPU adapter ${info.description || info.device || info.vendor}${info.software ? ' (a software renderer: correct but slow)' : ''}`);
+    }
     const checkpoint = resuming ? loadCheckpoint(outDir) : null;
-    const setup = setupTraining(config);
+    const setup = setupTraining(config); // the datasets are made on the host
+    setBackend(config.backend);
     mkdirSync(outDir, { recursive: true });
     const configPath = join(outDir, 'config.json');
     writeFileSync(configPath, `${JSON.stringify(savedConfig(config), null, 2)}\n`);
@@ -143,10 +155,12 @@ export async function trainCommand(argv: readonly string[], out: NodeJS.Writable
     }
     return 0;
   } catch (e) {
-    const known = e instanceof DivergedError || e instanceof DatasetMissingError || e instanceof IdxError || e instanceof DecodeError;
+    const known = e instanceof DivergedError || e instanceof DatasetMissingError || e instanceof IdxError || e instanceof DecodeError || e instanceof WebGPUError;
     complain(`partax train: ${known || !(e instanceof Error) ? String((e as Error).message ?? e) : (e.stack ?? e.message)}`);
     return 1;
   } finally {
+    setBackend(previousBackend);
+    if (gpu) shutdownWebGPU();
     metrics?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -14,7 +14,7 @@ export const DATASETS = ['mnist', 'fashion-mnist', 'spirals', 'teacher'] as cons
 export const MODELS = ['mlp', 'autoencoder', 'lenet'] as const;
 export const OPTIMIZERS = ['newton-summary', 'sgd', 'momentum', 'adam'] as const;
 export const ACTIVATIONS = ['tanh', 'relu', 'sigmoid', 'softplus'] as const;
-export const BACKENDS = ['cpu'] as const;
+export const BACKENDS = ['cpu-wasm', 'cpu', 'webgpu'] as const;
 export const PROGRESS = ['auto', 'bar', 'lines', 'none'] as const;
 export const NORMALIZE = ['standardize', 'none'] as const;
 
@@ -54,13 +54,6 @@ const sizes = (what: string, min = 1, max = 64) =>
   );
 const partitionName = check<string>('a partition name', (u) =>
   typeof u === 'string' && /^(canonical|trivial|wb|blocks:[1-9]\d{0,3})$/.test(u) ? u : bad(`expected canonical, trivial, wb or blocks:K (K a positive integer), got ${showValue(u)}`),
-);
-const backend = check<'cpu'>('a backend', (u) =>
-  u === 'cpu'
-    ? 'cpu'
-    : typeof u === 'string' && u.length > 0
-      ? bad(`backend '${u}' is not available to partax train yet: only 'cpu' is (the WebGPU backend is not wired into training)`)
-      : bad(`expected 'cpu', got ${showValue(u)}`),
 );
 const nullable = <A>(inner: t.Type<A, A, unknown>, what: string) =>
   check<A | null>(what, (u) => {
@@ -102,7 +95,7 @@ export const OPTIONS = {
   maxSteps: { codec: nullable(int(1), 'a positive integer or null'), help: 'stop after this many steps in all, counting resumed ones (a checkpoint is written; default none)' },
   batchSize: { codec: int(1), help: 'examples per training step (default 100)' },
   seed: { codec: int(0, 'a non-negative integer'), help: 'seed of the initialisation and of the batch order (default 0)' },
-  backend: { codec: backend, help: 'compute backend: cpu (the only one for training so far)' },
+  backend: { codec: oneOf('a backend', BACKENDS), help: 'compute backend: cpu-wasm (WASM SIMD kernels; default) | cpu (plain TypeScript, the oracle) | webgpu (a GPU through Dawn; float32)' },
   out: { codec: str, help: 'output directory (default runs/<dataset>-<model>-<optimizer>-<time>)' },
   checkpointEvery: { codec: int(0, 'a non-negative integer'), help: 'write a checkpoint every this many steps; 0: only at the end (default 100)' },
   progress: { codec: oneOf('a progress style', PROGRESS), help: 'auto (a bar on a terminal, lines otherwise) | bar | lines | none (default auto)' },
@@ -265,7 +258,7 @@ export function resolveConfig(o: TrainOptions, what = 'partax train', name: (f: 
     maxSteps: o.maxSteps ?? null,
     batchSize: o.batchSize ?? 100,
     seed: o.seed ?? 0,
-    backend: o.backend ?? 'cpu',
+    backend: o.backend ?? 'cpu-wasm',
     checkpointEvery: o.checkpointEvery ?? 100,
     progress: o.progress ?? 'auto',
   };

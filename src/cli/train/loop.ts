@@ -1,7 +1,8 @@
 import type { Tensor } from '../../core/tensor.js';
 import { cyclingLoader, epochLoader, type LoaderPosition, START } from '../../data/batches.js';
-import { bufferOf, type Dataset, takeRows } from '../../data/dataset.js';
-import { applyUpdates } from '../../optim/transformation.js';
+import { type Dataset, takeRows } from '../../data/dataset.js';
+import { treeToBackend } from '../../backends/transfer.js';
+import { applyUpdates, updateAsync } from '../../optim/transformation.js';
 import { key, keyData, split } from '../../random/index.js';
 import { valueAndGrad } from '../../transforms/grad.js';
 import { type Checkpoint, CHECKPOINT_FORMAT, type EpochStats, saveCheckpoint } from './checkpoint.js';
@@ -52,11 +53,10 @@ export interface RunOptions {
 
 const EMPTY_STATS: EpochStats = { lossSum: 0, correct: 0, examples: 0, batches: 0 };
 
-/** How many rows of `out` [N, C] have their argmax at the label. */
-function countCorrect(out: Tensor, labels: Tensor): number {
+/** How many rows of `out` [N, C] have their argmax at the label (read with an await: `out` may live on a GPU). */
+async function countCorrect(out: Tensor, labels: Tensor): Promise<number> {
   const [n, c] = out.shape as [number, number];
-  const o = bufferOf(out);
-  const y = bufferOf(labels);
+  const [o, y] = await Promise.all([out.data(), labels.data()]);
   let right = 0;
   for (let i = 0; i < n; i++) {
     let best = 0;
@@ -67,7 +67,7 @@ function countCorrect(out: Tensor, labels: Tensor): number {
 }
 
 /** Mean loss and accuracy of `params` on a dataset, in chunks of `chunk` examples. */
-export function evaluate(setup: TrainSetup, params: unknown, ds: Dataset, chunk = 1000): { loss: number; accuracy: number | null } {
+export async function evaluate(setup: TrainSetup, params: unknown, ds: Dataset, chunk = 1000): Promise<{ loss: number; accuracy: number | null }> {
   const n = ds.x.shape[0]!;
   let lossSum = 0;
   let right = 0;
@@ -76,8 +76,8 @@ export function evaluate(setup: TrainSetup, params: unknown, ds: Dataset, chunk 
     const x = takeRows(ds.x, idx);
     const y = takeRows(ds.y as Tensor<'int32' | 'float32'>, idx);
     const [l, out] = setup.lossWithOutputs(params, x, y);
-    lossSum += l.item() * idx.length;
-    if (setup.task === 'classification') right += countCorrect(out, y);
+    lossSum += (await l.data())[0]! * idx.length;
+    if (setup.task === 'classification') right += await countCorrect(out, y);
   }
   return { loss: lossSum / n, accuracy: setup.task === 'classification' ? right / n : null };
 }
@@ -122,7 +122,8 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
   }
   const started = performance.now();
   const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
-  const checkpoint = () =>
+  // the params and the optimizer state come back to the host (from a GPU) before being written
+  const checkpoint = async () =>
     saveCheckpoint(opts.outDir, {
       format: CHECKPOINT_FORMAT,
       step,
@@ -132,8 +133,8 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       elapsed: elapsed(),
       epochStats: stats,
       done: step >= totalSteps,
-      params: params as Checkpoint['params'],
-      optState,
+      params: (await treeToBackend(params, 'cpu')) as Checkpoint['params'],
+      optState: await treeToBackend(optState, 'cpu'),
     });
   if (step >= limit) {
     return { step, totalSteps, done: step >= totalSteps, stoppedBy: 'nothing-to-do', lastEpoch: null, elapsed: elapsedBefore };
@@ -150,7 +151,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       const { x, y } = train.at(pos);
       const [[lossT, auxOut], g] = vg(params, x, y) as [[Tensor, Tensor], unknown];
       const out = auxOut;
-      const loss = lossT.item();
+      const loss = (await lossT.data())[0]!;
       if (!Number.isFinite(loss))
         throw new DivergedError(`the training loss is ${loss} at step ${step + 1} (epoch ${pos.epoch + 1}): the run diverged; the last checkpoint is kept. Try a smaller --lr, or a larger --damping-int / smaller --damping for newton-summary`);
       let extra: unknown;
@@ -168,7 +169,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       let updates: unknown;
       let nextState: unknown;
       try {
-        [updates, nextState] = setup.optimizer.update(g, optState, params, extra);
+        [updates, nextState] = await updateAsync(setup.optimizer, g, optState, params, extra);
       } catch (e) {
         // e.g. a NaN in H̄ once the parameters have blown up: say so without a stack trace.
         throw new DivergedError(
@@ -183,7 +184,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       pos = train.next(pos);
       step++;
       const n = x.shape[0]!;
-      const right = classification ? countCorrect(out, y) : 0;
+      const right = classification ? await countCorrect(out, y) : 0;
       stats = { lossSum: stats.lossSum + loss * n, correct: stats.correct + right, examples: stats.examples + n, batches: stats.batches + 1 };
       const lrs = setup.lrsOf(optState);
       const rec: StepRecord = {
@@ -203,7 +204,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       const sps = (1000 * (recent.length - 1)) / Math.max(recent[recent.length - 1]! - recent[0]!, 1e-3);
       progress.update({ step, epoch, epochs: config.epochs, loss, accuracy: rec.accuracy, stepsPerSecond: sps, lrs });
       if (pos.batch === 0) {
-        const test = evaluate(setup, params, setup.test);
+        const test = await evaluate(setup, params, setup.test);
         lastEpoch = {
           type: 'epoch',
           epoch: epoch + 1,
@@ -224,7 +225,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       await yieldToEventLoop();
       const stop = opts.shouldStop();
       const periodic = config.checkpointEvery > 0 && step % config.checkpointEvery === 0;
-      if (periodic || step === limit || stop) checkpoint();
+      if (periodic || step === limit || stop) await checkpoint();
       if (stop && step < limit) {
         stoppedBy = 'signal';
         break;
