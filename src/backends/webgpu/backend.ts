@@ -55,7 +55,8 @@ export const HOST_FALLBACK: readonly string[] = [];
 /** Whether the WebGPU backend has a WGSL kernel for the primitive `name`. */
 export const hasWebGPUKernel = (name: string): boolean => Object.hasOwn(kernels, name) || tensorKernels.has(name);
 
-function toInput(t: Tensor, where: string): GpuInput {
+/** A tensor as a kernel input: a GPU tensor's buffer, or a host tensor's upload (made once and kept). */
+export function toInput(t: Tensor, where: string): GpuInput {
   if (t instanceof GpuTensor) {
     const rt = runtime(where);
     if (t.storage.pool !== rt.pool) throw new WebGPUError(`${where}: an input belongs to a WebGPU device that was shut down`);

@@ -19,7 +19,7 @@ import { bindings, grid1D, main1D, wgslType, type WgslType } from './wgsl.js';
  * are computed here: log by frexp and the atanh series on [√½, √2), log1p by the same series in
  * s = x/(2+x), expm1 by its Taylor polynomial below |x| = ½, tanh from expm1.
  */
-const HELPERS = `
+export const HELPERS = `
 var<private> NAN_BITS: u32 = 0x7fc00000u;
 var<private> INF_BITS: u32 = 0x7f800000u;
 fn nan_() -> f32 { return bitcast<f32>(NAN_BITS); }
@@ -65,64 +65,64 @@ fn sign_f(v: f32) -> f32 { return select(select(v, -1.0, v < 0.0), 1.0, v > 0.0)
 fn sign_i(v: i32) -> i32 { return select(select(0i, -1i, v < 0i), 1i, v > 0i); }
 `;
 
-/** WGSL of a unary primitive on `v` of type `t`. */
-function unaryExpr(name: string, t: WgslType): string | null {
+/** WGSL of a unary primitive on `v` (an identifier) of type `t`. */
+function unaryExpr(name: string, t: WgslType, v: string): string | null {
   if (t === 'f32')
     switch (name) {
-      case 'neg': return '-v';
-      case 'exp': return 'exp(v)';
-      case 'log': return 'log_(v)';
-      case 'log1p': return 'log1p_(v)';
-      case 'expm1': return 'expm1_(v)';
-      case 'sqrt': return 'sqrt(v)';
-      case 'tanh': return 'tanh_(v)';
-      case 'sin': return 'sin(v)';
-      case 'cos': return 'cos(v)';
-      case 'abs': return 'abs(v)';
-      case 'sign': return 'sign_f(v)';
-      case 'floor': return 'floor(v)';
+      case 'neg': return `-${v}`;
+      case 'exp': return `exp(${v})`;
+      case 'log': return `log_(${v})`;
+      case 'log1p': return `log1p_(${v})`;
+      case 'expm1': return `expm1_(${v})`;
+      case 'sqrt': return `sqrt(${v})`;
+      case 'tanh': return `tanh_(${v})`;
+      case 'sin': return `sin(${v})`;
+      case 'cos': return `cos(${v})`;
+      case 'abs': return `abs(${v})`;
+      case 'sign': return `sign_f(${v})`;
+      case 'floor': return `floor(${v})`;
     }
   if (t === 'i32')
     switch (name) {
-      case 'neg': return '-v';
-      case 'abs': return 'abs(v)';
-      case 'sign': return 'sign_i(v)';
+      case 'neg': return `-${v}`;
+      case 'abs': return `abs(${v})`;
+      case 'sign': return `sign_i(${v})`;
     }
-  if (t === 'u32' && name === 'not') return 'select(1u, 0u, v != 0u)';
+  if (t === 'u32' && name === 'not') return `select(1u, 0u, ${v} != 0u)`;
   return null;
 }
 
-/** WGSL of a binary primitive on `a`, `b` of type `t`. */
-function binaryExpr(name: string, t: WgslType): string | null {
+/** WGSL of a binary primitive on `a`, `b` (identifiers) of type `t`. */
+function binaryExpr(name: string, t: WgslType, a: string, b: string): string | null {
   const truthy = (x: string) => (t === 'f32' ? `truthy_f(${x})` : `(${x} != ${t === 'i32' ? '0i' : '0u'})`);
   const cmp = (c: string) => `select(0u, 1u, ${c})`;
   switch (name) {
-    case 'lt': return cmp('a < b');
-    case 'le': return cmp('a <= b');
-    case 'gt': return cmp('a > b');
-    case 'ge': return cmp('a >= b');
-    case 'eq': return cmp('a == b');
-    case 'ne': return cmp('a != b');
-    case 'and': return cmp(`${truthy('a')} && ${truthy('b')}`);
-    case 'or': return cmp(`${truthy('a')} || ${truthy('b')}`);
+    case 'lt': return cmp(`${a} < ${b}`);
+    case 'le': return cmp(`${a} <= ${b}`);
+    case 'gt': return cmp(`${a} > ${b}`);
+    case 'ge': return cmp(`${a} >= ${b}`);
+    case 'eq': return cmp(`${a} == ${b}`);
+    case 'ne': return cmp(`${a} != ${b}`);
+    case 'and': return cmp(`${truthy(a)} && ${truthy(b)}`);
+    case 'or': return cmp(`${truthy(a)} || ${truthy(b)}`);
   }
   if (t === 'u32') return null;
   switch (name) {
-    case 'add': return 'a + b';
-    case 'sub': return 'a - b';
-    case 'mul': return 'a * b';
+    case 'add': return `${a} + ${b}`;
+    case 'sub': return `${a} - ${b}`;
+    case 'mul': return `${a} * ${b}`;
   }
   if (t === 'i32')
     switch (name) {
-      case 'max': return 'max(a, b)';
-      case 'min': return 'min(a, b)';
+      case 'max': return `max(${a}, ${b})`;
+      case 'min': return `min(${a}, ${b})`;
     }
   if (t === 'f32')
     switch (name) {
-      case 'div': return 'a / b';
-      case 'pow': return 'pow_(a, b)';
-      case 'max': return 'select(b, a, a > b || a != a)';
-      case 'min': return 'select(b, a, a < b || a != a)';
+      case 'div': return `${a} / ${b}`;
+      case 'pow': return `pow_(${a}, ${b})`;
+      case 'max': return `select(${b}, ${a}, ${a} > ${b} || ${a} != ${a})`;
+      case 'min': return `select(${b}, ${a}, ${a} < ${b} || ${a} != ${a})`;
     }
   return null;
 }
@@ -133,8 +133,7 @@ export const BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'lt', 'l
 function unaryKernel(name: string): GpuKernel {
   return (rt, [x], _p, [o]) => {
     const t = wgslType(x!.dtype, name);
-    const expr = unaryExpr(name, t);
-    if (expr === null) throw new Error(`webgpu: no ${name} kernel for ${x!.dtype}`);
+    const expr = elementwiseExpr(name, t, null, ['v']);
     const n = sizeOf(o!.shape);
     return [
       launch(rt, o!, {
@@ -151,8 +150,7 @@ function unaryKernel(name: string): GpuKernel {
 function binaryKernel(name: string): GpuKernel {
   return (rt, [a, b], _p, [o]) => {
     const t = wgslType(a!.dtype, name);
-    const expr = binaryExpr(name, t);
-    if (expr === null) throw new Error(`webgpu: no ${name} kernel for ${a!.dtype}`);
+    const expr = elementwiseExpr(name, t, null, ['a', 'b']);
     const n = sizeOf(o!.shape);
     return [
       launch(rt, o!, {
@@ -173,7 +171,7 @@ const selectKernel: GpuKernel = (rt, [c, a, b], _p, [o]) => {
   return [
     launch(rt, o!, {
       key: `select:${t}`,
-      wgsl: () => `${bindings(t, ['u32', t, t], false)}\n${main1D('  out[i] = select(x2[i], x1[i], x0[i] != 0u);', '', 'out')}`,
+      wgsl: () => `${bindings(t, ['u32', t, t], false)}\n${main1D(`  out[i] = ${elementwiseExpr('select', t, null, ['x0[i]', 'x1[i]', 'x2[i]'])};`, '', 'out')}`,
       inputs: [c!.storage, a!.storage, b!.storage],
       params: null,
       grid: grid1D(n),
@@ -182,10 +180,10 @@ const selectKernel: GpuKernel = (rt, [c, a, b], _p, [o]) => {
 };
 
 /** WGSL converting `v` of `from` to `to` (float → int truncates toward zero; NaN and overflow give 0). */
-function convertExpr(from: WgslType, to: WgslType): string {
-  if (to === 'f32') return 'f32(v)';
-  if (to === 'u32') return from === 'f32' ? 'select(0u, 1u, v != 0.0 && v == v)' : `select(0u, 1u, v != ${from === 'i32' ? '0i' : '0u'})`;
-  return from === 'f32' ? 'select(0i, i32(v), abs(v) < 2147483648.0)' : 'i32(v)';
+function convertExpr(from: WgslType, to: WgslType, v: string): string {
+  if (to === 'f32') return `f32(${v})`;
+  if (to === 'u32') return from === 'f32' ? `select(0u, 1u, ${v} != 0.0 && ${v} == ${v})` : `select(0u, 1u, ${v} != ${from === 'i32' ? '0i' : '0u'})`;
+  return from === 'f32' ? `select(0i, i32(${v}), abs(${v}) < 2147483648.0)` : `i32(${v})`;
 }
 
 /** convert(dtype): a cast; to the same dtype it shares the buffer. */
@@ -197,13 +195,36 @@ const convertKernel: GpuKernel = (rt, [x], { dtype }: { dtype: DType }, [o]) => 
   return [
     launch(rt, o!, {
       key: `convert:${from}:${to}`,
-      wgsl: () => `${bindings(to, [from], false)}\n${main1D(`  let v = x0[i];\n  out[i] = ${convertExpr(from, to)};`, '', 'out')}`,
+      wgsl: () => `${bindings(to, [from], false)}\n${main1D(`  let v = x0[i];\n  out[i] = ${convertExpr(from, to, 'v')};`, '', 'out')}`,
       inputs: [x!.storage],
       params: null,
       grid: grid1D(n),
     }),
   ];
 };
+
+/**
+ * The WGSL expression of the elementwise primitive `prim` (a key of {@link elementwiseKernels}) on
+ * the identifiers `args`, whose element type is `t` (the operands' type: for select, that of the
+ * two branches, after a u32 condition; for convert, the source type). Expressions may call the
+ * functions of {@link HELPERS}. The kernels here and jit's fused kernels both use it, so an op is
+ * computed by the same expression wherever it runs.
+ *
+ *     elementwiseExpr('max', 'f32', null, ['t0', 'x1'])  // 'select(x1, t0, t0 > x1 || t0 != t0)'
+ */
+export function elementwiseExpr(prim: string, t: WgslType, params: unknown, args: readonly string[]): string {
+  const [a, b, c] = args as [string, string, string];
+  const e =
+    prim === 'select'
+      ? `select(${c}, ${b}, ${a} != 0u)`
+      : prim === 'convert'
+        ? convertExpr(t, wgslType((params as { dtype: DType }).dtype, 'convert'), a)
+        : args.length === 1
+          ? unaryExpr(prim, t, a)
+          : binaryExpr(prim, t, a, b);
+  if (e === null) throw new Error(`webgpu: no ${prim} kernel for ${t === 'f32' ? 'float32' : t === 'i32' ? 'int32' : 'bool'}`);
+  return e;
+}
 
 /** The elementwise kernels by primitive name. */
 export const elementwiseKernels: Record<string, GpuKernel> = {

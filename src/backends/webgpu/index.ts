@@ -53,18 +53,20 @@ export const shutdown = shutdownWebGPU;
 export interface WebGPUStats extends PoolStats {
   /** WGSL pipelines compiled so far. */
   readonly pipelines: number;
+  /** Kernel dispatches recorded so far (a fused jit kernel counts one). */
+  readonly dispatches: number;
   readonly adapter: AdapterInfo;
 }
 
 /**
- * The pool's counters (live and free bytes, buffers created and reused) and the number of
- * compiled pipelines, or null when WebGPU is not running. A training loop should see `liveBytes`
+ * The pool's counters (live and free bytes, buffers created and reused), the number of compiled
+ * pipelines and of kernel dispatches, or null when WebGPU is not running. A training loop should see `liveBytes`
  * level off after its first steps.
  */
 export function webgpuStats(): WebGPUStats | null {
   const rt = runtimeOrNull();
   if (!rt) return null;
-  return { ...rt.pool.stats(), pipelines: rt.dispatcher.pipelineCount, adapter: rt.info };
+  return { ...rt.pool.stats(), pipelines: rt.dispatcher.pipelineCount, dispatches: rt.dispatcher.dispatchCount, adapter: rt.info };
 }
 
 /** Tunables of the running WebGPU backend (see {@link configureWebGPU}). */

@@ -14,16 +14,30 @@ import { bindings, coalesce, decode, grid1D, main1D, WG, wordOf, wgslType, type 
 
 type Kind = 'sum' | 'max' | 'min';
 
-/** WGSL of `acc ⊕ v`, as an expression. */
-function combine(kind: Kind, t: WgslType, acc: string, v: string): string {
+/** WGSL of `acc ⊕ v`, as an expression (jit's fused reductions use it too). */
+export function combine(kind: Kind, t: WgslType, acc: string, v: string): string {
   if (kind === 'sum') return `${acc} + ${v}`;
   if (t === 'i32') return `${kind}(${acc}, ${v})`;
   return `select(${acc}, ${v}, ${v} ${kind === 'max' ? '>' : '<'} ${acc} || ${v} != ${v})`;
 }
 
-/** Reductions whose length reaches this use a workgroup per output when outputs are few. */
-const LONG = 256;
-const FEW_OUTPUTS = 4096;
+/**
+ * The end of a workgroup-per-output reduction: each invocation's `acc` goes to workgroup memory
+ * (`part`, of WG elements), a tree combines them, and invocation 0 stores `out[index]` if `valid`.
+ */
+export function workgroupTree(kind: Kind, t: WgslType, index: string): string {
+  return `  part[lid] = acc;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { part[lid] = ${combine(kind, t, 'part[lid]', 'part[lid + s]')}; }
+    workgroupBarrier();
+  }
+  if (valid && lid == 0u) { out[${index}] = part[0]; }`;
+}
+
+/** Reductions whose length reaches this use a workgroup per output when outputs are few (jit's fused reductions too). */
+export const LONG = 256;
+export const FEW_OUTPUTS = 4096;
 
 function reduceKernel(kind: Kind): GpuKernel {
   const name = `reduce_${kind}`;
@@ -63,13 +77,7 @@ ${decode('o', rk, KS, KT, 'base')}
 ${step}
     }
   }
-  part[lid] = acc;
-  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s) { part[lid] = ${combine(kind, t, 'part[lid]', 'part[lid + s]')}; }
-    workgroupBarrier();
-  }
-  if (valid && lid == 0u) { out[o] = part[0]; }
+${workgroupTree(kind, t, 'o')}
 }`;
       return [launch(rt, o!, { key: `${name}:wg:${t}:${rk}:${rr}`, wgsl, inputs: [x!.storage], params, grid: grid1D(nOut * WG) })];
     }

@@ -19,31 +19,40 @@ export function wgslType(d: DType, where: string): WgslType {
 /** Invocations per workgroup of the 1-D kernels. */
 export const WG = 64;
 
+/** Storage buffers a kernel may bind besides its output (WebGPU's default limit is 8 per stage). */
+export const MAX_INPUTS = 7;
+
 /**
  * The binding declarations (one buffer per bind group, see dispatch.ts): the parameters `p`
- * (u32 words) when `params`, then `out` (read-write), then the inputs `x0`, `x1`…
+ * (u32 words) when `params`, then `out` (read-write), then the inputs `x0`, `x1`…. A kernel
+ * without parameters and with more than 3 inputs (jit's fused kernels) packs its inputs into one
+ * bind group instead: `out` in group 0, input k at binding k of group 1.
  */
 export function bindings(out: WgslType, inputs: readonly WgslType[], params = true): string {
   let g = 0;
   const lines: string[] = [];
   if (params) lines.push(`@group(${g++}) @binding(0) var<storage, read> p: array<u32>;`);
   lines.push(`@group(${g++}) @binding(0) var<storage, read_write> out: array<${out}>;`);
-  inputs.forEach((t, i) => lines.push(`@group(${g++}) @binding(0) var<storage, read> x${i}: array<${t}>;`));
+  const packed = packsInputs(inputs.length, params);
+  inputs.forEach((t, i) => lines.push(`@group(${packed ? g : g++}) @binding(${packed ? i : 0}) var<storage, read> x${i}: array<${t}>;`));
   return lines.join('\n');
 }
+
+/** Whether a kernel's inputs share one bind group (see {@link bindings}): more than fit one per group. */
+export const packsInputs = (nInputs: number, params: boolean): boolean => !params && nInputs > 3;
 
 /**
  * A 1-D kernel: `body` runs for each `i` below `p[0]` (kernels with parameters) or below the
  * output buffer's length (kernels without: elementwise ones, which then also compute the pool's
- * slack elements past the tensor; harmless, and it spares a parameter buffer and its binding).
- * Workgroups are laid out on a 2-D grid (see {@link grid1D}).
+ * slack elements past the tensor; harmless, and it spares a parameter buffer and its binding),
+ * or below a number baked into the source (jit's fused kernels, generated per shape). Workgroups are laid out on a 2-D grid (see {@link grid1D}).
  */
-export function main1D(body: string, helpers = '', bound: 'params' | 'out' = 'params'): string {
+export function main1D(body: string, helpers = '', bound: 'params' | 'out' | number = 'params'): string {
   return `${helpers}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= ${bound === 'params' ? 'p[0]' : 'arrayLength(&out)'}) { return; }
+  if (i >= ${bound === 'params' ? 'p[0]' : bound === 'out' ? 'arrayLength(&out)' : `${bound}u`}) { return; }
 ${body}
 }`;
 }
