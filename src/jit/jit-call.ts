@@ -3,6 +3,7 @@ import { DTypeError, ShapeError } from '../core/errors.js';
 import { shapeEq, showShape } from '../core/shape.js';
 import { ArrayTensor, type Aval, type Tensor } from '../core/tensor.js';
 import { registerCpuKernel } from '../backends/cpu/index.js';
+import { registerWebGPUKernel } from '../backends/webgpu/backend.js';
 import { backendFor } from '../backends/registry.js';
 import { JVPTrace, JVPTracer } from '../interp/jvp.js';
 import { evalJaxpr, inAvals, type Jaxpr, outAvals, partialEval, registerStageInline, stageFlat } from '../interp/stage.js';
@@ -13,6 +14,7 @@ import { type Primitive, primitive } from '../prim/primitive.js';
 import { batchBroadcast } from '../prim/rules.js';
 import { vjp } from '../transforms/vjp.js';
 import { compileProgram, type Program } from './program.js';
+import { compileWebGPUProgram } from './webgpu-program.js';
 
 /**
  * `jit_call(args; jaxpr)`: applies a staged program as one primitive. This is how a jitted
@@ -191,11 +193,13 @@ function constsOnHost(j: Jaxpr): boolean {
 /**
  * Applies a program to arguments: under a transform (any argument a tracer) as the primitive
  * `jit_call`, which the transform interprets; on host tensors by running the compiled program;
- * on tensors of another backend (webgpu) by evaluating it equation by equation with that
- * backend's kernels, so no backend ever needs a `jit_call` kernel of its own.
+ * on webgpu tensors by running the program compiled to fused WGSL kernels (webgpu-program.ts); on
+ * another backend, or unfused, by evaluating it equation by equation with that backend's kernels,
+ * so no backend ever needs a `jit_call` kernel of its own.
  */
 export function applyProgram(args: readonly Tensor[], params: JitCallParams, donated?: readonly boolean[], fuse = true): Tensor[] {
   if (args.some((a) => a instanceof Tracer)) return bind(jitCallP, args, params);
+  if (fuse && args.length > 0 && backendOf(args) === 'webgpu') return programFor(params.jaxpr, 'webgpu').runTensors!(args);
   if (args.every((a) => a instanceof ArrayTensor)) {
     const host = args as readonly ArrayTensor[];
     const backend = backendFor(host).name;
@@ -213,6 +217,10 @@ export function applyProgram(args: readonly Tensor[], params: JitCallParams, don
   return evalJaxpr(params.jaxpr, args);
 }
 
+/** The backend that evaluates primitives on these concrete tensors (host and device tensors both name theirs). */
+export const backendOf = (ts: readonly Tensor[]): string =>
+  backendFor(ts.map((t) => ({ backend: (t as { readonly backend?: string }).backend ?? 'cpu' }))).name;
+
 /** Compiled programs, per program and backend (and whether fusion is on). */
 const programs = new WeakMap<Jaxpr, Map<string, Program>>();
 
@@ -222,13 +230,15 @@ export function programFor(j: Jaxpr, backend: string, fuse = true): Program {
   if (!m) programs.set(j, (m = new Map()));
   const key = `${backend}|${fuse}`;
   let p = m.get(key);
-  if (!p) m.set(key, (p = compileProgram(j, backend, { fuse })));
+  if (!p) m.set(key, (p = backend === 'webgpu' && fuse ? compileWebGPUProgram(j) : compileProgram(j, backend, { fuse })));
   return p;
 }
 
-// A jit_call bound on concrete host tensors (evalPrimitive) runs its compiled program (cpu-wasm
-// falls back to this CPU kernel too); under staging it is inlined. jit itself calls applyProgram.
+// A jit_call bound on concrete tensors (evalPrimitive: the linear trace applies it to the known
+// factor of a scaled tangent) runs its compiled program, on the host (cpu-wasm falls back to this
+// CPU kernel too) or on webgpu; under staging it is inlined. jit itself calls applyProgram.
 registerCpuKernel('jit_call', (xs: readonly ArrayTensor[], p: JitCallParams) =>
   applyProgram(xs, p).map((t) => (t as ArrayTensor).buffer),
 );
+registerWebGPUKernel('jit_call', (xs, p: JitCallParams) => applyProgram(xs, p));
 registerStageInline('jit_call', (args, p: JitCallParams) => evalJaxpr(p.jaxpr, args));

@@ -1,9 +1,9 @@
 import { ShapeError } from '../core/errors.js';
-import { ArrayTensor, type Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
+import { Tracer } from '../interp/trace.js';
 import { flatten, numLeaves, type TreeDef, unflatten } from '../core/tree.js';
-import { backendFor } from '../backends/registry.js';
 import { type Jaxpr, showJaxpr, stageFlat } from '../interp/stage.js';
-import { applyProgram, programFor } from './jit-call.js';
+import { applyProgram, backendOf, programFor } from './jit-call.js';
 import type { Program, ProgramStats } from './program.js';
 
 /** Options of {@link jit}. */
@@ -79,8 +79,9 @@ function defKey(d: TreeDef): string {
  * with the elementwise chain feeding it, runs matmul epilogues in place over the matmul output,
  * and reuses dead intermediate buffers. The values are those of eager execution: bitwise on the
  * `cpu` backend (the loops round every float32 intermediate as a stored one would be); on
- * `cpu-wasm`, whose SIMD sums add in another order, within float rounding. On other backends
- * (webgpu) the program runs one backend kernel per equation, unfused.
+ * `cpu-wasm`, whose SIMD sums add in another order, within float rounding. On `webgpu` each fused
+ * group is one generated WGSL kernel (compiled once per shape), with the values of eager webgpu
+ * execution within float32 rounding (a fused sum adds in its own order).
  *
  *     const step = jit((w: Tensor, x: Tensor) => tanh(add(matmul(x, w), 1)));
  *     step(w, x);            // traces and compiles
@@ -170,8 +171,7 @@ export function jit<A extends readonly unknown[], R>(f: (...args: A) => R, opts:
     traceCount: () => traces,
     lower: (...args: A): Lowered => {
       const { leaves, entry } = prepare(args);
-      const concrete = leaves.filter((l): l is ArrayTensor => l instanceof ArrayTensor);
-      const program = programFor(entry.jaxpr, backendFor(concrete).name, fuse);
+      const program = programFor(entry.jaxpr, backendOf(leaves.filter((l) => !(l instanceof Tracer))), fuse);
       return { jaxpr: entry.jaxpr, text: showJaxpr(entry.jaxpr), program, stats: program.stats };
     },
     clearCache: () => cache.clear(),

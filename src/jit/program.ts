@@ -1,10 +1,10 @@
 import { allocate, type Buffer, type DType, dtypeOfBuffer } from '../core/dtype.js';
 import { showShape, sizeOf, stridesOf } from '../core/shape.js';
-import { type Aval, ArrayTensor } from '../core/tensor.js';
+import { type Aval, ArrayTensor, type Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
 import { getBackend } from '../backends/registry.js';
 import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
-import { compileLoop, type LoopFn, type LoopOp, type LoopRead, type Ref } from './codegen.js';
+import { compileLoop, type LoopFn, type LoopOp, type LoopRead, type LoopSpec, type Ref } from './codegen.js';
 import { applyView, eqnKind, type Group, identityView, planFusion, usesOf, type View } from './fusion.js';
 
 /**
@@ -44,6 +44,17 @@ export type Step =
       /** A copy loop storing one view (not a fusion). */
       readonly copy: boolean;
       free: number[];
+    }
+  | {
+      /** A generated WebGPU kernel computing a fusion group (see webgpu-program.ts). */
+      readonly kind: 'gpu';
+      readonly source: string;
+      readonly grid: readonly [number, number, number];
+      /** Variable id of each input binding, in binding order. */
+      readonly reads: readonly number[];
+      readonly out: Var;
+      readonly covers: readonly string[];
+      free: number[];
     };
 
 /** What compilation did, for inspection and the fusion laws. */
@@ -79,6 +90,8 @@ export interface Program {
    * reuse input i's buffer once it is dead (the caller must not read it afterwards).
    */
   run(inputs: readonly Buffer[], donated?: readonly boolean[], timings?: Float64Array): Buffer[];
+  /** Device backends (webgpu), whose buffers are not host arrays: runs the program on tensors. */
+  runTensors?(inputs: readonly Tensor[]): Tensor[];
   /** A readable listing of the steps (with milliseconds per step when `timings` from `run` are given). */
   describe(timings?: Float64Array): string;
 }
@@ -137,11 +150,13 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
 /**
  * Constants whose elements are all equal (scalars broadcast eagerly while tracing, e.g. the 0.5 of
  * `mul(x, 0.5)`): loops read their first element with stride 0 instead of streaming the buffer.
+ * Only host constants are inspected (a GPU constant cannot be read synchronously).
  */
-function uniformConsts(j: Jaxpr): Set<number> {
+export function uniformConsts(j: Jaxpr): Set<number> {
   const out = new Set<number>();
   for (const c of j.consts) {
-    const b = (c.value as ArrayTensor).buffer as Buffer;
+    if (!(c.value instanceof ArrayTensor)) continue;
+    const b = c.value.buffer as Buffer;
     if (b.length < 2) continue;
     const first = b[0]!;
     let same = true;
@@ -153,13 +168,45 @@ function uniformConsts(j: Jaxpr): Set<number> {
 
 /** Builds the loop of a fusion group: its index space, strided reads and operations. */
 function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet<number>): Step {
+  const { spec, readVars, readViews, covers } = groupLoop(j, g, producer, uniform, true);
+  const { fn, source } = compileLoop(spec);
+  const out = j.equations[g.root]!.outputs[0]!;
+  const contiguous = stridesOf(g.shape);
+  const inPlace: number[] = [];
+  if (!g.reduce)
+    readViews.forEach((v, r) => {
+      const identity = v.offset === 0 && sizeOf(v.src.aval.shape) === sizeOf(g.shape) && g.shape.every((d, a) => d === 1 || v.strides[a] === contiguous[a]);
+      const once = readVars.filter((id) => id === v.src.id).length === 1;
+      if (identity && once && v.src.aval.dtype === out.aval.dtype) inPlace.push(r);
+    });
+  return { kind: 'loop', fn, source, reads: readVars, out, inPlace, covers, copy: false, free: [] };
+}
+
+/** The loop of a fusion group, before code generation (host loops and WebGPU kernels share it). */
+export interface GroupLoop {
+  readonly spec: LoopSpec;
+  /** Variable id of each read, in the spec's read order (a variable read through two views appears twice). */
+  readonly readVars: readonly number[];
+  /** The view of each read. */
+  readonly readViews: readonly View[];
+  /** Names of the equations the loop computes (absorbed views, members, reduction). */
+  readonly covers: readonly string[];
+}
+
+/**
+ * The loop spec of a fusion group: its index space (a reduction's reduced axes innermost, unless
+ * `inputOrder` lets a reduction keeping the last axis accumulate in the input's order), one strided
+ * read per distinct view of a stored variable (constants in `uniform` read with stride 0), and the
+ * members' operations.
+ */
+export function groupLoop(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet<number>, inputOrder: boolean): GroupLoop {
   const eqns = j.equations;
   const root = eqns[g.root]!;
   const rank = g.shape.length;
   // a reduction that keeps the last axis accumulates in the input's order (contiguous reads); any
   // other runs with the reduced axes innermost, as the CPU reduction kernel visits them
   const reduced = g.reduce?.axes ?? [];
-  const accumulate = g.reduce !== null && rank > 0 && !reduced.includes(rank - 1);
+  const accumulate = inputOrder && g.reduce !== null && rank > 0 && !reduced.includes(rank - 1);
   const perm = g.reduce && !accumulate ? [...g.shape.keys()].filter((a) => !reduced.includes(a)).concat(reduced) : [...g.shape.keys()];
   const views = new Set(g.views);
   const opIndex = new Map<number, number>(g.members.map((m, i) => [m, i]));
@@ -203,7 +250,7 @@ function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet
     let k = 0;
     outStrides = g.shape.map((_, a) => (reduced.includes(a) ? 0 : kept[k++]!));
   }
-  const { fn, source } = compileLoop({
+  const spec: LoopSpec = {
     shape: perm.map((a) => g.shape[a]!),
     nOuter: rank - reduced.length,
     reads,
@@ -212,17 +259,9 @@ function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet
     reduce: g.reduce?.kind ?? null,
     outDtype: out.aval.dtype,
     ...(outStrides ? { accumulate: { outStrides, outSize: sizeOf(out.aval.shape) } } : {}),
-  });
-  const contiguous = stridesOf(g.shape);
-  const inPlace: number[] = [];
-  if (!g.reduce)
-    readViews.forEach((v, r) => {
-      const identity = v.offset === 0 && sizeOf(v.src.aval.shape) === sizeOf(g.shape) && g.shape.every((d, a) => d === 1 || v.strides[a] === contiguous[a]);
-      const once = readVars.filter((id) => id === v.src.id).length === 1;
-      if (identity && once && v.src.aval.dtype === out.aval.dtype) inPlace.push(r);
-    });
+  };
   const covers = [...g.views.map((k) => eqns[k]!.prim.name), ...g.members.map((k) => eqns[k]!.prim.name), ...(g.reduce ? [root.prim.name] : [])];
-  return { kind: 'loop', fn, source, reads: readVars, out, inPlace, covers, copy: false, free: [] };
+  return { spec, readVars, readViews, covers };
 }
 
 /** A stored view (transpose, broadcast, slice) as a generated copy loop with its shape baked in. */
@@ -244,7 +283,7 @@ function copyStep(e: Eqn, uniform: ReadonlySet<number>): Step {
 }
 
 /** Liveness: each variable is released after the step of its last read (never for outputs). */
-function planFrees(j: Jaxpr, steps: Step[]): void {
+export function planFrees(j: Jaxpr, steps: Step[]): void {
   const last = new Int32Array(j.nVars).fill(-1);
   const readsOf = (s: Step): readonly number[] => (s.kind === 'kernel' ? s.eqn.inputs.map((v) => v.id) : s.kind === 'alias' ? [s.from] : s.reads);
   const defsOf = (s: Step): readonly number[] => (s.kind === 'kernel' ? s.eqn.outputs.map((v) => v.id) : s.kind === 'alias' ? [s.to] : [s.out.id]);
@@ -328,6 +367,8 @@ function runProgram(
       const b = vals[s.from]!;
       vals[s.to] = b;
       hold(b);
+    } else if (s.kind === 'gpu') {
+      throw new Error('jit: a WebGPU kernel step in a host program (internal error)');
     } else {
       const { dtype, shape } = s.out.aval;
       const n = sizeOf(shape);
@@ -355,7 +396,7 @@ function runProgram(
   return j.outputs.map((v) => vals[v.id]!);
 }
 
-function describe(steps: readonly Step[], timings?: Float64Array): string {
+export function describe(steps: readonly Step[], timings?: Float64Array): string {
   const v = (id: number) => `v${id}`;
   return steps
     .map((s, i) => (timings ? `${timings[i]!.toFixed(3).padStart(9)} ms  ` : '') + line(s))
@@ -364,6 +405,7 @@ function describe(steps: readonly Step[], timings?: Float64Array): string {
       const free = s.free.length ? `   (free ${s.free.map(v).join(' ')})` : '';
       if (s.kind === 'kernel') return `${s.eqn.outputs.map((o) => v(o.id)).join(', ')} = kernel ${s.eqn.prim.name}(${s.eqn.inputs.map((i) => v(i.id)).join(', ')})${free}`;
       if (s.kind === 'alias') return `${v(s.to)} = alias ${s.prim}(${v(s.from)})${free}`;
+      if (s.kind === 'gpu') return `${v(s.out.id)}:${s.out.aval.dtype}${showShape(s.out.aval.shape)} = wgsl{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${free}`;
       const inPlace = s.inPlace.length ? ` [may write over ${s.inPlace.map((r) => v(s.reads[r]!)).join('/')}]` : '';
       return `${v(s.out.id)}:${s.out.aval.dtype}${showShape(s.out.aval.shape)} = ${s.copy ? "copy" : "loop"}{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
   }
