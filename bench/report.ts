@@ -12,31 +12,46 @@ export interface Row {
   readonly gflops?: number;
   /** This implementation's time / the reference's (partax) time: above 1 means partax is faster. */
   readonly ratio?: number;
+  /** This implementation's time / partax's single-thread time (the peers here run on one thread). */
+  readonly ratio1?: number;
   /** Scaled difference from the reference's result (max|a−b| / max|b|). */
   readonly err?: number;
   readonly failed?: string;
 }
 
-const HEAD = ['case', 'implementation', 'median ms', 'cpu ms', 'GFLOP/s', 'time / partax', 'runs', 'max err vs partax'];
+const HEAD = ['case', 'implementation', 'median ms', 'cpu ms', 'GFLOP/s', 'time / partax', 'time / partax 1 thread', 'runs', 'max err vs partax'];
+
+const ratioCell = (x: number | undefined) => (x === undefined ? '' : `${x.toFixed(2)}×`);
 
 function cells(r: Row): string[] {
-  if (r.failed !== undefined) return [r.case, r.impl, 'failed', '', '', '', '', r.failed.slice(0, 60)];
+  if (r.failed !== undefined) return [r.case, r.impl, 'failed', '', '', '', '', '', r.failed];
   return [
     r.case,
     r.impl,
     r.ms!.toFixed(r.ms! < 10 ? 2 : 1),
     r.cpuMs!.toFixed(r.cpuMs! < 10 ? 2 : 1),
     r.gflops === undefined || Number.isNaN(r.gflops) ? '' : r.gflops.toFixed(2),
-    `${r.ratio!.toFixed(2)}×`,
+    ratioCell(r.ratio),
+    ratioCell(r.ratio1),
     String(r.reps),
     r.err === undefined ? '' : r.err === 0 ? '0' : r.err.toExponential(1),
   ];
 }
 
+/**
+ * Adds `ratio1` (time / the time of the implementation named `single`) to every row of each case
+ * that has a row of `single`; rows of other cases are returned unchanged.
+ */
+export function withRatioTo(rows: readonly Row[], single: string): Row[] {
+  const base = new Map(rows.filter((r) => r.impl === single && r.ms !== undefined).map((r) => [r.case, r.ms!]));
+  return rows.map((r) => (r.ms !== undefined && base.has(r.case) ? { ...r, ratio1: r.ms / base.get(r.case)! } : r));
+}
+
 /** An aligned plain-text table. */
 export function textTable(rows: readonly Row[]): string {
   const body = rows.map(cells);
-  const widths = HEAD.map((h, i) => Math.max(h.length, ...body.map((c) => c[i]!.length)));
+  // a failure's reason (the last cell) may be long: it does not widen the column
+  const widths = HEAD.map((h, i) => Math.max(h.length, ...body.map((c, k) => (i === HEAD.length - 1 && rows[k]!.failed !== undefined ? 0 : c[i]!.length))));
   const line = (c: readonly string[]) => c.map((s, i) => (i >= 2 ? s.padStart(widths[i]!) : s.padEnd(widths[i]!))).join('  ');
   const out = [line(HEAD), widths.map((w) => '-'.repeat(w)).join('  ')];
   let last = '';

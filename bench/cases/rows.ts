@@ -8,7 +8,8 @@ import type { Row } from '../report.js';
 /** What a case supplies to {@link benchImpls}. */
 export interface CaseSpec<T> {
   readonly label: string;
-  readonly flops: number;
+  /** Floating-point operations of one run, for the GFLOP/s column (absent: no column value). */
+  readonly flops?: number;
   readonly runner: (impl: Impl) => Runner<T>;
   /** The scaled difference of a result from the reference's. */
   readonly err: (result: T, ref: T) => number;
@@ -35,7 +36,7 @@ export async function benchImpls<T>(impls: readonly Impl[], spec: CaseSpec<T>, t
           ms: t.medianMs,
           cpuMs: t.cpuMs,
           reps: t.reps,
-          gflops: spec.flops / (t.medianMs * 1e6),
+          gflops: spec.flops === undefined ? undefined : spec.flops / (t.medianMs * 1e6),
           ratio: t.medianMs / refMs,
           err: spec.err(t.result, ref),
         });
