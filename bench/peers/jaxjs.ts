@@ -12,7 +12,7 @@
  * - In Node there is no web `Worker`, so its wasm kernels run on one thread (as partax does).
  */
 import * as jax from '@jax-js/jax';
-import type { Impl, MlpProblem, MlpResult, Runner } from '../harness.js';
+import type { Impl, MlpProblem, MlpResult, Runner, SummaryResult } from '../harness.js';
 
 const { numpy: np, nn } = jax;
 type JArray = jax.Array;
@@ -50,6 +50,16 @@ const arr = (buf: Float32Array, shape: number[]): JArray => np.array(buf.slice()
 
 type Params = JArray[];
 
+/** The MLP problem's parameters (w1, b1, w2, …; weights [in, out]), inputs and labels as jax-js arrays. */
+function mlpArrays(p: MlpProblem): { params: Params; x: JArray; labels: JArray } {
+  const params: Params = [];
+  for (let l = 1; l < p.sizes.length; l++) {
+    params.push(arr(p.params[2 * l - 2]!, [p.sizes[l - 1]!, p.sizes[l]!]));
+    params.push(arr(p.params[2 * l - 1]!, [p.sizes[l]!]));
+  }
+  return { params, x: arr(p.x, [p.batch, p.sizes[0]!]), labels: np.array(p.labels.slice(), { dtype: np.int32 }) };
+}
+
 /** The MLP loss in jax-js, the same formula as bench/partax.ts; consumes its arguments. */
 function mlpLoss(params: Params, x: JArray, labels: JArray): JArray {
   const layers = params.length / 2;
@@ -63,10 +73,71 @@ function mlpLoss(params: Params, x: JArray, labels: JArray): JArray {
   return np.negative(np.mean(np.sum(np.multiply(logp, nn.oneHot(labels, classes)), 1)));
 }
 
-/** jax-js on `device` (`note` describes it in the name); with `useJit`, the computations are wrapped in `jit` (fused, cached kernels). */
-export function jaxjs(device: 'wasm' | 'webgpu' | 'cpu', useJit: boolean, note?: string): Impl {
+/** ψ(η) = L(θ + Σ_s η_s·u_s) for η ∈ ℝ^S, over traced (or concrete) arguments; leaves them alive (takes `.ref`s). */
+const reducedLoss = (params: Params, u: Params, x: JArray, labels: JArray) => (eta: JArray): JArray => {
+  const etas = [...eta];
+  return mlpLoss(params.map((p, s) => p.ref.add(u[s]!.ref.mul(etas[s]!))), x.ref, labels.ref);
+};
+
+/** ∂³ψ(η0)[e, e, e]: three nested jvps; consumes `eta0` and `e`. */
+const thirdAlong = (psi: (eta: JArray) => JArray, eta0: JArray, e: JArray): JArray =>
+  jax.jvp((a: JArray) => jax.jvp((b: JArray) => jax.jvp(psi, [b], [e.ref])[1], [a], [e.ref])[1], [eta0], [e])[1];
+
+/**
+ * The order-3 summary in jax-js, written as a JAX user would: ψ as a function of η, then
+ * `valueAndGrad(ψ)(0)` for (L, ḡ), `hessian(ψ)(0)` (jacfwd of grad: S tangents, vmapped) for H̄,
+ * and for order3 three nested `jvp`s along e_s, vmapped over the basis. Everything arrives as an
+ * argument (no closed-over arrays), so the whole function can be `jit`-compiled; consumes its arguments.
+ */
+function mlpSummary(params: Params, u: Params, x: JArray, labels: JArray, eta0: JArray, basis: JArray): JArray[] {
+  const psi = reducedLoss(params, u, x, labels);
+  const [loss, g] = jax.valueAndGrad(psi)(eta0.ref);
+  const H = jax.hessian(psi)(eta0.ref);
+  const order3 = jax.vmap((e: JArray) => thirdAlong(psi, eta0.ref, e))(basis);
+  jax.tree.dispose([params, u, x, labels, eta0]);
+  return [loss, g, H, order3];
+}
+
+/**
+ * The same summary one group at a time, partax's default strategy: (L, ḡ) once, then for each s
+ * a Hessian-vector product jvp(grad ψ)(0)[e_s] (row s of H̄) and ∂³ψ(0)[e_s, e_s, e_s]. Each piece
+ * is its own function of the arguments, so each can be `jit`-compiled alone (jax-js's wasm jit
+ * cannot hold the whole summary at batch 1000: it runs past its 4 GiB memory). Consume their arguments.
+ */
+const perGroup = {
+  valueAndGrad(params: Params, u: Params, x: JArray, labels: JArray, eta0: JArray): JArray[] {
+    const out = jax.valueAndGrad(reducedLoss(params, u, x, labels))(eta0);
+    jax.tree.dispose([params, u, x, labels]);
+    return out;
+  },
+  hessianRow(params: Params, u: Params, x: JArray, labels: JArray, eta0: JArray, e: JArray): JArray {
+    const out = jax.jvp(jax.grad(reducedLoss(params, u, x, labels)), [eta0], [e])[1];
+    jax.tree.dispose([params, u, x, labels]);
+    return out;
+  },
+  third(params: Params, u: Params, x: JArray, labels: JArray, eta0: JArray, e: JArray): JArray {
+    const out = thirdAlong(reducedLoss(params, u, x, labels), eta0, e);
+    jax.tree.dispose([params, u, x, labels]);
+    return out;
+  },
+};
+
+/** How jax-js computes the summary: 'natural' ({@link mlpSummary}) or 'per-group' ({@link perGroup}). */
+export type JaxSummaryStrategy = 'natural' | 'per-group';
+
+/** Calls `.dispose()` on a jit-compiled function (plain functions have none). */
+const disposeFn = (f: object): void => {
+  if ('dispose' in f && typeof f.dispose === 'function') f.dispose();
+};
+
+/**
+ * jax-js on `device` (`note` describes it in the name); with `useJit`, the computations are
+ * wrapped in `jit` (fused, cached kernels). `summary` picks how the partition summary is written.
+ */
+export function jaxjs(device: 'wasm' | 'webgpu' | 'cpu', useJit: boolean, note?: string, summary: JaxSummaryStrategy = 'natural'): Impl {
+  const per = summary === 'per-group' ? ', per group' : '';
   return {
-    name: `jax-js (${device}${note ? ` ${note}` : ''}${useJit ? ', jit' : ''})`,
+    name: `jax-js (${device}${note ? ` ${note}` : ''}${useJit ? ', jit' : ''}${per})`,
     async activate() {
       ensureFloat16ArrayGlobal();
       jax.defaultDevice(device);
@@ -80,18 +151,12 @@ export function jaxjs(device: 'wasm' | 'webgpu' | 'cpu', useJit: boolean, note?:
         dispose: () => {
           ja.dispose();
           jb.dispose();
-          if ('dispose' in mm && typeof mm.dispose === 'function') mm.dispose();
+          disposeFn(mm);
         },
       };
     },
     mlp(p: MlpProblem): Runner<MlpResult> {
-      const params: Params = [];
-      for (let l = 1; l < p.sizes.length; l++) {
-        params.push(arr(p.params[2 * l - 2]!, [p.sizes[l - 1]!, p.sizes[l]!]));
-        params.push(arr(p.params[2 * l - 1]!, [p.sizes[l]!]));
-      }
-      const x = arr(p.x, [p.batch, p.sizes[0]!]);
-      const labels = np.array(p.labels.slice(), { dtype: np.int32 });
+      const { params, x, labels } = mlpArrays(p);
       const vg0 = jax.valueAndGrad(mlpLoss);
       const vg = useJit ? jax.jit(vg0) : vg0;
       return {
@@ -105,7 +170,45 @@ export function jaxjs(device: 'wasm' | 'webgpu' | 'cpu', useJit: boolean, note?:
           jax.tree.dispose(params);
           x.dispose();
           labels.dispose();
-          if ('dispose' in vg && typeof vg.dispose === 'function') vg.dispose();
+          disposeFn(vg);
+        },
+      };
+    },
+    summary(p: MlpProblem, u: readonly Float32Array[]): Runner<SummaryResult> {
+      const { params, x, labels } = mlpArrays(p);
+      const dirs = params.map((q, i) => arr(u[i]!, q.shape));
+      const S = params.length;
+      const eta0 = np.zeros([S], { dtype: np.float32 });
+      const basis = np.eye(S, undefined, { dtype: np.float32 });
+      const wrap = <F extends (...a: any[]) => jax.JsTree<JArray>>(f: F) => (useJit ? jax.jit(f) : f) as F;
+      const natural = wrap(mlpSummary);
+      const pieces = { vg: wrap(perGroup.valueAndGrad), row: wrap(perGroup.hessianRow), third: wrap(perGroup.third) };
+      const args = () => [jax.tree.ref(params), jax.tree.ref(dirs), x.ref, labels.ref, eta0.ref] as const;
+      const compute = async (): Promise<JArray[]> => {
+        if (summary === 'natural') return natural(...args(), basis.ref);
+        const [loss, g] = pieces.vg(...args()) as JArray[];
+        const rows: JArray[] = [];
+        const thirds: JArray[] = [];
+        for (const e of basis.ref) {
+          // wait for each piece, as jax-js advises for loops: queued pieces keep their buffers (4 GiB at batch 1000)
+          rows.push(await jax.blockUntilReady(pieces.row(...args(), e.ref)));
+          thirds.push(await jax.blockUntilReady(pieces.third(...args(), e)));
+        }
+        return [loss!, g!, np.stack(rows), np.stack(thirds)];
+      };
+      return {
+        async run() {
+          const [loss, g, H, order3] = await compute();
+          return {
+            loss: (await loss!.data())[0]!,
+            g: (await g!.data()) as Float32Array,
+            H: (await H!.data()) as Float32Array,
+            order3: (await order3!.data()) as Float32Array,
+          };
+        },
+        dispose: () => {
+          jax.tree.dispose([params, dirs, x, labels, eta0, basis]);
+          [natural, ...Object.values(pieces)].forEach(disposeFn);
         },
       };
     },

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Impl, MlpProblem, MlpResult, Runner } from '../harness.js';
+import type { Impl, MlpProblem, MlpResult, Runner, SummaryResult } from '../harness.js';
 
 let wasmReady: Promise<boolean> | undefined;
 
@@ -39,6 +39,65 @@ function mlpLoss(params: tf.Tensor[], x: tf.Tensor, labels: tf.Tensor1D, classes
   return tf.neg(tf.mean(tf.sum(tf.mul(logp, tf.oneHot(labels, classes)), 1))) as tf.Scalar;
 }
 
+/** The MLP problem's parameters (w1, b1, w2, …; weights [in, out]), inputs and labels as tfjs tensors. */
+function mlpTensors(p: MlpProblem): { params: tf.Tensor[]; x: tf.Tensor2D; labels: tf.Tensor1D; classes: number } {
+  const params: tf.Tensor[] = [];
+  for (let l = 1; l < p.sizes.length; l++) {
+    params.push(tf.tensor2d(p.params[2 * l - 2]!, [p.sizes[l - 1]!, p.sizes[l]!]));
+    params.push(tf.tensor1d(p.params[2 * l - 1]!));
+  }
+  return { params, x: tf.tensor2d(p.x, [p.batch, p.sizes[0]!]), labels: tf.tensor1d(p.labels, 'int32'), classes: p.sizes[p.sizes.length - 1]! };
+}
+
+/** Component `s` of a vector-valued function of η, as a scalar function (for tf.grad). */
+const component = (f: (eta: tf.Tensor) => tf.Tensor, s: number) => (eta: tf.Tensor): tf.Scalar => tf.reshape(tf.slice(f(eta), [s], [1]), []) as tf.Scalar;
+
+/**
+ * The order-3 summary in tfjs, which has only reverse mode: ψ(η) = L(θ + Σ_s η_s·u_s), ḡ =
+ * tf.grad(ψ)(0), row s of H̄ = tf.grad(η ↦ ∂_sψ(η))(0) (reverse over reverse, S passes), and
+ * order3[s] = ∂_s of ∂_s of ∂_sψ (three nested tf.grad, S passes). Runs inside tf.tidy.
+ */
+function mlpSummary(params: readonly tf.Tensor[], u: readonly tf.Tensor[], x: tf.Tensor, labels: tf.Tensor1D, classes: number): tf.Tensor[] {
+  return tf.tidy(() => {
+    const S = params.length;
+    const psi = (eta: tf.Tensor): tf.Scalar =>
+      mlpLoss(params.map((p, s) => tf.add(p, tf.mul(u[s]!, tf.reshape(tf.slice(eta, [s], [1]), [])))), x, labels, classes);
+    const eta0 = tf.zeros([S]);
+    const gradPsi = tf.grad(psi);
+    const rows: tf.Tensor[] = [];
+    const o3: tf.Tensor[] = [];
+    for (let s = 0; s < S; s++) {
+      const d1 = component(gradPsi, s);
+      rows.push(tf.grad(d1)(eta0));
+      const d2 = component(tf.grad(d1), s);
+      o3.push(tf.reshape(tf.slice(tf.grad(d2)(eta0), [s], [1]), []));
+    }
+    return [psi(eta0), gradPsi(eta0), tf.stack(rows), tf.stack(o3)];
+  });
+}
+
+/**
+ * Why tfjs cannot compute the summary, or undefined when it can. tfjs has reverse mode only, so
+ * H̄ and order3 need tf.grad of tf.grad (of tf.grad); the probe checks that on tanh, whose second
+ * derivative at 0.5 is −2·tanh(0.5)·(1 − tanh²(0.5)). In tfjs 4.22 the gradients of tanh, exp and
+ * logSoftmax reuse their saved outputs, which the outer tape does not connect to the input: the
+ * nested tf.grad throws on tanh alone, and inside the MLP (where other paths do connect) it
+ * silently drops those terms (H̄ with a zero diagonal, order3 all zero).
+ */
+export function nestedGradProblem(): string | undefined {
+  const x0 = 0.5;
+  const t = Math.tanh(x0);
+  const expected = -2 * t * (1 - t * t);
+  try {
+    const got = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.grad((y: tf.Tensor) => tf.tanh(y) as tf.Scalar)(x) as tf.Scalar)(tf.scalar(x0)).dataSync()[0]!);
+    if (Math.abs(got - expected) <= 1e-4) return undefined;
+    return `not expressible: tf.grad(tf.grad(tanh))(0.5) gives ${got}, not ${expected.toFixed(6)} (nested tf.grad drops tanh's second derivative)`;
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split('.')[0];
+    return `not expressible: tf.grad(tf.grad(tanh)) throws "${why}" (tanh's gradient reuses its saved output, which the outer tape does not connect to x)`;
+  }
+}
+
 /** tfjs on `backend` ('cpu' or 'wasm'). */
 export function tfjs(backend: 'cpu' | 'wasm'): Impl {
   return {
@@ -62,14 +121,7 @@ export function tfjs(backend: 'cpu' | 'wasm'): Impl {
       };
     },
     mlp(p: MlpProblem): Runner<MlpResult> {
-      const params: tf.Tensor[] = [];
-      for (let l = 1; l < p.sizes.length; l++) {
-        params.push(tf.tensor2d(p.params[2 * l - 2]!, [p.sizes[l - 1]!, p.sizes[l]!]));
-        params.push(tf.tensor1d(p.params[2 * l - 1]!));
-      }
-      const x = tf.tensor2d(p.x, [p.batch, p.sizes[0]!]);
-      const labels = tf.tensor1d(p.labels, 'int32');
-      const classes = p.sizes[p.sizes.length - 1]!;
+      const { params, x, labels, classes } = mlpTensors(p);
       const vg = tf.valueAndGrads((...ps: tf.Tensor[]) => mlpLoss(ps, x, labels, classes));
       return {
         async run() {
@@ -81,6 +133,21 @@ export function tfjs(backend: 'cpu' | 'wasm'): Impl {
           return { loss, grads: out };
         },
         dispose: () => tf.dispose([...params, x, labels]),
+      };
+    },
+    summary(p: MlpProblem, u: readonly Float32Array[]): Runner<SummaryResult> {
+      const problem = nestedGradProblem();
+      if (problem !== undefined) throw new Error(problem);
+      const { params, x, labels, classes } = mlpTensors(p);
+      const dirs = params.map((q, i) => tf.tensor(u[i]!, q.shape));
+      return {
+        async run() {
+          const out = mlpSummary(params, dirs, x, labels, classes);
+          const [loss, g, H, order3] = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
+          tf.dispose(out);
+          return { loss: loss![0]!, g: g!, H: H!, order3: order3! };
+        },
+        dispose: () => tf.dispose([...params, ...dirs, x, labels]),
       };
     },
   };
