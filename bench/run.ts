@@ -1,11 +1,16 @@
 /**
- * `npm run bench`: partax (CPU backend) beside @jax-js/jax and TensorFlow.js, in one process, on
- * the same inputs: float32 matmul at 512² and 1024² (GFLOP/s), and valueAndGrad of a
- * 784-200-100-10 tanh MLP with log-softmax + NLL (batch 100). Prints a text table and a markdown
- * table; the ratios are peer time / partax time (above 1: partax is faster).
+ * `npm run bench`: partax beside @jax-js/jax and TensorFlow.js, in one process, on the same
+ * inputs: float32 matmul at 512², 1024² and 2048² (GFLOP/s), valueAndGrad of a 784-200-100-10 tanh
+ * MLP with log-softmax + NLL (batch 100 and 1000), and the order-3 partition summary of that MLP
+ * (batch 1000, canonical partition) along its gradient. partax runs on cpu-wasm with all its
+ * threads (the reference) and with one, on the plain cpu backend, and on WebGPU when there is an
+ * adapter. Prints a text table and a markdown table; the ratios are implementation time / partax
+ * time (above 1: partax is faster), against the reference and against partax on one thread (the
+ * peers here run on one thread).
  *
- * Flags: --quick (fewer runs), --no-webgpu (skip jax-js on WebGPU even when Dawn finds an adapter),
- *        --only=SUBSTR (only implementations whose name contains SUBSTR; partax always runs).
+ * Flags: --quick (fewer runs; leaves out jax-js's eager summary, ~40 s a run),
+ *        --no-webgpu (skip WebGPU even when Dawn finds an adapter),
+ *        --only=SUBSTR (only implementations whose name contains SUBSTR; the reference always runs).
  */
 import { cpus } from 'node:os';
 import * as P from '../src/index.js';
@@ -14,10 +19,10 @@ import { benchMlp } from './cases/mlp.js';
 import type { Impl, TimeOptions } from './harness.js';
 import { partaxOn } from './partax.js';
 import { partaxWebgpu } from './partax-webgpu.js';
-import { benchSummary } from './cases/summary.js';
+import { benchSummary, benchSummaryPeers, partaxSummary } from './cases/summary.js';
 import { initWebGpu, jaxjs } from './peers/jaxjs.js';
 import { initTfjsWasm, tfjs } from './peers/tfjs.js';
-import { markdownTable, textTable, type Row } from './report.js';
+import { markdownTable, textTable, withRatioTo, type Row } from './report.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -27,29 +32,53 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const timing = (budgetMs: number): TimeOptions =>
   quick ? { warmup: 1, minReps: 2, maxReps: 5, budgetMs: budgetMs / 4 } : { warmup: 2, minReps: 5, maxReps: 30, budgetMs };
 
+/** partax on cpu-wasm with `threads` threads (set on activation), with its summary. */
+function partaxWasm(threads: number): Impl {
+  const impl = partaxOn('cpu-wasm');
+  return {
+    ...impl,
+    name: `partax (cpu-wasm, ${threads} thread${threads === 1 ? '' : 's'})`,
+    async activate() {
+      await impl.activate!();
+      P.setWasmThreads(threads);
+    },
+    summary: partaxSummary('cpu-wasm'),
+  };
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   // tfjs prints a hint to install tfjs-node on import-time backend selection; keep the output to the tables.
   const warn = console.warn;
   console.warn = (...a: unknown[]) => (String(a[0]).includes('tfjs-node') ? undefined : warn(...a));
 
-  // the reference (first) is partax on its default CPU backend, cpu-wasm
-  const impls: Impl[] = [partaxOn('cpu-wasm'), partaxOn('cpu'), jaxjs('wasm', false), jaxjs('wasm', true), tfjs('cpu')];
+  // the reference (first) is partax on its default CPU backend, cpu-wasm, with its default threads (one per core)
+  const threads = P.wasmThreads();
+  const single = partaxWasm(1);
+  const impls: Impl[] = [partaxWasm(threads), ...(threads > 1 ? [single] : []), { ...partaxOn('cpu'), summary: partaxSummary('cpu') }];
+  impls.push(jaxjs('wasm', false), jaxjs('wasm', true), tfjs('cpu'));
   if (await initTfjsWasm()) impls.push(tfjs('wasm'));
   else console.error('bench: tfjs wasm backend unavailable; skipped');
+  // the summary only: jax-js one group at a time, each piece jit-compiled (the whole summary under jit exceeds its wasm memory)
+  const summaryOnly: Impl[] = [jaxjs('wasm', true, undefined, 'per-group')];
   if (!args.includes('--no-webgpu')) {
     const adapter = await initWebGpu();
     if (adapter !== null) {
       impls.push(jaxjs('webgpu', true, `[${adapter}]`));
-      if (await partaxWebgpu.activate!().then(() => true, () => false)) impls.push({ ...partaxWebgpu, name: `partax (webgpu [${adapter}])` });
+      summaryOnly.push(jaxjs('webgpu', true, `[${adapter}]`, 'per-group'));
+      if (await partaxWebgpu.activate!().then(() => true, () => false))
+        impls.push({ ...partaxWebgpu, name: `partax (webgpu [${adapter}])`, summary: partaxSummary('webgpu') });
     }
     else console.error('bench: no WebGPU adapter (run scripts/setup-webgpu.sh); jax-js webgpu skipped');
   }
-  const chosen = impls.filter((i, k) => k === 0 || only === undefined || i.name.includes(only));
+  const pick = (list: Impl[]) => list.filter((i, k) => (k === 0 && list === impls) || only === undefined || i.name.includes(only));
+  const chosen = pick(impls);
+  // jax-js's eager summary takes ~40 s a run: left out of --quick
+  const summaryImpls = [...chosen, ...pick(summaryOnly)].filter((i) => !(quick && i.name === 'jax-js (wasm)'));
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`partax bench — Node ${process.version}, ${cpu}, ${cpus().length} cores`);
-  console.log(`implementations: ${chosen.map((i) => i.name).join(', ')}\n`);
+  console.log(`implementations: ${[...chosen, ...pick(summaryOnly)].map((i) => i.name).join(', ')}\n`);
 
   const rows: Row[] = [];
   // the plain-JS kernels (partax cpu, tfjs cpu) take tens of seconds at 2048²: left out there
@@ -59,13 +88,15 @@ async function main(): Promise<void> {
   rows.push(...(await benchMatmul(fast, [2048], timing(4000))));
   rows.push(...(await benchMlp(chosen, timing(2000))));
   rows.push(...(await benchMlp(chosen, timing(4000), [784, 200, 100, 10], 1000)));
-  P.setBackend('cpu-wasm');
+  rows.push(...(await benchSummaryPeers(summaryImpls, timing(8000))));
+  await chosen[0]!.activate!();
   rows.push(...(await benchSummary(timing(8000))));
 
-  console.log(textTable(rows));
+  const table = withRatioTo(rows, single.name);
+  console.log(textTable(table));
   console.log('\nMarkdown:\n');
-  console.log(markdownTable(rows));
-  console.log(`\n(time / partax: peer median time over partax's; above 1 means partax is faster. ${((performance.now() - started) / 1000).toFixed(0)} s in all.)`);
+  console.log(markdownTable(table));
+  console.log(`\n(time / partax: median time over partax's (cpu-wasm, ${threads} threads), time / partax 1 thread: over partax's on one thread; above 1 means partax is faster. ${((performance.now() - started) / 1000).toFixed(0)} s in all.)`);
   console.warn = warn;
 }
 

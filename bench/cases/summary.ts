@@ -1,20 +1,102 @@
 /**
- * Case: the cost of a partition summary relative to one gradient, the paper's headline cost
- * (Wolinski 2023 reports 10.2× a gradient for order 3 with its PyTorch code, 6.4× for H̄ alone, on
- * one core of this kind of machine). A 784-200-100-10 tanh MLP, log-softmax + NLL, batch 1000,
- * canonical partition (S = 6), float32, on the current partax backend.
+ * Case: the order-3 partition summary of a 784-200-100-10 tanh MLP (log-softmax + NLL, batch
+ * 1000, float32, canonical partition S = 6) along the gradient, on every implementation that can
+ * express it: ψ(η) = L(θ + Σ_s η_s·u_s), ḡ = ∇ψ(0), H̄ = ∇²ψ(0), order3[s] = ∂³ψ/∂η_s³(0).
+ * Every implementation gets the same direction u (the reference's gradient) and is checked
+ * against the reference's (L, ḡ, H̄, order3).
  *
- * Runnable alone: `node --import tsx bench/cases/summary.ts [--quick]`.
+ * Also, partax alone: the cost of the summary relative to one gradient on the current backend
+ * (with the model of src/nn/mlp.ts, as in the README's summary section),
+ * the paper's headline cost (Wolinski 2023 reports 10.2× a gradient for order 3 with its PyTorch
+ * code, 6.4× for H̄ alone, on one core of this kind of machine).
+ *
+ * Runnable alone: `node --import tsx bench/cases/summary.ts [--quick]` (partax's ratios).
  */
 import * as P from '../../src/index.js';
+import { mlpProblem, scaledErr, time, type Impl, type MlpProblem, type Runner, type SummaryResult, type TimeOptions } from '../harness.js';
+import { mlpLoss } from '../partax.js';
 import { mlpApply, type MlpParams } from '../../src/nn/mlp.js';
 import { nll } from '../../src/nn/losses.js';
-import { mlpProblem, time, type TimeOptions } from '../harness.js';
 import type { Row } from '../report.js';
+import { benchImpls } from './rows.js';
 
-/** Times valueAndGrad and the order-2 and order-3 summaries; ratios are over the gradient's time. */
+type F32 = P.Tensor<'float32'>;
+type Params = Record<string, F32>;
+
+const SIZES = [784, 200, 100, 10];
+
+/**
+ * The MLP problem as partax tensors on `backend` (w1, b1, w2, …, weights [in, out], in insertion
+ * order: the canonical partition's groups follow the harness's parameter order), with the loss.
+ */
+async function partaxProblem(p: MlpProblem, backend: string, u?: readonly Float32Array[]) {
+  const put = (buf: Float32Array, shape: readonly number[]) => P.toBackend(P.fromBuffer(buf.slice(), 'float32', shape), backend);
+  const layers = p.sizes.length - 1;
+  const params: Params = {};
+  const dirs: Params = {};
+  for (let l = 1; l <= layers; l++) {
+    const shapes = [[p.sizes[l - 1]!, p.sizes[l]!], [p.sizes[l]!]];
+    for (const [j, name] of [`w${l}`, `b${l}`].entries()) {
+      const k = 2 * (l - 1) + j;
+      params[name] = await put(p.params[k]!, shapes[j]!);
+      if (u) dirs[name] = await put(u[k]!, shapes[j]!);
+    }
+  }
+  const x = await put(p.x, [p.batch, p.sizes[0]!]);
+  const labels = (await P.toBackend(P.fromBuffer(p.labels.slice(), 'int32', [p.batch]), backend)) as P.Tensor<'int32'>;
+  return { params, dirs, loss: (q: Params) => mlpLoss(q, x, labels, layers) };
+}
+
+/**
+ * partax's summary runner on `backend` ('cpu', 'cpu-wasm' or 'webgpu'): `summary(loss, θ, u,
+ * partition.canonical(θ), { order: 3 })`, inputs placed on the backend once, results read back
+ * with `await data()`. Use it as an implementation's `summary` method.
+ */
+export const partaxSummary = (backend: string) => (p: MlpProblem, u: readonly Float32Array[]): Runner<SummaryResult> => {
+  const ready = partaxProblem(p, backend, u);
+  return {
+    async run() {
+      const { params, dirs, loss } = await ready;
+      const s = P.summary(loss, params, dirs, P.partition.canonical(params), { order: 3 });
+      const read = async (t: P.Tensor | undefined) => Float32Array.from(await t!.data());
+      return { loss: (await read(s.loss))[0]!, g: await read(s.g), H: await read(s.H), order3: await read(s.order3) };
+    },
+  };
+};
+
+/** The largest scaled error over the loss, ḡ, H̄ and order3 (each scaled by the reference's largest entry). */
+export function summaryErr(r: SummaryResult, ref: SummaryResult): number {
+  return Math.max(scaledErr([r.loss], [ref.loss]), scaledErr(r.g, ref.g), scaledErr(r.H, ref.H), scaledErr(r.order3, ref.order3));
+}
+
+/**
+ * Times the order-3 summary on every implementation in `impls` (the first one, the reference,
+ * also supplies the direction: its gradient of the loss). One without a `summary` gets a row
+ * saying so; one whose library cannot express it gets a row with the library's reason.
+ */
+export async function benchSummaryPeers(impls: readonly Impl[], timing: TimeOptions, batch = 1000): Promise<Row[]> {
+  const p = mlpProblem(SIZES, batch);
+  const ref = impls[0]!;
+  await ref.activate?.();
+  const u = (await ref.mlp(p).run()).grads;
+  return benchImpls(
+    impls,
+    {
+      label: `summary order 3, MLP ${SIZES.join('-')}, batch ${batch}, canonical (S = ${p.params.length})`,
+      runner: (impl) => {
+        if (impl.summary === undefined) throw new Error(`${impl.name} has no summary implementation`);
+        return impl.summary(p, u);
+      },
+      err: summaryErr,
+      tag: 'summary',
+    },
+    timing,
+  );
+}
+
+/** Times valueAndGrad and the order-2 and order-3 summaries on the current partax backend; ratios are over the gradient's time. */
 export async function benchSummary(timing: TimeOptions, batch = 1000): Promise<Row[]> {
-  const sizes = [784, 200, 100, 10];
+  const sizes = SIZES;
   const p = mlpProblem(sizes, batch);
   // the harness stores weights [in, out]; the model takes PyTorch's [out, in]
   const layers = sizes.slice(1).map((n, i) => ({
