@@ -89,8 +89,11 @@ async function train(backend: string, steps: number, batch: number, onProgress: 
     params[`b${l}`] = await place(P.fromBuffer(p0.params[2 * l - 1]!.slice(), 'float32', [sizes[l]!]));
   }
   // the digits, flattened to [N, 784]; a new host batch every step, as a data loader gives
-  const { train: digits } = mnistSplit();
-  const loader = cyclingLoader({ ...digits, x: P.reshape(digits.x, [digits.x.shape[0]!, sizes[0]!]) }, { batchSize: batch, key: P.random.key(0) });
+  const { digits, flat } = P.withBackend('cpu-wasm', () => {
+    const { train: digits } = mnistSplit();
+    return { digits, flat: P.reshape(digits.x, [digits.x.shape[0]!, sizes[0]!]) };
+  });
+  const loader = cyclingLoader({ ...digits, x: flat }, { batchSize: batch, key: P.random.key(0) });
   let pos = START;
   const opt = P.optim.adam(1e-3);
   let state = opt.init(params);
