@@ -2,7 +2,7 @@ import type { DType } from '../../core/dtype.js';
 import { sizeOf } from '../../core/shape.js';
 import { shareStorage } from './gpu-tensor.js';
 import { type GpuKernel, launch } from './kernel.js';
-import { bindings, grid1D, main1D, wgslType, type WgslType } from './wgsl.js';
+import { bindings, grid1D, isNaNExpr, main1D, wgslType, type WgslType } from './wgsl.js';
 
 /**
  * Elementwise kernels in WGSL: one invocation per element. Inputs of a binary primitive have equal
@@ -24,13 +24,14 @@ var<private> NAN_BITS: u32 = 0x7fc00000u;
 var<private> INF_BITS: u32 = 0x7f800000u;
 fn nan_() -> f32 { return bitcast<f32>(NAN_BITS); }
 fn inf_() -> f32 { return bitcast<f32>(INF_BITS); }
-fn truthy_f(v: f32) -> bool { return v != 0.0 && v == v; }
+fn isnan_(v: f32) -> bool { return ${isNaNExpr('v')}; }
+fn truthy_f(v: f32) -> bool { return v != 0.0 && !isnan_(v); }
 fn atanh2_(s: f32) -> f32 {
   let z = s * s;
   return 2.0 * s * (1.0 + z * (1.0 / 3.0 + z * (0.2 + z * (1.0 / 7.0 + z * (1.0 / 9.0 + z * (1.0 / 11.0 + z * (1.0 / 13.0 + z * (1.0 / 15.0 + z / 17.0))))))));
 }
 fn log_(x: f32) -> f32 {
-  if (x != x || x < 0.0) { return nan_(); }
+  if (isnan_(x) || x < 0.0) { return nan_(); }
   if (x == 0.0) { return -inf_(); }
   if (x == inf_()) { return x; }
   let fe = frexp(x);
@@ -40,11 +41,11 @@ fn log_(x: f32) -> f32 {
   return e * 0.693359375 + (atanh2_((m - 1.0) / (m + 1.0)) - e * 2.12194440e-4);
 }
 fn log1p_(x: f32) -> f32 {
-  if (abs(x) >= 0.5 || x != x) { return log_(1.0 + x); }
+  if (abs(x) >= 0.5 || isnan_(x)) { return log_(1.0 + x); }
   return atanh2_(x / (2.0 + x));
 }
 fn expm1_(x: f32) -> f32 {
-  if (abs(x) >= 0.5 || x != x) { return exp(x) - 1.0; }
+  if (abs(x) >= 0.5 || isnan_(x)) { return exp(x) - 1.0; }
   return x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0 + x / 362880.0))))))));
 }
 fn tanh_(x: f32) -> f32 {
@@ -101,8 +102,8 @@ function binaryExpr(name: string, t: WgslType, a: string, b: string): string | n
     case 'le': return cmp(`${a} <= ${b}`);
     case 'gt': return cmp(`${a} > ${b}`);
     case 'ge': return cmp(`${a} >= ${b}`);
-    case 'eq': return cmp(`${a} == ${b}`);
-    case 'ne': return cmp(`${a} != ${b}`);
+    case 'eq': return cmp(t === 'f32' ? `${a} == ${b} && !isnan_(${a})` : `${a} == ${b}`);
+    case 'ne': return cmp(t === 'f32' ? `${a} != ${b} || isnan_(${a})` : `${a} != ${b}`);
     case 'and': return cmp(`${truthy(a)} && ${truthy(b)}`);
     case 'or': return cmp(`${truthy(a)} || ${truthy(b)}`);
   }
@@ -121,8 +122,8 @@ function binaryExpr(name: string, t: WgslType, a: string, b: string): string | n
     switch (name) {
       case 'div': return `${a} / ${b}`;
       case 'pow': return `pow_(${a}, ${b})`;
-      case 'max': return `select(${b}, ${a}, ${a} > ${b} || ${a} != ${a})`;
-      case 'min': return `select(${b}, ${a}, ${a} < ${b} || ${a} != ${a})`;
+      case 'max': return `select(${b}, ${a}, ${a} > ${b} || isnan_(${a}))`;
+      case 'min': return `select(${b}, ${a}, ${a} < ${b} || isnan_(${a}))`;
     }
   return null;
 }
@@ -182,7 +183,7 @@ const selectKernel: GpuKernel = (rt, [c, a, b], _p, [o]) => {
 /** WGSL converting `v` of `from` to `to` (float → int truncates toward zero; NaN and overflow give 0). */
 function convertExpr(from: WgslType, to: WgslType, v: string): string {
   if (to === 'f32') return `f32(${v})`;
-  if (to === 'u32') return from === 'f32' ? `select(0u, 1u, ${v} != 0.0 && ${v} == ${v})` : `select(0u, 1u, ${v} != ${from === 'i32' ? '0i' : '0u'})`;
+  if (to === 'u32') return from === 'f32' ? `select(0u, 1u, truthy_f(${v}))` : `select(0u, 1u, ${v} != ${from === 'i32' ? '0i' : '0u'})`;
   return from === 'f32' ? `select(0i, i32(${v}), abs(${v}) < 2147483648.0)` : `i32(${v})`;
 }
 
@@ -195,7 +196,7 @@ const convertKernel: GpuKernel = (rt, [x], { dtype }: { dtype: DType }, [o]) => 
   return [
     launch(rt, o!, {
       key: `convert:${from}:${to}`,
-      wgsl: () => `${bindings(to, [from], false)}\n${main1D(`  let v = x0[i];\n  out[i] = ${convertExpr(from, to, 'v')};`, '', 'out')}`,
+      wgsl: () => `${bindings(to, [from], false)}\n${main1D(`  let v = x0[i];\n  out[i] = ${convertExpr(from, to, 'v')};`, HELPERS, 'out')}`,
       inputs: [x!.storage],
       params: null,
       grid: grid1D(n),

@@ -46,6 +46,17 @@ export class GpuTensor<D extends DType = DType> extends Tensor<D> {
   }
 }
 
+/**
+ * GPU tensors known to hold one value everywhere (broadcasts of a host scalar, such as the 0.5 of
+ * `mul(x, 0.5)` while jit traces on webgpu), with that value: jit's fused kernels use it as a
+ * literal instead of reading the buffer.
+ */
+const uniform = new WeakMap<GpuTensor, number>();
+/** Records that every element of `t` is `value` (the caller knows it without reading the GPU). */
+export const markUniform = (t: GpuTensor, value: number): void => void uniform.set(t, value);
+/** The value of every element of a GPU tensor, if it is known to be uniform. */
+export const uniformValueOf = (t: GpuTensor): number | undefined => uniform.get(t);
+
 /** Returns a tensor's buffer to the pool once the tensor is garbage collected. */
 const released = new FinalizationRegistry<GpuStorage>((s) => s.pool.release(s));
 

@@ -1,5 +1,5 @@
 import { type Shape, sizeOf, stridesOf } from '../../core/shape.js';
-import { shareStorage } from './gpu-tensor.js';
+import { markUniform, shareStorage } from './gpu-tensor.js';
 import { allocateOut, type GpuInput, type GpuKernel, launch } from './kernel.js';
 import type { Runtime } from './runtime.js';
 import { bindings, coalesce, decode, grid1D, main1D, wordOf } from './wgsl.js';
@@ -36,7 +36,9 @@ const broadcastKernel: GpuKernel = (rt, [x], { dims }: { dims: readonly number[]
     const k = dims.indexOf(d);
     return k < 0 || x!.shape[k] === 1 ? 0 : st[k]!;
   });
-  return [stridedGather(rt, x!, o!, o!.shape, strides, 0)];
+  const out = stridedGather(rt, x!, o!, o!.shape, strides, 0);
+  if (x!.host && x!.host.size === 1) markUniform(out, Number((x!.host.buffer as ArrayLike<number>)[0]));
+  return [out];
 };
 
 const sliceKernel: GpuKernel = (rt, [x], { starts }: { starts: readonly number[] }, [o]) => {

@@ -1,6 +1,6 @@
 import { sizeOf, stridesOf } from '../../core/shape.js';
 import { type GpuKernel, launch } from './kernel.js';
-import { bindings, coalesce, decode, grid1D, main1D, WG, wordOf, wgslType, type WgslType } from './wgsl.js';
+import { bindings, coalesce, decode, grid1D, isNaNExpr, main1D, WG, wordOf, wgslType, type WgslType } from './wgsl.js';
 
 /**
  * Reductions over a set of axes, and argmax/argmin along one axis. The kept axes and the reduced
@@ -18,7 +18,7 @@ type Kind = 'sum' | 'max' | 'min';
 export function combine(kind: Kind, t: WgslType, acc: string, v: string): string {
   if (kind === 'sum') return `${acc} + ${v}`;
   if (t === 'i32') return `${kind}(${acc}, ${v})`;
-  return `select(${acc}, ${v}, ${v} ${kind === 'max' ? '>' : '<'} ${acc} || ${v} != ${v})`;
+  return `select(${acc}, ${v}, ${v} ${kind === 'max' ? '>' : '<'} ${acc} || ${isNaNExpr(v)})`;
 }
 
 /**

@@ -16,6 +16,13 @@ export function wgslType(d: DType, where: string): WgslType {
   return d === 'float32' ? 'f32' : d === 'int32' ? 'i32' : 'u32';
 }
 
+/**
+ * WGSL testing whether the f32 `v` is NaN by its bits. WGSL lets compilers assume finite math, and
+ * they do fold `v != v` to false for a computed v (lavapipe does in jit's fused kernels, where the
+ * NaN never went through memory), so every NaN test goes through the bit pattern.
+ */
+export const isNaNExpr = (v: string): string => `((bitcast<u32>(${v}) & 0x7fffffffu) > 0x7f800000u)`;
+
 /** Invocations per workgroup of the 1-D kernels. */
 export const WG = 64;
 
