@@ -133,6 +133,25 @@ law('grad(f) jitted on webgpu matches grad(f) on the CPU oracle: jit(grad(f)) an
   );
 });
 
+law('a NaN made inside a fused kernel behaves as on the CPU: maximum/minimum, max/min reductions, eq/ne, casts to bool, where (NaN tests by bits)', async () => {
+  await fc.assert(
+    fc.asyncProperty(arbShape({ rank: [1, 2], size: [1, 5] }), arbSeed, async (shape, seed) => {
+      const xc = P.astype(seededTensor(shape, seed, [-2, 2]), 'float32');
+      const yc = P.astype(seededTensor(shape, seed + 1, [-2, 2]), 'float32');
+      const f = (x: Tensor, y: Tensor) => {
+        const s = P.sqrt(x); // NaN where x < 0, never stored
+        return [
+          P.maximum(s, y), P.minimum(y, s), P.max(P.mul(s, y), -1), P.min(P.add(s, y)), P.eq(s, s), P.ne(s, s),
+          P.astype(s, 'bool'), P.where(P.ne(s, s), y, s), P.sum(P.exp(s), 0),
+        ];
+      };
+      const [x, y] = [await toBackend(xc, 'webgpu'), await toBackend(yc, 'webgpu')];
+      await assertCloseList(P.jit(f)(x, y), f(xc, yc), 1e-5, 'NaN semantics');
+    }),
+    RUNS,
+  );
+});
+
 // ---- kernel counts ---------------------------------------------------------------------------------
 
 /** Elementwise steps over two same-shaped tensors: unary ones on the chain, binary ones with the other input. */
@@ -145,33 +164,40 @@ const STEPS: ((c: Tensor, x: Tensor, y: Tensor) => Tensor)[] = [
   (c, x) => P.maximum(c, x),
   (c, _x, y) => P.sub(y, c),
   (c) => P.abs(c),
+  (c) => P.mul(c, 1.5), // a scalar constant: a literal of the fused kernel
+  (c, x) => P.where(P.gt(c, 0.25), c, x), // two ops (gt, select) and a scalar
 ];
-/** Primitives each step binds (exp(neg) binds two). */
-const OPS_PER_STEP = [1, 1, 2, 1, 1, 1, 1, 1];
+/** Elementwise primitives each step binds on tensors of the chain's shape (eagerly, a scalar's broadcast is one more kernel on webgpu). */
+const OPS_PER_STEP = [1, 1, 2, 1, 1, 1, 1, 1, 1, 2];
 
-law('a chain of k elementwise ops on webgpu under jit is 1 kernel dispatch (eagerly k), compiled once; its values are the eager ones', async () => {
+law('a chain of k elementwise ops (scalar constants included) on webgpu under jit is 1 kernel dispatch (eagerly ≥ k), compiled once; its values are the eager ones', async () => {
   await fc.assert(
     fc.asyncProperty(
       arbShape({ rank: [1, 3], size: [1, 6] }),
       fc.array(fc.nat(STEPS.length - 1), { minLength: 1, maxLength: 10 }),
+      fc.constantFrom('cpu', 'webgpu'),
       arbSeed,
-      async (shape, steps, seed) => {
+      async (shape, steps, defaultBackend, seed) => {
         const chain = (x: Tensor, y: Tensor) => steps.reduce((c, s) => STEPS[s]!(c, x, y), x);
         const k = steps.reduce((n, s) => n + OPS_PER_STEP[s]!, 0);
         const x = await toBackend(P.astype(seededTensor(shape, seed, [-2, 2]), 'float32'), 'webgpu');
         const y = await toBackend(P.astype(seededTensor(shape, seed + 1, [-2, 2]), 'float32'), 'webgpu');
+        // scalars are made on the default backend: host constants, or (webgpu) GPU broadcasts of them
         const jc = P.jit(chain);
-        jc(x, y); // traces and compiles
-        const [d0, p0] = [dispatches(), webgpuStats()!.pipelines];
-        const fused = jc(x, y);
-        assert.equal(dispatches() - d0, 1, `jitted chain of ${k} ops`);
-        assert.equal(webgpuStats()!.pipelines, p0, 'a cached call compiles nothing');
-        const d1 = dispatches();
-        const eager = chain(x, y);
-        assert.equal(dispatches() - d1, k, 'eager chain');
+        const [fused, eager] = withBackend(defaultBackend, () => {
+          jc(x, y); // traces and compiles
+          const [d0, p0] = [dispatches(), webgpuStats()!.pipelines];
+          const fused = jc(x, y);
+          assert.equal(dispatches() - d0, 1, `jitted chain of ${k} ops`);
+          assert.equal(webgpuStats()!.pipelines, p0, 'a cached call compiles nothing');
+          const d1 = dispatches();
+          const eager = chain(x, y);
+          assert.ok(dispatches() - d1 >= k, `eager chain: ${dispatches() - d1} dispatches for ${k} ops`);
+          assert.equal(jc.lower(x, y).stats.loops, 1);
+          return [fused, eager];
+        });
         assert.ok(fused instanceof GpuTensor, 'the result stays on the GPU');
         await assertClose(fused, eager, 1e-6, 'fused vs eager');
-        assert.equal(jc.lower(x, y).stats.loops, 1);
       },
     ),
     RUNS,

@@ -150,20 +150,19 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
 /**
  * Constants whose elements are all equal (scalars broadcast eagerly while tracing, e.g. the 0.5 of
  * `mul(x, 0.5)`): loops read their first element with stride 0 instead of streaming the buffer.
- * Only host constants are inspected (a GPU constant cannot be read synchronously).
  */
-export function uniformConsts(j: Jaxpr): Set<number> {
-  const out = new Set<number>();
-  for (const c of j.consts) {
-    if (!(c.value instanceof ArrayTensor)) continue;
-    const b = c.value.buffer as Buffer;
-    if (b.length < 2) continue;
-    const first = b[0]!;
-    let same = true;
-    for (let i = 1; i < b.length && same; i++) same = Object.is(b[i], first);
-    if (same) out.add(c.v.id);
-  }
-  return out;
+function uniformConsts(j: Jaxpr): Set<number> {
+  return new Set(j.consts.filter((c) => uniformHostValue(c.value) !== undefined).map((c) => c.v.id));
+}
+
+/** The value of every element of a host tensor of at least `minSize` elements that are all equal, else undefined. */
+export function uniformHostValue(t: Tensor, minSize = 2): number | undefined {
+  if (!(t instanceof ArrayTensor)) return undefined;
+  const b = t.buffer as Buffer;
+  if (b.length < minSize || b.length === 0) return undefined;
+  const first = b[0]!;
+  for (let i = 1; i < b.length; i++) if (!Object.is(b[i], first)) return undefined;
+  return Number(first);
 }
 
 /** Builds the loop of a fusion group: its index space, strided reads and operations. */

@@ -1,13 +1,14 @@
 import type { Tensor } from '../core/tensor.js';
 import { getBackend } from '../backends/registry.js';
 import { toInput } from '../backends/webgpu/backend.js';
+import { GpuTensor, uniformValueOf } from '../backends/webgpu/gpu-tensor.js';
 import { launch } from '../backends/webgpu/kernel.js';
 import { runtime } from '../backends/webgpu/runtime.js';
 import { MAX_INPUTS, wgslType } from '../backends/webgpu/wgsl.js';
 import type { Jaxpr, Var } from '../interp/stage.js';
 import { eqnKind, planFusion, usesOf } from './fusion.js';
-import { describe, groupLoop, planFrees, type Program, type ProgramStats, type Step, uniformConsts } from './program.js';
-import { fusedKernel } from './wgsl-codegen.js';
+import { describe, groupLoop, planFrees, type Program, type ProgramStats, type Step, uniformHostValue } from './program.js';
+import { type FusedRead, fusedKernel, wgslLiteral } from './wgsl-codegen.js';
 
 /**
  * A staged program compiled for the webgpu backend. The fusion plan is the host's (fusion.ts):
@@ -18,6 +19,9 @@ import { fusedKernel } from './wgsl-codegen.js';
  * host: tensors stay in GPU buffers, kernels are recorded into the backend's command queue, and
  * buffers return to the pool when their tensors are collected, as in eager execution.
  *
+ * Constants known to hold one value (host constants, and GPU broadcasts of a host scalar: the 0.5
+ * of `mul(x, 0.5)`) are literals in the kernels' source, not buffers they read.
+ *
  * A group whose inputs need more than {@link MAX_INPUTS} storage buffers runs unfused, one kernel
  * per equation. Donation is ignored (the pool recycles buffers anyway); a matmul's epilogue is a
  * second kernel reading the matmul output (WebGPU forbids binding one buffer for reading and
@@ -27,21 +31,33 @@ export function compileWebGPUProgram(j: Jaxpr): Program {
   const backend = getBackend('webgpu');
   const uses = usesOf(j);
   const plan = planFusion(j, uses);
-  const uniform = uniformConsts(j);
+  // constants holding one value everywhere are literals of the kernels (read with stride 0, never bound)
+  const literal = new Map<number, number>();
+  for (const c of j.consts) {
+    const v = c.value instanceof GpuTensor ? uniformValueOf(c.value) : uniformHostValue(c.value, 1);
+    if (v !== undefined) literal.set(c.v.id, v);
+  }
+  const uniform = new Set(literal.keys());
   const eqns = j.equations;
   /** The kernel of each fused group, by its root; equations of groups too wide to fuse run eagerly. */
   const fused = new Map<number, Step>();
   const unfused = new Set<number>();
   for (const g of plan.groups) {
     const { spec, readVars, readViews, covers } = groupLoop(j, g, uses.producer, uniform, false);
-    const sources = new Map<number, Var>(readViews.map((v) => [v.src.id, v.src]));
+    const sources = new Map<number, Var>(readViews.filter((v) => !literal.has(v.src.id)).map((v) => [v.src.id, v.src]));
     if (sources.size > MAX_INPUTS) {
       for (const k of [...g.views, ...g.members, g.root]) unfused.add(k);
       continue;
     }
     const binds = [...sources.keys()];
     const types = [...sources.values()].map((v) => wgslType(v.aval.dtype, 'jit'));
-    const { source, grid } = fusedKernel(spec, readVars.map((id) => binds.indexOf(id)), types);
+    const reads = readVars.map((id, r): FusedRead => {
+      const value = literal.get(id);
+      if (value === undefined) return { binding: binds.indexOf(id) };
+      const type = wgslType(readViews[r]!.src.aval.dtype, 'jit');
+      return { literal: wgslLiteral(value, type), type };
+    });
+    const { source, grid } = fusedKernel(spec, reads, types);
     fused.set(g.root, { kind: 'gpu', source, grid, reads: binds, out: eqns[g.root]!.outputs[0]!, covers, free: [] });
   }
   const steps: Step[] = [];

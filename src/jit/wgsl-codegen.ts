@@ -1,6 +1,6 @@
 import { elementwiseExpr, HELPERS } from '../backends/webgpu/elementwise.js';
 import { combine, FEW_OUTPUTS, LONG, workgroupTree } from '../backends/webgpu/reduce.js';
-import { bindings, coalesce, grid1D, main1D, WG, wgslType, type WgslType } from '../backends/webgpu/wgsl.js';
+import { bindings, coalesce, grid1D, main1D, WG, wgslType, type WgslType, wordOf } from '../backends/webgpu/wgsl.js';
 import type { LoopSpec, Ref } from './codegen.js';
 
 /**
@@ -56,11 +56,26 @@ function positions(idx: string, shape: readonly number[], strides: readonly (rea
   return { lines, pos };
 }
 
+/** Where a read of a fused kernel comes from: an input binding, or a literal (a uniform constant). */
+export type FusedRead = { readonly binding: number } | { readonly literal: string; readonly type: WgslType };
+
 /**
- * The fused kernel of `spec` (which must not use `accumulate`): read r loads from input binding
- * `binding[r]`, whose elements are of type `types[binding[r]]`.
+ * The WGSL literal of `value` as an element of type `t`, exact (f32 by its bit pattern; ±∞ and NaN,
+ * which WGSL rejects as constants, from the helpers).
  */
-export function fusedKernel(spec: LoopSpec, binding: readonly number[], types: readonly WgslType[]): FusedKernel {
+export function wgslLiteral(value: number, t: WgslType): string {
+  if (t === 'u32') return value ? '1u' : '0u';
+  if (t === 'i32') return value === -(2 ** 31) ? '(-2147483647i - 1i)' : `${value | 0}i`;
+  if (Number.isNaN(value)) return 'nan_()';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf_()' : '-inf_()';
+  return `bitcast<f32>(0x${wordOf(value, 'float32').toString(16)}u)`;
+}
+
+/**
+ * The fused kernel of `spec` (which must not use `accumulate`): read r loads from the input binding
+ * or is the literal `reads[r]` names; input binding k holds elements of type `types[k]`.
+ */
+export function fusedKernel(spec: LoopSpec, reads: readonly FusedRead[], types: readonly WgslType[]): FusedKernel {
   if (spec.accumulate) throw new Error('jit: a fused WebGPU kernel reduces with its reduced axes innermost (no accumulate)');
   const nOuter = spec.nOuter;
   const outer = coalesce(spec.shape.slice(0, nOuter), spec.reads.map((r) => r.strides.slice(0, nOuter)));
@@ -68,14 +83,18 @@ export function fusedKernel(spec: LoopSpec, binding: readonly number[], types: r
   const nOut = outer.shape.reduce((a, b) => a * b, 1);
   const inner = red.shape.reduce((a, b) => a * b, 1);
   const outType = wgslType(spec.outDtype, 'jit');
-  const typeOf = (r: Ref): WgslType => (r.kind === 'read' ? types[binding[r.index]!]! : wgslType(spec.ops[r.index]!.dtype, 'jit'));
+  const readType = (r: number): WgslType => {
+    const src = reads[r]!;
+    return 'binding' in src ? types[src.binding]! : src.type;
+  };
+  const typeOf = (r: Ref): WgslType => (r.kind === 'read' ? readType(r.index) : wgslType(spec.ops[r.index]!.dtype, 'jit'));
   const name = (r: Ref) => (r.kind === 'read' ? `r${r.index}` : `t${r.index}`);
   const head = bindings(outType, types, false);
 
   const outerPos = positions('i', outer.shape, outer.strides, spec.reads.map((r) => `${r.offset}u`), 'o');
   /** Loads and operations at the positions `pos`, ending with the value `v` of the loop body. */
   const compute = (pos: readonly string[]): string[] => [
-    ...spec.reads.map((_, r) => `let r${r} = x${binding[r]}[${pos[r]}];`),
+    ...reads.map((src, r) => `let r${r} = ${'binding' in src ? `x${src.binding}[${pos[r]}]` : src.literal};`),
     ...spec.ops.map((op, k) => {
       const t = typeOf(op.prim === 'select' ? op.args[1]! : op.args[0]!);
       return `let t${k} = ${elementwiseExpr(op.prim, t, op.params, op.args.map(name))};`;
