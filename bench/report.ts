@@ -16,6 +16,8 @@ export interface Row {
   readonly ratio1?: number;
   /** Scaled difference from the reference's result (max|a−b| / max|b|). */
   readonly err?: number;
+  /** The error is over the case's tolerance: the result is wrong. */
+  readonly wrong?: boolean;
   readonly failed?: string;
 }
 
@@ -34,7 +36,7 @@ function cells(r: Row): string[] {
     ratioCell(r.ratio),
     ratioCell(r.ratio1),
     String(r.reps),
-    r.err === undefined ? '' : r.err === 0 ? '0' : r.err.toExponential(1),
+    (r.err === undefined ? '' : r.err === 0 ? '0' : r.err.toExponential(1)) + (r.wrong ? ' WRONG' : ''),
   ];
 }
 

@@ -8,7 +8,7 @@
  * time (above 1: partax is faster), against the reference and against partax on one thread (the
  * peers here run on one thread).
  *
- * Flags: --quick (fewer runs; leaves out jax-js's eager summary, ~40 s a run),
+ * Flags: --quick (fewer runs; leaves out jax-js's eager and WebGPU summaries, ~40 and ~60 s a run),
  *        --no-webgpu (skip WebGPU even when Dawn finds an adapter),
  *        --only=SUBSTR (only implementations whose name contains SUBSTR; the reference always runs).
  */
@@ -65,7 +65,6 @@ async function main(): Promise<void> {
     const adapter = await initWebGpu();
     if (adapter !== null) {
       impls.push(jaxjs('webgpu', true, `[${adapter}]`));
-      summaryOnly.push(jaxjs('webgpu', true, `[${adapter}]`, 'per-group'));
       if (await partaxWebgpu.activate!().then(() => true, () => false))
         impls.push({ ...partaxWebgpu, name: `partax (webgpu [${adapter}])`, summary: partaxSummary('webgpu') });
     }
@@ -73,8 +72,8 @@ async function main(): Promise<void> {
   }
   const pick = (list: Impl[]) => list.filter((i, k) => (k === 0 && list === impls) || only === undefined || i.name.includes(only));
   const chosen = pick(impls);
-  // jax-js's eager summary takes ~40 s a run: left out of --quick
-  const summaryImpls = [...chosen, ...pick(summaryOnly)].filter((i) => !(quick && i.name === 'jax-js (wasm)'));
+  // jax-js's eager summary (~40 s a run) and its WebGPU one (~60 s on lavapipe) are left out of --quick
+  const summaryImpls = [...chosen, ...pick(summaryOnly)].filter((i) => !(quick && /^jax-js \((wasm|webgpu .*, jit)\)$/.test(i.name)));
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`partax bench — Node ${process.version}, ${cpu}, ${cpus().length} cores`);

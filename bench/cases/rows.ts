@@ -13,6 +13,8 @@ export interface CaseSpec<T> {
   readonly runner: (impl: Impl) => Runner<T>;
   /** The scaled difference of a result from the reference's. */
   readonly err: (result: T, ref: T) => number;
+  /** Largest acceptable error: a row above it is marked wrong (its time still shown). */
+  readonly tol?: number;
   /** Shown in the progress line on stderr. */
   readonly tag: string;
 }
@@ -30,6 +32,7 @@ export async function benchImpls<T>(impls: readonly Impl[], spec: CaseSpec<T>, t
         const t = await time(runner, timing);
         ref ??= t.result;
         refMs ??= t.medianMs;
+        const err = spec.err(t.result, ref);
         rows.push({
           case: spec.label,
           impl: impl.name,
@@ -38,7 +41,8 @@ export async function benchImpls<T>(impls: readonly Impl[], spec: CaseSpec<T>, t
           reps: t.reps,
           gflops: spec.flops === undefined ? undefined : spec.flops / (t.medianMs * 1e6),
           ratio: t.medianMs / refMs,
-          err: spec.err(t.result, ref),
+          err,
+          ...(spec.tol !== undefined && !(err <= spec.tol) ? { wrong: true } : {}),
         });
       } finally {
         runner.dispose?.();

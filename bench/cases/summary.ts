@@ -88,6 +88,7 @@ export async function benchSummaryPeers(impls: readonly Impl[], timing: TimeOpti
         return impl.summary(p, u);
       },
       err: summaryErr,
+      tol: 1e-3,
       tag: 'summary',
     },
     timing,
