@@ -467,6 +467,27 @@ law('memory stays flat over 300 training steps that await their loss (finalizers
   }
 });
 
+law('uploads recycle free buffers: a loop that sends a new host batch every step (a data loader) stops creating buffers, and every step computes with its own batch', async () => {
+  configureWebGPU({ gcFloorBytes: 4 * 2 ** 20 });
+  try {
+    const w = await toBackend(tensor(Array.from({ length: 256 * 8 }, (_, k) => Math.sin(k) * 0.3), 'float32', [256, 8]), 'webgpu');
+    const wHost = tensor(Array.from({ length: 256 * 8 }, (_, k) => Math.sin(k) * 0.3), 'float32', [256, 8]);
+    const created: number[] = [];
+    for (let step = 0; step < 200; step++) {
+      const values = Array.from({ length: 1024 * 256 }, (_, k) => Math.cos(k * 0.001 + step));
+      const x = tensor(values, 'float32', [1024, 256]); // 1 MiB on the host, uploaded by the GPU matmul
+      const gpu = (await withBackend('webgpu', () => sum(tanh(matmul(x, w)))).data())[0]!;
+      const cpu = withBackend('cpu', () => sum(tanh(matmul(tensor(values, 'float32', [1024, 256]), wHost)))).dataSync()[0]!;
+      assert.ok(Math.abs(gpu - cpu) <= 1e-4 * Math.max(1, Math.abs(cpu)), `step ${step}: the GPU used another batch (${gpu} vs ${cpu})`);
+      created.push(webgpuStats()!.created);
+    }
+    const late = created[199]! - created[99]!;
+    assert.ok(late <= 10, `${late} buffers created over steps 100–199 (uploads should reuse released buffers)`);
+  } finally {
+    configureWebGPU({ gcFloorBytes: 64 * 2 ** 20 });
+  }
+});
+
 law('kernels compile once: a repeated call compiles nothing, and new shapes of the same rank reuse the pipelines (matmul: one per block size)', async () => {
   const prev = defaultBackend();
   setBackend('webgpu');

@@ -73,7 +73,7 @@ export function webgpuStats(): WebGPUStats | null {
 export interface WebGPUConfig {
   /** Live bytes below which no garbage collection is forced (default 64 MiB; 0: never force). */
   readonly gcFloorBytes?: number;
-  /** Free bytes the pool keeps for reuse (default 256 MiB). */
+  /** Free bytes the pool keeps for reuse, at least (the peak live bytes when larger; default 64 MiB). */
   readonly maxFreeBytes?: number;
   /** Kernels recorded before a submit (default 64). */
   readonly flushEvery?: number;

@@ -5,8 +5,10 @@
  * Sizes are rounded up to a class: 256 bytes at least, then powers of two split in quarters above
  * 1 KiB (at most 25 % waste). A {@link GpuStorage} is reference counted: tensors that share a
  * buffer (reshape, stop_gradient) each hold a reference; the last release puts the buffer on its
- * class's free list. Free buffers beyond `maxFreeBytes` are destroyed, but only by {@link trim},
- * which the queue calls right after a submit so that no unsubmitted command still uses them.
+ * class's free list. Free buffers beyond `maxFreeBytes` (or the peak live bytes, when larger) are
+ * destroyed, but only by {@link trim}, which the queue calls right after a submit so that no
+ * unsubmitted command still uses them. Uploads reuse a free buffer too (written with
+ * `queue.writeBuffer`) once the batch of commands that may still read it has been submitted.
  * Tensors release their buffers from finalizers; see {@link PressurePolicy} for how the pool
  * makes those run in a loop that V8 alone would rarely collect.
  */
@@ -92,6 +94,12 @@ export const newBufferId = (): number => nextId++;
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly ids = new WeakMap<GPUBuffer, number>();
+  /** The batch (submit serial) in which each free buffer was released. */
+  private readonly releasedIn = new WeakMap<GPUBuffer, number>();
+  /** The serial of the batch being recorded: commands recorded now are submitted with it. */
+  private serial = 0;
+  /** The most live bytes seen: the free bytes kept may reach it (one step's worth of buffers). */
+  private peakLive = 0;
   private live = 0;
   private liveCount = 0;
   private freeBytes = 0;
@@ -112,8 +120,8 @@ export class BufferPool {
 
   constructor(
     private readonly device: GPUDevice,
-    /** Free bytes kept for reuse; beyond this, trim() destroys buffers. */
-    public maxFreeBytes = 256 * 2 ** 20,
+    /** Free bytes kept for reuse, at least (the peak live bytes when larger); beyond, trim() destroys buffers. */
+    public maxFreeBytes = 64 * 2 ** 20,
   ) {}
 
   /** A buffer of at least `bytes` bytes (1 reference), from the free list of its class or new. */
@@ -131,16 +139,32 @@ export class BufferPool {
   }
 
   /**
-   * A new buffer of at least `data.byteLength` bytes holding `data`, written through a mapping at
-   * creation. A new buffer needs no ordering with commands still queued (a recycled one would).
+   * A buffer of at least `data.byteLength` bytes (a multiple of 4) holding `data`: a free buffer
+   * released before the last submit, written with `queue.writeBuffer` (ordered after every submitted
+   * command, and no unsubmitted one can use it), else a new buffer written through a mapping.
    */
   upload(data: ArrayBufferView): GpuStorage {
     this.relieve();
     const size = sizeClass(data.byteLength);
+    const list = this.free.get(size);
+    const at = list ? list.findIndex((b) => this.releasedIn.get(b)! < this.serial) : -1;
+    if (at >= 0) {
+      const buffer = list!.splice(at, 1)[0]!;
+      this.freeBytes -= size;
+      this.freeCount--;
+      this.reused++;
+      this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      return this.wrap(buffer, size);
+    }
     const buffer = this.create(size, true);
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buffer.unmap();
     return this.wrap(buffer, size);
+  }
+
+  /** The queue submitted the batch being recorded: later commands belong to the next one. */
+  submitted(): void {
+    this.serial++;
   }
 
   /** Adds a reference. */
@@ -158,18 +182,20 @@ export class BufferPool {
     if (this.live < this.settled) this.settled = this.live;
 
     (this.free.get(s.bytes) ?? this.free.set(s.bytes, []).get(s.bytes)!).push(s.buffer);
+    this.releasedIn.set(s.buffer, this.serial);
     this.freeBytes += s.bytes;
     this.freeCount++;
   }
 
   /** Destroys free buffers beyond `maxFreeBytes`, largest classes first. Call only after a submit. */
   trim(): void {
-    if (this.freeBytes <= this.maxFreeBytes) return;
+    const keep = Math.max(this.maxFreeBytes, this.peakLive);
+    if (this.freeBytes <= keep) return;
     const dead: number[] = [];
     for (const size of [...this.free.keys()].sort((a, b) => b - a)) {
       const list = this.free.get(size)!;
-      while (list.length > 0 && this.freeBytes > this.maxFreeBytes) {
-        const b = list.pop()!;
+      while (list.length > 0 && this.freeBytes > keep) {
+        const b = list.shift()!; // the oldest first: the newest may be reused soonest
         dead.push(this.ids.get(b)!);
         b.destroy();
         this.freeBytes -= size;
@@ -224,6 +250,7 @@ export class BufferPool {
 
   private wrap(buffer: GPUBuffer, size: number): GpuStorage {
     this.live += size;
+    if (this.live > this.peakLive) this.peakLive = this.live;
     this.liveCount++;
     return { buffer, id: this.ids.get(buffer)!, bytes: size, pool: this, refs: 1 };
   }

@@ -43,6 +43,7 @@ export class CommandQueue {
     this.pass = null;
     this.encoder = null;
     this.recorded = 0;
+    this.pool.submitted();
     this.pool.trim();
   }
 
