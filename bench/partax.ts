@@ -25,9 +25,12 @@ export function mlpLoss(params: Params, x: F32, labels: P.Tensor<'int32'>, layer
 /** Wraps a Float32Array as a partax tensor (copied, so the shared bench inputs stay untouched). */
 const f32 = (buf: Float32Array, shape: readonly number[]): F32 => P.fromBuffer(buf.slice(), 'float32', shape);
 
-/** partax on one of its CPU backends: 'cpu' (plain TypeScript, the oracle) or 'cpu-wasm' (SIMD kernels). */
-export const partaxOn = (backend: 'cpu' | 'cpu-wasm'): Impl => ({
-  name: `partax (${backend})`,
+/**
+ * partax on one of its CPU backends: 'cpu' (plain TypeScript, the oracle) or 'cpu-wasm' (SIMD
+ * kernels); with `jit`, the MLP's valueAndGrad runs as one compiled program (as jax-js's jit row).
+ */
+export const partaxOn = (backend: 'cpu' | 'cpu-wasm', opts: { jit?: boolean } = {}): Impl => ({
+  name: `partax (${backend}${opts.jit ? ', jit' : ''})`,
   async activate() {
     P.setBackend(backend);
   },
@@ -45,7 +48,8 @@ export const partaxOn = (backend: 'cpu' | 'cpu-wasm'): Impl => ({
     }
     const x = f32(p.x, [p.batch, p.sizes[0]!]);
     const labels = P.fromBuffer(p.labels.slice(), 'int32', [p.batch]);
-    const vg = P.valueAndGrad((ps: Params) => mlpLoss(ps, x, labels, layers));
+    const plain = P.valueAndGrad((ps: Params) => mlpLoss(ps, x, labels, layers));
+    const vg = opts.jit ? P.jit(plain) : plain;
     return {
       run() {
         const [loss, g] = vg(params) as [F32, Params];

@@ -32,12 +32,12 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const timing = (budgetMs: number): TimeOptions =>
   quick ? { warmup: 1, minReps: 2, maxReps: 5, budgetMs: budgetMs / 4 } : { warmup: 2, minReps: 5, maxReps: 30, budgetMs };
 
-/** partax on cpu-wasm with `threads` threads (set on activation), with its summary. */
-function partaxWasm(threads: number): Impl {
-  const impl = partaxOn('cpu-wasm');
+/** partax on cpu-wasm with `threads` threads (set on activation), with its summary; `jit`: the MLP step compiled. */
+function partaxWasm(threads: number, jit = false): Impl {
+  const impl = partaxOn('cpu-wasm', { jit });
   return {
     ...impl,
-    name: `partax (cpu-wasm, ${threads} thread${threads === 1 ? '' : 's'})`,
+    name: `partax (cpu-wasm, ${threads} thread${threads === 1 ? '' : 's'}${jit ? ', jit' : ''})`,
     async activate() {
       await impl.activate!();
       P.setWasmThreads(threads);
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   // the reference (first) is partax on its default CPU backend, cpu-wasm, with its default threads (one per core)
   const threads = P.wasmThreads();
   const single = partaxWasm(1);
-  const impls: Impl[] = [partaxWasm(threads), ...(threads > 1 ? [single] : []), { ...partaxOn('cpu'), summary: partaxSummary('cpu') }];
+  const impls: Impl[] = [partaxWasm(threads), ...(threads > 1 ? [single] : []), { ...partaxWasm(1, true), summary: undefined }, { ...partaxOn('cpu'), summary: partaxSummary('cpu') }];
   impls.push(jaxjs('wasm', false), jaxjs('wasm', true), tfjs('cpu'));
   if (await initTfjsWasm()) impls.push(tfjs('wasm'));
   else console.error('bench: tfjs wasm backend unavailable; skipped');
