@@ -149,7 +149,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const started = performance.now();
     const samples = await train(flags.backend, flags.steps, flags.batch, (s) => {
-      if (s % 1000 === 0) console.error(`  step ${s}/${flags.steps} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      if (s % 1000 === 0) console.error(`  step ${s}/${flags.steps} (${((performance.now() - started) / 1000).toFixed(0)} s): resident ${MiB(process.memoryUsage.rss())} MiB`);
     });
     const first = summarise(samples.slice(0, 100), 0);
     const last = summarise(samples.slice(-100), samples.length - 100);
