@@ -129,12 +129,7 @@ export class BufferPool {
     this.relieve();
     const size = sizeClass(bytes);
     const list = this.free.get(size);
-    let buffer = list?.pop();
-    if (buffer) {
-      this.freeBytes -= size;
-      this.freeCount--;
-      this.reused++;
-    } else buffer = this.create(size, false);
+    const buffer = list && list.length > 0 ? this.takeFree(list, list.length - 1, size) : this.create(size, false);
     return this.wrap(buffer, size);
   }
 
@@ -149,10 +144,7 @@ export class BufferPool {
     const list = this.free.get(size);
     const at = list ? list.findIndex((b) => this.releasedIn.get(b)! < this.serial) : -1;
     if (at >= 0) {
-      const buffer = list!.splice(at, 1)[0]!;
-      this.freeBytes -= size;
-      this.freeCount--;
-      this.reused++;
+      const buffer = this.takeFree(list!, at, size);
       this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
       return this.wrap(buffer, size);
     }
@@ -160,6 +152,15 @@ export class BufferPool {
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buffer.unmap();
     return this.wrap(buffer, size);
+  }
+
+  /** Removes entry `at` of a free list of class `size` for reuse. */
+  private takeFree(list: GPUBuffer[], at: number, size: number): GPUBuffer {
+    const buffer = list.splice(at, 1)[0]!;
+    this.freeBytes -= size;
+    this.freeCount--;
+    this.reused++;
+    return buffer;
   }
 
   /** The queue submitted the batch being recorded: later commands belong to the next one. */
