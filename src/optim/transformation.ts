@@ -37,13 +37,8 @@ export interface GradientTransformation<S = unknown, E = unknown> {
  *
  *     const [updates, next] = await updateAsync(opt, g, state, params, extra);
  */
-export function updateAsync<T, S, E>(tx: GradientTransformation<S, E>, updates: T, state: S, params?: unknown, extra?: E): Promise<readonly [T, S]> {
-  if (tx.updateAsync) return tx.updateAsync(updates, state, params, extra);
-  try {
-    return Promise.resolve(tx.update(updates, state, params, extra));
-  } catch (e) {
-    return Promise.reject(e);
-  }
+export async function updateAsync<T, S, E>(tx: GradientTransformation<S, E>, updates: T, state: S, params?: unknown, extra?: E): Promise<readonly [T, S]> {
+  return tx.updateAsync ? tx.updateAsync(updates, state, params, extra) : tx.update(updates, state, params, extra);
 }
 
 /** The state type of a transformation. */

@@ -76,8 +76,10 @@ export async function evaluate(setup: TrainSetup, params: unknown, ds: Dataset, 
     const x = takeRows(ds.x, idx);
     const y = takeRows(ds.y as Tensor<'int32' | 'float32'>, idx);
     const [l, out] = setup.lossWithOutputs(params, x, y);
-    lossSum += (await l.data())[0]! * idx.length;
-    if (setup.task === 'classification') right += await countCorrect(out, y);
+    // both reads at once: one wait for the device, not two
+    const [lv, r] = await Promise.all([l.data(), setup.task === 'classification' ? countCorrect(out, y) : 0]);
+    lossSum += lv[0]! * idx.length;
+    right += r;
   }
   return { loss: lossSum / n, accuracy: setup.task === 'classification' ? right / n : null };
 }
@@ -151,7 +153,8 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       const { x, y } = train.at(pos);
       const [[lossT, auxOut], g] = vg(params, x, y) as [[Tensor, Tensor], unknown];
       const out = auxOut;
-      const loss = (await lossT.data())[0]!;
+      const [lossV, right] = await Promise.all([lossT.data(), classification ? countCorrect(out, y) : 0]);
+      const loss = lossV[0]!;
       if (!Number.isFinite(loss))
         throw new DivergedError(`the training loss is ${loss} at step ${step + 1} (epoch ${pos.epoch + 1}): the run diverged; the last checkpoint is kept. Try a smaller --lr, or a larger --damping-int / smaller --damping for newton-summary`);
       let extra: unknown;
@@ -184,7 +187,6 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       pos = train.next(pos);
       step++;
       const n = x.shape[0]!;
-      const right = classification ? await countCorrect(out, y) : 0;
       stats = { lossSum: stats.lossSum + loss * n, correct: stats.correct + right, examples: stats.examples + n, batches: stats.batches + 1 };
       const lrs = setup.lrsOf(optState);
       const rec: StepRecord = {
