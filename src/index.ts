@@ -8,6 +8,8 @@ export * from './ops/create.js';
 export * from './ops/arith.js';
 export * from './ops/shape-ops.js';
 export { jvp } from './transforms/jvp.js';
+export { linearTranspose } from './transforms/linear-transpose.js';
+export { shareEvaluations, type ShareEvaluationsOptions } from './transforms/share-evaluations.js';
 export { vjp, linearize } from './transforms/vjp.js';
 export { grad, valueAndGrad, type GradOptions } from './transforms/grad.js';
 export { vmap, type VmapOptions } from './transforms/vmap.js';
