@@ -147,6 +147,15 @@ test('imports point down the layers; inside the kernel only the documented edges
   assert.equal(cycle, null, `directory cycle within a layer: ${cycle?.join(' → ')}`);
 });
 
+test('src/summary reaches the machinery only through the public transforms: it imports core, ops, transforms and itself, no interp/ module', () => {
+  // the summaries are compositions of transforms (STYLE rule 4); what they need from the
+  // interpreters (symbolic-zero tangents, shared evaluations) is a public transform
+  const allowed = new Set(['core', 'ops', 'transforms', 'summary']);
+  const bad = edges.filter((e) => topOf(e.from) === 'summary' && isSrc(e.to) && !allowed.has(topOf(e.to)));
+  assert.deepEqual(bad.map(show), []);
+  assert.ok(edges.some((e) => e.from.endsWith(join('summary', 'summary.ts')) && topOf(e.to) === 'transforms'), 'summary/summary.ts → transforms found');
+});
+
 test('src/ imports no package outside package.json dependencies (dev-only packages stay in laws/)', () => {
   const bad = edges.filter((e) => !isSrc(e.to) && !allowedPackage(e.to));
   assert.deepEqual(bad.map(show), []);

@@ -178,6 +178,37 @@ test('groups are matched by parameter name: reordering the groups of the partiti
   );
 });
 
+test('the partition is compiled once per parameter structure: steps with new parameter objects of the same paths and shapes reuse it, another structure compiles anew', () => {
+  fc.assert(
+    fc.property(arbProblem({ maxDepth: 2 }), fc.boolean(), (pb, fromBuilder) => {
+      // a builder counts its calls; a fixed partition counts its reads (compilePartition walks it once)
+      let compiles = 0;
+      const builder = (p: unknown) => (compiles++, partition.canonical(p));
+      const spied = (p: unknown) => new Proxy(partition.canonical(p), { get: (t, k, r) => (k === 'forEach' && compiles++, Reflect.get(t, k, r)) });
+      const fixed = spied(pb.params);
+      const opt = newtonSummary({ partition: fromBuilder ? builder : fixed, damping: 0.5, dampingInt: 1 });
+      const before = compiles;
+      let p = pb.params;
+      let st = opt.init(p);
+      const steps = 3;
+      for (let t = 0; t < steps; t++) {
+        const [u, next] = opt.update(grad(pb.loss)(p), st, p, { loss: pb.loss, hgBatch: [] });
+        p = applyUpdates(p, u); // a new object every step
+        st = next;
+      }
+      assert.equal(compiles - before, 1, `one compilation for init and ${steps} steps`);
+      // the same paths with other shapes (one more input to the first layer): compiled anew
+      const [n1, n0] = p.layers[0]!.weight.shape as [number, number];
+      const reshaped = { layers: [{ ...p.layers[0]!, weight: tensor(new Array(n1 * (n0 + 1)).fill(0.1), 'float64', [n1, n0 + 1]) }, ...p.layers.slice(1)] };
+      const sq = (q: typeof reshaped) => sum(mul(ravelTree(q), ravelTree(q)));
+      const [u2] = opt.update(grad(sq)(reshaped), opt.init(reshaped), reshaped, { loss: sq, hgBatch: [] });
+      assert.equal(compiles - before, 2, 'a new structure compiles once more');
+      assert.deepEqual(flatten(u2).leaves.map((l) => l.shape), flatten(reshaped).leaves.map((l) => l.shape), 'the update has the new shapes');
+    }),
+    { numRuns: 20, includeErrorInReport: true },
+  );
+});
+
 /** |λ|max / |λ|min of a symmetric matrix (∞ when singular). */
 function conditionOf(H: readonly (readonly number[])[]): number {
   const ev = eigvalsSymmetric(H).map(Math.abs);

@@ -3,14 +3,16 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   add, concat, eye, grad, hessian, mul, partition, reshape, stack, sum, summary, summaryN, summaryOverBatches,
-  tensor, transpose, matmul, type Tensor, slice,
+  tensor, transpose, matmul, type Tensor, slice, shareEvaluations, tree,
 } from '../src/index.js';
+import { activation } from '../src/nn/activations.js';
+import { linear } from '../src/nn/linear.js';
 import { reducedLoss } from '../src/summary/summary.js';
 import { compilePartition } from '../src/summary/partition.js';
 import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
-import { mse } from '../src/nn/losses.js';
-import { arbProblem, ravelTree, unravelLike } from './harness/models.js';
-import { assertClose, RUNS, finiteDifference } from './harness/index.js';
+import { mse, nll } from '../src/nn/losses.js';
+import { arbProblem, ravelTree, type SmallProblem, unravelLike } from './harness/models.js';
+import { arbSeed, assertClose, RUNS, finiteDifference, seededTensor } from './harness/index.js';
 
 /** Laws of the partition summaries (issue 3). */
 
@@ -171,6 +173,50 @@ test('reparameterisation laws: a positively homogeneous rescaling of consecutive
       },
     ),
     RUNS,
+  );
+});
+
+/** The same problem (sizes, activation, loss, targets) with θ, u and x replaced by seeded uniform values. */
+function withSeededValues(pb: SmallProblem, seed: number): SmallProblem {
+  let k = seed;
+  const fresh = <T>(t: T): T => tree.map((l: Tensor) => seededTensor(l.shape, k++), t) as T;
+  const x = fresh(pb.x);
+  const config = { sizes: pb.sizes, activation: pb.activation, output: pb.lossKind === 'nll' ? 'log_softmax' : 'identity' };
+  const loss = (p: MlpParams<'float64'>) =>
+    pb.lossKind === 'nll' ? nll(mlpApply(config, p, x), pb.y as Tensor<'int32'>) : mse(mlpApply(config, p, x), pb.y as Tensor<'float64'>);
+  return { ...pb, params: fresh(pb.params), u: fresh(pb.u), x, loss };
+}
+
+test('every pass of the order-3 summary runs at θ itself: each layer\'s product h_{ℓ−1}·W_ℓᵀ at θ is evaluated once, not once per group', () => {
+  fc.assert(
+    fc.property(arbProblem(), fc.constantFrom('canonical', 'wb', 'finest'), arbSeed, (pb0, name, seed) => {
+      // operands are recognised by value: θ, u and x drawn from a continuous distribution (no
+      // repeated edge values such as 0 or 1), so that distinct products have distinct operands
+      const pb = withSeededValues(pb0, seed);
+      // the primal forward, layer by layer, computed here: the operands of each layer's product
+      const act = activation(pb.activation);
+      const operands: [number[], number[]][] = [];
+      let h: Tensor = pb.x;
+      pb.params.layers.forEach((layer, i) => {
+        operands.push([Array.from(h.dataSync()), Array.from(transpose(layer.weight, [1, 0]).dataSync())]);
+        h = linear(layer, h);
+        if (i < pb.params.layers.length - 1) h = act(h);
+      });
+      const sameValues = (t: Tensor, v: number[]) => t.size === v.length && Array.from(t.dataSync()).every((x, k) => Object.is(x, v[k]));
+      const counts = operands.map(() => 0);
+      const part = partition.named(name, pb.params);
+      const s = shareEvaluations(() => summary(pb.loss, pb.params, pb.u, part, { order: 3 }), {
+        onEvaluate: (prim, args) => {
+          if (prim !== 'matmul') return;
+          operands.forEach(([a, b], l) => {
+            if (sameValues(args[0]!, a) && sameValues(args[1]!, b)) counts[l]!++;
+          });
+        },
+      })();
+      assert.deepEqual(counts, operands.map(() => 1), `${name} (S = ${part.length}): evaluations of h_{ℓ−1}·W_ℓᵀ per layer`);
+      assertClose(s.loss, pb.loss(pb.params), { atol: 0 }, 'L(θ), exactly');
+    }),
+    { numRuns: 30, includeErrorInReport: true },
   );
 });
 

@@ -10,7 +10,7 @@ export function evalPrimitive(prim: Primitive, args: readonly Tensor[], params: 
   const hit = cached(key);
   if (hit) return hit;
   const outs = run(prim, args, params);
-  remember(key, outs);
+  remember(key, outs, prim.name, args, params);
   return outs;
 }
 

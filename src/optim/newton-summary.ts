@@ -1,11 +1,7 @@
-import { ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { flatten, unflatten } from '../core/tree.js';
-import { mul } from '../ops/arith.js';
-import { fromBuffer, tensor } from '../ops/create.js';
-import { reshape, take } from '../ops/shape-ops.js';
+import { scaleGroups } from '../summary/displace.js';
 import { summary } from '../summary/summary.js';
-import { type CompiledPartition, compilePartition, type Partition } from '../summary/partition.js';
+import { type CompiledPartition, type Partition, partitionCompiler } from '../summary/partition.js';
 import { nesterovLrs, type NesterovResult } from './nesterov.js';
 import { newtonLrs } from './newton-lrs.js';
 import { traceMomentum } from './momentum.js';
@@ -123,22 +119,9 @@ async function runAsync<S>(it: UpdateSteps<S>): Promise<readonly [unknown, S]> {
   return r.value;
 }
 
-/** −η_s · u on the elements of group s, leaf by leaf. */
-export function scaleByGroups(u: unknown, lrs: readonly number[], cp: CompiledPartition, sign = -1): unknown {
-  const { leaves, def } = flatten(u);
-  if (leaves.length !== cp.leaves.length) throw new ShapeError(`newtonSummary: the direction has ${leaves.length} tensors, the partition covers ${cp.leaves.length}`);
-  const dtype = leaves[0]?.dtype ?? 'float64';
-  // the rates in the leaves' dtype, for the leaves split between groups
-  const eta = tensor(lrs.map((v) => sign * v), dtype, [lrs.length]);
-  return unflatten(
-    def,
-    leaves.map((x, i) => {
-      const lg = cp.leaves[i]!;
-      if (lg.kind === 'whole') return mul(x, sign * lrs[lg.group]!);
-      return mul(x, reshape(take(eta, fromBuffer(lg.groupOf, 'int32', [lg.groupOf.length])), x.shape));
-    }),
-  );
-}
+/** −η_s · u on the elements of group s, leaf by leaf: the step −U·I·η (with `sign` = −1). */
+export const scaleByGroups = (u: unknown, lrs: readonly number[], cp: CompiledPartition, sign = -1): unknown =>
+  scaleGroups('newtonSummary', u, cp, lrs.map((v) => sign * v));
 
 /**
  * The NewtonSummary optimizer as a gradient transformation. `update(grads, state, params, extra)`
@@ -156,13 +139,8 @@ export function newtonSummary(opts: NewtonSummaryOptions): GradientTransformatio
   if (!Number.isInteger(period) || period < 1) throw new RangeError(`newtonSummary: periodHg must be a positive integer, got ${period}`);
   if (!(momLrs >= 0 && momLrs < 1)) throw new RangeError(`newtonSummary: momLrs must be in [0, 1), got ${momLrs}`);
   if (opts.dampingInt !== undefined && !(opts.dampingInt >= 0)) throw new RangeError(`newtonSummary: dampingInt must be ≥ 0, got ${opts.dampingInt}`);
-  let compiled: { params: unknown; cp: CompiledPartition } | null = null;
-  const partitionFor = (params: unknown): CompiledPartition => {
-    if (compiled && compiled.params === params) return compiled.cp;
-    const part = typeof opts.partition === 'function' ? opts.partition(params) : opts.partition;
-    compiled = { params, cp: compilePartition(part, params) };
-    return compiled.cp;
-  };
+  // compiled once per parameter structure: the params are a new object every step
+  const partitionFor = partitionCompiler(opts.partition);
   /** One update; it yields the summary it must read on the host (synchronously or not, see the drivers). */
   function* steps(grads: unknown, state: NewtonSummaryState, params: unknown, extra: NewtonSummaryExtra | undefined): UpdateSteps<NewtonSummaryState> {
     if (params === undefined) throw new TypeError('newtonSummary: update needs the current params (third argument)');

@@ -76,6 +76,44 @@ export function compilePartition(partition: Partition, params: unknown): Compile
   return { size: partition.length, leaves: out, partition };
 }
 
+/** What a compiled partition depends on in the parameters: every leaf's path and shape, in order. */
+const structureKey = (params: unknown): string => JSON.stringify(leavesWithPaths(params).map(([p, t]) => [p, t.shape]));
+
+/** Compiled partitions by partition (identity) and parameter structure. */
+const compiledByPartition = new WeakMap<Partition, Map<string, CompiledPartition>>();
+
+/**
+ * {@link compilePartition}, memoised: a partition (by identity; partitions are immutable) is
+ * checked and resolved once per parameter structure — the leaves' paths and shapes, not their
+ * values — so a training loop whose parameters are new objects every step compiles it once.
+ */
+export function compilePartitionCached(partition: Partition, params: unknown): CompiledPartition {
+  let byStructure = compiledByPartition.get(partition);
+  if (!byStructure) compiledByPartition.set(partition, (byStructure = new Map()));
+  const key = structureKey(params);
+  let cp = byStructure.get(key);
+  if (!cp) byStructure.set(key, (cp = compilePartition(partition, params)));
+  return cp;
+}
+
+/**
+ * A compiler for a partition or a partition builder (such as {@link canonical}): the returned
+ * function gives the compiled partition for any parameters, building and compiling it once per
+ * parameter structure (the leaves' paths and shapes). A builder is therefore called once per
+ * structure, and must depend on the parameters only through their names and shapes, as every
+ * builder here does.
+ */
+export function partitionCompiler(partition: Partition | ((params: unknown) => Partition)): (params: unknown) => CompiledPartition {
+  if (typeof partition !== 'function') return (params) => compilePartitionCached(partition, params);
+  const byStructure = new Map<string, CompiledPartition>();
+  return (params) => {
+    const key = structureKey(params);
+    let cp = byStructure.get(key);
+    if (!cp) byStructure.set(key, (cp = compilePartition(partition(params), params)));
+    return cp;
+  };
+}
+
 const names = (params: unknown): string[] => leavesWithPaths(params).map(([p]) => p);
 
 /** One group per tensor, in parameter order (grnewt's canonical partition). */

@@ -1,17 +1,18 @@
 import { ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { jvp } from '../transforms/jvp.js';
-import { linearizeFlat } from '../transforms/vjp.js';
-import { evalLinear } from '../interp/linear.js';
-import { withEvalCache } from '../interp/eval-cache.js';
+import { linearize } from '../transforms/vjp.js';
+import { linearTranspose } from '../transforms/linear-transpose.js';
+import { shareEvaluations } from '../transforms/share-evaluations.js';
+import type { MaybeZero } from '../transforms/args.js';
 import { grad, valueAndGrad } from '../transforms/grad.js';
 import { jacfwd } from '../transforms/jac.js';
 import { vmap } from '../transforms/vmap.js';
-import { eye, full, zeros } from '../ops/create.js';
+import { eye, ones, zeros } from '../ops/create.js';
 import { add, mul } from '../ops/arith.js';
 import { slice, reshape, stack, take } from '../ops/shape-ops.js';
-import { checkDirection, displace, displaceGroup } from './displace.js';
-import { type CompiledPartition, compilePartition, type Partition } from './partition.js';
+import { checkDirection, displace, groupDirection, scaleGroups } from './displace.js';
+import { type CompiledPartition, compilePartitionCached, type Partition } from './partition.js';
 
 /**
  * The partition summary of a loss L along a direction u (Wolinski 2023): with
@@ -52,19 +53,40 @@ export const reducedLoss = <P>(loss: (p: P) => Tensor, params: P, u: P, cp: Comp
   (eta: Tensor): Tensor => loss(displace(params, u, cp, eta));
 
 const resolve = (partition: Partition | CompiledPartition, params: unknown): CompiledPartition =>
-  'leaves' in partition && 'size' in partition ? (partition as CompiledPartition) : compilePartition(partition as Partition, params);
+  'leaves' in partition && 'size' in partition ? (partition as CompiledPartition) : compilePartitionCached(partition as Partition, params);
 
 /**
- * Nested directional derivative ∂ᵏψ(η0)[d_1, …, d_k] (k forward passes nested), the building block
- * of order-k summaries. Exact; no finite differences.
+ * Nested directional derivative ∂ᵏf(x0)[d_1, …, d_k] (k forward passes nested), the building block
+ * of order-k summaries. `x0` and the directions are trees of the same structure, in which a
+ * direction may leave any subtree `null` (a symbolic zero: that part of x stays fixed). Exact; no
+ * finite differences.
  */
-export function directional(psi: (eta: Tensor) => Tensor, eta0: Tensor, dirs: readonly Tensor[]): Tensor {
-  let f = psi;
+export function directional<X>(f: (x: X) => Tensor, x0: X, dirs: readonly MaybeZero<X>[]): Tensor {
+  let g = f;
   for (const d of dirs) {
-    const prev = f;
-    f = (eta: Tensor) => jvp(prev, [eta], [d])[1];
+    const prev = g;
+    g = (x: X) => jvp(prev, [x] as [X], [d] as [MaybeZero<X>])[1];
   }
-  return f(eta0);
+  return g(x0);
+}
+
+/**
+ * The loss and the reduced gradient at θ, [L(θ), ḡ(θ)] with ḡ_s = ∂L(θ)[U·I·e_s]: the transpose of
+ * the linear map τ ↦ ∂L(θ)[U·I·τ] (τ ∈ ℝ^S) applied to 1, so that L's forward pass runs at θ
+ * itself. The tangent of group s is a scalar times u, which the linear trace keeps factored:
+ * `matmul(x, (τ_s·u)ᵀ)` is τ_s·(x·uᵀ), and ḡ_s = Σ ct ∘ (x·uᵀ) — elementwise, where the gradient
+ * in parameter space would need the matmul xᵀ·ct per layer.
+ */
+function lossAndReducedGradient<P>(loss: (p: P) => Tensor, params: P, u: P, cp: CompiledPartition, dtype: Tensor['dtype']): [Tensor, Tensor] {
+  const taus = Array.from({ length: cp.size }, () => zeros([], dtype));
+  let value: Tensor | null = null;
+  const slope = (...tau: Tensor[]): Tensor => {
+    const [l, dl] = jvp(loss, [params] as [P], [scaleGroups('summary', u, cp, tau)] as [MaybeZero<P>]);
+    value = l;
+    return dl;
+  };
+  const g = linearTranspose(slope, ...taus)(ones([], dtype));
+  return [value!, stack(g)];
 }
 
 /**
@@ -75,54 +97,41 @@ export function directional(psi: (eta: Tensor) => Tensor, eta0: Tensor, dirs: re
  *     const s = summary((p) => nll(mlp(p, x), y), params, direction, partition.canonical(params), { order: 3 });
  */
 export function summary<P>(loss: (p: P) => Tensor, params: P, u: P, partition: Partition | CompiledPartition, opts: SummaryOptions = {}): Summary {
-  // the S passes repeat the primal forward and the products x·u_sᵀ: share them
-  return withEvalCache(() => summaryUncached(loss, params, u, partition, opts));
+  // the S passes all run the primal forward at θ and repeat the products x·u_sᵀ: share them
+  return shareEvaluations(summaryUnshared<P>)(loss, params, u, partition, opts);
 }
 
-function summaryUncached<P>(loss: (p: P) => Tensor, params: P, u: P, partition: Partition | CompiledPartition, opts: SummaryOptions): Summary {
+function summaryUnshared<P>(loss: (p: P) => Tensor, params: P, u: P, partition: Partition | CompiledPartition, opts: SummaryOptions): Summary {
   const order = opts.order ?? 3;
   if (![1, 2, 3].includes(order)) throw new ShapeError(`summary: order must be 1, 2 or 3, got ${order} (use summaryN for higher orders)`);
   const dtype = checkDirection('summary', params, u);
   const cp = resolve(partition, params);
   const S = cp.size;
+  const eta0: Tensor = zeros([S], dtype);
   const psi = reducedLoss(loss, params, u, cp);
-  const eta0 = zeros([S], dtype);
-  if (order === 1) {
-    const [l, g] = valueAndGrad(psi)(eta0);
-    return { loss: l as Tensor, g: g as Tensor };
-  }
-  const basis = eye(S, dtype);
   const out: { -readonly [K in keyof Summary]: Summary[K] } = { loss: eta0, g: eta0 };
-  if (opts.strategy === 'vmap') {
+  if (order === 1) {
+    [out.loss, out.g] = lossAndReducedGradient(loss, params, u, cp, dtype);
+  } else if (opts.strategy === 'vmap') {
     // one batched pass: primal (L, ḡ) and the S columns H̄·e_s
+    const basis = eye(S, dtype);
     const [[ls, gs], [, hCols]] = vmap((e: Tensor) => jvp(valueAndGrad(psi), [eta0], [e]))(basis) as unknown as [[Tensor, Tensor], [Tensor, Tensor]];
     out.loss = reshape(slice(ls, [0], [1]), []);
     out.g = reshape(slice(gs, [0, 0], [1, S]), [S]);
     out.H = hCols;
     if (order === 3) out.order3 = vmap((e: Tensor) => directional(psi, eta0, [e, e, e]))(basis);
   } else {
-    // One linearisation of (t_0 … t_{S−1}) ↦ (L, ∇ψ) at θ + Σ t_s·u_s records the tangent map once
-    // (the primal forward and backward run once); row s of H̄ is that map applied to t = e_s,
-    // where the zero tangents of the other groups are skipped rather than computed.
-    const ts0 = Array.from({ length: S }, () => zeros([], dtype));
-    const F = (...ts: Tensor[]) => valueAndGrad((eta: Tensor) => loss(displace(displace(params, u, cp, eta), u, cp, ts)))(eta0);
-    const lin = linearizeFlat('summary', F, ts0);
-    const [l, g] = lin.primalOut as [Tensor, Tensor];
+    // One linearisation of θ' ↦ (L, ḡ)(θ') at θ records the tangent map once (the primal forward
+    // and backward run once, at θ itself); row s of H̄ is that map applied to the direction of group
+    // s, U·I·e_s, whose zero tangents on the other groups' parameters are skipped, not computed.
+    const [[l, g], fLin] = linearize((p: P) => lossAndReducedGradient(loss, p, u, cp, dtype), params);
     out.loss = l;
     out.g = g;
-    const one = full([], 1, dtype);
-    const t0 = ts0[0]!;
-    const rowsH: Tensor[] = [];
-    for (let s = 0; s < S; s++) {
-      const tangents = ts0.map((_, k) => (k === s ? one : null));
-      rowsH.push(evalLinear(lin.tangentOut, tangents)[1] ?? zeros([S], dtype));
-    }
-    out.H = stack(rowsH);
-    if (order === 3) {
-      const o3: Tensor[] = [];
-      for (let s = 0; s < S; s++) o3.push(directional((t: Tensor) => loss(displaceGroup(params, u, cp, s, t)), t0, [one, one, one]));
-      out.order3 = stack(o3);
-    }
+    const dirs = Array.from({ length: S }, (_, s) => groupDirection(u, cp, s));
+    out.H = stack(dirs.map((d) => fLin(d as MaybeZero<P>)[1]));
+    // ∂³ψ(0)[e_s, e_s, e_s] = ∂³L(θ)[v_s, v_s, v_s] with v_s = U·I·e_s: every pass runs at θ, so
+    // the S passes share the primal forward (and the products x·u_sᵀ) through the cache
+    if (order === 3) out.order3 = stack(dirs.map((d) => directional(loss, params, [d, d, d])));
   }
   if (order === 3 && opts.full3) out.D3 = jacfwd(jacfwd(grad(psi)))(eta0) as Tensor;
   return out;

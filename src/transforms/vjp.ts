@@ -5,7 +5,7 @@ import { flatten, sameDef, showDef, unflatten, type TreeDef } from '../core/tree
 import { JVPTrace, JVPTracer } from '../interp/jvp.js';
 import { evalLinear, LinearTrace, type LinearTracer, transposeLinear } from '../interp/linear.js';
 import { zerosLike } from '../ops/create.js';
-import { checkMatching } from './args.js';
+import { checkMatching, matchTangents, type TangentsOf } from './args.js';
 
 /** What linearising a function records: its outputs, and the linear map of its tangents. */
 export interface Linearized {
@@ -85,13 +85,20 @@ export function vjpWithAux<A extends readonly unknown[], R>(fn: string, f: (...a
 
 /**
  * `linearize(f, ...primals)` returns `[f(...primals), fJvp]` where `fJvp(...tangents)` evaluates
- * the recorded linear map J·t without re-running the nonlinear parts of `f`.
+ * the recorded linear map J·t without re-running the nonlinear parts of `f` (JAX's
+ * `jax.linearize`). Like `jvp`, `fJvp` takes `null` (or `undefined`) in place of any tangent
+ * argument or subtree as a symbolic zero: the recorded operations it alone reaches are skipped, so
+ * a tangent that moves few inputs costs only what it reaches. Every output comes back as a tensor:
+ * one the given tangents do not reach is zeros, made without running the map.
+ *
+ *     const [y, fJvp] = linearize(loss, { a, b });
+ *     const dyA = fJvp({ a: va, b: null }); // ∂L/∂a · va; nothing computed for b
  */
-export function linearize<A extends readonly unknown[], R>(f: (...args: A) => R, ...primals: A): [R, (...tangents: A) => R] {
+export function linearize<A extends readonly unknown[], R>(f: (...args: A) => R, ...primals: A): [R, (...tangents: TangentsOf<A>) => R] {
   const l = linearizeFlat('linearize', f as (...a: any[]) => unknown, primals);
   const out = unflatten<R>(l.outDef, l.primalOut);
-  const fJvp = (...tangents: A): R => {
-    const { others } = checkMatching('linearize', 'tangents', primals, tangents);
+  const fJvp = (...tangents: TangentsOf<A>): R => {
+    const { others } = matchTangents('linearize', 'tangents', primals, tangents);
     const res = evalLinear(l.tangentOut, others).map((t, i) => t ?? zerosLike(l.primalOut[i]!));
     return unflatten<R>(l.outDef, res);
   };
