@@ -118,13 +118,23 @@ const library = (env: NodeJS.ProcessEnv) => {
   }
 };
 
-/** Whether a WebGPU adapter exists here (a library script with PARTAX_BACKEND=webgpu runs), else why not. */
-const probe = library(envWith({ PARTAX_BACKEND: 'webgpu' }));
-const noAdapter = probe.code === 0 ? null : (probe.err.split('\n').find((l) => /WebGPUError|adapter/.test(l)) ?? probe.err.trim().split('\n').pop());
+/** null when a WebGPU adapter exists here (an explicit initWebGPU() succeeds, as in laws/webgpu.laws.ts), else why not. */
+function adapterMissing(): string | null {
+  const script = "import('./src/backends/webgpu/index.ts').then(async (W) => { await W.initWebGPU(); W.shutdownWebGPU(); }).catch((e) => { console.error(e.message); process.exit(3); })";
+  try {
+    execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env: envWith({ PARTAX_BACKEND: undefined }), encoding: 'utf8', stdio: 'pipe', timeout: 120_000 });
+    return null;
+  } catch (e) {
+    return ((e as { stderr?: string }).stderr ?? String(e)).trim().split('\n').filter((l) => !l.startsWith('Warning')).pop() ?? 'initWebGPU failed';
+  }
+}
+const noAdapter = adapterMissing();
 
 test('a library script importing partax with PARTAX_BACKEND=webgpu runs on WebGPU with no initWebGPU() call, and exits', (t) => {
   if (noAdapter) return t.skip(`SKIPPED: no WebGPU adapter (${noAdapter})`);
-  assert.equal(probe.out.trim(), 'webgpu webgpu 2,2,2,2');
+  const gpu = library(envWith({ PARTAX_BACKEND: 'webgpu' }));
+  assert.equal(gpu.code, 0, gpu.err);
+  assert.equal(gpu.out.trim(), 'webgpu webgpu 2,2,2,2');
   assert.equal(library(envWith({ PARTAX_BACKEND: undefined })).out.trim(), 'cpu-wasm cpu-wasm 2,2,2,2');
 });
 

@@ -91,11 +91,11 @@ function resolveRequest(flags: ReturnType<typeof parseFlags>): Request {
 }
 
 /** The one-line summary of a finished session. */
-function summaryLine(result: RunResult, outDir: string, abs: string): string {
+function summaryLine(result: RunResult, outDir: string, abs: string, optimizer: TrainConfig['optimizer']): string {
   const acc = result.lastEpoch?.testAccuracy;
   const last = result.lastEpoch ? ` test loss ${result.lastEpoch.testLoss.toPrecision(4)}${acc === null || acc === undefined ? '' : `, test accuracy ${(100 * acc).toFixed(2)}%`};` : '';
   const rose = result.lossRose
-    ? ` WARNING: the training loss rose from ${result.lossRose.first.toPrecision(4)} at step 1 to ${result.lossRose.last.toPrecision(4)} (${result.lossRose.where}): the run has probably diverged; try a smaller --lr, or a larger --damping-int / smaller --damping for newton-summary;`
+    ? ` WARNING: the training loss rose from ${result.lossRose.first.toPrecision(4)} at step 1 to ${result.lossRose.last.toPrecision(4)} (${result.lossRose.where}): the run has probably diverged; try ${optimizer === 'newton-summary' ? 'a larger --damping-int or a smaller --damping' : 'a smaller --lr'};`
     : '';
   switch (result.stoppedBy) {
     case 'nothing-to-do':
@@ -138,7 +138,8 @@ export async function trainCommand(argv: readonly string[], out: NodeJS.Writable
     if (!request.resuming) checkNewRunDirectory(request.outDir); // before creating anything
 
   } catch (e) {
-    say(e instanceof Error ? e.message : String(e));
+    const message = e instanceof Error ? e.message : String(e);
+    say(message.startsWith('partax train') ? message : `partax train: ${message}`);
     return 2;
   }
   const { config, outDir, resuming } = request;
@@ -200,7 +201,7 @@ export async function trainCommand(argv: readonly string[], out: NodeJS.Writable
       shouldStop: () => stopRequested,
       beforeTraining: () => resuming && writeConfig(outDir, config), // a resume that trains records its new epochs; one with nothing to do changes nothing
     });
-    result(summaryLine(run, outDir, abs));
+    result(summaryLine(run, outDir, abs, config.optimizer));
     return run.stoppedBy === 'signal' ? 130 : 0;
   } catch (e) {
     say(failureMessage(e));
