@@ -46,9 +46,9 @@ test('the fixtures hold the public reference cases', () => assert.ok(files.lengt
 for (const f of files) {
   const raw = JSON.parse(readFileSync(join(DIR, f), 'utf8'));
   const tol = { ...TOL[`${raw.format}:${raw.dtype ?? 'float64'}`]!, ...(raw.tolerance ?? {}) };
-  test(`reference case ${f}`, () => {
+  test(`reference case ${f}`, async () => {
     if (raw.format === 'partax-case/1') {
-      const out = runCase(decodeOrThrow(CaseFile, raw, f));
+      const out = await runCase(decodeOrThrow(CaseFile, raw, f));
       for (const k of ['loss', 'g', 'H', 'order3', 'D3'] as const) compare(k, out[k], raw.expected[k], tol);
       for (const ent of raw.expected.nesterov ?? []) {
         const got = (out.nesterov as { damping_int: number; lrs: number[] | null; found: boolean; r: number | null }[]).find((n) => n.damping_int === ent.damping_int);
@@ -60,7 +60,7 @@ for (const f of files) {
         }
       }
     } else {
-      const out = runTrajectory(decodeOrThrow(TrajectoryFile, raw, f));
+      const out = await runTrajectory(decodeOrThrow(TrajectoryFile, raw, f));
       compare('loss', out.loss, raw.expected.loss, tol);
       compare('lrs', out.lrs, raw.expected.lrs, tol);
       for (const [n, v] of Object.entries(raw.expected.params)) compare(`params.${n}`, out.params[n], v, tol);
@@ -73,7 +73,7 @@ for (const f of files) {
   });
 }
 
-test('malformed case files are rejected with the path of every bad field', () => {
+test('malformed case files are rejected with the path of every bad field', async () => {
   const raw = JSON.parse(readFileSync(join(DIR, 'public/p02_mlp6-5-3_tanh_mse_canonical.json'), 'utf8'));
   const bad = structuredClone(raw);
   bad.model.activation = 'swish';
@@ -85,13 +85,13 @@ test('malformed case files are rejected with the path of every bad field', () =>
   );
   const short = structuredClone(raw);
   short.params['layers.0.weight'].data.pop();
-  assert.throws(() => runCase(decodeOrThrow(CaseFile, short, 'case')), /params\.layers\.0\.weight\.data: expected 30 numbers for shape \[5,6\], got 29/);
+  await assert.rejects(async () => runCase(decodeOrThrow(CaseFile, short, 'case')), /params\.layers\.0\.weight\.data: expected 30 numbers for shape \[5,6\], got 29/);
   const wrongShape = structuredClone(raw);
   wrongShape.direction['layers.1.bias'] = { shape: [4], data: [0, 0, 0, 0] };
-  assert.throws(() => runCase(decodeOrThrow(CaseFile, wrongShape, 'case')), /direction\.layers\.1\.bias: shape \[4\] does not fit the model \(expected \[3\]\)/);
+  await assert.rejects(async () => runCase(decodeOrThrow(CaseFile, wrongShape, 'case')), /direction\.layers\.1\.bias: shape \[4\] does not fit the model \(expected \[3\]\)/);
   const unknownPart = structuredClone(raw);
   unknownPart.partition[0] = ['layers.9.weight'];
-  assert.throws(() => runCase(decodeOrThrow(CaseFile, unknownPart, 'case')), /unknown parameter 'layers\.9\.weight'/);
+  await assert.rejects(async () => runCase(decodeOrThrow(CaseFile, unknownPart, 'case')), /unknown parameter 'layers\.9\.weight'/);
 });
 
 test('the partax command prints the case result as JSON and names bad files', () => {

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { plotCommand } from '../src/cli/plot/command.js';
 import { HEAT_PALETTE, symlogConstant, symlogPosition } from '../src/cli/plot/charts.js';
 import { groupLabels, parseMetrics, PlotError } from '../src/cli/plot/runs.js';
+import { DEFAULT_BUCKETS, thinSeries } from '../src/cli/plot/thin.js';
 import { RUNS } from './harness/index.js';
 
 /**
@@ -374,4 +375,74 @@ test('metrics decoder under fuzzing: any text, truncated or corrupted lines give
     RUNS,
   );
   fc.assert(fc.property(fc.jsonValue(), (v) => expectPlotErrorOrParse(JSON.stringify(v))), RUNS);
+});
+
+// ---------------------------------------------------------------- long runs: thinning to the extremes
+
+test('thinSeries: a subsequence in order, with the first and last points and the least and greatest finite value of every bucket, at most 2·buckets + 2 points', () => {
+  const arbValue = fc.oneof({ weight: 8, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -Infinity) });
+  fc.assert(
+    fc.property(fc.array(arbValue, { maxLength: 400 }), fc.integer({ min: 1, max: 40 }), (values, buckets) => {
+      const points = values.map((v, i) => ({ i, v }));
+      const kept = thinSeries(points, (p) => p.v, buckets);
+      const n = points.length;
+      if (n <= 2 * buckets + 2) return assert.deepEqual(kept, points, 'short series are kept whole');
+      assert.ok(kept.length <= 2 * buckets + 2, `${kept.length} points for ${buckets} buckets`);
+      kept.forEach((p, k) => k > 0 && assert.ok(p.i > kept[k - 1]!.i, 'in order, each once'));
+      assert.equal(kept[0], points[0]);
+      assert.equal(kept[kept.length - 1], points[n - 1]);
+      const keptIdx = new Set(kept.map((p) => p.i));
+      for (let b = 0; b < buckets; b++) {
+        const lo = Math.floor((b * n) / buckets);
+        const hi = Math.floor(((b + 1) * n) / buckets);
+        const finite = values.slice(lo, hi).filter(Number.isFinite);
+        const keptHere = kept.filter((p) => p.i >= lo && p.i < hi).map((p) => p.v);
+        if (finite.length === 0) {
+          assert.ok(keptIdx.has(lo), `bucket ${b} with no finite value keeps its first point`);
+          continue;
+        }
+        assert.ok(keptHere.includes(Math.min(...finite)), `bucket ${b}: its least value ${Math.min(...finite)} is kept`);
+        assert.ok(keptHere.includes(Math.max(...finite)), `bucket ${b}: its greatest value ${Math.max(...finite)} is kept`);
+      }
+    }),
+    RUNS,
+  );
+});
+
+test('partax plot of a 200,000-step run: each series drawn with at most 2·1000 + 2 points, the SVGs small, the spike and the dip still drawn', () => {
+  const dir = join(TMP, 'long');
+  mkdirSync(dir, { recursive: true });
+  const N = 200_000;
+  const SPIKE = 123_457;
+  const DIP = 77_777;
+  const out: string[] = [];
+  for (let step = 1; step <= N; step++) {
+    const loss = step === SPIKE ? 1000 : 2.3 * Math.exp(-step / 50_000) + 0.1 * Math.sin(step);
+    const lr1 = step === DIP ? 1e-9 : 0.01 * (1.5 + Math.sin(step / 1000));
+    out.push(JSON.stringify({ type: 'step', step, epoch: Math.floor((step - 1) / 1000), batch: (step - 1) % 1000, loss, accuracy: 0.5 + 0.4 * (1 - Math.exp(-step / 50_000)), lrs: [0.1, lr1, 0.001], time: step / 100 }));
+    if (step % 1000 === 0) out.push(JSON.stringify({ type: 'epoch', epoch: step / 1000, step, trainLoss: loss, trainAccuracy: 0.8, testLoss: 1, testAccuracy: 0.8, time: step / 100 }));
+  }
+  writeFileSync(join(dir, 'metrics.jsonl'), `${out.join('\n')}\n`);
+  const r = plot([dir]);
+  assert.equal(r.status, 0, r.stderr);
+  const pointsOf = (path: XmlNode) => (path.attrs.d ?? '').match(/[ML]/g)?.length ?? 0;
+  const curvesText = readFileSync(join(dir, 'plots', 'curves.svg'), 'utf8');
+  const curves = readSvg(join(dir, 'plots', 'curves.svg'));
+  const curveLines = itemsIn(curves, 'path', 'mark-line', 'role-mark').map(pointsOf).sort((a, b) => b - a);
+  // the two training lines thinned; the two test lines have their 200 epochs
+  assert.equal(curveLines.length, 4);
+  assert.ok(curveLines[0]! <= 2 * DEFAULT_BUCKETS + 2 && curveLines[1]! <= 2 * DEFAULT_BUCKETS + 2, `training lines of ${curveLines.slice(0, 2)} points`);
+  assert.deepEqual(curveLines.slice(2), [200, 200]);
+  assert.ok(curvesText.length < 1_000_000, `curves.svg is ${curvesText.length} bytes`);
+  // the loss spike (1000, one step of 200,000) survived: the loss axis reaches it
+  const yLabels = [...walk(curves)].filter((n) => n.name === 'g' && hasClass(n, 'role-axis')).map((g) => textsIn(g, 'role-axis-label'));
+  assert.ok(yLabels.some((labels) => labels.includes('1,000')), `a loss axis up to 1,000: ${JSON.stringify(yLabels)}`);
+  const lr = readSvg(join(dir, 'plots', 'learning-rates.svg'));
+  const lrLines = itemsIn(lr, 'path', 'mark-line', 'role-mark').map(pointsOf);
+  assert.equal(lrLines.length, 3);
+  // drawn 'step-after': two path commands per point
+  assert.ok(lrLines.every((n) => n <= 2 * (2 * DEFAULT_BUCKETS + 2)), `learning-rate lines of ${lrLines} path commands`);
+  // the learning-rate dip (1e-9 at one step) survived: the log axis goes down to it
+  const lrLabels = [...walk(lr)].filter((n) => n.name === 'g' && hasClass(n, 'role-axis')).flatMap((g) => textsIn(g, 'role-axis-label'));
+  assert.ok(lrLabels.some((l) => /^1e-9$|^0\.000000001$/.test(l)), `a learning-rate axis down to 1e-9: ${JSON.stringify(lrLabels)}`);
 });

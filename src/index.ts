@@ -1,4 +1,6 @@
 /** partax: functional tensors, JAX-style transforms, and partition summaries. */
+// PARTAX_BACKEND=webgpu: importing partax starts WebGPU first (a top-level await; see the module)
+import './backends/webgpu/from-env.js';
 export { Tensor, ArrayTensor, type Aval, type NestedArray } from './core/tensor.js';
 export type { DType, FloatDType } from './core/dtype.js';
 export type { Shape } from './core/shape.js';

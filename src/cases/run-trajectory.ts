@@ -5,12 +5,15 @@ import type { Partition } from '../summary/partition.js';
 import { chain } from '../optim/chain.js';
 import { traceMomentum } from '../optim/momentum.js';
 import { scale } from '../optim/scale.js';
-import { applyUpdates } from '../optim/transformation.js';
+import { applyUpdates, updateAsync } from '../optim/transformation.js';
 import { newtonSummary, type NewtonSummaryState } from '../optim/newton-summary.js';
 import { batchFromJSON, lossFn, modelFn, paramsFromJSON } from './build.js';
 import type { TrajectoryFile } from './codecs.js';
 
-/** Replays a `partax-trajectory/1` run with NewtonSummary (grnewt's training loop, step by step). */
+/**
+ * Replays a `partax-trajectory/1` run with NewtonSummary (grnewt's training loop, step by step),
+ * on the default backend; values are read back with an await, so a GPU backend works too.
+ */
 
 /** What `partax trajectory` prints. */
 export interface TrajectoryResult {
@@ -21,7 +24,7 @@ export interface TrajectoryResult {
 }
 
 /** Runs the configured number of steps and returns losses, learning rates, final θ and hg records. */
-export function runTrajectory(file: TrajectoryFile): TrajectoryResult {
+export async function runTrajectory(file: TrajectoryFile): Promise<TrajectoryResult> {
   const { config, dtype } = file;
   if (!Number.isInteger(config.steps) || config.steps < 0) throw new RangeError(`config.steps: expected a non-negative integer, got ${config.steps}`);
   if (file.batches.length < config.steps) throw new RangeError(`batches: ${file.batches.length} batches for ${config.steps} steps`);
@@ -43,17 +46,17 @@ export function runTrajectory(file: TrajectoryFile): TrajectoryResult {
   let state: NewtonSummaryState = opt.init(params);
   const out: TrajectoryResult = { loss: [], lrs: [], params: {}, hg: [] };
   const vg = valueAndGrad(loss);
-  batches.forEach(({ x, y }, t) => {
+  for (const [t, { x, y }] of batches.entries()) {
     const [l, g] = vg(params, x, y);
-    const [updates, next] = opt.update(g, state, params, { loss, hgBatch: [x, y] });
+    const [updates, next] = await updateAsync(opt, g, state, params, { loss, hgBatch: [x, y] });
     params = applyUpdates(params, updates);
     state = next;
-    out.loss.push((l as Tensor).item());
+    out.loss.push((await (l as Tensor).data())[0]!);
     out.lrs.push([...state.lrs]);
     const rec = state.last;
     if (rec && rec.step === t)
       out.hg.push({ step: t, H: rec.H.flat(), g: rec.g, order3: rec.order3, lrs_raw: rec.lrsRaw, found: rec.found, r: rec.r, x0_computation: rec.branch });
-  });
-  for (const [name, v] of leavesWithPaths(params)) out.params[name] = { shape: [...v.shape], data: Array.from(v.dataSync() as ArrayLike<number>) };
+  }
+  for (const [name, v] of leavesWithPaths(params)) out.params[name] = { shape: [...v.shape], data: Array.from((await v.data()) as ArrayLike<number>) };
   return out;
 }

@@ -1,7 +1,10 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic } from '../../io/atomic-write.js';
+import { fileError } from '../../io/file-error.js';
 import type { RunData } from './runs.js';
+import { thinSeries } from './thin.js';
 
 /**
  * The charts of `partax plot` (and of the examples), as vega-lite specifications rendered to SVG
@@ -40,7 +43,9 @@ const TEST = 'test (each epoch)';
 export function curvesSpec(runs: readonly RunData[]): TopLevelSpec {
   const rows: Record<string, unknown>[] = [];
   for (const r of runs) {
-    for (const s of r.steps) rows.push({ run: r.name, step: s.step, split: TRAIN, loss: fin(s.loss), accuracy: s.accuracy === null ? null : fin(s.accuracy) });
+    // loss and accuracy are thinned each on its own extremes: one row per drawn point of each
+    for (const s of thinSeries(r.steps, (s) => s.loss)) rows.push({ run: r.name, step: s.step, split: TRAIN, loss: fin(s.loss), accuracy: null });
+    for (const s of thinSeries(r.steps.filter((s) => s.accuracy !== null), (s) => s.accuracy!)) rows.push({ run: r.name, step: s.step, split: TRAIN, loss: null, accuracy: fin(s.accuracy!) });
     for (const e of r.epochs) rows.push({ run: r.name, step: e.step, split: TEST, loss: fin(e.testLoss), accuracy: e.testAccuracy === null ? null : fin(e.testAccuracy) });
   }
   const hasAccuracy = runs.some((r) => r.steps.some((s) => s.accuracy !== null) || r.epochs.some((e) => e.testAccuracy !== null));
@@ -77,7 +82,9 @@ export function curvesSpec(runs: readonly RunData[]): TopLevelSpec {
  */
 export function learningRatesSpec(run: RunData): TopLevelSpec {
   const rows: Record<string, unknown>[] = [];
-  for (const s of run.steps) s.lrs.forEach((lr, i) => rows.push({ step: s.step, group: run.groups[i] ?? `g${i}`, lr: fin(lr) }));
+  const S = run.steps[0]?.lrs.length ?? 0;
+  for (let i = 0; i < S; i++)
+    for (const s of thinSeries(run.steps, (s) => s.lrs[i]!)) rows.push({ step: s.step, group: run.groups[i] ?? `g${i}`, lr: fin(s.lrs[i]!) });
   const all = run.steps.flatMap((s) => s.lrs);
   const log = all.length > 0 && all.every((v) => Number.isFinite(v) && v > 0);
   return {
@@ -193,19 +200,16 @@ export async function renderPng(svg: string): Promise<Uint8Array> {
 }
 
 /**
- * Writes a file atomically: a temporary file beside it, then a rename, so a reader never sees half
- * a chart. Creates the directory.
+ * Writes a chart atomically (src/io/atomic-write.ts: every byte to a temporary file, then a
+ * rename), so a reader never sees half a chart. Creates the directory.
  */
 export function writeAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
+    mkdirSync(dirname(path), { recursive: true });
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+    throw fileError(e, 'create the directory', dirname(path));
   }
+  writeFileAtomic(path, data);
 }
 
 /** A heat map of M straight to an SVG file (and a PNG beside it when `png`); returns the paths written. */

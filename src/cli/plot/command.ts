@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { systemErrorMessage } from '../../io/file-error.js';
 import { curvesSpec, heatmapSpec, learningRatesSpec, renderPng, renderSvg, writeAtomic } from './charts.js';
 import { PlotError, type RunData, readRuns } from './runs.js';
 import type { TopLevelSpec } from 'vega-lite';
@@ -130,7 +131,7 @@ export async function plotCommand(argv: readonly string[], out: NodeJS.WritableS
     say(`partax plot: wrote ${written.length} file(s):\n${written.map((p) => `  ${resolve(p)}`).join('\n')}`);
     return 0;
   } catch (e) {
-    err.write(`partax plot: ${e instanceof PlotError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    err.write(`partax plot: ${e instanceof PlotError ? e.message : (systemErrorMessage(e) ?? (e instanceof Error ? (e.stack ?? e.message) : String(e)))}\n`);
     return 1;
   }
 }

@@ -1,9 +1,12 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as t from 'io-ts';
-import { parseOrThrow, showValue } from '../../core/decode.js';
+import { DecodeError, parseOrThrow, showValue } from '../../core/decode.js';
 import type { Tree } from '../../core/tree.js';
 import type { LoaderPosition } from '../../data/batches.js';
+import { writeFileAtomic } from '../../io/atomic-write.js';
+import { fileError } from '../../io/file-error.js';
 import { treeCodec, treeToJSON } from '../../io/tree-codec.js';
 import { StateCodec, stateToJSON } from './state-json.js';
 
@@ -11,11 +14,19 @@ import { StateCodec, stateToJSON } from './state-json.js';
  * Training checkpoints: everything needed to continue a run exactly — parameters, optimizer
  * state, the positions of both data loaders, the run key, the running epoch statistics and the
  * elapsed time — as one JSON file, `checkpoint.json` in the run directory. It is written
- * atomically (a temporary file in the same directory, flushed, then renamed over the old one), so
- * a crash or Ctrl-C at any moment leaves either the previous checkpoint or the new one, whole.
+ * atomically (src/io/atomic-write.ts: every byte to a temporary file, flushed, renamed over the
+ * old one), so a crash, Ctrl-C or a full disk at any moment leaves either the previous checkpoint
+ * or the new one, whole.
+ *
+ * Format 2 carries `sha256`, the SHA-256 of the checkpoint's JSON text without that field (the
+ * text `JSON.stringify` gives of the rest, which parsing and re-serialising reproduces exactly),
+ * checked on every load: a flipped digit or a cut file is refused, never resumed from. Format 1
+ * files (no checksum, from earlier partax versions) still load, unverified, with a notice.
  */
 
-export const CHECKPOINT_FORMAT = 'partax-checkpoint/1';
+export const CHECKPOINT_FORMAT = 'partax-checkpoint/2';
+/** The format before checksums: read, not written. */
+export const CHECKPOINT_FORMAT_V1 = 'partax-checkpoint/1';
 export const CHECKPOINT_FILE = 'checkpoint.json';
 
 /** Sums over the current epoch's batches, for its mean training loss and accuracy. */
@@ -58,7 +69,7 @@ const Position = t.type({ epoch: natural, batch: natural }, 'LoaderPosition');
 /** The io-ts codec of a checkpoint file (parameters float32). */
 export const CheckpointCodec = t.type(
   {
-    format: check<typeof CHECKPOINT_FORMAT>('format', (u) => u === CHECKPOINT_FORMAT, `"${CHECKPOINT_FORMAT}"`),
+    format: check<typeof CHECKPOINT_FORMAT | typeof CHECKPOINT_FORMAT_V1>('format', (u) => u === CHECKPOINT_FORMAT || u === CHECKPOINT_FORMAT_V1, `"${CHECKPOINT_FORMAT}" (or "${CHECKPOINT_FORMAT_V1}")`),
     step: natural,
     position: Position,
     hgPosition: t.union([Position, t.null]),
@@ -72,30 +83,16 @@ export const CheckpointCodec = t.type(
   'Checkpoint',
 );
 
-/** The JSON text of a checkpoint. */
-export function checkpointToJSON(c: Checkpoint): string {
-  return JSON.stringify({ ...c, params: treeToJSON(c.params, { dtype: false }), optState: stateToJSON(c.optState) });
-}
+/** The checksum of a checkpoint's JSON text without its `sha256` field. */
+const sha256Of = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
-/**
- * Writes `text` to `path` atomically: a temporary file beside it, flushed to disk, then renamed
- * over `path` (rename is atomic within a directory on POSIX file systems).
- */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+/** The JSON text of a checkpoint (format 2: with its checksum). */
+export function checkpointToJSON(c: Checkpoint): string {
+  const { format: _format, ...rest } = c;
+  const body = { format: CHECKPOINT_FORMAT, ...rest, params: treeToJSON(c.params, { dtype: false }), optState: stateToJSON(c.optState) };
+  const text = JSON.stringify(body);
+  const { format, ...fields } = body;
+  return JSON.stringify({ format, sha256: sha256Of(text), ...fields });
 }
 
 /** Writes the checkpoint of a run directory atomically; returns its path. */
@@ -105,21 +102,46 @@ export function saveCheckpoint(dir: string, c: Checkpoint): string {
   return path;
 }
 
-/** Decodes checkpoint text; every problem is a DecodeError naming `what` and the field. */
-export function parseCheckpoint(text: string, what: string): Checkpoint {
-  const c = parseOrThrow(CheckpointCodec, text, what);
-  return { ...c, key: [c.key[0], c.key[1]], format: CHECKPOINT_FORMAT } as Checkpoint;
+/** Raised when a checkpoint's content does not match its checksum (or a format-2 file has none). */
+export class ChecksumError extends DecodeError {
+  override name = 'ChecksumError';
 }
 
-/** Reads the checkpoint of a run directory. */
-export function loadCheckpoint(dir: string): Checkpoint {
+/** Checks the `sha256` of a format-2 checkpoint against its content. */
+function verifyChecksum(json: Record<string, unknown>, what: string): void {
+  const { sha256: stored, ...rest } = json;
+  if (typeof stored !== 'string' || !/^[0-9a-f]{64}$/.test(stored))
+    throw new ChecksumError(`${what}: sha256: expected the 64 hex digits of the checkpoint's checksum, got ${showValue(stored)}`, [{ path: 'sha256', message: 'missing or malformed checksum' }]);
+  const actual = sha256Of(JSON.stringify(rest));
+  if (actual !== stored)
+    throw new ChecksumError(
+      `${what}: the content does not match its checksum (sha256 recorded ${stored.slice(0, 12)}…, computed ${actual.slice(0, 12)}…): the file was changed or damaged after it was written, and resuming from it would not continue the run exactly. Restore it from a copy, or start a new run`,
+      [{ path: 'sha256', message: 'checksum mismatch' }],
+    );
+}
+
+/**
+ * Decodes checkpoint text; every problem is a DecodeError naming `what` and the field, and a
+ * format-2 file whose checksum does not match is a {@link ChecksumError}. `onUnverified` is called
+ * for a format-1 file (which has no checksum).
+ */
+export function parseCheckpoint(text: string, what: string, onUnverified: (message: string) => void = () => {}): Checkpoint {
+  const c = parseOrThrow(CheckpointCodec, text, what);
+  if (c.format === CHECKPOINT_FORMAT) verifyChecksum(JSON.parse(text) as Record<string, unknown>, what);
+  else onUnverified(`${what} is in the older format ${CHECKPOINT_FORMAT_V1}, which has no checksum: it is read unverified (the next checkpoint is written with one)`);
+  const { sha256: _sum, ...fields } = c as typeof c & { sha256?: unknown };
+  return { ...fields, key: [c.key[0], c.key[1]], format: CHECKPOINT_FORMAT } as Checkpoint;
+}
+
+/** Reads the checkpoint of a run directory (see {@link parseCheckpoint}). */
+export function loadCheckpoint(dir: string, onUnverified?: (message: string) => void): Checkpoint {
   const path = join(dir, CHECKPOINT_FILE);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read the checkpoint '${path}': ${code === 'ENOENT' ? 'no such file (is this a partax train run directory?)' : (code ?? (e as Error).message)}`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw fileError(e, 'read the checkpoint', path, 'is this a partax train run directory with a checkpoint?');
+    throw fileError(e, 'read the checkpoint', path);
   }
-  return parseCheckpoint(text, `checkpoint '${path}'`);
+  return parseCheckpoint(text, `checkpoint '${path}'`, onUnverified);
 }

@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import { DecodeError, type DecodeIssue, decodeOrThrow, formatIssues, showValue } from '../../core/decode.js';
+import { BACKENDS } from '../backend.js';
 
 /**
  * The configuration of `partax train`: one flat record whose keys are the flags in camelCase
@@ -14,7 +15,7 @@ export const DATASETS = ['mnist', 'fashion-mnist', 'spirals', 'teacher'] as cons
 export const MODELS = ['mlp', 'autoencoder', 'lenet'] as const;
 export const OPTIMIZERS = ['newton-summary', 'sgd', 'momentum', 'adam'] as const;
 export const ACTIVATIONS = ['tanh', 'relu', 'sigmoid', 'softplus'] as const;
-export const BACKENDS = ['cpu-wasm', 'cpu', 'webgpu'] as const;
+export { BACKENDS };
 export const PROGRESS = ['auto', 'bar', 'lines', 'none'] as const;
 export const NORMALIZE = ['standardize', 'none'] as const;
 
@@ -95,7 +96,7 @@ export const OPTIONS = {
   maxSteps: { codec: nullable(int(1), 'a positive integer or null'), help: 'stop after this many steps in all, counting resumed ones (a checkpoint is written; default none)' },
   batchSize: { codec: int(1), help: 'examples per training step (default 100)' },
   seed: { codec: int(0, 'a non-negative integer'), help: 'seed of the initialisation and of the batch order (default 0)' },
-  backend: { codec: oneOf('a backend', BACKENDS), help: 'compute backend: cpu-wasm (WASM SIMD kernels; default) | cpu (plain TypeScript, the oracle) | webgpu (a GPU through Dawn; float32)' },
+  backend: { codec: oneOf('a backend', BACKENDS), help: 'compute backend: cpu-wasm (WASM SIMD kernels; default) | cpu (plain TypeScript, the oracle) | webgpu (a GPU through Dawn; float32); default: PARTAX_BACKEND when set' },
   out: { codec: str, help: 'output directory (default runs/<dataset>-<model>-<optimizer>-<time>)' },
   checkpointEvery: { codec: int(0, 'a non-negative integer'), help: 'write a checkpoint every this many steps; 0: only at the end (default 100)' },
   progress: { codec: oneOf('a progress style', PROGRESS), help: 'auto (a bar on a terminal, lines otherwise) | bar | lines | none (default auto)' },

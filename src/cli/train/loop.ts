@@ -38,7 +38,12 @@ export interface RunResult {
   readonly stoppedBy: 'finished' | 'max-steps' | 'signal' | 'nothing-to-do';
   readonly lastEpoch: EpochRecord | null;
   readonly elapsed: number;
+  /** Set when the training loss ended far above where it started (a finite blow-up): the two losses. */
+  readonly lossRose: { readonly first: number; readonly last: number; readonly where: string } | null;
 }
+
+/** The training loss at the end over the loss of the first step above which a run is said to have blown up. */
+export const BLOW_UP_FACTOR = 2;
 
 /** Options of {@link runTraining}. */
 export interface RunOptions {
@@ -49,6 +54,8 @@ export interface RunOptions {
   readonly progress: Progress;
   /** Polled after every step: true to stop (after writing a checkpoint). */
   readonly shouldStop: () => boolean;
+  /** Called once before the first step of this session (not when there is nothing to do). */
+  readonly beforeTraining?: () => void;
 }
 
 const EMPTY_STATS: EpochStats = { lossSum: 0, correct: 0, examples: 0, batches: 0 };
@@ -124,8 +131,9 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
   }
   const started = performance.now();
   const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
+  let checkpointed: number | null = resume ? resume.step : null; // the step of the checkpoint on disk
   // the params and the optimizer state come back to the host (from a GPU) before being written
-  const checkpoint = async () =>
+  const checkpoint = async () => {
     saveCheckpoint(opts.outDir, {
       format: CHECKPOINT_FORMAT,
       step,
@@ -138,15 +146,24 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       params: (await treeToBackend(params, 'cpu')) as Checkpoint['params'],
       optState: await treeToBackend(optState, 'cpu'),
     });
+    checkpointed = step;
+  };
+  /** What is left to resume from, for the messages of a run that diverged. */
+  const kept = () =>
+    checkpointed === null
+      ? `no checkpoint was written (${config.checkpointEvery > 0 ? `the first was due at step ${config.checkpointEvery}` : '--checkpoint-every 0: only at the end'})`
+      : `the checkpoint of step ${checkpointed} is kept`;
   if (step >= limit) {
-    return { step, totalSteps, done: step >= totalSteps, stoppedBy: 'nothing-to-do', lastEpoch: null, elapsed: elapsedBefore };
+    return { step, totalSteps, done: step >= totalSteps, stoppedBy: 'nothing-to-do', lastEpoch: null, elapsed: elapsedBefore, lossRose: null };
   }
+  opts.beforeTraining?.();
 
   const vg = valueAndGrad(setup.lossWithOutputs, { hasAux: true, allowNaN: true });
   const classification = setup.task === 'classification';
   let lastEpoch: EpochRecord | null = null;
   let stoppedBy: RunResult['stoppedBy'] = 'finished';
   const recent: number[] = [performance.now()]; // times of the last steps, for steps/s
+  const lastLosses: number[] = []; // this session's last losses, for the blow-up check
   progress.start(limit, step);
   try {
     while (step < limit) {
@@ -155,8 +172,10 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       const out = auxOut;
       const [lossV, right] = await Promise.all([lossT.data(), classification ? countCorrect(out, y) : 0]);
       const loss = lossV[0]!;
+      lastLosses.push(loss);
+      if (lastLosses.length > 10) lastLosses.shift();
       if (!Number.isFinite(loss))
-        throw new DivergedError(`the training loss is ${loss} at step ${step + 1} (epoch ${pos.epoch + 1}): the run diverged; the last checkpoint is kept. Try a smaller --lr, or a larger --damping-int / smaller --damping for newton-summary`);
+        throw new DivergedError(`the training loss is ${loss} at step ${step + 1} (epoch ${pos.epoch + 1}): the run diverged; ${kept()}. Try a smaller --lr, or a larger --damping-int / smaller --damping for newton-summary`);
       let extra: unknown;
       let hgStep = false;
       if (setup.newton && hg && hgPos) {
@@ -177,7 +196,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
         // e.g. a NaN in H̄ once the parameters have blown up: say so without a stack trace.
         throw new DivergedError(
           `${config.optimizer} failed at step ${step + 1} (epoch ${pos.epoch + 1}, training loss ${loss.toPrecision(4)}): ${(e as Error).message}. ` +
-            'The run has probably diverged; the last checkpoint is kept. Try a larger --damping-int or a smaller --damping (newton-summary), or a smaller --lr',
+            `The run has probably diverged; ${kept()}. Try a larger --damping-int or a smaller --damping (newton-summary), or a smaller --lr`,
         );
       }
       params = applyUpdates(params, updates);
@@ -237,5 +256,17 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
     progress.stop();
   }
   if (stoppedBy === 'finished' && step < totalSteps) stoppedBy = 'max-steps';
-  return { step, totalSteps, done: step >= totalSteps, stoppedBy, lastEpoch, elapsed: elapsed() };
+  return { step, totalSteps, done: step >= totalSteps, stoppedBy, lastEpoch, elapsed: elapsed(), lossRose: lossRise(metrics.firstLoss, lastEpoch, lastLosses) };
+}
+
+/**
+ * A finite blow-up: the training loss at the end (the last epoch's mean, else the mean of the
+ * session's last steps) above {@link BLOW_UP_FACTOR} times the loss of the run's first step.
+ */
+function lossRise(first: number | null, lastEpoch: EpochRecord | null, lastLosses: readonly number[]): RunResult['lossRose'] {
+  if (first === null || !(first > 0) || lastLosses.length === 0) return null;
+  const [last, where] = lastEpoch
+    ? [lastEpoch.trainLoss, `the mean over epoch ${lastEpoch.epoch}`]
+    : [lastLosses.reduce((a, b) => a + b, 0) / lastLosses.length, `the mean of the last ${lastLosses.length} step(s)`];
+  return last > BLOW_UP_FACTOR * first ? { first, last, where } : null;
 }

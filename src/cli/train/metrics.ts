@@ -1,7 +1,8 @@
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { writeAll, writeFileAtomic } from '../../io/atomic-write.js';
+import { fileError } from '../../io/file-error.js';
 import type { HgRecord } from '../../optim/newton-summary.js';
 import { eigvalsSymmetric } from '../../optim/small-linalg.js';
-import { writeFileAtomic } from './checkpoint.js';
 
 /**
  * `metrics.jsonl`: one JSON object per line. A `step` line after every step (loss, accuracy on
@@ -86,34 +87,51 @@ export function hgStats(rec: HgRecord): HgStats {
 
 /**
  * An append-only `metrics.jsonl`. Opened for a resumed run with `keepUpTo = step`, it first drops
- * the lines of steps after the checkpoint (written before a crash), so the file describes exactly
- * the steps the parameters went through.
+ * the lines of steps after the checkpoint (written before a crash) and any line cut short, so the
+ * file describes exactly the steps the parameters went through; that rewrite is atomic, and is
+ * skipped when nothing is to be dropped. Every line is written whole or the write fails with a
+ * FileError naming the file (a full disk), never silently cut.
  */
 export class MetricsLog {
   private fd: number;
+  /** The loss of the run's first step (from the file when resuming), or null before any step. */
+  firstLoss: number | null = null;
   constructor(
     readonly path: string,
     keepUpTo: number | null = null,
   ) {
-    if (keepUpTo !== null && existsSync(path)) {
-      const kept = readFileSync(path, 'utf8')
-        .split('\n')
-        .filter((line) => {
-          if (!line.trim()) return false;
+    try {
+      if (keepUpTo !== null && existsSync(path)) {
+        const text = readFileSync(path, 'utf8');
+        const all = text.split('\n');
+        if (all[all.length - 1] === '') all.pop();
+        const kept = all.filter((line) => {
           try {
-            const r = JSON.parse(line) as { step?: unknown };
-            return typeof r.step === 'number' && r.step <= keepUpTo;
+            const r = JSON.parse(line) as { type?: unknown; step?: unknown; loss?: unknown };
+            const keep = typeof r.step === 'number' && r.step <= keepUpTo;
+            if (keep && r.type === 'step' && r.step === 1 && typeof r.loss === 'number') this.firstLoss = r.loss;
+            return keep;
           } catch {
             return false;
           }
         });
-      writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
+        if (kept.length !== all.length || !(text === '' || text.endsWith('\n'))) writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
+      }
+      this.fd = openSync(path, keepUpTo === null ? 'w' : 'a');
+    } catch (e) {
+      throw fileError(e, 'open the metrics file', path);
     }
-    this.fd = openSync(path, keepUpTo === null ? 'w' : 'a');
   }
+  /** Appends one record as a line. */
   write(r: MetricsRecord): void {
-    writeSync(this.fd, `${JSON.stringify(r)}\n`);
+    if (r.type === 'step' && r.step === 1) this.firstLoss = r.loss;
+    try {
+      writeAll(this.fd, Buffer.from(`${JSON.stringify(r)}\n`, 'utf8'));
+    } catch (e) {
+      throw fileError(e, 'append to', this.path);
+    }
   }
+  /** Closes the file (idempotent). */
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;

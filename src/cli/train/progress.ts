@@ -1,10 +1,12 @@
 import cliProgress, { type MultiBar, type SingleBar } from 'cli-progress';
+import { guardStream, writeSafely } from '../output.js';
 
 /**
- * What `partax train` shows while it runs: on a terminal, a cli-progress bar with the epoch, the
- * step, loss, accuracy, steps/s and the learning rates in force (one per group); otherwise (a
- * pipe, a file, CI) plain lines a few times per epoch. Messages (epoch summaries, warnings) are
- * printed above the bar.
+ * What `partax train` shows while it runs (on stderr): on a terminal, a cli-progress bar with the
+ * epoch, the step, loss, accuracy, steps/s and the learning rates in force (one per group);
+ * otherwise (a pipe, a file, CI) plain lines a few times per epoch. Messages (epoch summaries,
+ * warnings) are printed above the bar. A stream that closes (its reader went away) is no longer
+ * written to; training is not disturbed.
  */
 
 /** The numbers shown for a step. */
@@ -91,10 +93,10 @@ class LineProgress implements Progress {
     if (info.step - this.last < this.every && info.step !== this.total && info.step !== 1) return;
     this.last = info.step;
     const p = payload(info);
-    this.out.write(`${p.ep} step ${info.step}/${this.total} loss ${p.loss} acc ${p.acc} ${p.sps} steps/s lrs ${p.lrs}\n`);
+    writeSafely(this.out, `${p.ep} step ${info.step}/${this.total} loss ${p.loss} acc ${p.acc} ${p.sps} steps/s lrs ${p.lrs}\n`);
   }
   log(line: string) {
-    this.out.write(`${line}\n`);
+    writeSafely(this.out, `${line}\n`);
   }
   stop() {}
 }
@@ -107,13 +109,14 @@ class SilentProgress implements Progress {
 }
 
 /**
- * The progress display for `mode` on `stream` (default stdout); `perEpoch` sets how often plain
+ * The progress display for `mode` on `stream` (default stderr); `perEpoch` sets how often plain
  * lines are printed (four per epoch).
  *
  *     const p = createProgress('auto', 80);
  *     p.start(240, 0); p.update({ step: 1, … }); p.stop();
  */
-export function createProgress(mode: ProgressMode, perEpoch: number, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout): Progress {
+export function createProgress(mode: ProgressMode, perEpoch: number, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Progress {
+  guardStream(stream);
   const m = mode === 'auto' ? (stream.isTTY ? 'bar' : 'lines') : mode;
   if (m === 'bar') return new BarProgress(stream);
   if (m === 'lines') return new LineProgress(stream, perEpoch);
