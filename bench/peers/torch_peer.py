@@ -99,16 +99,17 @@ def import_grnewt():
     if not os.path.isfile(os.path.join(base, "grnewt", "hg.py")):
         return None, f"GRNEWT_ROOT={root} holds no grnewt package (no src/grnewt/hg.py or grnewt/hg.py)"
     notes = []
-    # grnewt/__init__ imports datasets.py (torchvision) and nesterov.py (scipy), which compute_Hg
-    # never uses: where they are absent, empty stand-ins let the package import
-    for name in ("torchvision", "torchvision.transforms", "scipy"):
+    # grnewt/__init__ imports datasets.py (torchvision, torchvision.transforms) and nesterov.py
+    # (scipy), which compute_Hg never uses: where they are absent, empty stand-ins let it import
+    for name in ("torchvision", "scipy"):
         try:
             __import__(name)
         except ImportError:
-            sys.modules[name] = types.ModuleType(name)
+            stub = types.ModuleType(name)
+            sys.modules[name] = stub
+            if name == "torchvision":
+                stub.transforms = sys.modules["torchvision.transforms"] = types.ModuleType("torchvision.transforms")
             notes.append(f"{name} absent: stubbed (unused by compute_Hg)")
-    if "torchvision.transforms" in sys.modules and isinstance(sys.modules.get("torchvision"), types.ModuleType):
-        sys.modules["torchvision"].transforms = sys.modules["torchvision.transforms"]
     if shim_materialize_grads():
         notes.append(f"torch {torch.__version__} lacks materialize_grads: shimmed")
     sys.path.insert(0, base)
