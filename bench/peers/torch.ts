@@ -76,7 +76,7 @@ function findPython(): { python: string } | { reason: string } {
 export async function startTorchPeer(): Promise<TorchPeer | string> {
   const found = findPython();
   if ('reason' in found) return found.reason;
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
   const child: ChildProcessWithoutNullStreams = spawn(found.python, ['-u', PEER], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
