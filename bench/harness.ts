@@ -165,3 +165,75 @@ export function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return scale === 0 ? err : err / scale;
 }
+
+/**
+ * ‖a−b‖₂ / ‖b‖₂ (Infinity on a length mismatch or a NaN): the error for results where a few
+ * entries are ill-conditioned, such as Adam's updates, whose normalisation g/(|g|+ε) turns float32
+ * differences in gradients near ε into large differences in those entries only.
+ */
+export function relL2Err(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  const e = den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+  return Number.isNaN(e) ? Infinity : e;
+}
+
+/** The wall and CPU time of one run (ms), as the contender measured it. */
+export interface RunTime {
+  readonly ms: number;
+  readonly cpuMs: number;
+}
+
+/**
+ * One contender of {@link interleave}: `run()` does one run and reports its own time (a partax
+ * run timed here with {@link timeLocal}, a peer's run timed inside its process).
+ */
+export interface Contender {
+  readonly name: string;
+  run(): Promise<RunTime>;
+}
+
+/** The timing of one contender over the rounds of {@link interleave}. */
+export interface RoundTiming {
+  readonly name: string;
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly cpuMs: number;
+  readonly reps: number;
+}
+
+/** Times `f` in this process: wall time and this process's CPU time (user + system, all threads). */
+export async function timeLocal(f: () => unknown): Promise<RunTime> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await f();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { ms, cpuMs: (c.user + c.system) / 1000 };
+}
+
+/**
+ * Interleaved timing: `opts.warmup` untimed runs of each contender, then rounds of one run of
+ * each, the order rotating from round to round, between `minReps` and `maxReps` rounds, stopping
+ * once `budgetMs` is spent. On a noisy machine the contenders see the same load, so the ratio of
+ * their medians means more than that of two separate timings.
+ */
+export async function interleave(contenders: readonly Contender[], opts: TimeOptions): Promise<RoundTiming[]> {
+  for (let i = 0; i < opts.warmup; i++) for (const c of contenders) await c.run();
+  const times = contenders.map((): RunTime[] => []);
+  const start = performance.now();
+  for (let r = 0; r < opts.maxReps && (r < opts.minReps || performance.now() - start < opts.budgetMs); r++)
+    for (let k = 0; k < contenders.length; k++) {
+      const i = (r + k) % contenders.length;
+      times[i]!.push(await contenders[i]!.run());
+    }
+  return contenders.map((c, i) => {
+    const ts = times[i]!;
+    return { name: c.name, medianMs: median(ts.map((t) => t.ms)), minMs: Math.min(...ts.map((t) => t.ms)), cpuMs: median(ts.map((t) => t.cpuMs)), reps: ts.length };
+  });
+}

@@ -25,6 +25,39 @@ export function mlpLoss(params: Params, x: F32, labels: P.Tensor<'int32'>, layer
 /** Wraps a Float32Array as a partax tensor (copied, so the shared bench inputs stay untouched). */
 const f32 = (buf: Float32Array, shape: readonly number[]): F32 => P.fromBuffer(buf.slice(), 'float32', shape);
 
+/** The MLP problem's parameters as partax tensors (w1, b1, w2, …; weights [in, out]), its inputs and labels. */
+export function mlpTensors(p: MlpProblem): { params: Params; x: F32; labels: P.Tensor<'int32'>; layers: number } {
+  const layers = p.sizes.length - 1;
+  const params: Params = {};
+  for (let l = 1; l <= layers; l++) {
+    params[`w${l}`] = f32(p.params[2 * l - 2]!, [p.sizes[l - 1]!, p.sizes[l]!]);
+    params[`b${l}`] = f32(p.params[2 * l - 1]!, [p.sizes[l]!]);
+  }
+  return { params, x: f32(p.x, [p.batch, p.sizes[0]!]), labels: P.fromBuffer(p.labels.slice(), 'int32', [p.batch]), layers };
+}
+
+/** Flat copies of a params-like record's tensors in the harness's order (w1, b1, w2, …). */
+export function readParams(t: Params, layers: number): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let l = 1; l <= layers; l++) out.push(t[`w${l}`]!.dataSync(), t[`b${l}`]!.dataSync());
+  return out;
+}
+
+/**
+ * valueAndGrad of the MLP loss on the current backend (with `jit`, as one compiled program):
+ * `step()` computes the loss and gradients (host tensors: computed on return, nothing read back),
+ * `read` copies them out for checking.
+ */
+export function partaxMlp(p: MlpProblem, opts: { jit?: boolean } = {}) {
+  const { params, x, labels, layers } = mlpTensors(p);
+  const plain = P.valueAndGrad((ps: Params) => mlpLoss(ps, x, labels, layers));
+  const vg = opts.jit ? P.jit(plain) : plain;
+  return {
+    step: () => vg(params) as [F32, Params],
+    read: ([loss, g]: [F32, Params]): MlpResult => ({ loss: loss.item(), grads: readParams(g, layers) }),
+  };
+}
+
 /**
  * partax on one of its CPU backends: 'cpu' (plain TypeScript, the oracle) or 'cpu-wasm' (SIMD
  * kernels); with `jit`, the MLP's valueAndGrad runs as one compiled program (as jax-js's jit row).
@@ -40,24 +73,8 @@ export const partaxOn = (backend: 'cpu' | 'cpu-wasm', opts: { jit?: boolean } = 
     return { run: () => P.matmul(ta, tb).dataSync() };
   },
   mlp(p: MlpProblem): Runner<MlpResult> {
-    const layers = p.sizes.length - 1;
-    const params: Params = {};
-    for (let l = 1; l <= layers; l++) {
-      params[`w${l}`] = f32(p.params[2 * l - 2]!, [p.sizes[l - 1]!, p.sizes[l]!]);
-      params[`b${l}`] = f32(p.params[2 * l - 1]!, [p.sizes[l]!]);
-    }
-    const x = f32(p.x, [p.batch, p.sizes[0]!]);
-    const labels = P.fromBuffer(p.labels.slice(), 'int32', [p.batch]);
-    const plain = P.valueAndGrad((ps: Params) => mlpLoss(ps, x, labels, layers));
-    const vg = opts.jit ? P.jit(plain) : plain;
-    return {
-      run() {
-        const [loss, g] = vg(params) as [F32, Params];
-        const grads: Float32Array[] = [];
-        for (let l = 1; l <= layers; l++) grads.push(g[`w${l}`]!.dataSync(), g[`b${l}`]!.dataSync());
-        return { loss: loss.item(), grads };
-      },
-    };
+    const m = partaxMlp(p, opts);
+    return { run: () => m.read(m.step()) };
   },
 });
 

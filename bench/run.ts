@@ -8,9 +8,16 @@
  * time (above 1: partax is faster), against the reference and against partax on one thread (the
  * peers here run on one thread).
  *
+ * Then the CPU runtime's targets (bench/cases/targets.ts): partax on one thread against PyTorch
+ * (where Debian's python3-torch is installed; skipped with the reason elsewhere) for fwd+bwd and an
+ * Adam step, against the paper's grnewt `compute_Hg` (where GRNEWT_ROOT points at its code) for
+ * the order-3 summary, the summary over partax's own gradient, and the host dispatches of a
+ * jitted Adam step; each ratio from interleaved runs in this one process run.
+ *
  * Flags: --quick (fewer runs; leaves out jax-js's eager and WebGPU summaries, ~40 and ~60 s a run),
  *        --no-webgpu (skip WebGPU even when Dawn finds an adapter),
- *        --only=SUBSTR (only implementations whose name contains SUBSTR; the reference always runs).
+ *        --only=SUBSTR (only implementations whose name contains SUBSTR; the reference always runs;
+ *        the targets are left out), --no-targets (leave the targets out), --targets-only (only them).
  */
 import { cpus } from 'node:os';
 import * as P from '../src/index.js';
@@ -23,6 +30,7 @@ import { benchSummary, benchSummaryPeers, partaxSummary } from './cases/summary.
 import { initWebGpu, jaxjs } from './peers/jaxjs.js';
 import { initTfjsWasm, tfjs } from './peers/tfjs.js';
 import { markdownTable, textTable, withRatioTo, type Row } from './report.js';
+import { benchTargets, QUICK_TARGET_TIMING, TARGET_TIMING, targetsMarkdown, targetsText } from './cases/targets.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -46,8 +54,22 @@ function partaxWasm(threads: number, jit = false): Impl {
   };
 }
 
+/** The targets table (issue 10's ratios), printed as text and markdown. */
+async function targets(): Promise<void> {
+  const { rows, peer } = await benchTargets(quick ? QUICK_TARGET_TIMING : TARGET_TIMING);
+  console.log(`\nCPU runtime targets (one thread each, runs interleaved): ${peer}\n`);
+  console.log(targetsText(rows));
+  console.log('\nMarkdown:\n');
+  console.log(targetsMarkdown(rows));
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
+  if (args.includes('--targets-only')) {
+    await targets();
+    console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s in all.)`);
+    return;
+  }
   // tfjs prints a hint to install tfjs-node on import-time backend selection; keep the output to the tables.
   const warn = console.warn;
   console.warn = (...a: unknown[]) => (String(a[0]).includes('tfjs-node') ? undefined : warn(...a));
@@ -95,7 +117,9 @@ async function main(): Promise<void> {
   console.log(textTable(table));
   console.log('\nMarkdown:\n');
   console.log(markdownTable(table));
-  console.log(`\n(time / partax: median time over partax's (cpu-wasm, ${threads} threads), time / partax 1 thread: over partax's on one thread; above 1 means partax is faster. ${((performance.now() - started) / 1000).toFixed(0)} s in all.)`);
+  console.log(`\n(time / partax: median time over partax's (cpu-wasm, ${threads} threads), time / partax 1 thread: over partax's on one thread; above 1 means partax is faster.)`);
+  if (!args.includes('--no-targets') && only === undefined) await targets();
+  console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s in all.)`);
   console.warn = warn;
 }
 

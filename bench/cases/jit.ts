@@ -16,7 +16,7 @@
 import * as P from '../../src/index.js';
 import { jit } from '../../src/jit/jit.js';
 import { median, mlpProblem, scaledErr } from '../harness.js';
-import { mlpLoss } from '../partax.js';
+import { mlpLoss, mlpTensors } from '../partax.js';
 
 type F32 = P.Tensor<'float32'>;
 
@@ -47,22 +47,12 @@ interface Pair {
   readonly jitted: () => Float32Array[];
 }
 
-const f32 = (buf: Float32Array, shape: readonly number[]): F32 => P.fromBuffer(buf.slice(), 'float32', shape);
-
 /**
  * valueAndGrad of the MLP loss, eager against `jit(valueAndGrad(loss))`, or with `inner` against
  * `valueAndGrad(jit(loss))` (the jvp/transpose rules of jit_call); results are the loss then every gradient.
  */
 function mlpPair(batch: number, inner = false): Pair {
-  const p = mlpProblem([784, 200, 100, 10], batch);
-  const layers = p.sizes.length - 1;
-  const params: Record<string, F32> = {};
-  for (let l = 1; l <= layers; l++) {
-    params[`w${l}`] = f32(p.params[2 * l - 2]!, [p.sizes[l - 1]!, p.sizes[l]!]);
-    params[`b${l}`] = f32(p.params[2 * l - 1]!, [p.sizes[l]!]);
-  }
-  const x = f32(p.x, [p.batch, p.sizes[0]!]);
-  const labels = P.fromBuffer(p.labels.slice(), 'int32', [p.batch]);
+  const { params, x, labels, layers } = mlpTensors(mlpProblem([784, 200, 100, 10], batch));
   const loss = (ps: Record<string, F32>, xb: F32, yb: P.Tensor<'int32'>) => mlpLoss(ps, xb, yb, layers);
   const vg = P.valueAndGrad(loss);
   const jvg = inner ? P.valueAndGrad(jit(loss)) : jit(vg);

@@ -16,7 +16,7 @@ function mlpFlops(sizes: readonly number[], batch: number): number {
 }
 
 /** The largest scaled error over the loss and every gradient. */
-function mlpErr(r: MlpResult, ref: MlpResult): number {
+export function mlpErr(r: MlpResult, ref: MlpResult): number {
   let e = scaledErr([r.loss], [ref.loss]);
   if (r.grads.length !== ref.grads.length) return Infinity;
   r.grads.forEach((g, i) => (e = Math.max(e, scaledErr(g, ref.grads[i]!))));

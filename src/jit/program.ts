@@ -3,6 +3,7 @@ import { showShape, sizeOf, stridesOf } from '../core/shape.js';
 import { type Aval, ArrayTensor, type Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
 import { getBackend } from '../backends/registry.js';
+import { countHostDispatch } from '../backends/dispatch-count.js';
 import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
 import { compileLoop, type LoopFn, type LoopOp, type LoopRead, type LoopSpec, type Ref } from './codegen.js';
 import { applyView, eqnKind, type Group, identityView, planFusion, usesOf, type View } from './fusion.js';
@@ -355,6 +356,7 @@ function runProgram(
     if (s.kind === 'kernel') {
       const e = s.eqn;
       const args = e.inputs.map((v) => new ArrayTensor(v.aval.shape, v.aval.dtype, vals[v.id]!, backend.name));
+      countHostDispatch();
       const outs = backend.execute(e.prim.name, args, e.params, s.outAvals);
       e.outputs.forEach((v, i) => {
         const b = outs[i]!;
@@ -385,6 +387,7 @@ function runProgram(
       }
       const bufs = s.reads.map((id) => vals[id]!);
       bufs.push(out);
+      countHostDispatch();
       s.fn(...bufs);
       vals[s.out.id] = out;
       hold(out);
