@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import * as t from 'io-ts';
 import { parseOrThrow } from '../src/core/decode.js';
 import { FASHION_MNIST_DIR } from '../src/data/fashion-mnist.js';
-import { writeFileAtomic } from '../src/cli/train/checkpoint.js';
+import { writeFileAtomic } from '../src/io/atomic-write.js';
 import { median } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
