@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  abs, add, argmax, argmin, astype, cholesky, concat, cos, det, div, type DType, eigh, eq, exp, expm1, floor, ge, grad, gt, jit, jvp, le, log, log1p,
+  abs, add, argmax, broadcastTo, nn, oneHot, argmin, astype, cholesky, concat, cos, det, div, type DType, eigh, eq, exp, expm1, floor, ge, grad, gt, jit, jvp, le, log, log1p,
   logicalAnd, logicalNot, logicalOr, logsumexp, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg, pad, pow, reshape,
   sign, sin, slice, slogdet, solve, sqrt, stopGradient, sub, sum, take, takeAlongAxis, tanh, type Tensor, tensor, transpose, triangularSolve, vmap, where,
 } from '../src/index.js';
@@ -16,6 +16,7 @@ import { bind1 } from '../src/interp/trace.js';
 import { primitive, primitives } from '../src/prim/primitive.js';
 import { registerCpuKernel } from '../src/backends/cpu/index.js';
 import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
+import { assertIndexError } from './harness/index-errors.js';
 import { arbAxes, arbBroadcastShapes, arbShape } from './harness/index.js';
 
 /**
@@ -552,10 +553,71 @@ law('a primitive without a kernel runs on the CPU for host inputs, and asks for 
   assert.throws(() => bind1(hostOnlyP, [onGpu]), (e: Error) => e instanceof WebGPUError && /toBackend/.test(e.message));
 });
 
-law('gather with out-of-range host indices is a ShapeError, as on the CPU', () => {
-  withBackend('webgpu', () => {
-    assert.throws(() => take(tensor([1, 2, 3]), tensor([3], 'int32')), (e: Error) => e.name === 'ShapeError' && /out of range/.test(e.message));
-  });
+/**
+ * Runs `f` on webgpu and reads its result: with no index in `bad`, returns the values; otherwise
+ * asserts that it threw (host indices, at once) or that the readback threw (GPU indices, through
+ * the device's error flag) a ShapeError naming `op`, one of the bad indices and the size `n`.
+ */
+async function gpuChecked(f: () => Tensor, op: string, bad: ReadonlySet<number>, n: number, label: string): Promise<ArrayLike<number> | null> {
+  let err: unknown = null;
+  let values: ArrayLike<number> | null = null;
+  try {
+    values = await withBackend('webgpu', f).data();
+  } catch (e) {
+    err = e;
+  }
+  if (bad.size === 0) {
+    if (err) throw err;
+    return values;
+  }
+  assertIndexError(err, op, bad, n, label);
+  return null;
+}
+
+law('out-of-range indices, from the host or computed on the GPU: take, takeAlongAxis, oneHot, nll, vmap, grad and jit raise the CPU\'s error naming op, index and size (GPU indices at the readback); valid ones agree with the CPU', async () => {
+  const arb = arbShape({ rank: [1, 3], size: [1, 4] }).chain((s) =>
+    fc.tuple(
+      arbF32(s),
+      fc.integer({ min: 0, max: s.length - 1 }).chain((axis) =>
+        fc.tuple(
+          fc.constant(axis),
+          fc.array(fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: s[axis]! - 1 }) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: s[axis]! + 1 }) }), {
+            minLength: 1,
+            maxLength: 5,
+          }),
+        ),
+      ),
+      fc.boolean(),
+    ),
+  );
+  await fc.assert(
+    fc.asyncProperty(arb, async ([xh, [axis, idx], onGpu]) => {
+      const n = xh.shape[axis]!;
+      const bad = new Set(idx.filter((v) => v < 0 || v >= n));
+      const x = build(xh);
+      // indices on the GPU have no host copy: only the kernel's flag can catch them
+      const ih = tensor(idx, 'int32') as Tensor<'int32'>;
+      const i = onGpu ? ((await toBackend(ih, 'webgpu')) as Tensor<'int32'>) : ih;
+      const where = onGpu ? 'GPU indices' : 'host indices';
+      const check = async (label: string, op: string, f: (i: Tensor<'int32'>) => Tensor, bd = bad, size = n) => {
+        const got = await gpuChecked(() => f(i), op, bd, size, `${label} (${where})`);
+        if (got) close(got, withBackend('cpu', () => f(ih)).dataSync() as ArrayLike<number>, EW, `${label} (${where})`);
+      };
+      await check('take', 'take', (j) => take(x, j, axis));
+      await check('grad(take)', 'take', (j) => grad((w: Tensor) => sum(mul(take(w, j, axis), take(w, j, axis))))(x) as Tensor);
+      await check('oneHot', 'oneHot', (j) => oneHot(j, n));
+      await check('vmap(take)', 'take', (j) => vmap((k: Tensor) => take(x, k as Tensor<'int32'>, axis))(reshape(j, [j.size, 1])));
+      // takeAlongAxis and nll: indices shaped like x off the axis, combined into flat indices
+      const along = reshape(i, [...xh.shape.map((_, d) => (d === axis ? i.size : 1))]);
+      const alongShape = xh.shape.map((d, a) => (a === axis ? i.size : d));
+      await check('takeAlongAxis', 'takeAlongAxis', (j) => takeAlongAxis(x, broadcastTo(reshape(j, along.shape), alongShape) as Tensor<'int32'>, axis));
+      await check('jit(takeAlongAxis)', 'takeAlongAxis', (j) => jit((a: Tensor, k: Tensor) => takeAlongAxis(a, k as Tensor<'int32'>, axis))(x, broadcastTo(reshape(j, along.shape), alongShape)));
+      const logits = broadcastTo(reshape(x, [1, x.size]), [i.size, x.size]);
+      const nllBad = new Set(idx.filter((v) => v < 0 || v >= x.size));
+      await check('nll', 'nll', (j) => nn.nll(logits, j), nllBad, x.size);
+    }),
+    GPU_RUNS,
+  );
 });
 
 law('a lost device gives a WebGPUError (never a hang), and initWebGPU starts a new one', async () => {
