@@ -330,6 +330,43 @@ for (const variant of ['register', 'workgroup'] as MatmulVariant[])
     }
   });
 
+for (const variant of ['register', 'workgroup'] as MatmulVariant[])
+  law(`matmul (${variant} kernel) over a long K stays within the blocked float32 bound (KC1 + K/KC1 + K/KC2)·ε·Σ|a·b| of the exact product, where a running sum loses every term after a dominant one`, async () => {
+    setMatmulVariant(variant);
+    try {
+      // row m of A: products in [0.5, 1) and one dominant 2^24·v at position p: a running float32
+      // sum then rounds every later term away (each is below half an ulp of 2^24), losing ≥ 0.5·(K − p)
+      const arb = fc.record({
+        m: fc.integer({ min: 1, max: 3 }),
+        n: fc.integer({ min: 1, max: 3 }),
+        k: variant === 'register' ? fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 12_000, max: 20_000 }) }, { weight: 1, arbitrary: fc.constant(2 ** 20 + 4096) }) : fc.integer({ min: 12_000, max: 20_000 }),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      });
+      await fc.assert(
+        fc.asyncProperty(arb, async ({ m, n, k, seed }) => {
+          let r = seed;
+          const rand = () => ((r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 32);
+          const a = new Float32Array(m * k).map(() => 0.5 + rand() / 2);
+          for (let i = 0; i < m; i++) a[i * k + Math.floor((rand() * k) / 4)] = 2 ** 24 * (1 + rand());
+          const b = new Float32Array(k * n).fill(1);
+          const got = await withBackend('webgpu', () => matmul(tensor(a, 'float32', [m, k]), tensor(b, 'float32', [k, n]))).data();
+          const gamma = (1024 + Math.ceil(k / 1024) + Math.ceil(k / 2 ** 20) + 2) * 2 ** -24; // KC1 = 1024, KC2 = 2^20
+          for (let i = 0; i < m; i++) {
+            let exact = 0;
+            for (let q = 0; q < k; q++) exact += a[i * k + q]!; // float64, exact here (< 2^53)
+            for (let j = 0; j < n; j++) {
+              const err = Math.abs(got[i * n + j]! - exact);
+              assert.ok(err <= gamma * exact, `${m}×${k}×${n}, row ${i} col ${j}: ${got[i * n + j]} vs exact ${exact}: error ${err} > ${(gamma * exact).toFixed(1)}`);
+            }
+          }
+        }),
+        { ...GPU_RUNS, numRuns: 8 }, // 2^20 + 4096 (register only: past KC2) takes a second on lavapipe
+      );
+    } finally {
+      setMatmulVariant('auto');
+    }
+  });
+
 // ---- linear algebra ----------------------------------------------------------------------------------
 
 /** S = B·Bᵀ/n + I: symmetric positive definite with eigenvalues in [1, 1 + max|B|²], well conditioned. */
