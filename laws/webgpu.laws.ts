@@ -367,6 +367,20 @@ for (const variant of ['register', 'workgroup'] as MatmulVariant[])
     }
   });
 
+law('matmul over more than 65 535 batches (a workgroup loops over several batches) agrees with the CPU on both kernels', async () => {
+  const b = 70_000; // the grid holds 65 535 batches: workgroup z also computes batch z + 65 535
+  const x: Host = { values: Array.from({ length: b * 2 }, (_, i) => Math.fround(Math.sin(i))), shape: [b, 1, 2], dtype: 'float32' };
+  const y: Host = { values: Array.from({ length: b * 2 }, (_, i) => Math.fround(Math.cos(i))), shape: [b, 2, 1], dtype: 'float32' };
+  for (const variant of ['register', 'workgroup'] as MatmulVariant[]) {
+    setMatmulVariant(variant);
+    try {
+      await agree(`matmul ${variant} [${b},1,2]×[${b},2,1]`, matmul, [x, y], sumTol(2, 1));
+    } finally {
+      setMatmulVariant('auto');
+    }
+  }
+});
+
 // ---- linear algebra ----------------------------------------------------------------------------------
 
 /** S = B·Bᵀ/n + I: symmetric positive definite with eigenvalues in [1, 1 + max|B|²], well conditioned. */
