@@ -146,6 +146,11 @@ const unary: [string, (x: Tensor) => Tensor, (s: readonly number[]) => fc.Arbitr
   ['abs', abs, (s) => arbAway(s, 0.05, 2), true],
   ['sign', sign, (s) => arbAway(s, 0, 2), false],
   ['floor', floor, (s) => arbF32(s, [-3, 3]), false],
+  // integer_pow: by squaring on the GPU, Math.pow on the CPU; 0 included (x^0 = 1, derivatives finite)
+  ['pow(x, 3)', (x) => pow(x, 3), (s) => arbF32(s, [-2, 2]), true],
+  ['pow(x, 2) at 0', (x) => pow(mul(x, 0), 2), (s) => arbF32(s, [-2, 2]), true],
+  ['pow(x, 0)', (x) => pow(x, 0), (s) => arbF32(s, [-2, 2]), false], // its tangent is a symbolic zero (made on the host)
+  ['pow(x, -2)', (x) => pow(x, -2), (s) => arbAway(s, 0.5, 2), true],
 ];
 for (const [name, op, arb, diff] of unary)
   law(`${name}: values, jvp and grad agree with the CPU oracle (float32)`, async () => {

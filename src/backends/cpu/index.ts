@@ -2,7 +2,7 @@ import { allocate, type Buffer, type DType } from '../../core/dtype.js';
 import type { Shape } from '../../core/shape.js';
 import type { ArrayTensor, Aval } from '../../core/tensor.js';
 import type { Backend } from '../backend.js';
-import { binaryKernels, convert, int32Kernels, select, unaryKernels } from './elementwise.js';
+import { binaryKernels, convert, int32Kernels, integerPow, select, unaryKernels } from './elementwise.js';
 import { checkIndices, gather, scatterAdd } from './gather.js';
 import { broadcastInDim, concatenate, pad, slice, transpose } from './layout.js';
 import { matmul } from './matmul.js';
@@ -21,6 +21,11 @@ const kernels: Record<string, Kernel> = {
     return [out];
   },
   convert: ([x], { dtype }: { dtype: DType }) => [convert(buf(x!), dtype)],
+  integer_pow: ([x], { y }: { y: number }, [o]) => {
+    const out = allocate(o!.dtype, x!.size);
+    integerPow(buf(x!), y, out);
+    return [out];
+  },
   reshape: ([x]) => [buf(x!)], // buffers are immutable: share
   stop_gradient: ([x]) => [buf(x!)],
   transpose: ([x], { perm }) => [transpose(buf(x!), x!.shape, perm, x!.dtype)],
