@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  abs, add, argmax, broadcastTo, nn, oneHot, argmin, astype, cholesky, concat, cos, det, div, type DType, eigh, eq, exp, expm1, floor, ge, grad, gt, jit, jvp, le, log, log1p,
+  abs, add, argmax, broadcastTo, nn, oneHot, onesLike, vjp, argmin, astype, cholesky, concat, cos, det, div, type DType, eigh, eq, exp, expm1, floor, ge, grad, gt, jit, jvp, le, log, log1p,
   logicalAnd, logicalNot, logicalOr, logsumexp, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg, pad, pow, reshape,
   sign, sin, slice, slogdet, solve, sqrt, stopGradient, sub, sum, take, takeAlongAxis, tanh, type Tensor, tensor, transpose, triangularSolve, vmap, where,
 } from '../src/index.js';
@@ -268,6 +268,31 @@ law('sum, mean, max, min over any axes, argmax/argmin and logsumexp agree (toler
       await agree('argmax', (v) => argmax(v, axis), [x], { rtol: 0, atol: 0 });
       await agree('argmin', (v) => argmin(v, axis), [x], { rtol: 0, atol: 0 });
       await agreeWithDerivatives('logsumexp', (v) => logsumexp(v, axis), [x], sumTol(n, 8), dTol(n, 8));
+    }),
+    GPU_RUNS,
+  );
+});
+
+law('logsumexp with infinite entries (all −∞ rows, +∞ entries) agrees with the CPU: value and gradient, eager and under jit', async () => {
+  const arb = fc
+    .record({ rows: fc.integer({ min: 1, max: 4 }), cols: fc.integer({ min: 1, max: 4 }) })
+    .chain(({ rows, cols }) =>
+      fc
+        .array(fc.oneof({ weight: 3, arbitrary: fc.double({ min: -3, max: 3, noNaN: true }) }, { weight: 3, arbitrary: fc.constant(-Infinity) }, { weight: 1, arbitrary: fc.constant(Infinity) }), {
+          minLength: rows * cols,
+          maxLength: rows * cols,
+        })
+        .map((v): Host => ({ values: Array.from(Float32Array.from(v)), shape: [rows, cols], dtype: 'float32' })),
+    );
+  const lse = (x: Tensor) => logsumexp(x, -1);
+  const lseGrad = (x: Tensor) => {
+    const [y, back] = vjp(lse, x);
+    return [y, (back(onesLike(y)) as unknown as [Tensor])[0]];
+  };
+  await fc.assert(
+    fc.asyncProperty(arb, async (x) => {
+      await agree('logsumexp ±∞ (value, gradient)', lseGrad, [x], EW);
+      await agree('jit logsumexp ±∞ (value, gradient)', jit(lseGrad), [x], EW);
     }),
     GPU_RUNS,
   );
