@@ -226,6 +226,18 @@ law('where and astype agree (float32 ↔ int32 ↔ bool); the where jvp/grad too
 
 // ---- structure -------------------------------------------------------------------------------------
 
+law("where's gradient at a point where the branch not taken has an infinite derivative: NaN at every rank on webgpu as on the CPU (grad Σ where(x > 0, log x, 0) at 0), eager and under jit", async () => {
+  const f = (x: Tensor) => sum(where(gt(x, 0), log(x), 0));
+  for (const values of [[0], [0, 1, -1, 0.5]])
+    for (const shape of values.length === 1 ? [[], [1], [1, 1]] : [[4], [2, 2]]) {
+      const x: Host = { values, shape, dtype: 'float32' };
+      await agree(`grad at [${shape}]`, (v) => grad(f)(v!) as Tensor, [x], EW);
+      await agree(`jit(grad) at [${shape}]`, (v) => jit(grad(f))(v!) as Tensor, [x], EW);
+      const want = values.map((v) => (v > 0 ? 1 / v : v < 0 ? 0 : NaN));
+      close(await withBackend('webgpu', () => grad(f)(build(x)) as Tensor).data(), want, EW, `grad at [${shape}] vs 1/x, 0, NaN`);
+    }
+});
+
 law('transpose, reshape, slice, pad and concatenate agree, with their jvp and grad', async () => {
   const arb = arbShape({ rank: [1, 4], size: [1, 4] }).chain((s) =>
     fc.record({

@@ -15,6 +15,11 @@ import {
   checkDerivatives,
   RUNS,
 } from '../harness/index.js';
+import { withBackend } from '../../src/backends/transfer.js';
+import { wasmAvailable } from '../../src/backends/wasm/index.js';
+
+/** The host backends present (cpu-wasm where WebAssembly SIMD runs). */
+const HOST_BACKENDS = wasmAvailable ? ['cpu', 'cpu-wasm'] : ['cpu'];
 
 /**
  * Laws of the elementwise ops (prim/elementwise.ts through ops/arith.ts): for every differentiable
@@ -96,6 +101,41 @@ test('where(cond, a, b) (broadcasting cond, a, b): derivatives in a and b at ord
   });
   fc.assert(
     fc.property(gen, arbSeed, ([a, b, cond], seed) => checkDerivatives('where', ([p, q]) => px.where(cond as Tensor<'bool'>, p!, q!), [a, b], seed)),
+    RUNS,
+  );
+});
+
+/** Values in ±[0.1, 2] with about a third exactly 0. */
+const arbSigned = (shape: readonly number[]) =>
+  fc
+    .array(fc.oneof(fc.constant(0), fc.double({ min: 0.1, max: 2, noNaN: true }), fc.double({ min: -2, max: -0.1, noNaN: true })), { minLength: sizeOf(shape), maxLength: sizeOf(shape) })
+    .map((v) => px.tensor(v, 'float64', shape) as Tensor);
+
+test("where's derivative is the same at every rank (JAX's semantics): grad Σ where(x > 0, log x, 0) is 1/x, 0, and NaN at 0 (the branch not taken meets 0·∞), its jvp is 0 at 0; a finite branch and the double-where trick give no NaN (eager, jit, vmap, cpu and cpu-wasm)", () => {
+  const cases: [string, (x: Tensor) => Tensor, (v: number) => number, (v: number) => number][] = [
+    ['where(x > 0, log x, 0)', (x) => px.where(px.gt(x, 0), px.log(x), 0), (v) => (v > 0 ? 1 / v : v < 0 ? 0 : NaN), (v) => (v > 0 ? 1 / v : 0)],
+    ['where(x > 0, x², −x)', (x) => px.where(px.gt(x, 0), px.mul(x, x), px.neg(x)), (v) => (v > 0 ? 2 * v : -1), (v) => (v > 0 ? 2 * v : -1)],
+    ['where(x > 0, log where(x > 0, x, 1), 0)', (x) => px.where(px.gt(x, 0), px.log(px.where(px.gt(x, 0), x, 1)), 0), (v) => (v > 0 ? 1 / v : 0), (v) => (v > 0 ? 1 / v : 0)],
+  ];
+  const gen = arbShape({ rank: [0, 3], size: [1, 3] }).chain((s) => fc.tuple(arbSigned(s), fc.constantFrom(...cases)));
+  fc.assert(
+    fc.property(gen, ([x, [name, f, gradOf, jvpOf]]) => {
+      const xs = Array.from(x.dataSync() as Float64Array);
+      const want = px.fromBuffer(Float64Array.from(xs, gradOf), 'float64', x.shape);
+      const wantJvp = xs.reduce((acc, v) => acc + jvpOf(v), 0);
+      const loss = (a: Tensor) => px.sum(f(a));
+      for (const backend of HOST_BACKENDS)
+        withBackend(backend, () => {
+          const label = `${backend} ${name} at [${x.shape}]`;
+          assertSameValues(px.grad(loss)(x), want, `${label}: grad`);
+          assertSameValues(px.jit(px.grad(loss))(x), want, `${label}: jit(grad)`);
+          // each element alone, as a 0-d input (its tangent is factored: the path that differed)
+          const flat = px.reshape(x, [x.size]);
+          assertSameValues(px.vmap(px.grad(loss))(flat), px.reshape(want, [x.size]), `${label}: vmap(grad) over 0-d elements`);
+          xs.forEach((v, i) => assertSameValues(px.grad(loss)(px.tensor(v, 'float64')), px.tensor(gradOf(v), 'float64'), `${label}: grad at the 0-d element ${i}`));
+          assertClose(px.jvp(loss, [x], [px.onesLike(x)])[1] as Tensor, wantJvp, { rtol: 1e-14, atol: 0 }, `${label}: jvp (the branch not taken contributes 0)`);
+        });
+    }),
     RUNS,
   );
 });
