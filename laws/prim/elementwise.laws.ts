@@ -111,28 +111,38 @@ const arbSigned = (shape: readonly number[]) =>
     .array(fc.oneof(fc.constant(0), fc.double({ min: 0.1, max: 2, noNaN: true }), fc.double({ min: -2, max: -0.1, noNaN: true })), { minLength: sizeOf(shape), maxLength: sizeOf(shape) })
     .map((v) => px.tensor(v, 'float64', shape) as Tensor);
 
-test("where's derivative is the same at every rank (JAX's semantics): grad Σ where(x > 0, log x, 0) is 1/x, 0, and NaN at 0 (the branch not taken meets 0·∞), its jvp is 0 at 0; a finite branch and the double-where trick give no NaN (eager, jit, vmap, cpu and cpu-wasm)", () => {
-  const cases: [string, (x: Tensor) => Tensor, (v: number) => number, (v: number) => number][] = [
-    ['where(x > 0, log x, 0)', (x) => px.where(px.gt(x, 0), px.log(x), 0), (v) => (v > 0 ? 1 / v : v < 0 ? 0 : NaN), (v) => (v > 0 ? 1 / v : 0)],
-    ['where(x > 0, x², −x)', (x) => px.where(px.gt(x, 0), px.mul(x, x), px.neg(x)), (v) => (v > 0 ? 2 * v : -1), (v) => (v > 0 ? 2 * v : -1)],
-    ['where(x > 0, log where(x > 0, x, 1), 0)', (x) => px.where(px.gt(x, 0), px.log(px.where(px.gt(x, 0), x, 1)), 0), (v) => (v > 0 ? 1 / v : 0), (v) => (v > 0 ? 1 / v : 0)],
+test("where's derivative is the same at every rank (JAX's semantics): grad Σ where(x > 0, log x, 0) is 1/x, 0, and NaN at 0 (the branch not taken meets 0·∞), its jvp is 0 at 0; second derivatives alike; a finite branch and the double-where trick give no NaN (eager, jit(grad), grad(jit), vmap, cpu and cpu-wasm)", () => {
+  // [name, f, its derivative (grad), its second derivative, its jvp with tangent 1]
+  const cases: [string, (x: Tensor) => Tensor, (v: number) => number, (v: number) => number, (v: number) => number][] = [
+    ['where(x > 0, log x, 0)', (x) => px.where(px.gt(x, 0), px.log(x), 0), (v) => (v > 0 ? 1 / v : v < 0 ? 0 : NaN), (v) => (v > 0 ? -1 / (v * v) : v < 0 ? 0 : NaN), (v) => (v > 0 ? 1 / v : 0)],
+    ['where(x > 0, x², −x)', (x) => px.where(px.gt(x, 0), px.mul(x, x), px.neg(x)), (v) => (v > 0 ? 2 * v : -1), (v) => (v > 0 ? 2 : 0), (v) => (v > 0 ? 2 * v : -1)],
+    ['where(x > 0, log where(x > 0, x, 1), 0)', (x) => px.where(px.gt(x, 0), px.log(px.where(px.gt(x, 0), x, 1)), 0), (v) => (v > 0 ? 1 / v : 0), (v) => (v > 0 ? -1 / (v * v) : 0), (v) => (v > 0 ? 1 / v : 0)],
   ];
   const gen = arbShape({ rank: [0, 3], size: [1, 3] }).chain((s) => fc.tuple(arbSigned(s), fc.constantFrom(...cases)));
   fc.assert(
-    fc.property(gen, ([x, [name, f, gradOf, jvpOf]]) => {
+    fc.property(gen, ([x, [name, f, gradOf, grad2Of, jvpOf]]) => {
       const xs = Array.from(x.dataSync() as Float64Array);
       const want = px.fromBuffer(Float64Array.from(xs, gradOf), 'float64', x.shape);
+      const want2 = px.fromBuffer(Float64Array.from(xs, grad2Of), 'float64', x.shape);
       const wantJvp = xs.reduce((acc, v) => acc + jvpOf(v), 0);
       const loss = (a: Tensor) => px.sum(f(a));
+      const second = px.grad((a: Tensor) => px.sum(px.grad(loss)(a)), { allowNaN: true }); // Σ of a gradient with a NaN is NaN
       for (const backend of HOST_BACKENDS)
         withBackend(backend, () => {
           const label = `${backend} ${name} at [${x.shape}]`;
           assertSameValues(px.grad(loss)(x), want, `${label}: grad`);
           assertSameValues(px.jit(px.grad(loss))(x), want, `${label}: jit(grad)`);
+          assertSameValues(px.grad(px.jit(loss))(x), want, `${label}: grad(jit)`);
+          assertClose(second(x), want2, { rtol: 1e-14, atol: 0 }, `${label}: second derivative`);
           // each element alone, as a 0-d input (its tangent is factored: the path that differed)
           const flat = px.reshape(x, [x.size]);
           assertSameValues(px.vmap(px.grad(loss))(flat), px.reshape(want, [x.size]), `${label}: vmap(grad) over 0-d elements`);
-          xs.forEach((v, i) => assertSameValues(px.grad(loss)(px.tensor(v, 'float64')), px.tensor(gradOf(v), 'float64'), `${label}: grad at the 0-d element ${i}`));
+          xs.forEach((v, i) => {
+            const v0 = px.tensor(v, 'float64');
+            assertSameValues(px.grad(loss)(v0), px.tensor(gradOf(v), 'float64'), `${label}: grad at the 0-d element ${i}`);
+            assertSameValues(px.grad(px.jit(loss))(v0), px.tensor(gradOf(v), 'float64'), `${label}: grad(jit) at the 0-d element ${i}`);
+            assertClose(second(v0), grad2Of(v), { rtol: 1e-14, atol: 0 }, `${label}: second derivative at the 0-d element ${i}`);
+          });
           assertClose(px.jvp(loss, [x], [px.onesLike(x)])[1] as Tensor, wantJvp, { rtol: 1e-14, atol: 0 }, `${label}: jvp (the branch not taken contributes 0)`);
         });
     }),

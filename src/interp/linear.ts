@@ -5,6 +5,7 @@ import { broadcastInDimP } from '../prim/structural.js';
 import { reduceMaxP, reduceSumP } from '../prim/reduce.js';
 import type { Aval, Tensor } from '../core/tensor.js';
 import type { LinearArg, Primitive } from '../prim/primitive.js';
+import { inlineRuleOf } from './stage.js';
 import { bind, Trace, Tracer } from './trace.js';
 
 /**
@@ -76,6 +77,9 @@ export class LinearTrace extends Trace {
     const scalars = linear.map(scalarFactor);
     const c = scalars[0];
     if (c && scalars.every((s) => s === c)) {
+      // a call (jit_call) is applied equation by equation, so that its selects carry their poison
+      const inline = inlineRuleOf(prim.name);
+      if (inline) return inline(args, params);
       const bases = inputs.map((i) => (i.recipe.kind === 'const' ? i.recipe.value : i.recipe.kind === 'scaled' ? i.recipe.base : full([], 1, i.dtype)));
       const poison = poisonOf(prim, inputs, bases);
       return bind(prim, bases, params).map((out) => new LinearTracer(this, out, { kind: 'scaled', scalar: c, base: out, poison }));
@@ -113,12 +117,13 @@ function poisonOf(prim: Primitive, inputs: readonly LinearTracer[], bases: reado
   for (const i of inputs) if (i.recipe.kind === 'scaled' && i.recipe.poison) parts.push(i.recipe.poison);
   if (prim === selectP) {
     const [cond, a, b] = bases as [Tensor, Tensor, Tensor];
-    // the largest |K| where the branch is not taken, then NaN unless it is finite (a comparison,
-    // not 0·K: WGSL compilers may fold a product by a literal 0 to 0 in jit's fused kernels)
+    // the largest |K| where the branch is not taken, then NaN unless it is finite: by a comparison
+    // (WGSL compilers may fold a product by a literal 0 to 0 in jit's fused kernels), plus 0·max|K|
+    // so that its derivatives (Hessians) are NaN where the recorded graph's would be
     const poison = (k: Tensor, taken: boolean): Poison => () => {
       const zero = full(k.shape, 0, k.dtype);
       const worst = maxAll(bind(selectP, taken ? [cond, abs(k), zero] : [cond, zero, abs(k)], {})[0]!);
-      return bind(selectP, [lt(worst, Infinity), full([], 0, k.dtype), full([], NaN, k.dtype)], {})[0]!;
+      return add(bind(selectP, [lt(worst, Infinity), full([], 0, k.dtype), full([], NaN, k.dtype)], {})[0]!, mul(worst, 0));
     };
     if (inputs[1]!.recipe.kind !== 'const') parts.push(poison(a, false));
     if (inputs[2]!.recipe.kind !== 'const') parts.push(poison(b, true));
