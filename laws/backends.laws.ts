@@ -117,6 +117,31 @@ test('cpu-wasm matmul: results do not depend on the thread count (bitwise), larg
   }
 });
 
+test('cpu-wasm float32 matmul over a long K stays within the blocked bound (KC + K/KC + 2)·ε·Σ|a·b| (KC = 256), where a running sum loses every term after a dominant one', { skip }, () => {
+  // row i of A: products in [0.5, 1) and one dominant 2^24·v early on: a float32 running sum then
+  // rounds every later term away (each below half an ulp of 2^24), losing ≥ 0.5·(K − p)
+  const gen = fc.record({ m: fc.integer({ min: 1, max: 9 }), n: fc.integer({ min: 1, max: 17 }), k: fc.integer({ min: 3000, max: 20_000 }), seed: fc.integer({ min: 1, max: 2 ** 30 }) });
+  fc.assert(
+    fc.property(gen, ({ m, n, k, seed }) => {
+      let r = seed;
+      const rand = () => (r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 32;
+      const a = new Float32Array(m * k).map(() => 0.5 + rand() / 2);
+      for (let i = 0; i < m; i++) a[i * k + Math.floor((rand() * k) / 4)] = 2 ** 24 * (1 + rand());
+      const got = wasmBackend.execute('matmul', [host(Array.from(a), 'float32', [m, k]), host(new Array(k * n).fill(1), 'float32', [k, n])], {}, outAval([m, n], 'float32'))[0]!;
+      const gamma = (256 + Math.ceil(k / 256) + 2) * EPS.float32;
+      for (let i = 0; i < m; i++) {
+        let exact = 0;
+        for (let q = 0; q < k; q++) exact += a[i * k + q]!; // float64, exact here
+        for (let j = 0; j < n; j++) {
+          const err = Math.abs(got[i * n + j]! - exact);
+          assert.ok(err <= gamma * exact, `${m}×${k}×${n} row ${i} col ${j}: ${got[i * n + j]} vs exact ${exact}: error ${err} > ${(gamma * exact).toFixed(1)}`);
+        }
+      }
+    }),
+    { ...RUNS, numRuns: 30 },
+  );
+});
+
 const ewCase = fc
   .record({ dtype: arbDtype, shape: fc.array(fc.integer({ min: 0, max: 23 }), { minLength: 0, maxLength: 3 }) })
   .chain(({ dtype, shape }) => {

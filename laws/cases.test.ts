@@ -92,6 +92,13 @@ test('malformed case files are rejected with the path of every bad field', async
   const unknownPart = structuredClone(raw);
   unknownPart.partition[0] = ['layers.9.weight'];
   await assert.rejects(async () => runCase(decodeOrThrow(CaseFile, unknownPart, 'case')), /unknown parameter 'layers\.9\.weight'/);
+  // nll labels must be classes of the model's output: a label of 3 for 3 outputs would read another row
+  const nll = JSON.parse(readFileSync(join(DIR, 'public/p03_mlp8-6-4-3_tanh_nll_canonical.json'), 'utf8'));
+  for (const label of [3, -1, 1.5]) {
+    const badLabel = structuredClone(nll);
+    badLabel.inputs.y.data[1] = label;
+    await assert.rejects(async () => runCase(decodeOrThrow(CaseFile, badLabel, 'case')), new RegExp(`inputs\\.y\\.data\\[1\\]: label ${label} is not a class of the mlp model's 3 outputs`));
+  }
 });
 
 test('the partax command prints the case result as JSON and names bad files', () => {

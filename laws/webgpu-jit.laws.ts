@@ -97,6 +97,26 @@ law('jit(f) on webgpu = f run eagerly on webgpu, on generated programs with ever
   );
 });
 
+law('integer powers fused under jit on webgpu (x^k by squaring in the kernel, k = −2 … 7, 0 included) equal eager webgpu and the CPU oracle, with their third derivatives', async () => {
+  const ks = [-2, -1, 0, 1, 2, 3, 7];
+  const f = (x: Tensor) => ks.map((k) => (k < 0 ? P.pow(P.add(P.abs(x), 1), k) : P.pow(P.tanh(x), k)));
+  const d3 = (x: Tensor) => {
+    const g = (y: Tensor) => P.grad((z: Tensor) => P.sum(P.pow(z, 3)))(y);
+    return [P.grad((y: Tensor) => P.sum(P.grad((z: Tensor) => P.sum(g(z)))(y)))(x)];
+  };
+  await fc.assert(
+    fc.asyncProperty(arbShape({ rank: [0, 2], size: [1, 5] }), arbSeed, async (shape, seed) => {
+      const x = P.astype(seededTensor(shape, seed, [-1.5, 1.5]), 'float32');
+      const xz = P.mul(x, P.astype(P.gt(x, 0), 'float32')); // zeros included
+      const gx = await toBackend(xz, 'webgpu');
+      await assertCloseList(P.jit(f)(gx), f(xz), TOL, 'jit(x^k) on webgpu vs cpu');
+      await assertCloseList(P.jit(f)(gx), withBackend('webgpu', () => f(gx)), TOL, 'jit(x^k) vs eager webgpu');
+      await assertCloseList(P.jit(d3)(gx), d3(xz), TOL, 'jit(d³ x³) on webgpu vs cpu');
+    }),
+    { ...RUNS, numRuns: 25 },
+  );
+});
+
 law('int32 and bool programs under jit on webgpu equal the CPU exactly (wrapping arithmetic, comparisons, logic, where, casts)', async () => {
   const arbInts = (n: number, m: number) => fc.array(fc.integer({ min: -m, max: m }), { minLength: n, maxLength: n });
   const f = (x: Tensor, y: Tensor) => {

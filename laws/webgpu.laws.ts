@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  abs, add, argmax, argmin, astype, cholesky, concat, cos, det, div, type DType, eigh, eq, exp, expm1, floor, ge, grad, gt, jit, jvp, le, log, log1p,
+  abs, add, argmax, broadcastTo, nn, oneHot, onesLike, vjp, argmin, astype, cholesky, concat, cos, det, div, type DType, eigh, eq, exp, expm1, floor, ge, grad, gt, jit, jvp, le, log, log1p,
   logicalAnd, logicalNot, logicalOr, logsumexp, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg, pad, pow, reshape,
   sign, sin, slice, slogdet, solve, sqrt, stopGradient, sub, sum, take, takeAlongAxis, tanh, type Tensor, tensor, transpose, triangularSolve, vmap, where,
 } from '../src/index.js';
@@ -16,6 +16,7 @@ import { bind1 } from '../src/interp/trace.js';
 import { primitive, primitives } from '../src/prim/primitive.js';
 import { registerCpuKernel } from '../src/backends/cpu/index.js';
 import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
+import { assertIndexError } from './harness/index-errors.js';
 import { arbAxes, arbBroadcastShapes, arbShape } from './harness/index.js';
 
 /**
@@ -145,6 +146,11 @@ const unary: [string, (x: Tensor) => Tensor, (s: readonly number[]) => fc.Arbitr
   ['abs', abs, (s) => arbAway(s, 0.05, 2), true],
   ['sign', sign, (s) => arbAway(s, 0, 2), false],
   ['floor', floor, (s) => arbF32(s, [-3, 3]), false],
+  // integer_pow: by squaring on the GPU, Math.pow on the CPU; 0 included (x^0 = 1, derivatives finite)
+  ['pow(x, 3)', (x) => pow(x, 3), (s) => arbF32(s, [-2, 2]), true],
+  ['pow(x, 2) at 0', (x) => pow(mul(x, 0), 2), (s) => arbF32(s, [-2, 2]), true],
+  ['pow(x, 0)', (x) => pow(x, 0), (s) => arbF32(s, [-2, 2]), false], // its tangent is a symbolic zero (made on the host)
+  ['pow(x, -2)', (x) => pow(x, -2), (s) => arbAway(s, 0.5, 2), true],
 ];
 for (const [name, op, arb, diff] of unary)
   law(`${name}: values, jvp and grad agree with the CPU oracle (float32)`, async () => {
@@ -220,6 +226,18 @@ law('where and astype agree (float32 ↔ int32 ↔ bool); the where jvp/grad too
 
 // ---- structure -------------------------------------------------------------------------------------
 
+law("where's gradient at a point where the branch not taken has an infinite derivative: NaN at every rank on webgpu as on the CPU (grad Σ where(x > 0, log x, 0) at 0), eager and under jit", async () => {
+  const f = (x: Tensor) => sum(where(gt(x, 0), log(x), 0));
+  for (const values of [[0], [0, 1, -1, 0.5]])
+    for (const shape of values.length === 1 ? [[], [1], [1, 1]] : [[4], [2, 2]]) {
+      const x: Host = { values, shape, dtype: 'float32' };
+      await agree(`grad at [${shape}]`, (v) => grad(f)(v!) as Tensor, [x], EW);
+      await agree(`jit(grad) at [${shape}]`, (v) => jit(grad(f))(v!) as Tensor, [x], EW);
+      const want = values.map((v) => (v > 0 ? 1 / v : v < 0 ? 0 : NaN));
+      close(await withBackend('webgpu', () => grad(f)(build(x)) as Tensor).data(), want, EW, `grad at [${shape}] vs 1/x, 0, NaN`);
+    }
+});
+
 law('transpose, reshape, slice, pad and concatenate agree, with their jvp and grad', async () => {
   const arb = arbShape({ rank: [1, 4], size: [1, 4] }).chain((s) =>
     fc.record({
@@ -262,6 +280,31 @@ law('sum, mean, max, min over any axes, argmax/argmin and logsumexp agree (toler
       await agree('argmax', (v) => argmax(v, axis), [x], { rtol: 0, atol: 0 });
       await agree('argmin', (v) => argmin(v, axis), [x], { rtol: 0, atol: 0 });
       await agreeWithDerivatives('logsumexp', (v) => logsumexp(v, axis), [x], sumTol(n, 8), dTol(n, 8));
+    }),
+    GPU_RUNS,
+  );
+});
+
+law('logsumexp with infinite entries (all −∞ rows, +∞ entries) agrees with the CPU: value and gradient, eager and under jit', async () => {
+  const arb = fc
+    .record({ rows: fc.integer({ min: 1, max: 4 }), cols: fc.integer({ min: 1, max: 4 }) })
+    .chain(({ rows, cols }) =>
+      fc
+        .array(fc.oneof({ weight: 3, arbitrary: fc.double({ min: -3, max: 3, noNaN: true }) }, { weight: 3, arbitrary: fc.constant(-Infinity) }, { weight: 1, arbitrary: fc.constant(Infinity) }), {
+          minLength: rows * cols,
+          maxLength: rows * cols,
+        })
+        .map((v): Host => ({ values: Array.from(Float32Array.from(v)), shape: [rows, cols], dtype: 'float32' })),
+    );
+  const lse = (x: Tensor) => logsumexp(x, -1);
+  const lseGrad = (x: Tensor) => {
+    const [y, back] = vjp(lse, x);
+    return [y, (back(onesLike(y)) as unknown as [Tensor])[0]];
+  };
+  await fc.assert(
+    fc.asyncProperty(arb, async (x) => {
+      await agree('logsumexp ±∞ (value, gradient)', lseGrad, [x], EW);
+      await agree('jit logsumexp ±∞ (value, gradient)', jit(lseGrad), [x], EW);
     }),
     GPU_RUNS,
   );
@@ -328,6 +371,57 @@ for (const variant of ['register', 'workgroup'] as MatmulVariant[])
       setMatmulVariant('auto');
     }
   });
+
+for (const variant of ['register', 'workgroup'] as MatmulVariant[])
+  law(`matmul (${variant} kernel) over a long K stays within the blocked float32 bound (KC1 + K/KC1 + K/KC2)·ε·Σ|a·b| of the exact product, where a running sum loses every term after a dominant one`, async () => {
+    setMatmulVariant(variant);
+    try {
+      // row m of A: products in [0.5, 1) and one dominant 2^24·v at position p: a running float32
+      // sum then rounds every later term away (each is below half an ulp of 2^24), losing ≥ 0.5·(K − p)
+      const arb = fc.record({
+        m: fc.integer({ min: 1, max: 3 }),
+        n: fc.integer({ min: 1, max: 3 }),
+        k: variant === 'register' ? fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 12_000, max: 20_000 }) }, { weight: 1, arbitrary: fc.constant(2 ** 20 + 4096) }) : fc.integer({ min: 12_000, max: 20_000 }),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      });
+      await fc.assert(
+        fc.asyncProperty(arb, async ({ m, n, k, seed }) => {
+          let r = seed;
+          const rand = () => ((r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 32);
+          const a = new Float32Array(m * k).map(() => 0.5 + rand() / 2);
+          for (let i = 0; i < m; i++) a[i * k + Math.floor((rand() * k) / 4)] = 2 ** 24 * (1 + rand());
+          const b = new Float32Array(k * n).fill(1);
+          const got = await withBackend('webgpu', () => matmul(tensor(a, 'float32', [m, k]), tensor(b, 'float32', [k, n]))).data();
+          const gamma = (1024 + Math.ceil(k / 1024) + Math.ceil(k / 2 ** 20) + 2) * 2 ** -24; // KC1 = 1024, KC2 = 2^20
+          for (let i = 0; i < m; i++) {
+            let exact = 0;
+            for (let q = 0; q < k; q++) exact += a[i * k + q]!; // float64, exact here (< 2^53)
+            for (let j = 0; j < n; j++) {
+              const err = Math.abs(got[i * n + j]! - exact);
+              assert.ok(err <= gamma * exact, `${m}×${k}×${n}, row ${i} col ${j}: ${got[i * n + j]} vs exact ${exact}: error ${err} > ${(gamma * exact).toFixed(1)}`);
+            }
+          }
+        }),
+        { ...GPU_RUNS, numRuns: 8 }, // 2^20 + 4096 (register only: past KC2) takes a second on lavapipe
+      );
+    } finally {
+      setMatmulVariant('auto');
+    }
+  });
+
+law('matmul over more than 65 535 batches (a workgroup loops over several batches) agrees with the CPU on both kernels', async () => {
+  const b = 70_000; // the grid holds 65 535 batches: workgroup z also computes batch z + 65 535
+  const x: Host = { values: Array.from({ length: b * 2 }, (_, i) => Math.fround(Math.sin(i))), shape: [b, 1, 2], dtype: 'float32' };
+  const y: Host = { values: Array.from({ length: b * 2 }, (_, i) => Math.fround(Math.cos(i))), shape: [b, 2, 1], dtype: 'float32' };
+  for (const variant of ['register', 'workgroup'] as MatmulVariant[]) {
+    setMatmulVariant(variant);
+    try {
+      await agree(`matmul ${variant} [${b},1,2]×[${b},2,1]`, matmul, [x, y], sumTol(2, 1));
+    } finally {
+      setMatmulVariant('auto');
+    }
+  }
+});
 
 // ---- linear algebra ----------------------------------------------------------------------------------
 
@@ -552,10 +646,71 @@ law('a primitive without a kernel runs on the CPU for host inputs, and asks for 
   assert.throws(() => bind1(hostOnlyP, [onGpu]), (e: Error) => e instanceof WebGPUError && /toBackend/.test(e.message));
 });
 
-law('gather with out-of-range host indices is a ShapeError, as on the CPU', () => {
-  withBackend('webgpu', () => {
-    assert.throws(() => take(tensor([1, 2, 3]), tensor([3], 'int32')), (e: Error) => e.name === 'ShapeError' && /out of range/.test(e.message));
-  });
+/**
+ * Runs `f` on webgpu and reads its result: with no index in `bad`, returns the values; otherwise
+ * asserts that it threw (host indices, at once) or that the readback threw (GPU indices, through
+ * the device's error flag) a ShapeError naming `op`, one of the bad indices and the size `n`.
+ */
+async function gpuChecked(f: () => Tensor, op: string, bad: ReadonlySet<number>, n: number, label: string): Promise<ArrayLike<number> | null> {
+  let err: unknown = null;
+  let values: ArrayLike<number> | null = null;
+  try {
+    values = await withBackend('webgpu', f).data();
+  } catch (e) {
+    err = e;
+  }
+  if (bad.size === 0) {
+    if (err) throw err;
+    return values;
+  }
+  assertIndexError(err, op, bad, n, label);
+  return null;
+}
+
+law('out-of-range indices, from the host or computed on the GPU: take, takeAlongAxis, oneHot, nll, vmap, grad and jit raise the CPU\'s error naming op, index and size (GPU indices at the readback); valid ones agree with the CPU', async () => {
+  const arb = arbShape({ rank: [1, 3], size: [1, 4] }).chain((s) =>
+    fc.tuple(
+      arbF32(s),
+      fc.integer({ min: 0, max: s.length - 1 }).chain((axis) =>
+        fc.tuple(
+          fc.constant(axis),
+          fc.array(fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: s[axis]! - 1 }) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: s[axis]! + 1 }) }), {
+            minLength: 1,
+            maxLength: 5,
+          }),
+        ),
+      ),
+      fc.boolean(),
+    ),
+  );
+  await fc.assert(
+    fc.asyncProperty(arb, async ([xh, [axis, idx], onGpu]) => {
+      const n = xh.shape[axis]!;
+      const bad = new Set(idx.filter((v) => v < 0 || v >= n));
+      const x = build(xh);
+      // indices on the GPU have no host copy: only the kernel's flag can catch them
+      const ih = tensor(idx, 'int32') as Tensor<'int32'>;
+      const i = onGpu ? ((await toBackend(ih, 'webgpu')) as Tensor<'int32'>) : ih;
+      const where = onGpu ? 'GPU indices' : 'host indices';
+      const check = async (label: string, op: string, f: (i: Tensor<'int32'>) => Tensor, bd = bad, size = n) => {
+        const got = await gpuChecked(() => f(i), op, bd, size, `${label} (${where})`);
+        if (got) close(got, withBackend('cpu', () => f(ih)).dataSync() as ArrayLike<number>, EW, `${label} (${where})`);
+      };
+      await check('take', 'take', (j) => take(x, j, axis));
+      await check('grad(take)', 'take', (j) => grad((w: Tensor) => sum(mul(take(w, j, axis), take(w, j, axis))))(x) as Tensor);
+      await check('oneHot', 'oneHot', (j) => oneHot(j, n));
+      await check('vmap(take)', 'take', (j) => vmap((k: Tensor) => take(x, k as Tensor<'int32'>, axis))(reshape(j, [j.size, 1])));
+      // takeAlongAxis and nll: indices shaped like x off the axis, combined into flat indices
+      const along = reshape(i, [...xh.shape.map((_, d) => (d === axis ? i.size : 1))]);
+      const alongShape = xh.shape.map((d, a) => (a === axis ? i.size : d));
+      await check('takeAlongAxis', 'takeAlongAxis', (j) => takeAlongAxis(x, broadcastTo(reshape(j, along.shape), alongShape) as Tensor<'int32'>, axis));
+      await check('jit(takeAlongAxis)', 'takeAlongAxis', (j) => jit((a: Tensor, k: Tensor) => takeAlongAxis(a, k as Tensor<'int32'>, axis))(x, broadcastTo(reshape(j, along.shape), alongShape)));
+      const logits = broadcastTo(reshape(x, [1, x.size]), [i.size, x.size]);
+      const nllBad = new Set(idx.filter((v) => v < 0 || v >= x.size));
+      await check('nll', 'nll', (j) => nn.nll(logits, j), nllBad, x.size);
+    }),
+    GPU_RUNS,
+  );
 });
 
 law('a lost device gives a WebGPUError (never a hang), and initWebGPU starts a new one', async () => {

@@ -15,6 +15,11 @@ import {
   checkDerivatives,
   RUNS,
 } from '../harness/index.js';
+import { withBackend } from '../../src/backends/transfer.js';
+import { wasmAvailable } from '../../src/backends/wasm/index.js';
+
+/** The host backends present (cpu-wasm where WebAssembly SIMD runs). */
+const HOST_BACKENDS = wasmAvailable ? ['cpu', 'cpu-wasm'] : ['cpu'];
 
 /**
  * Laws of the elementwise ops (prim/elementwise.ts through ops/arith.ts): for every differentiable
@@ -100,6 +105,51 @@ test('where(cond, a, b) (broadcasting cond, a, b): derivatives in a and b at ord
   );
 });
 
+/** Values in ±[0.1, 2] with about a third exactly 0. */
+const arbSigned = (shape: readonly number[]) =>
+  fc
+    .array(fc.oneof(fc.constant(0), fc.double({ min: 0.1, max: 2, noNaN: true }), fc.double({ min: -2, max: -0.1, noNaN: true })), { minLength: sizeOf(shape), maxLength: sizeOf(shape) })
+    .map((v) => px.tensor(v, 'float64', shape) as Tensor);
+
+test("where's derivative is the same at every rank (JAX's semantics): grad Σ where(x > 0, log x, 0) is 1/x, 0, and NaN at 0 (the branch not taken meets 0·∞), its jvp is 0 at 0; second derivatives alike; a finite branch and the double-where trick give no NaN (eager, jit(grad), grad(jit), vmap, cpu and cpu-wasm)", () => {
+  // [name, f, its derivative (grad), its second derivative, its jvp with tangent 1]
+  const cases: [string, (x: Tensor) => Tensor, (v: number) => number, (v: number) => number, (v: number) => number][] = [
+    ['where(x > 0, log x, 0)', (x) => px.where(px.gt(x, 0), px.log(x), 0), (v) => (v > 0 ? 1 / v : v < 0 ? 0 : NaN), (v) => (v > 0 ? -1 / (v * v) : v < 0 ? 0 : NaN), (v) => (v > 0 ? 1 / v : 0)],
+    ['where(x > 0, x², −x)', (x) => px.where(px.gt(x, 0), px.mul(x, x), px.neg(x)), (v) => (v > 0 ? 2 * v : -1), (v) => (v > 0 ? 2 : 0), (v) => (v > 0 ? 2 * v : -1)],
+    ['where(x > 0, log where(x > 0, x, 1), 0)', (x) => px.where(px.gt(x, 0), px.log(px.where(px.gt(x, 0), x, 1)), 0), (v) => (v > 0 ? 1 / v : 0), (v) => (v > 0 ? -1 / (v * v) : 0), (v) => (v > 0 ? 1 / v : 0)],
+  ];
+  const gen = arbShape({ rank: [0, 3], size: [1, 3] }).chain((s) => fc.tuple(arbSigned(s), fc.constantFrom(...cases)));
+  fc.assert(
+    fc.property(gen, ([x, [name, f, gradOf, grad2Of, jvpOf]]) => {
+      const xs = Array.from(x.dataSync() as Float64Array);
+      const want = px.fromBuffer(Float64Array.from(xs, gradOf), 'float64', x.shape);
+      const want2 = px.fromBuffer(Float64Array.from(xs, grad2Of), 'float64', x.shape);
+      const wantJvp = xs.reduce((acc, v) => acc + jvpOf(v), 0);
+      const loss = (a: Tensor) => px.sum(f(a));
+      const second = px.grad((a: Tensor) => px.sum(px.grad(loss)(a)), { allowNaN: true }); // Σ of a gradient with a NaN is NaN
+      for (const backend of HOST_BACKENDS)
+        withBackend(backend, () => {
+          const label = `${backend} ${name} at [${x.shape}]`;
+          assertSameValues(px.grad(loss)(x), want, `${label}: grad`);
+          assertSameValues(px.jit(px.grad(loss))(x), want, `${label}: jit(grad)`);
+          assertSameValues(px.grad(px.jit(loss))(x), want, `${label}: grad(jit)`);
+          assertClose(second(x), want2, { rtol: 1e-14, atol: 0 }, `${label}: second derivative`);
+          // each element alone, as a 0-d input (its tangent is factored: the path that differed)
+          const flat = px.reshape(x, [x.size]);
+          assertSameValues(px.vmap(px.grad(loss))(flat), px.reshape(want, [x.size]), `${label}: vmap(grad) over 0-d elements`);
+          xs.forEach((v, i) => {
+            const v0 = px.tensor(v, 'float64');
+            assertSameValues(px.grad(loss)(v0), px.tensor(gradOf(v), 'float64'), `${label}: grad at the 0-d element ${i}`);
+            assertSameValues(px.grad(px.jit(loss))(v0), px.tensor(gradOf(v), 'float64'), `${label}: grad(jit) at the 0-d element ${i}`);
+            assertClose(second(v0), grad2Of(v), { rtol: 1e-14, atol: 0 }, `${label}: second derivative at the 0-d element ${i}`);
+          });
+          assertClose(px.jvp(loss, [x], [px.onesLike(x)])[1] as Tensor, wantJvp, { rtol: 1e-14, atol: 0 }, `${label}: jvp (the branch not taken contributes 0)`);
+        });
+    }),
+    RUNS,
+  );
+});
+
 test('softplus′(0) = sigmoid(0) = 1/2 and softplus″(0) = 1/4 (closed forms at the point a max/abs formulation gets wrong)', () => {
   const z = px.zeros([], 'float64');
   const d1 = px.grad((x: Tensor) => px.softplus(x))(z);
@@ -110,6 +160,73 @@ test('softplus′(0) = sigmoid(0) = 1/2 and softplus″(0) = 1/4 (closed forms a
   const big = px.tensor([-800, 800], 'float64');
   assertClose(px.softplus(big), px.tensor([0, 800], 'float64'), { atol: 1e-12 }, 'softplus(±800)');
   assertClose(px.grad((x: Tensor) => px.sum(px.softplus(x)))(big), px.tensor([0, 1], 'float64'), { atol: 1e-12 }, 'softplus′(±800)');
+});
+
+// ---- integer powers (integer_pow) ---------------------------------------------------------------
+
+/** The j-th derivative of x^k at v: k(k−1)…(k−j+1)·v^(k−j) (0 once the falling factorial hits 0). */
+function powDerivative(k: number, j: number, v: number): number {
+  let c = 1;
+  for (let i = 0; i < j; i++) c *= k - i;
+  return c === 0 ? 0 : c * Math.pow(v, k - j);
+}
+
+/** x with about a third of its elements set to exactly 0. */
+const withZeros = (x: Tensor, seed: number): Tensor =>
+  px.fromBuffer(Float64Array.from(x.dataSync() as Float64Array, (v, i) => ((i * 7 + seed) % 3 === 0 ? 0 : v)), 'float64', x.shape);
+
+/** The j-th derivative of Σ f(x) with respect to each element (nested grads), j = 1…3. */
+function nestedGrads(f: (x: Tensor) => Tensor, x: Tensor): Tensor[] {
+  const d1 = px.grad((a: Tensor) => px.sum(f(a)));
+  const d2 = px.grad((a: Tensor) => px.sum(d1(a)));
+  const d3 = px.grad((a: Tensor) => px.sum(d2(a)));
+  return [d1(x), d2(x), d3(x)];
+}
+
+test('pow(x, k) for an integer k (integer_pow): grad/jvp match central differences at orders 1–3; adjoint identity (float64)', () => {
+  const gen = fc.integer({ min: -3, max: 5 }).chain((k) => fc.tuple(fc.constant(k), k < 0 ? within(X).map((x) => awayFromZero(x, 1) as Tensor) : within(X))); // |x| ≥ 1 for k < 0: the difference quotients of x^k blow up near 0
+  fc.assert(
+    fc.property(gen, arbSeed, ([k, x], seed) => checkDerivatives(`pow(x, ${k})`, ([a]) => px.pow(a!, k), [x], seed)),
+    RUNS,
+  );
+});
+
+test('pow(x, k) for an integer k ≥ 0: derivatives of orders 1–3 equal k(k−1)…x^(k−j) exactly, finite at x = 0 (eager, vmap, jit)', () => {
+  const gen = fc.tuple(fc.integer({ min: 0, max: 7 }), within(X), fc.nat(2));
+  fc.assert(
+    fc.property(gen, ([k, x0, seed]) => {
+      const x = withZeros(x0, seed);
+      const f = (a: Tensor) => px.pow(a, k);
+      const ds = nestedGrads(f, x);
+      const jitted = px.jit((a: Tensor) => nestedGrads(f, a))(x);
+      const mapped = x.rank === 0 ? null : px.vmap((a: Tensor) => nestedGrads(f, a))(x);
+      ds.forEach((d, j) => {
+        const want = px.fromBuffer(Float64Array.from(x.dataSync() as Float64Array, (v) => powDerivative(k, j + 1, v)), 'float64', x.shape);
+        assertClose(d, want, { rtol: 1e-13, atol: 0 }, `d^${j + 1}/dx^${j + 1} x^${k}`);
+        assertSameValues(jitted[j]!, d, `jit d^${j + 1} x^${k} (the fused loop rounds as the CPU kernel)`);
+        if (mapped) assertClose(mapped[j]!, want, { rtol: 1e-13, atol: 0 }, `vmap d^${j + 1} x^${k}`);
+      });
+    }),
+    RUNS,
+  );
+});
+
+test('pow(x, k) with an integer number k equals pow with a tensor exponent away from 0, in value and at orders 1–3; at 0 the tensor exponent gives NaN from the order where k − j < 0', () => {
+  const gen = fc.tuple(fc.integer({ min: -3, max: 6 }), kinkFree.map(signedAway));
+  fc.assert(
+    fc.property(gen, ([k, x]) => {
+      const kt = px.full([], k, 'float64');
+      assertSameValues(px.pow(x, k), px.pow(x, kt), `x^${k}`);
+      const a = nestedGrads((v) => px.pow(v, k), x);
+      const b = nestedGrads((v) => px.pow(v, kt), x);
+      a.forEach((d, j) => assertClose(d, b[j]!, { rtol: 1e-13, atol: 1e-300 }, `d^${j + 1} x^${k}: integer vs tensor exponent`));
+    }),
+    RUNS,
+  );
+  // the failure integer_pow exists for: x^2 with a tensor exponent, third derivative at 0
+  const z = px.zeros([1], 'float64');
+  assert.ok(Number.isNaN(nestedGrads((v) => px.pow(v, px.full([], 2, 'float64')), z)[2]!.item()), 'the tensor exponent meets 0·∞');
+  assert.equal(nestedGrads((v) => px.pow(v, 2), z)[2]!.item(), 0);
 });
 
 /** Exact equality of elements (NaN equals NaN; infinities compare as values). */

@@ -121,6 +121,84 @@ test('closed forms: ∇ sum = 1, ∇ mean = 1/n, ∇ max = one-hot of the argmax
   );
 });
 
+/** assertClose that also accepts equal infinities (±∞ = ±∞) and NaN where NaN is expected. */
+function assertCloseExtended(a: Tensor, b: Tensor, label: string): void {
+  assert.deepEqual(a.shape, b.shape, `${label}: shapes`);
+  const x = a.dataSync() as Float64Array;
+  const y = b.dataSync() as Float64Array;
+  y.forEach((w, i) => {
+    const v = x[i]!;
+    if (v === w || (Number.isNaN(v) && Number.isNaN(w))) return;
+    if (!(Math.abs(v - w) <= 1e-15 + 1e-14 * Math.abs(w))) assert.fail(`${label}: element ${i}: got ${v} expected ${w}`);
+  });
+}
+
+/** Values in [−3, 3] with some entries −∞ and fewer +∞ (whole slices of −∞ are likely in small shapes). */
+const arbWithInfinities = (shape: readonly number[]) =>
+  fc
+    .array(
+      fc.oneof(
+        { weight: 3, arbitrary: fc.double({ min: -3, max: 3, noNaN: true }) },
+        { weight: 3, arbitrary: fc.constant(-Infinity) },
+        { weight: 1, arbitrary: fc.constant(Infinity) },
+      ),
+      { minLength: sizeOf(shape), maxLength: sizeOf(shape) },
+    )
+    .map((v) => px.tensor(v, 'float64', shape) as Tensor);
+
+/**
+ * logsumexp of one slice and its gradient, by the rules logsumexp documents: all −∞ gives −∞ and
+ * gradient 0; a +∞ entry gives +∞, gradient NaN on the +∞ entries and 0 elsewhere; otherwise the
+ * shifted sum and the softmax weights (0 on −∞ entries).
+ */
+function lseSlice(v: readonly number[]): { value: number; grad: number[] } {
+  const m = Math.max(...v);
+  if (m === -Infinity) return { value: -Infinity, grad: v.map(() => 0) };
+  if (m === Infinity) return { value: Infinity, grad: v.map((a) => (a === Infinity ? NaN : 0)) };
+  const s = v.reduce((acc, a) => acc + Math.exp(a - m), 0);
+  return { value: m + Math.log(s), grad: v.map((a) => Math.exp(a - m) / s) };
+}
+
+test('logsumexp with infinite entries: −∞ for an all −∞ slice (gradient 0), +∞ with a +∞ entry (gradient NaN there, 0 elsewhere), softmax weights otherwise; eager, jit and vmap; the Hessian-vector product of an all −∞ slice is 0', () => {
+  const gen = arbShape({ rank: [1, 3], size: [1, 4] }).chain((s) => fc.tuple(arbWithInfinities(s), fc.integer({ min: 0, max: s.length - 1 })));
+  fc.assert(
+    fc.property(gen, ([x, axis]) => {
+      // slices along `axis`, moved last: rows of the reference
+      const perm = [...x.shape.keys()].filter((a) => a !== axis).concat(axis);
+      const rows = px.reshape(px.transpose(x, perm), [-1, x.shape[axis]!]);
+      const ref = Array.from({ length: rows.shape[0]! }, (_, r) => lseSlice(Array.from(px.slice(rows, [r, 0], [r + 1, rows.shape[1]!]).dataSync() as Float64Array)));
+      const wantValue = px.tensor(ref.map((r) => r.value), 'float64');
+      const wantGrad = px.tensor(ref.flatMap((r) => r.grad), 'float64', rows.shape);
+      const f = (a: Tensor) => px.logsumexp(a, -1);
+      const check = (label: string, value: Tensor, g: Tensor) => {
+        assertCloseExtended(value, wantValue, `${label} value`);
+        assertCloseExtended(g, wantGrad, `${label} gradient`);
+      };
+      const ones = px.onesLike(wantValue);
+      const [v, back] = px.vjp(f, rows);
+      const backOnes = () => (back(ones) as unknown as [Tensor])[0];
+      check('eager', v, backOnes());
+      const jitted = px.jit((a: Tensor) => {
+        const [y, b] = px.vjp(f, a);
+        return [y, (b(px.onesLike(y)) as unknown as [Tensor])[0]];
+      })(rows);
+      check('jit', jitted[0]!, jitted[1]!);
+      check('vmap', px.vmap((r: Tensor) => px.logsumexp(r))(rows), px.vmap(px.grad((r: Tensor) => px.logsumexp(r), { allowNaN: true }))(rows));
+      // along the original axis, without moving it
+      assertCloseExtended(px.logsumexp(x, axis), px.reshape(wantValue, x.shape.filter((_, a) => a !== axis)), 'along the axis');
+      // second order on the all −∞ slices: Hessian-vector products are 0, not NaN
+      const dead = ref.map((r) => r.value === -Infinity);
+      if (dead.some(Boolean)) {
+        const t = px.onesLike(rows);
+        const hv = px.jvp((a: Tensor) => (px.vjp(f, a)[1](ones) as unknown as [Tensor])[0], [rows], [t])[1] as Tensor;
+        const hvRows = Array.from({ length: rows.shape[0]! }, (_, r) => Array.from(px.slice(hv, [r, 0], [r + 1, rows.shape[1]!]).dataSync() as Float64Array));
+        hvRows.forEach((h, r) => dead[r] && assert.deepEqual(h, h.map(() => 0), `Hessian·t of the all −∞ row ${r}`));
+      }
+    }),
+    RUNS,
+  );
+});
+
 test('max at a tie shares the derivative equally among the tied elements', () => {
   const x = px.tensor([1, 3, 3, 0], 'float64');
   assertClose(px.grad((a: Tensor) => px.max(a))(x), px.tensor([0, 0.5, 0.5, 0], 'float64'), { atol: 0 }, '∇ max at a tie');

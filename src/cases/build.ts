@@ -114,7 +114,28 @@ export function lossFn(name: 'nll' | 'mse' | 'sum'): (out: Tensor, y: Tensor) =>
   }
 }
 
-/** Decodes a batch {x, y}: y is int32 labels for nll, else float of the case dtype. */
-export function batchFromJSON(b: { x: TensorJSON; y: TensorJSON }, loss: 'nll' | 'mse' | 'sum', dtype: FloatDType, where: string): { x: Tensor; y: Tensor } {
+/** The number of outputs per example of a model description (the classes, for nll). */
+export function outputSize(model: ModelJSON): number {
+  switch (model.kind) {
+    case 'mlp':
+      return model.sizes[model.sizes.length - 1]!;
+    case 'polynomial':
+      return 1;
+    case 'lenet':
+      return model.fc[model.fc.length - 1]!;
+  }
+}
+
+/**
+ * Decodes a batch {x, y}: y is int32 labels for nll, else float of the case dtype. nll labels
+ * must be integers in [0, classes) of the model's output; any other is refused, naming it.
+ */
+export function batchFromJSON(b: { x: TensorJSON; y: TensorJSON }, model: ModelJSON, loss: 'nll' | 'mse' | 'sum', dtype: FloatDType, where: string): { x: Tensor; y: Tensor } {
+  if (loss === 'nll') {
+    const classes = outputSize(model);
+    const bad = b.y.data.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= classes);
+    if (bad >= 0)
+      throw new ShapeError(`${where}.y.data[${bad}]: label ${b.y.data[bad]} is not a class of the ${model.kind} model's ${classes} outputs (nll labels are integers in [0, ${classes}))`);
+  }
   return { x: tensorFromJSON(b.x, dtype, `${where}.x`), y: tensorFromJSON(b.y, loss === 'nll' ? 'int32' : dtype, `${where}.y`) };
 }

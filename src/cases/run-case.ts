@@ -26,7 +26,7 @@ const list = async (t: Tensor): Promise<number[]> => Array.from((await t.data())
 export async function runCase(c: CaseFile): Promise<CaseResult> {
   const params = paramsFromJSON(c.model, c.params, c.dtype, 'params');
   const direction = paramsFromJSON(c.model, c.direction, c.dtype, 'direction');
-  const { x, y } = batchFromJSON(c.inputs, c.loss, c.dtype, 'inputs');
+  const { x, y } = batchFromJSON(c.inputs, c.model, c.loss, c.dtype, 'inputs');
   const model = modelFn(c.model);
   const loss = lossFn(c.loss);
   const partition = compilePartition(c.partition as Partition, params);

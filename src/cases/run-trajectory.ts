@@ -29,7 +29,7 @@ export async function runTrajectory(file: TrajectoryFile): Promise<TrajectoryRes
   if (!Number.isInteger(config.steps) || config.steps < 0) throw new RangeError(`config.steps: expected a non-negative integer, got ${config.steps}`);
   if (file.batches.length < config.steps) throw new RangeError(`batches: ${file.batches.length} batches for ${config.steps} steps`);
   let params = paramsFromJSON(file.model, file.params, dtype, 'params');
-  const batches = file.batches.slice(0, config.steps).map((b, t) => batchFromJSON(b, file.loss, dtype, `batches.${t}`));
+  const batches = file.batches.slice(0, config.steps).map((b, t) => batchFromJSON(b, file.model, file.loss, dtype, `batches.${t}`));
   const model = modelFn(file.model);
   const lossOf = lossFn(file.loss);
   const loss = (p: unknown, x: Tensor, y: Tensor) => lossOf(model(p, x), y);

@@ -18,3 +18,12 @@ export class ConcretizationError extends Error {
 export class LinAlgError extends Error {
   override name = 'LinAlgError';
 }
+
+/**
+ * The error of an index outside [0, size) met by a gathering op (take, takeAlongAxis, oneHot,
+ * nll, scatterAdd): names the op, the index, its flat position among the indices, the axis and
+ * its size. Every backend raises this same message (WebGPU at the next readback).
+ */
+export function indexOutOfRange(op: string, index: number, position: number, axis: number, size: number): ShapeError {
+  return new ShapeError(`${op}: index ${index} (at flat position ${position}) is out of range for axis ${axis} of size ${size} (indices must lie in [0, ${size}))`);
+}

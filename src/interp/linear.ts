@@ -1,10 +1,11 @@
 import { full } from '../ops/create.js';
-import { add, mul } from '../ops/arith.js';
-import { mulP } from '../prim/elementwise.js';
+import { abs, add, lt, mul } from '../ops/arith.js';
+import { mulP, selectP } from '../prim/elementwise.js';
 import { broadcastInDimP } from '../prim/structural.js';
-import { reduceSumP } from '../prim/reduce.js';
+import { reduceMaxP, reduceSumP } from '../prim/reduce.js';
 import type { Aval, Tensor } from '../core/tensor.js';
 import type { LinearArg, Primitive } from '../prim/primitive.js';
+import { inlineRuleOf } from './stage.js';
 import { bind, Trace, Tracer } from './trace.js';
 
 /**
@@ -19,6 +20,13 @@ interface Equation {
   readonly outputs: LinearTracer[];
 }
 
+/**
+ * A factored tangent's poison (see {@link poisonOf}), computed only if the map is transposed, once
+ * per transposition (`seen` holds the values computed so far: never across calls, whose traces
+ * may differ).
+ */
+type Poison = (seen: Map<Poison, Tensor>) => Tensor;
+
 /** A node of the recorded linear graph: an input, a known constant, or an equation's output. */
 export class LinearTracer extends Tracer {
   constructor(
@@ -28,10 +36,12 @@ export class LinearTracer extends Tracer {
       | { kind: 'input'; index: number }
       | { kind: 'const'; value: Tensor }
       | { kind: 'eqn'; eqn: Equation }
-      | { kind: 'scaled'; scalar: LinearTracer; base: Tensor },
+      | { kind: 'scaled'; scalar: LinearTracer; base: Tensor; poison: Poison | null },
   ) {
     super(trace, { shape: aval.shape, dtype: aval.dtype });
   }
+  /** A materialised c·K whose factored form carried a poison (see {@link poisonOf}): added to c̄ when transposed. */
+  poisonFor: { readonly scalar: LinearTracer; readonly value: Poison } | null = null;
 }
 
 /** Records linear primitive applications instead of running them. */
@@ -52,6 +62,12 @@ export class LinearTrace extends Trace {
    * op applied to it alone is applied to K right away, f(c·K) = c·f(K), so chains such as
    * broadcast → mul(u) → transpose → matmul(x, ·) cost one eager matmul x·uᵀ, and transposing
    * gives c̄ = Σ ct∘(x·uᵀ): elementwise, where the unfactored graph would need xᵀ·ct (a matmul).
+   *
+   * Run forward, c·f(K) is what the recorded graph gives; transposed, it can differ in one way: the
+   * recorded graph of `where` sends a zero cotangent into the branch not taken, and 0·∞ there is
+   * NaN (JAX's semantics: grad of where(x > 0, log(x), 0) at 0 is NaN, its jvp 0). The factored
+   * form keeps that as a `poison` (0, or NaN) added to c̄ on transposition, so that a gradient does
+   * not depend on whether its tangent was factored (a 0-d input's always is).
    */
   process(prim: Primitive, args: readonly Tracer[], params: unknown): Tensor[] {
     const inputs = args as readonly LinearTracer[];
@@ -61,8 +77,12 @@ export class LinearTrace extends Trace {
     const scalars = linear.map(scalarFactor);
     const c = scalars[0];
     if (c && scalars.every((s) => s === c)) {
+      // a call (jit_call) is applied equation by equation, so that its selects carry their poison
+      const inline = inlineRuleOf(prim.name);
+      if (inline) return inline(args, params);
       const bases = inputs.map((i) => (i.recipe.kind === 'const' ? i.recipe.value : i.recipe.kind === 'scaled' ? i.recipe.base : full([], 1, i.dtype)));
-      return bind(prim, bases, params).map((out) => new LinearTracer(this, out, { kind: 'scaled', scalar: c, base: out }));
+      const poison = poisonOf(prim, inputs, bases);
+      return bind(prim, bases, params).map((out) => new LinearTracer(this, out, { kind: 'scaled', scalar: c, base: out, poison }));
     }
     return this.record(prim, inputs.map((i) => this.materialize(i)), params);
   }
@@ -81,9 +101,40 @@ export class LinearTrace extends Trace {
     const { scalar, base } = t.recipe;
     const spread = base.shape.length === 0 ? scalar : this.record(broadcastInDimP, [scalar], { shape: base.shape, dims: [] })[0]!;
     const out = this.record(mulP, [this.lift(base), spread], {})[0]!;
+    if (t.recipe.poison) out.poisonFor = { scalar, value: t.recipe.poison };
     this.materialized.set(t, out);
     return out;
   }
+}
+
+/**
+ * The poison of a factored result c·f(K…): its inputs' poisons, and for `select` what transposing
+ * the recorded select would add to c̄: the zero cotangent of the branch not taken times that
+ * branch's K, summed: 0, or NaN where K is ±∞ or NaN there. Null when there is none.
+ */
+function poisonOf(prim: Primitive, inputs: readonly LinearTracer[], bases: readonly Tensor[]): Poison | null {
+  const parts: Poison[] = [];
+  for (const i of inputs) if (i.recipe.kind === 'scaled' && i.recipe.poison) parts.push(i.recipe.poison);
+  if (prim === selectP) {
+    const [cond, a, b] = bases as [Tensor, Tensor, Tensor];
+    // the largest |K| where the branch is not taken, then NaN unless it is finite: by a comparison
+    // (WGSL compilers may fold a product by a literal 0 to 0 in jit's fused kernels), plus 0·max|K|
+    // so that its derivatives (Hessians) are NaN where the recorded graph's would be
+    const poison = (k: Tensor, taken: boolean): Poison => () => {
+      const zero = full(k.shape, 0, k.dtype);
+      const worst = maxAll(bind(selectP, taken ? [cond, abs(k), zero] : [cond, zero, abs(k)], {})[0]!);
+      return add(bind(selectP, [lt(worst, Infinity), full([], 0, k.dtype), full([], NaN, k.dtype)], {})[0]!, mul(worst, 0));
+    };
+    if (inputs[1]!.recipe.kind !== 'const') parts.push(poison(a, false));
+    if (inputs[2]!.recipe.kind !== 'const') parts.push(poison(b, true));
+  }
+  if (parts.length === 0) return null;
+  const self: Poison = (seen) => {
+    let v = seen.get(self);
+    if (!v) seen.set(self, (v = parts.map((p) => p(seen)).reduce((p, q) => add(p, q))));
+    return v;
+  };
+  return self;
 }
 
 /** The scalar c of a factored tangent c·K (a scalar tangent is its own factor), else null. */
@@ -102,11 +153,13 @@ export function transposeLinear(
   inputAvals: readonly Aval[],
 ): Tensor[] {
   const ctOf = new Map<LinearTracer, Tensor>();
+  const seen = new Map<Poison, Tensor>();
   const accum = (t: LinearTracer, ct: Tensor | null) => {
     if (ct == null || t.recipe.kind === 'const') return;
     if (t.recipe.kind === 'scaled') {
-      // c·K: c̄ = Σ ct∘K
-      accum(t.recipe.scalar, sumAll(mul(ct, t.recipe.base)));
+      // c·K: c̄ = Σ ct∘K (+ its poison)
+      const cBar = sumAll(mul(ct, t.recipe.base));
+      accum(t.recipe.scalar, t.recipe.poison ? add(cBar, t.recipe.poison(seen)) : cBar);
       return;
     }
     const prev = ctOf.get(t);
@@ -122,6 +175,7 @@ export function transposeLinear(
     const outCts = eqn.outputs.map((o) => ctOf.get(o) ?? null);
     eqn.outputs.forEach((o) => ctOf.delete(o));
     if (outCts.every((c) => c == null)) continue;
+    eqn.outputs.forEach((o, j) => o.poisonFor && outCts[j] != null && accum(o.poisonFor.scalar, o.poisonFor.value(seen)));
     const args: LinearArg[] = eqn.inputs.map((i) =>
       i.recipe.kind === 'const' ? { linear: false, value: i.recipe.value } : { linear: true, aval: i.aval },
     );
@@ -184,6 +238,9 @@ export function evalLinear(outputs: readonly (Tensor | null)[], tangents: readon
   }
   return outputs.map((o) => (o instanceof LinearTracer ? get(o) : null));
 }
+
+/** The maximum over every axis (a scalar; NaN if any element is). */
+const maxAll = (x: Tensor): Tensor => (x.shape.length === 0 ? x : bind(reduceMaxP, [x], { axes: x.shape.map((_, i) => i) })[0]!);
 
 /** Σ over every axis (a scalar). */
 const sumAll = (x: Tensor): Tensor => (x.shape.length === 0 ? x : bind(reduceSumP, [x], { axes: x.shape.map((_, i) => i) })[0]!);

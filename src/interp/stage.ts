@@ -70,6 +70,9 @@ export function registerStageInline(name: string, rule: (args: readonly Tensor[]
   inlineRules.set(name, rule);
 }
 
+/** The inline rule of a call primitive (`jit_call`: evaluate its program equation by equation), if it has one. */
+export const inlineRuleOf = (name: string): ((args: readonly Tensor[], params: any) => Tensor[]) | undefined => inlineRules.get(name);
+
 /** Records primitive applications into equations. */
 export class StageTrace extends Trace {
   private nextId = 0;

@@ -99,7 +99,8 @@ function expression(op: LoopOp, args: readonly string[]): string {
   else if (op.prim === 'convert') {
     const to = (op.params as { dtype: DType }).dtype;
     e = to === 'int32' ? `(${a} | 0)` : to === 'bool' ? `(${a} ? 1 : 0)` : a;
-  } else if (op.prim === 'mul' && op.dtype === 'int32') e = `Math.imul(${a}, ${b})`;
+  } else if (op.prim === 'integer_pow') e = `Math.pow(${a}, ${(op.params as { y: number }).y})`;
+  else if (op.prim === 'mul' && op.dtype === 'int32') e = `Math.imul(${a}, ${b})`;
   else if (unary[op.prim]) e = unary[op.prim]!(a);
   else if (binary[op.prim]) e = binary[op.prim]!(a, b);
   else throw new Error(`jit: no loop expression for primitive '${op.prim}'`);

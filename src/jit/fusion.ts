@@ -24,7 +24,7 @@ export type EqnKind = 'elementwise' | 'view' | 'reduce' | 'other';
 export const ELEMENTWISE = new Set([
   'neg', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'tanh', 'sin', 'cos', 'abs', 'sign', 'floor', 'not',
   'add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or',
-  'select', 'convert',
+  'select', 'convert', 'integer_pow',
 ]);
 /** Structural primitives a loop absorbs as strided reads (stop_gradient is the identity view). */
 const VIEWS = new Set(['broadcast_in_dim', 'transpose', 'slice', 'reshape', 'stop_gradient']);

@@ -14,10 +14,13 @@ function checkLabels(fn: string, out: Tensor, y: Tensor): void {
     throw new ShapeError(`${fn}: outputs ${showShape(out.shape)} and labels ${showShape(y.shape)} do not fit (expected [N, C] and [N])`);
 }
 
-/** Negative log-likelihood of log-probabilities [N, C] at int32 labels [N], mean over N. */
+/**
+ * Negative log-likelihood of log-probabilities [N, C] at int32 labels [N], mean over N. A label
+ * outside [0, C) raises a ShapeError naming it (on every backend; on WebGPU at the next readback).
+ */
 export function nll<D extends DType>(logProbs: Tensor<D>, labels: Tensor<'int32'>): Tensor<D> {
   checkLabels('nll', logProbs, labels);
-  const picked = takeAlongAxis(logProbs, expandDims(labels, 1), 1);
+  const picked = takeAlongAxis(logProbs, expandDims(labels, 1), 1, 'nll');
   return neg(mean(reshape(picked, [labels.shape[0]!])));
 }
 

@@ -52,8 +52,14 @@ export const sub = bin(() => e.subP, 'sub');
 export const mul = bin(() => e.mulP, 'mul');
 /** a / b (floats only) */
 export const div = bin(() => e.divP, 'div');
-/** a ** b (floats only) */
-export const pow = bin(() => e.powP, 'pow');
+const powTensor = bin(() => e.powP, 'pow');
+/**
+ * a ** b (floats only). With `b` an integer number k (`pow(x, 3)`, |k| < 2^31), it is x^k by the integer_pow
+ * primitive, exact at every order of derivative at x = 0 (as JAX's integer_pow); otherwise the
+ * general power, whose derivative in a is b·a^(b−1) and in b is log(a)·a^b.
+ */
+export const pow = <A extends TensorLike, B extends TensorLike>(a: A, b: B): Out<A, B> =>
+  typeof b === 'number' && Number.isInteger(b) && Math.abs(b) < 2 ** 31 && typeof a !== 'number' ? (bind1(e.integerPowP, [a], { y: b }) as Out<A, B>) : powTensor(a, b);
 /** elementwise max(a, b); ties share the derivative equally */
 export const maximum = bin(() => e.maxP, 'maximum');
 /** elementwise min(a, b) */

@@ -3,7 +3,7 @@ import { DTypeError, ShapeError } from '../core/errors.js';
 import { normAxes, normAxis, type Shape, showShape, sizeOf } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { bind1 } from '../interp/trace.js';
-import { gatherP } from '../prim/gather.js';
+import { checkedIndices, gatherP } from '../prim/gather.js';
 import { concatenateP, padP, reshapeP, sliceP, transposeP } from '../prim/structural.js';
 import { add, astype, eq } from './arith.js';
 import { arange, fromBuffer } from './create.js';
@@ -101,22 +101,31 @@ export function pad<D extends DType>(x: Tensor<D>, widths: readonly (readonly [n
   return bind1(padP, [x], { lo: widths.map((w) => w[0]), hi: widths.map((w) => w[1]), value }) as Tensor<D>;
 }
 
-/** Takes elements along `axis` at int32 `indices` (any shape): numpy's `take`. */
+/**
+ * Takes elements along `axis` at int32 `indices` (any shape): numpy's `take`. Every index must lie
+ * in [0, size of the axis): a negative or too large one raises a ShapeError naming the op, the
+ * index and the size, on every backend (numpy wraps negatives and JAX clamps; partax refuses both).
+ */
 export function take<D extends DType>(x: Tensor<D>, indices: Tensor<'int32'> | readonly number[], axis = 0): Tensor<D> {
   const idx = Array.isArray(indices) ? intTensor(indices as readonly number[]) : (indices as Tensor);
   if (idx.dtype !== 'int32') throw new DTypeError(`take: indices must be int32, got ${idx.dtype}`);
   return bind1(gatherP, [x, idx], { axis: normAxis('take', axis, x.shape.length) }) as Tensor<D>;
 }
 
-/** Gathers along `axis` with indices shaped like `x` except on that axis (numpy's take_along_axis). */
-export function takeAlongAxis<D extends DType>(x: Tensor<D>, indices: Tensor<'int32'>, axis: number): Tensor<D> {
-  const a = normAxis('takeAlongAxis', axis, x.shape.length);
+/**
+ * Gathers along `axis` with indices shaped like `x` except on that axis (numpy's take_along_axis).
+ * Indices must lie in [0, x.shape[axis]) (as {@link take}); `op` names the caller in that error.
+ */
+export function takeAlongAxis<D extends DType>(x: Tensor<D>, indices: Tensor<'int32'>, axis: number, op = 'takeAlongAxis'): Tensor<D> {
+  const a = normAxis(op, axis, x.shape.length);
+  if (indices.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32, got ${indices.dtype}`);
   if (indices.shape.length !== x.shape.length || indices.shape.some((d, i) => i !== a && d !== x.shape[i]))
-    throw new ShapeError(`takeAlongAxis: indices ${showShape(indices.shape)} do not match ${showShape(x.shape)} off axis ${a}`);
+    throw new ShapeError(`${op}: indices ${showShape(indices.shape)} do not match ${showShape(x.shape)} off axis ${a}`);
   // move axis last, flatten leading axes, gather from the flattened tensor with row offsets.
   const xm = moveAxis(x, a, -1);
-  const im = moveAxis(indices, a, -1);
   const n = xm.shape[xm.shape.length - 1]!;
+  // checked before the row offsets are added: an index past the row's end would read the next row
+  const im = moveAxis(checkedIndices(indices, n, a, op) as Tensor<'int32'>, a, -1);
   const rows = sizeOf(xm.shape.slice(0, -1));
   const k = im.shape[im.shape.length - 1]!;
   const offsets = reshape(arange(0, rows * n, n, 'int32'), [rows, 1]);
@@ -126,11 +135,14 @@ export function takeAlongAxis<D extends DType>(x: Tensor<D>, indices: Tensor<'in
 }
 
 
-/** One-hot encoding: int labels [...] → [..., depth] of `dtype`. */
+/**
+ * One-hot encoding: int labels [...] → [..., depth] of `dtype`. A label outside [0, depth) raises
+ * a ShapeError naming it (JAX gives a row of zeros; partax refuses).
+ */
 export function oneHot<D extends DType = 'float32'>(labels: Tensor<'int32'>, depth: number, dtype: D = 'float32' as D): Tensor<D> {
   if (labels.dtype !== 'int32') throw new DTypeError(`oneHot: labels must be int32, got ${labels.dtype}`);
   const classes = reshape(arange(depth, 'int32'), [...labels.shape.map(() => 1), depth]);
-  return astype(eq(expandDims(labels, -1), classes), dtype);
+  return astype(eq(expandDims(checkedIndices(labels, depth, labels.shape.length, 'oneHot'), -1), classes), dtype);
 }
 
 function intTensor(values: readonly number[]): Tensor<'int32'> {

@@ -101,6 +101,28 @@ export const powP = binary('pow', (x, y, out, dx, dy) => {
   const ty = dy == null ? null : o.mul(dy, o.where(o.eq(out, 0), o.zerosLike(out), o.mul(o.log(x), out)));
   return addT(tx, ty);
 });
+/**
+ * integer_pow(x; y): x^y for a constant integer y, negative allowed, x^0 = 1 everywhere (NaN
+ * included), as JAX's `lax.integer_pow`; `pow(x, k)` with an integer number k binds it. Its
+ * derivative y·x^(y−1)·dx is written with integer_pow itself, so every order stays finite at x = 0
+ * (x^0 = 1 and the tangent of x^0 is a symbolic zero), where `pow`'s rule y·x^(y−1) with a tensor
+ * exponent meets 0·x^(−1) = 0·∞ = NaN from the second order on.
+ */
+export const integerPowP: Primitive<{ y: number }> = primitive<{ y: number }>({
+  name: 'integer_pow',
+  abstractEval: ([x], { y }) => {
+    requireFloat('pow', x!.dtype);
+    if (!Number.isInteger(y) || Math.abs(y) > 2 ** 31 - 1) throw new DTypeError(`pow: integer_pow needs a 32-bit integer exponent, got ${y}`);
+    return [x!];
+  },
+  jvp: ([x], [dx], p) => {
+    const out = bind1(integerPowP, [x!], p);
+    if (dx == null || p.y === 0) return [[out], [null]];
+    return [[out], [p.y === 1 ? dx : o.mul(dx, o.mul(bind1(integerPowP, [x!], { y: p.y - 1 }), p.y))]];
+  },
+  transpose: null,
+  vmap: (args, batched, params, size) => elementwiseVmap(integerPowP, args, batched, params, size),
+});
 export const maxP = binary('max', (x, y, _o, dx, dy) => tieSplit(x, y, dx, dy), { intOk: true });
 export const minP = binary('min', (x, y, _o, dx, dy) => tieSplit(y, x, dx, dy), { intOk: true });
 

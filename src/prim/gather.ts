@@ -14,6 +14,34 @@ import { reshapeP, transposeP } from './structural.js';
 export type GatherParams = { axis: number };
 /** scatterAdd(upd, idx; axis, shape): zeros of `shape` with upd added at the gathered positions. */
 export type ScatterParams = { axis: number; shape: Shape };
+/** checkIndex(idx; op, axis, size): the indices unchanged, after checking each lies in [0, size). */
+export type CheckIndexParams = { op: string; axis: number; size: number };
+
+/**
+ * Index rule of every gathering op: an index must lie in [0, size); anything else (negative ones
+ * included: there is no wrap-around from the end, and no clamping) raises a ShapeError naming the
+ * op, the index, its flat position, the axis and its size. The gather and scatter_add kernels check
+ * their own indices; `check_index` checks indices that are about to be combined into flat ones
+ * (takeAlongAxis, oneHot, nll, the batching rules below), where a bad index would otherwise land in
+ * another row. The check runs where the indices are concrete: in the kernel, so indices that are
+ * tracers (inside jit, grad, vmap) are checked when the program runs, on every backend (WebGPU
+ * kernels raise a device flag, turned into the error at the next readback).
+ */
+export const checkIndexP: Primitive<CheckIndexParams> = primitive({
+  name: 'check_index',
+  abstractEval: ([idx], { op, size }) => {
+    checkIndex(op, idx!);
+    if (!Number.isInteger(size) || size < 0) throw new ShapeError(`${op}: axis size ${size} is not a non-negative integer`);
+    return [idx!];
+  },
+  jvp: ([idx], _t, p) => [[bind1(checkIndexP, [idx!], p)], [null]],
+  transpose: null,
+  // the rule is per element: batched or not, every index is checked against the same size
+  vmap: ([idx], [b], p) => [[bind1(checkIndexP, [idx!], p)], [b!]],
+});
+
+/** `idx` after checking that every index lies in [0, size) of `axis` (an error names `op`). */
+export const checkedIndices = (idx: Tensor, size: number, axis: number, op: string): Tensor => bind1(checkIndexP, [idx], { op, axis, size });
 
 const gatheredShape = (x: Shape, idx: Shape, axis: number): number[] => [...x.slice(0, axis), ...idx, ...x.slice(axis + 1)];
 
@@ -56,7 +84,8 @@ export const gatherP: Primitive<GatherParams> = primitive({
     const size = x!.shape[axis + 1]!;
     const xm = moveAxis(x!, axis + 1, 1);
     const merged = bind1(reshapeP, [xm], { shape: [xm.shape[0]! * size, ...xm.shape.slice(2)] });
-    const out = bind1(gatherP, [merged, offsetIndices(idx!, size)], { axis: 0 });
+    // checked before the batch offsets: an index past the end must not read the next batch row
+    const out = bind1(gatherP, [merged, offsetIndices(checkedIndices(idx!, size, axis, 'take'), size)], { axis: 0 });
     // out: [B, ...I, ...pre, ...rest]; move the I block after pre.
     const nI = idx!.shape.length - 1;
     const perm = [0, ...range(1 + nI, 1 + nI + axis), ...range(1, 1 + nI), ...range(1 + nI + axis, out.shape.length)];
@@ -86,7 +115,7 @@ export const scatterAddP: Primitive<ScatterParams> = primitive({
     const ut = bind1(transposeP, [ub], { perm });
     const a = shape[axis]!;
     const target = [size * a, ...shape.slice(0, axis), ...shape.slice(axis + 1)];
-    const s = bind1(scatterAddP, [ut, offsetIndices(idx!, a)], { axis: 0, shape: target });
+    const s = bind1(scatterAddP, [ut, offsetIndices(checkedIndices(idx!, a, axis, 'scatterAdd'), a)], { axis: 0, shape: target });
     const r = bind1(reshapeP, [s], { shape: [size, a, ...shape.slice(0, axis), ...shape.slice(axis + 1)] });
     return [[moveAxis(r, 1, axis + 1)], [true]];
   },

@@ -44,6 +44,11 @@ export const int32Kernels: Record<string, Binary> = {
   mul: (a, b, o) => { for (let i = 0; i < o.length; i++) o[i] = Math.imul(a[i]!, b[i]!); },
 };
 
+/** x^y for an integer y (integer_pow): Math.pow, as the general pow kernel, so both round alike. */
+export function integerPow(x: Buffer, y: number, out: Buffer): void {
+  for (let i = 0; i < out.length; i++) out[i] = Math.pow(x[i]!, y);
+}
+
 export function select(c: Buffer, a: Buffer, b: Buffer, out: Buffer): void {
   for (let i = 0; i < out.length; i++) out[i] = c[i] ? a[i]! : b[i]!;
 }

@@ -1,6 +1,6 @@
 import { allocate, type Buffer, type DType } from '../../core/dtype.js';
-import { type Shape, showShape, sizeOf } from '../../core/shape.js';
-import { ShapeError } from '../../core/errors.js';
+import { type Shape, sizeOf } from '../../core/shape.js';
+import { indexOutOfRange } from '../../core/errors.js';
 
 /** CPU gather / scatter-add along one axis: x viewed as [pre, A, post]. */
 
@@ -8,16 +8,17 @@ function dims(shape: Shape, axis: number) {
   return { pre: sizeOf(shape.slice(0, axis)), a: shape[axis]!, post: sizeOf(shape.slice(axis + 1)) };
 }
 
-function checkIdx(op: string, idx: Int32Array, a: number, shape: Shape, axis: number): void {
+/** Throws the error naming `op` at the first index outside [0, size) (the check_index kernel, and gather's own). */
+export function checkIndices(op: string, idx: Int32Array, size: number, axis: number): void {
   for (let i = 0; i < idx.length; i++) {
     const v = idx[i]!;
-    if (v < 0 || v >= a) throw new ShapeError(`${op}: index ${v} (at flat position ${i}) is out of range for axis ${axis} of size ${a} in ${showShape(shape)}`);
+    if (v < 0 || v >= size) throw indexOutOfRange(op, v, i, axis, size);
   }
 }
 
 export function gather(x: Buffer, shape: Shape, idx: Int32Array, axis: number, dtype: DType): Buffer {
   const { pre, a, post } = dims(shape, axis);
-  checkIdx('take', idx, a, shape, axis);
+  checkIndices('take', idx, a, axis);
   const k = idx.length;
   const out = allocate(dtype, pre * k * post);
   for (let p = 0; p < pre; p++)
@@ -31,7 +32,7 @@ export function gather(x: Buffer, shape: Shape, idx: Int32Array, axis: number, d
 
 export function scatterAdd(u: Buffer, idx: Int32Array, axis: number, shape: Shape, dtype: DType): Buffer {
   const { pre, a, post } = dims(shape, axis);
-  checkIdx('scatterAdd', idx, a, shape, axis);
+  checkIndices('scatterAdd', idx, a, axis);
   const k = idx.length;
   const out = allocate(dtype, sizeOf(shape));
   for (let p = 0; p < pre; p++)

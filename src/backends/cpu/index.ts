@@ -2,8 +2,8 @@ import { allocate, type Buffer, type DType } from '../../core/dtype.js';
 import type { Shape } from '../../core/shape.js';
 import type { ArrayTensor, Aval } from '../../core/tensor.js';
 import type { Backend } from '../backend.js';
-import { binaryKernels, convert, int32Kernels, select, unaryKernels } from './elementwise.js';
-import { gather, scatterAdd } from './gather.js';
+import { binaryKernels, convert, int32Kernels, integerPow, select, unaryKernels } from './elementwise.js';
+import { checkIndices, gather, scatterAdd } from './gather.js';
 import { broadcastInDim, concatenate, pad, slice, transpose } from './layout.js';
 import { matmul } from './matmul.js';
 import { argExtremum, reduce } from './reduce.js';
@@ -21,6 +21,11 @@ const kernels: Record<string, Kernel> = {
     return [out];
   },
   convert: ([x], { dtype }: { dtype: DType }) => [convert(buf(x!), dtype)],
+  integer_pow: ([x], { y }: { y: number }, [o]) => {
+    const out = allocate(o!.dtype, x!.size);
+    integerPow(buf(x!), y, out);
+    return [out];
+  },
   reshape: ([x]) => [buf(x!)], // buffers are immutable: share
   stop_gradient: ([x]) => [buf(x!)],
   transpose: ([x], { perm }) => [transpose(buf(x!), x!.shape, perm, x!.dtype)],
@@ -35,6 +40,10 @@ const kernels: Record<string, Kernel> = {
   argmin: ([x], { axis }) => [argExtremum('min', buf(x!), x!.shape, axis, x!.dtype)],
   gather: ([x, i], { axis }) => [gather(buf(x!), x!.shape, buf(i!) as Int32Array, axis, x!.dtype)],
   scatter_add: ([u, i], { axis, shape }: { axis: number; shape: Shape }) => [scatterAdd(buf(u!), buf(i!) as Int32Array, axis, shape, u!.dtype)],
+  check_index: ([i], { op, axis, size }: { op: string; axis: number; size: number }) => {
+    checkIndices(op, buf(i!) as Int32Array, size, axis);
+    return [buf(i!)]; // the indices themselves (buffers are immutable: shared)
+  },
   matmul: ([a, b], _p, [o]) => {
     const s = a!.shape;
     const m = s[s.length - 2]!;

@@ -16,7 +16,10 @@
  * packing that A block into `work` as panels [kc][MR] (it then stays in L2); jr over column
  * panels (one B micro-panel, KC·NR values, stays in L1); ir over the block's row panels; the MR×NR
  * micro-kernel: MR·NR/lanes v128 accumulators; per k, NR/lanes vector loads of B, MR splat loads
- * of A and MR·NR/lanes multiply-adds. The first K block stores the tile, later ones add to it.
+ * of A and MR·NR/lanes multiply-adds. The accumulators start at zero on every K block; the first
+ * block stores the tile, later ones add their sum to it, so float32 sums are blocked: the error is
+ * about (KC + K/KC)·ε·Σ|a·b|, where one running sum over K loses every term below half an ulp of
+ * the total.
  * Rows and columns are padded to whole panels, so tiles have no edge cases; the caller discards
  * the padding.
  *
@@ -150,22 +153,13 @@ export function addGemmKernel(mod: ModuleBuilder, s: GemmShape): void {
       f.get(bp).get(jr).get(strideB).op('i32.mul').op('i32.add').get(pc).i32(s.nr * E).op('i32.mul').op('i32.add').set(pb);
       f.get(cp).get(ir).i32(s.mr).op('i32.mul').get(ldc).op('i32.mul').op('i32.add').get(jr).i32(s.nr * E).op('i32.mul').op('i32.add').set(c);
       f.get(pa).get(kc).i32(s.mr * E).op('i32.mul').op('i32.add').set(paEnd);
-      // accumulators: zero on the first K block, else the tile so far
-      f.get(pc).if(
-        () => {
-          for (let r = 0; r < s.mr; r++) {
-            for (let j = 0; j < nv; j++) f.get(c).mem('v128.load', j * 16).set(acc[r]![j]!);
-            if (r < s.mr - 1) f.get(c).get(ldc).op('i32.add').set(c);
-          }
-          f.get(c).get(ldc).i32(s.mr - 1).op('i32.mul').op('i32.sub').set(c);
-        },
-        () => {
-          if (f32) f.f32(0).op('f32x4.splat');
-          else f.f64(0).op('f64x2.splat');
-          f.set(av);
-          for (let r = 0; r < s.mr; r++) for (let j = 0; j < nv; j++) f.get(av).set(acc[r]![j]!);
-        },
-      );
+      // accumulators start at zero on every K block, and the block's sum is added to the tile at the
+      // end: a running sum carried from block to block would round away every term below half an
+      // ulp of the total (2^25 products of 1 summed in float32 stop at 2^24)
+      if (f32) f.f32(0).op('f32x4.splat');
+      else f.f64(0).op('f64x2.splat');
+      f.set(av);
+      for (let r = 0; r < s.mr; r++) for (let j = 0; j < nv; j++) f.get(av).set(acc[r]![j]!);
       f.loop(() => {
         for (let j = 0; j < nv; j++) f.get(pb).mem('v128.load', j * 16).set(bv[j]!);
         for (let r = 0; r < s.mr; r++) {
@@ -179,10 +173,22 @@ export function addGemmKernel(mod: ModuleBuilder, s: GemmShape): void {
         f.inc(pa, s.mr * E).inc(pb, s.nr * E);
         f.get(pa).get(paEnd).op('i32.lt_u').brIf(0);
       });
-      for (let r = 0; r < s.mr; r++) {
-        for (let j = 0; j < nv; j++) f.get(c).get(acc[r]![j]!).mem('v128.store', j * 16);
-        if (r < s.mr - 1) f.get(c).get(ldc).op('i32.add').set(c);
-      }
+      // the first K block stores the tile, later ones add their sum to it
+      const storeTile = (add: boolean) => {
+        for (let r = 0; r < s.mr; r++) {
+          for (let j = 0; j < nv; j++) {
+            f.get(c);
+            if (add) f.get(c).mem('v128.load', j * 16).get(acc[r]![j]!).op(`${v}.add`);
+            else f.get(acc[r]![j]!);
+            f.mem('v128.store', j * 16);
+          }
+          if (r < s.mr - 1) f.get(c).get(ldc).op('i32.add').set(c);
+        }
+      };
+      f.get(pc).if(
+        () => storeTile(true),
+        () => storeTile(false),
+      );
     }
   });
 }

@@ -6,6 +6,7 @@ import { elementwiseKernels } from './elementwise.js';
 import { noFloat64, WebGPUError } from './errors.js';
 import { gatherKernels } from './gather.js';
 import { GpuTensor, uploadOf, uploadTensor } from './gpu-tensor.js';
+import { indexCheckKernels } from './index-check.js';
 import type { GpuInput, GpuKernel } from './kernel.js';
 import { layoutKernels } from './layout.js';
 import { linalgKernels } from './linalg.js';
@@ -29,6 +30,7 @@ const kernels: Record<string, GpuKernel> = {
   ...layoutKernels,
   ...reduceKernels,
   ...gatherKernels,
+  ...indexCheckKernels,
   ...matmulKernels,
   ...linalgKernels,
 };

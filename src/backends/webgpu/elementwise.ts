@@ -10,6 +10,7 @@ import { bindings, grid1D, isNaNExpr, main1D, wgslType, type WgslType } from './
  *
  * The float semantics follow the CPU oracle: max/min propagate NaN, sign keeps ±0 and NaN, pow
  * of a negative base is defined for integer exponents, truthiness treats NaN as false.
+ * integer_pow multiplies by squaring (x^0 = 1), within a few float32 roundings of the CPU's pow.
  */
 
 /**
@@ -61,6 +62,18 @@ fn pow_(x: f32, y: f32) -> f32 {
     if (floor(y * 0.5) != y * 0.5) { return -r; }
   }
   return r;
+}
+fn ipow_(x: f32, n: i32) -> f32 {
+  var base = x;
+  var e = u32(abs(n));
+  var r = 1.0;
+  loop {
+    if ((e & 1u) != 0u) { r = r * base; }
+    e = e >> 1u;
+    if (e == 0u) { break; }
+    base = base * base;
+  }
+  return select(r, 1.0 / r, n < 0i);
 }
 fn sign_f(v: f32) -> f32 { return select(select(v, -1.0, v < 0.0), 1.0, v > 0.0); }
 fn sign_i(v: i32) -> i32 { return select(select(0i, -1i, v < 0i), 1i, v > 0i); }
@@ -165,6 +178,21 @@ function binaryKernel(name: string): GpuKernel {
   };
 }
 
+/** integer_pow(y): x^y by squaring, y baked into the source (one pipeline per exponent). */
+const integerPowKernel: GpuKernel = (rt, [x], params: { y: number }, [o]) => {
+  const t = wgslType(x!.dtype, 'pow');
+  const expr = elementwiseExpr('integer_pow', t, params, ['v']);
+  return [
+    launch(rt, o!, {
+      key: `integer_pow:${params.y}`,
+      wgsl: () => `${bindings(t, [t], false)}\n${main1D(`  let v = x0[i];\n  out[i] = ${expr};`, HELPERS, 'out')}`,
+      inputs: [x!.storage],
+      params: null,
+      grid: grid1D(sizeOf(o!.shape)),
+    }),
+  ];
+};
+
 /** select(cond, a, b): a where cond, else b. */
 const selectKernel: GpuKernel = (rt, [c, a, b], _p, [o]) => {
   const t = wgslType(a!.dtype, 'select');
@@ -220,6 +248,8 @@ export function elementwiseExpr(prim: string, t: WgslType, params: unknown, args
       ? `select(${c}, ${b}, ${a} != 0u)`
       : prim === 'convert'
         ? convertExpr(t, wgslType((params as { dtype: DType }).dtype, 'convert'), a)
+        : prim === 'integer_pow'
+          ? t === 'f32' ? `ipow_(${a}, ${(params as { y: number }).y}i)` : null
         : args.length === 1
           ? unaryExpr(prim, t, a)
           : binaryExpr(prim, t, a, b);
@@ -233,4 +263,5 @@ export const elementwiseKernels: Record<string, GpuKernel> = {
   ...Object.fromEntries(BINARY.map((n) => [n, binaryKernel(n)])),
   select: selectKernel,
   convert: convertKernel,
+  integer_pow: integerPowKernel,
 };

@@ -1,6 +1,6 @@
-import { ShapeError } from '../../core/errors.js';
-import { type Shape, showShape, sizeOf } from '../../core/shape.js';
-import { type GpuInput, type GpuKernel, launch } from './kernel.js';
+import { type Shape, sizeOf } from '../../core/shape.js';
+import { checkIndicesOnDevice } from './index-check.js';
+import { type GpuKernel, launch } from './kernel.js';
 import { bindings, grid1D, main1D, wgslType } from './wgsl.js';
 
 /**
@@ -11,25 +11,18 @@ import { bindings, grid1D, main1D, wgslType } from './wgsl.js';
  * atomic add), deterministic, and summed in the CPU's order; it costs O(k) per output, fine for
  * the one-hot and label-sized index sets of the transforms, slow for a huge embedding gradient.
  *
- * Indices that came from the host are checked like the CPU does (ShapeError). Indices computed on
- * the GPU cannot be checked without a readback: out-of-range ones read 0 (gather) or are dropped
- * (scatter_add).
+ * Indices are checked first (index-check.ts): those from the host like the CPU does (a ShapeError
+ * at once), those computed on the GPU by a kernel that raises the device's error flag, reported at
+ * the next readback; the gather then reads 0 for them and scatter_add drops them.
  */
 
 function dims(shape: Shape, axis: number) {
   return { pre: sizeOf(shape.slice(0, axis)), a: shape[axis]!, post: sizeOf(shape.slice(axis + 1)) };
 }
 
-function checkHostIndices(op: string, idx: GpuInput, a: number, shape: Shape, axis: number): void {
-  if (!idx.host) return;
-  const v = idx.host.buffer as Int32Array;
-  for (let i = 0; i < v.length; i++)
-    if (v[i]! < 0 || v[i]! >= a) throw new ShapeError(`${op}: index ${v[i]} (at flat position ${i}) is out of range for axis ${axis} of size ${a} in ${showShape(shape)}`);
-}
-
 const gatherKernel: GpuKernel = (rt, [x, idx], { axis }: { axis: number }, [o]) => {
   const { a, post } = dims(x!.shape, axis);
-  checkHostIndices('take', idx!, a, x!.shape, axis);
+  checkIndicesOnDevice(rt, idx!, a, axis, 'take');
   const k = sizeOf(idx!.shape);
   const n = sizeOf(o!.shape);
   const body = `  let post = p[1];
@@ -56,7 +49,7 @@ const gatherKernel: GpuKernel = (rt, [x, idx], { axis }: { axis: number }, [o]) 
 const scatterAddKernel: GpuKernel = (rt, [u, idx], { axis, shape }: { axis: number; shape: Shape }, [o]) => {
   const t = wgslType(u!.dtype, 'scatterAdd');
   const { a, post } = dims(shape, axis);
-  checkHostIndices('scatterAdd', idx!, a, shape, axis);
+  checkIndicesOnDevice(rt, idx!, a, axis, 'scatterAdd');
   const k = sizeOf(idx!.shape);
   const n = sizeOf(o!.shape);
   const body = `  let post = p[1];

@@ -11,6 +11,8 @@ import { runtime } from './runtime.js';
  * Reading it is asynchronous: WebGPU maps buffers with a promise and Dawn offers no blocking wait,
  * so `await x.data()` reads it and `dataSync()` throws a message saying so. Every tensor has the
  * asynchronous `data()` (host tensors resolve at once), so code that awaits it runs on any backend.
+ * A readback also reports an error a kernel flagged since the last one (see error-flag.ts): it
+ * rejects with that error instead of returning the elements.
  *
  * Memory is released without `dispose()`: a FinalizationRegistry returns the buffer to the pool
  * when the tensor is garbage collected, and the pool forces a collection when its live bytes pass

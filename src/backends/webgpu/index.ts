@@ -99,7 +99,9 @@ export function configureWebGPU(c: WebGPUConfig): void {
 /**
  * Waits until the GPU has run every submitted command, then yields one macrotask so that the
  * finalizers of garbage-collected tensors run and their buffers return to the pool. A loop that
- * never awaits anything else can call it every few steps to hold flat memory.
+ * never awaits anything else can call it every few steps to hold flat memory. Like every readback,
+ * it raises an error a kernel recorded since the last one (an out-of-range index computed on the
+ * GPU: the ShapeError the CPU would have thrown at once).
  */
 export async function webgpuSync(): Promise<void> {
   await runtime('webgpuSync').queue.idle('webgpuSync');

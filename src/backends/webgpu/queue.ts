@@ -1,4 +1,5 @@
 import type { DeviceHandle } from './device.js';
+import { createErrorFlag, FLAG_BYTES, flaggedError } from './error-flag.js';
 import { WebGPUError } from './errors.js';
 import { type BufferPool, type GpuStorage, USAGE } from './pool.js';
 
@@ -8,6 +9,9 @@ import { type BufferPool, type GpuStorage, USAGE } from './pool.js';
  * as much as a few dozen recorded dispatches. WebGPU orders every submitted command, and Dawn puts
  * barriers between dispatches of a pass, so a buffer recycled by the pool while earlier commands
  * still read it is safe: those commands run first.
+ *
+ * Every readback also reads the device's error flag (error-flag.ts) in the same copy, and raises
+ * the error a kernel recorded there.
  */
 export class CommandQueue {
   private encoder: GPUCommandEncoder | null = null;
@@ -17,11 +21,15 @@ export class CommandQueue {
   flushEvery = 64;
   /** Milliseconds a readback may take before it is reported as a hang. */
   readTimeoutMs = 120_000;
+  /** The flag kernels record errors into (see error-flag.ts); read with every readback. */
+  readonly errorFlag: GpuStorage;
 
   constructor(
     private readonly handle: DeviceHandle,
     private readonly pool: BufferPool,
-  ) {}
+  ) {
+    this.errorFlag = createErrorFlag(handle.device, pool);
+  }
 
   /** The open compute pass (one is begun if needed). */
   computePass(): GPUComputePassEncoder {
@@ -48,37 +56,49 @@ export class CommandQueue {
   }
 
   /**
-   * Copies the first `bytes` bytes of a storage buffer to the host. The storage must stay
+   * Copies the first `bytes` bytes of a storage buffer to the host, with the error flag; throws
+   * the error a kernel flagged since the last readback (clearing the flag). The storage must stay
    * referenced until the promise settles (the caller holds its tensor).
    */
-  async read(s: GpuStorage, bytes: number, where: string): Promise<ArrayBuffer> {
+  read(s: GpuStorage, bytes: number, where: string): Promise<ArrayBuffer> {
+    return this.readBack(s, bytes, where);
+  }
+
+  /** Resolves when the GPU has finished every submitted command; throws a flagged error (as {@link read}). */
+  async idle(where: string): Promise<void> {
+    await this.readBack(null, 0, where); // the flag's copy runs after every submitted command
+  }
+
+  private async readBack(s: GpuStorage | null, bytes: number, where: string): Promise<ArrayBuffer> {
     this.handle.check(where);
     this.flush();
-    if (bytes === 0) return new ArrayBuffer(0);
-    const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.handle.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    const size = Math.ceil(bytes / 8) * 8; // the flag follows at an offset the mapping accepts
+    const staging = this.handle.device.createBuffer({ size: size + FLAG_BYTES, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    let out: ArrayBuffer;
+    let flag: Uint32Array;
     try {
       const enc = this.handle.device.createCommandEncoder();
-      enc.copyBufferToBuffer(s.buffer, 0, staging, 0, size);
+      if (s && size > 0) enc.copyBufferToBuffer(s.buffer, 0, staging, 0, size);
+      enc.copyBufferToBuffer(this.errorFlag.buffer, 0, staging, size, FLAG_BYTES);
       this.handle.device.queue.submit([enc.finish()]);
-      await this.timed(staging.mapAsync(1 /* GPUMapMode.READ */), where, 'reading a tensor back');
-      const out = staging.getMappedRange(0, size).slice(0, bytes);
+      await this.timed(staging.mapAsync(1 /* GPUMapMode.READ */), where, s ? 'reading a tensor back' : 'waiting for the GPU');
+      const mapped = staging.getMappedRange(0, size + FLAG_BYTES);
+      out = mapped.slice(0, bytes);
+      flag = new Uint32Array(mapped.slice(size, size + FLAG_BYTES));
       staging.unmap();
       this.handle.check(where);
-      return out;
     } catch (e) {
       this.handle.check(where); // a lost device explains a failed mapping better
       throw e instanceof WebGPUError ? e : new WebGPUError(`${where}: reading a tensor back from the GPU failed: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       staging.destroy();
     }
-  }
-
-  /** Resolves when the GPU has finished every submitted command. */
-  async idle(where: string): Promise<void> {
-    this.flush();
-    await this.timed(this.handle.device.queue.onSubmittedWorkDone(), where, 'waiting for the GPU');
-    this.handle.check(where);
+    const err = flaggedError(flag);
+    if (err) {
+      this.handle.device.queue.writeBuffer(this.errorFlag.buffer, 0, new Uint32Array(FLAG_BYTES / 4));
+      throw err;
+    }
+    return out;
   }
 
   private timed<T>(p: Promise<T>, where: string, what: string): Promise<T> {
