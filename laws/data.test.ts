@@ -29,7 +29,7 @@ import {
   type Dataset,
 } from '../src/data/index.js';
 import { fromBuffer } from '../src/ops/create.js';
-import { mlp } from '../src/nn/perceptron.js';
+import { mlp } from '../src/nn/mlp.js';
 import { foldIn, key } from '../src/random/index.js';
 import { RUNS } from './harness/index.js';
 

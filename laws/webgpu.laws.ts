@@ -9,7 +9,7 @@ import {
 import { defaultBackend, setBackend } from '../src/backends/registry.js';
 import { toBackend, withBackend } from '../src/backends/transfer.js';
 import {
-  configureWebGPU, GpuTensor, hasWebGPUKernel, HOST_FALLBACK, initWebGPU, type MatmulVariant, setMatmulVariant, shutdownWebGPU, WebGPUError, webgpuStats, webgpuSync,
+  configureWebGPU, GpuTensor, hasWebGPUKernel, initWebGPU, type MatmulVariant, setMatmulVariant, shutdownWebGPU, WebGPUError, webgpuStats, webgpuSync,
 } from '../src/backends/webgpu/index.js';
 import { runtime } from '../src/backends/webgpu/runtime.js';
 import { bind1 } from '../src/interp/trace.js';
@@ -520,9 +520,9 @@ law('an MLP (tanh, mse): the gradient of every parameter, a jvp, jit, grad(jit) 
 /** Primitives no backend evaluates: jit applies its programs itself (equation by equation off the CPU). */
 const NOT_BACKEND_EVALUATED = ['jit_call'];
 
-law('every primitive has a WGSL kernel, except the documented host fallbacks', () => {
+law('every primitive has a WGSL kernel', () => {
   const missing = [...primitives().keys()].filter((n) => !hasWebGPUKernel(n) && !NOT_BACKEND_EVALUATED.includes(n) && !n.startsWith('test_')).sort();
-  assert.deepEqual(missing, [...HOST_FALLBACK].sort());
+  assert.deepEqual(missing, []);
 });
 
 // ---- memory, caches, transfers, errors --------------------------------------------------------------

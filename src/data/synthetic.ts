@@ -2,8 +2,7 @@ import { fromBuffer } from '../ops/create.js';
 import { add, mul } from '../ops/arith.js';
 import { type Key, normal, split, uniform } from '../random/index.js';
 import { type ActivationName } from '../nn/activations.js';
-import type { MlpParams } from '../nn/mlp.js';
-import { mlp } from '../nn/perceptron.js';
+import { mlp, type MlpParams } from '../nn/mlp.js';
 import { bufferOf, type Dataset } from './dataset.js';
 
 /**

@@ -7,7 +7,4 @@ export * from './lenet.js';
 export * from './losses.js';
 export * from './init.js';
 export * from './model.js';
-export * from './perceptron.js';
 export * from './autoencoder.js';
-export * from './lenet-model.js';
-export * from './bce.js';

@@ -1,13 +1,26 @@
 /**
  * Dense linear algebra on small float64 matrices (S×S summaries, S of a few to a few hundred),
  * in plain numbers: symmetric eigendecomposition (cyclic Jacobi), Cholesky, LU with partial
- * pivoting. No autodiff: these serve the learning-rate solvers, which act on numbers.
+ * pivoting — the routines of core/linalg64.ts on rows of numbers, with the checks and notes the
+ * learning-rate solvers need. No autodiff: these solvers act on numbers.
  *
  * Matrices are arrays of rows (`number[][]`); {@link toRows} also accepts a flat row-major array.
  */
+import { choleskyLower, jacobiEigh, luInPlace, luSolveFactored, triangularSolveInPlace } from '../core/linalg64.js';
 
 /** A dense matrix as rows. */
 export type Matrix = readonly (readonly number[])[];
+
+/** The rows of a square matrix as one flat row-major Float64Array (what the routines of core/linalg64.ts take). */
+const flat = (a: Matrix): Float64Array => {
+  const n = a.length;
+  const out = new Float64Array(n * n);
+  a.forEach((r, i) => out.set(r.slice(0, n), i * n));
+  return out;
+};
+
+/** A flat row-major n×n matrix as rows. */
+const rows = (m: Float64Array, n: number): number[][] => Array.from({ length: n }, (_, i) => Array.from(m.subarray(i * n, (i + 1) * n)));
 
 /** Raised by the solvers when a pivot is exactly zero (the matrix is singular to working precision). */
 export class SingularMatrixError extends Error {
@@ -67,74 +80,16 @@ export interface SymmetricEigen {
 }
 
 /**
- * Eigendecomposition A = V·diag(λ)·Vᵀ of a symmetric matrix by the cyclic Jacobi method (rotations
- * zeroing each off-diagonal entry in turn, sweep after sweep, until every |aₚq| is negligible
- * against √|aₚₚ·a_qq| and against ε·‖A‖). Jacobi is slow for big matrices but accurate, including
- * for small eigenvalues of definite matrices. Only the lower triangle of `a` is read (as LAPACK's
- * `eigvalsh(UPLO='L')`, what grnewt calls).
+ * Eigendecomposition A = V·diag(λ)·Vᵀ of a symmetric matrix by the cyclic Jacobi method
+ * ({@link jacobiEigh}): accurate, small eigenvalues of definite matrices included. Only the lower
+ * triangle of `a` is read (as LAPACK's `eigvalsh(UPLO='L')`, what grnewt calls).
  *
  *     eighJacobi([[2, 1], [1, 2]]).values // [1, 3]
  */
 export function eighJacobi(a: Matrix, { vectors = true, maxSweeps = 100 } = {}): SymmetricEigen {
   const n = a.length;
-  const A = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (j <= i ? a[i]![j]! : a[j]![i]!)));
-  const V: number[][] = vectors ? Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))) : [];
-  let frob = 0;
-  for (const r of A) for (const v of r) frob += v * v;
-  frob = Math.sqrt(frob);
-  const tiny = Number.EPSILON * Number.EPSILON * frob + Number.MIN_VALUE;
-  for (let sweep = 0; sweep < maxSweeps; sweep++) {
-    let rotated = false;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = A[p]![q]!;
-        if (apq === 0) continue;
-        const app = A[p]![p]!;
-        const aqq = A[q]![q]!;
-        // Negligible: below the relative-accuracy threshold (Demmel–Veselić) and far below ‖A‖.
-        if (Math.abs(apq) <= Number.EPSILON * Math.sqrt(Math.abs(app * aqq)) || Math.abs(apq) <= tiny) {
-          A[p]![q] = 0;
-          A[q]![p] = 0;
-          continue;
-        }
-        rotated = true;
-        // Rotation [c s; −s c] that zeroes aₚq (Golub & Van Loan, sym.schur2).
-        const theta = (aqq - app) / (2 * apq);
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.hypot(1, theta));
-        const c = 1 / Math.hypot(1, t);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = A[k]![p]!;
-          const akq = A[k]![q]!;
-          A[k]![p] = c * akp - s * akq;
-          A[k]![q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = A[p]![k]!;
-          const aqk = A[q]![k]!;
-          A[p]![k] = c * apk - s * aqk;
-          A[q]![k] = s * apk + c * aqk;
-        }
-        A[p]![p] = app - t * apq;
-        A[q]![q] = aqq + t * apq;
-        A[p]![q] = 0;
-        A[q]![p] = 0;
-        if (vectors)
-          for (let k = 0; k < n; k++) {
-            const vkp = V[k]![p]!;
-            const vkq = V[k]![q]!;
-            V[k]![p] = c * vkp - s * vkq;
-            V[k]![q] = s * vkp + c * vkq;
-          }
-      }
-    }
-    if (!rotated) break;
-  }
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => A[i]![i]! - A[j]![j]!);
-  return {
-    values: order.map((i) => A[i]![i]!),
-    vectors: vectors ? V.map((row) => order.map((k) => row[k]!)) : [],
-  };
+  const e = jacobiEigh(flat(a), n, { vectors, maxSweeps });
+  return { values: Array.from(e.values), vectors: e.vectors ? rows(e.vectors, n) : [] };
 }
 
 /** Eigenvalues of a symmetric matrix, ascending (lower triangle read). */
@@ -150,39 +105,18 @@ export const lambdaMin = (a: Matrix): number => (a.length === 0 ? Infinity : eig
  *     cholesky([[4, 2], [2, 2]]) // [[2, 0], [1, 1]]
  */
 export function cholesky(a: Matrix): number[][] | null {
-  const n = a.length;
-  const L = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  for (let j = 0; j < n; j++) {
-    let d = a[j]![j]!;
-    for (let k = 0; k < j; k++) d -= L[j]![k]! ** 2;
-    if (!(d > 0)) return null;
-    const ljj = Math.sqrt(d);
-    L[j]![j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i]![j]!;
-      for (let k = 0; k < j; k++) s -= L[i]![k]! * L[j]![k]!;
-      L[i]![j] = s / ljj;
-    }
-  }
-  return L;
+  const r = choleskyLower(flat(a), a.length);
+  return r.ok ? rows(r.l, a.length) : null;
 }
 
 /** Solves L·Lᵀ·x = b given the Cholesky factor L. */
 export function choleskySolve(L: Matrix, b: ArrayLike<number>): number[] {
   const n = L.length;
-  const y = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i]!;
-    for (let k = 0; k < i; k++) s -= L[i]![k]! * y[k]!;
-    y[i] = s / L[i]![i]!;
-  }
-  const x = new Array<number>(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i]!;
-    for (let k = i + 1; k < n; k++) s -= L[k]![i]! * x[k]!;
-    x[i] = s / L[i]![i]!;
-  }
-  return x;
+  const l = flat(L);
+  const x = Float64Array.from(b);
+  triangularSolveInPlace(l, n, x, 1, true, false);
+  triangularSolveInPlace(l, n, x, 1, true, true);
+  return Array.from(x);
 }
 
 /**
@@ -195,31 +129,10 @@ export function choleskySolve(L: Matrix, b: ArrayLike<number>): number[] {
 export function luSolve(a: Matrix, b: ArrayLike<number>, op = 'luSolve'): number[] {
   const n = a.length;
   if (b.length !== n) throw new RangeError(`${op}: the matrix is ${n}×${n} but the right-hand side has ${b.length} entries`);
-  const A = a.map((r) => Array.from(r));
-  const x = Array.from(b);
-  for (let k = 0; k < n; k++) {
-    let p = k;
-    for (let i = k + 1; i < n; i++) if (Math.abs(A[i]![k]!) > Math.abs(A[p]![k]!)) p = i;
-    if (A[p]![k] === 0) throw new SingularMatrixError(`${op}: the ${n}×${n} matrix is singular (zero pivot in column ${k})`);
-    if (p !== k) {
-      [A[p], A[k]] = [A[k]!, A[p]!];
-      [x[p], x[k]] = [x[k]!, x[p]!];
-    }
-    const piv = A[k]![k]!;
-    for (let i = k + 1; i < n; i++) {
-      const l = A[i]![k]! / piv;
-      if (l === 0) continue;
-      A[i]![k] = l;
-      for (let j = k + 1; j < n; j++) A[i]![j] = A[i]![j]! - l * A[k]![j]!;
-      x[i] = x[i]! - l * x[k]!;
-    }
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = x[i]!;
-    for (let j = i + 1; j < n; j++) s -= A[i]![j]! * x[j]!;
-    x[i] = s / A[i]![i]!;
-  }
-  return x;
+  const m = flat(a);
+  const lu = luInPlace(m, n, 0);
+  if (lu.singularAt >= 0) throw new SingularMatrixError(`${op}: the ${n}×${n} matrix is singular (zero pivot in column ${lu.singularAt})`);
+  return Array.from(luSolveFactored(m, n, lu, b, 1));
 }
 
 /** A·x for a square matrix. */

@@ -127,7 +127,3 @@ export function mergeMasked<T>(op: string, tree: T, keep: readonly boolean[], ma
   let j = 0;
   return treeMapIndexed(op, (i, x) => (keep[i] ? kept[j++]! : x), tree);
 }
-
-/** A record whose values are `f(key, value)`. */
-export const mapRecord = <A, B>(r: Readonly<Record<string, A>>, f: (k: string, v: A) => B): Record<string, B> =>
-  Object.fromEntries(Object.entries(r).map(([k, v]) => [k, f(k, v)]));

@@ -51,9 +51,6 @@ export function registerWebGPUKernel(name: string, k: TensorKernel): void {
   tensorKernels.set(name, k);
 }
 
-/** The core primitives without a WGSL kernel (none today): they would run on the CPU oracle for host inputs. */
-export const HOST_FALLBACK: readonly string[] = [];
-
 /** Whether the WebGPU backend has a WGSL kernel for the primitive `name`. */
 export const hasWebGPUKernel = (name: string): boolean => Object.hasOwn(kernels, name) || tensorKernels.has(name);
 

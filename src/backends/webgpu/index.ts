@@ -17,7 +17,7 @@ import { runtime, runtimeOrNull, startRuntime, stopRuntime } from './runtime.js'
 export { GpuTensor } from './gpu-tensor.js';
 export { WebGPUError } from './errors.js';
 export { setMatmulVariant, type MatmulVariant } from './matmul.js';
-export { hasWebGPUKernel, registerWebGPUKernel, HOST_FALLBACK, type TensorKernel } from './backend.js';
+export { hasWebGPUKernel, registerWebGPUKernel, type TensorKernel } from './backend.js';
 export type { AdapterInfo, DeviceOptions, PoolStats };
 
 /**

@@ -14,7 +14,7 @@ import { envBackend, HOST_BACKEND, startBackend } from '../backend.js';
 import { lineWriter } from '../output.js';
 import { readJsonFile } from '../read-json.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { decodeTrainOptions, RESUMABLE, resolveConfig, type TrainConfig, type TrainOptions, TrainOptionsCodec } from './config.js';
+import { RESUMABLE, resolveConfig, type TrainConfig, type TrainOptions, TrainOptionsCodec } from './config.js';
 import { flagOf, optionsHelp, parseFlags } from './flags.js';
 import { DivergedError, type RunResult, runTraining } from './loop.js';
 import { checkMemory, estimateMemory } from './memory.js';
@@ -225,9 +225,4 @@ function failureMessage(e: unknown): string {
   const system = systemErrorMessage(e);
   if (system !== null) return `partax train: ${system}`;
   return `partax train: ${known || !(e instanceof Error) ? String((e as Error).message ?? e) : (e.stack ?? e.message)}`;
-}
-
-/** Reads a run's saved configuration (for tools such as `partax plot`). */
-export function readRunConfig(dir: string): TrainOptions {
-  return decodeTrainOptions(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), `run config '${join(dir, 'config.json')}'`);
 }
