@@ -72,7 +72,7 @@ test('with the trivial partition the step is the exact line-search minimiser alo
       const u = ravelTree(g0);
       assertClose(sum(mul(u, ravelTree(grad(q.loss)(params)))), 0, { rtol: 0, atol: 1e-9 * (1 + sum(mul(u, u)).item()) }, 'uᵀ∇L(θ₁)');
       const eta = sum(mul(u, u)).item() / sum(mul(u, matmul(q.A, u))).item();
-      assertClose((state as NewtonSummaryState).lrs[0]!, eta, { rtol: 1e-9, atol: 1e-12 }, 'η = uᵀg / uᵀHu');
+      assertClose((state as NewtonSummaryState).newton.lrs[0]!, eta, { rtol: 1e-9, atol: 1e-12 }, 'η = uᵀg / uᵀHu');
     }),
     RUNS,
   );
@@ -110,7 +110,8 @@ test('the trajectory is equivariant under per-group rescaling of the parameters:
             const [u, next] = opt.update(g, st, p, { loss, hgBatch: [] });
             p = applyUpdates(p, u);
             st = next;
-            out.push({ p, lrs: st.lrs, loss: (l as Tensor).item(), notes: st.last?.found ? (st.last.notes ?? []) : ['not found'], order3: st.last?.order3 ?? [], cond: st.last ? conditionOf(st.last.H) : Infinity });
+            const { lrs, last } = st.newton;
+            out.push({ p, lrs, loss: (l as Tensor).item(), notes: last?.found ? (last.notes ?? []) : ['not found'], order3: last?.order3 ?? [], cond: last ? conditionOf(last.H) : Infinity });
           }
           return out;
         };
@@ -156,9 +157,10 @@ test('groups are matched by parameter name: reordering the groups of the partiti
           const [u, next] = opt.update(g, st, p, { loss: pb.loss, hgBatch: [] });
           p = applyUpdates(p, u);
           st = next;
-          wellPosed &&= (st.last?.notes.length ?? 0) === 0 && (st.last?.found ?? false) && conditionOf(st.last!.H) < 1e6;
+          const { last } = st.newton;
+          wellPosed &&= (last?.notes.length ?? 0) === 0 && (last?.found ?? false) && conditionOf(last!.H) < 1e6;
         }
-        return { p, lrs: st.lrs, wellPosed };
+        return { p, lrs: st.newton.lrs, wellPosed };
       };
       let a: ReturnType<typeof run>;
       let b: ReturnType<typeof run>;

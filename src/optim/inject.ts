@@ -1,5 +1,5 @@
 import { type ScalarOrSchedule, valueAt } from './schedule.js';
-import { type GradientTransformation, transformation } from './transformation.js';
+import { fromSteps, type GradientTransformation, readsHost, stepsOf } from './transformation.js';
 
 /** State of {@link inject}: the step count, the hyper-parameters used at the last step, and the inner state. */
 export interface InjectState<H, S> {
@@ -34,16 +34,16 @@ export function inject<K extends string, S, E>(
     }
     return out as H;
   };
-  return transformation<InjectState<H, S>, E>(
-    (params) => {
-      const hp = evaluate(0);
-      return { count: 0, hyperparams: hp, inner: make(hp).init(params) };
-    },
-    (updates, state, params, extra) => {
+  const first = make(evaluate(0));
+  return fromSteps<InjectState<H, S>, E>(
+    (params) => ({ count: 0, hyperparams: evaluate(0), inner: first.init(params) }),
+    function* (updates, state, params, extra) {
       const hp = evaluate(state.count, state.hyperparams);
-      const [u, inner] = make(hp).update(updates, state.inner, params, extra);
-      return [u, { count: state.count + 1, hyperparams: hp, inner }];
+      const [u, inner] = yield* stepsOf(make(hp), updates, state.inner, params, extra);
+      return [u, { count: state.count + 1, hyperparams: hp, inner }] as const;
     },
+    // whether the built transformations read host values does not depend on the values
+    readsHost(first),
   );
 }
 

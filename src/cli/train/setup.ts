@@ -14,6 +14,7 @@ import { mlp } from '../../nn/perceptron.js';
 import { adam, momentum, sgd } from '../../optim/alias.js';
 import { traceMomentum } from '../../optim/momentum.js';
 import { newtonSummary, type NewtonSummaryState } from '../../optim/newton-summary.js';
+import type { ScaleBySummaryNewtonState } from '../../optim/summary-newton.js';
 import type { GradientTransformation } from '../../optim/transformation.js';
 import { type Key, foldIn, key, permutation } from '../../random/index.js';
 import { named, type Partition } from '../../summary/partition.js';
@@ -45,7 +46,7 @@ export interface TrainSetup {
   /** The parameter groups (newton-summary: its partition's member names; else one group of all). */
   readonly groupsOf: (params: unknown) => string[][];
   /** newton-summary's state at its position in the optimizer state (null for others). */
-  readonly newton: null | { readonly periodHg: number; readonly hgBatchSize: number; readonly stateOf: (s: unknown) => NewtonSummaryState };
+  readonly newton: null | { readonly periodHg: number; readonly hgBatchSize: number; readonly stateOf: (s: unknown) => ScaleBySummaryNewtonState };
 }
 
 /** The seed of the data: synthetic sets and subsets are the same for every run seed. */
@@ -142,9 +143,9 @@ export function setupTraining(c: TrainConfig): TrainSetup {
       const hgBatchSize = Math.min(c.hgBatchSize!, train.x.shape[0]!);
       return {
         train, test, task, model, loss, lossWithOutputs, optimizer,
-        lrsOf: (s) => [...(s as NewtonSummaryState).lrs],
+        lrsOf: (s) => [...(s as NewtonSummaryState).newton.lrs],
         groupsOf: (params) => partition(params).map((g) => g.map((m) => (typeof m === 'string' ? m : `${m.name}[${m.index.length}]`))),
-        newton: { periodHg: c.periodHg!, hgBatchSize, stateOf: (s) => s as NewtonSummaryState },
+        newton: { periodHg: c.periodHg!, hgBatchSize, stateOf: (s) => (s as NewtonSummaryState).newton },
       };
     }
   }
