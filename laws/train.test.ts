@@ -16,7 +16,7 @@ import { key, split } from '../src/random/index.js';
 import { CHECKPOINT_FORMAT, ChecksumError, checkpointToJSON, parseCheckpoint, type Checkpoint } from '../src/cli/train/checkpoint.js';
 import { decodeTrainOptions, OPTION_NAMES, resolveConfig } from '../src/cli/train/config.js';
 import { parseFlags } from '../src/cli/train/flags.js';
-import { StateCodec, stateToJSON } from '../src/cli/train/state-json.js';
+import { StateCodec, stateToJSON } from '../src/io/state-codec.js';
 import { startLongRun } from './harness/cli.js';
 import { RUNS } from './harness/index.js';
 

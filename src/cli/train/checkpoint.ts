@@ -8,7 +8,7 @@ import type { LoaderPosition } from '../../data/batches.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { fileError } from '../../io/file-error.js';
 import { treeCodec, treeToJSON } from '../../io/tree-codec.js';
-import { StateCodec, stateToJSON } from './state-json.js';
+import { StateCodec, stateToJSON } from '../../io/state-codec.js';
 
 /**
  * Training checkpoints: everything needed to continue a run exactly — parameters, optimizer

@@ -10,7 +10,7 @@ import type { TrainConfig } from './config.js';
 import { type EpochRecord, hgStats, type MetricsLog, type StepRecord } from './metrics.js';
 import type { Progress } from './progress.js';
 import type { TrainSetup } from './setup.js';
-import { skeletonMismatch } from './state-json.js';
+import { skeletonMismatch } from '../../io/state-codec.js';
 
 /**
  * The training loop of `partax train`. Each step: the next batch of the epoch loader, the loss and
