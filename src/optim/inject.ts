@@ -14,7 +14,9 @@ export interface InjectState<H, S> {
  * so they can be read (for logs) and changed between steps with {@link setHyperparams}.
  * A hyper-parameter given as a schedule is re-evaluated at each step (and overrides any change);
  * one given as a number keeps its (possibly changed) state value. `make` must give transformations
- * whose state structure does not depend on the values (true of every builder in `optim`).
+ * whose state structure does not depend on the values (true of every builder in `optim`); it is
+ * also called once when `inject` is, with the first step's values, to learn whether the
+ * transformations read host values (then `inject` has `updateAsync` too).
  *
  *     const opt = inject(({ lr }) => adam(lr), { lr: 1e-3 });
  *     state = setHyperparams(state, { lr: 1e-4 });  // from the next step on
