@@ -124,9 +124,11 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
     const om = skeletonMismatch(resume.optState, optState);
     if (om) throw new Error(`the checkpoint's optimizer state does not fit the optimizer of config.json: ${om}`);
     if (resume.position.batch >= train.batchesPerEpoch) throw new Error(`the checkpoint's batch position ${resume.position.batch} is past the ${train.batchesPerEpoch} batches of an epoch`);
-    if ((resume.hgPosition === null) !== (stream === null)) throw new Error(`the checkpoint's hg position does not fit the optimizer ${config.optimizer}`);
+    // hgPosition: the checkpoint field of the optimizer's batch stream (named after newton-summary's hg batches)
+    if ((resume.hgPosition === null) !== (stream === null))
+      throw new Error(`the checkpoint's hgPosition (the position of the optimizer's own batch stream) does not fit the optimizer ${config.optimizer}, which ${stream ? 'has' : 'has no'} such stream`);
     if (stream && resume.hgPosition && resume.hgPosition.batch >= stream.batchesPerEpoch)
-      throw new Error(`the checkpoint's hg position ${resume.hgPosition.batch} is past the ${stream.batchesPerEpoch} hg batches of an epoch`);
+      throw new Error(`the checkpoint's hgPosition batch ${resume.hgPosition.batch} is past the ${stream.batchesPerEpoch} batches of an epoch of the optimizer's own batch stream`);
     params = resume.params;
     optState = resume.optState;
     step = resume.step;
