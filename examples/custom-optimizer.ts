@@ -61,4 +61,4 @@ const s = run(
   optim.newtonSummary({ partition: partition.byName, direction: optim.scaleByAdam(), damping: 0.5, dampingInt: 10, periodHg: 5, momLrs: 0.5, removeNegative: true }),
   () => ({ loss, hgBatch: [] }),
 );
-console.log(`NewtonSummary's rates for [weights, biases]: [${(s as optim.NewtonSummaryState).lrs.map((v) => v.toExponential(2)).join(', ')}]`);
+console.log(`NewtonSummary's rates for [weights, biases]: [${(s as optim.NewtonSummaryState).newton.lrs.map((v) => v.toExponential(2)).join(', ')}]`);

@@ -37,7 +37,7 @@ for (let t = 0; t < steps; t++) {
   state = next;
   if (t % Math.max(1, Math.floor(steps / 10)) === 0 || t === steps - 1)
     console.log(
-      `step ${String(t).padStart(4)}  f = ${rosenbrock(params).item().toExponential(3)}  (x, y) = (${params.x.item().toFixed(6)}, ${params.y.item().toFixed(6)})  η = [${state.lrs.map((v) => v.toExponential(2)).join(', ')}]  ${state.last?.branch ?? ''}`,
+      `step ${String(t).padStart(4)}  f = ${rosenbrock(params).item().toExponential(3)}  (x, y) = (${params.x.item().toFixed(6)}, ${params.y.item().toFixed(6)})  η = [${state.newton.lrs.map((v) => v.toExponential(2)).join(', ')}]  ${state.newton.last?.branch ?? ''}`,
     );
 }
 

@@ -7,6 +7,10 @@ import {
 import { newtonSummary, type NewtonSummaryState } from '../src/optim/newton-summary.js';
 import { applyUpdates, type GradientTransformation, updateAsync } from '../src/optim/transformation.js';
 import { chain, namedChain } from '../src/optim/chain.js';
+import { inject } from '../src/optim/inject.js';
+import { masked } from '../src/optim/masked.js';
+import { partitionBy } from '../src/optim/partition-by.js';
+import { sgd } from '../src/optim/alias.js';
 import { clipByGlobalNorm } from '../src/optim/clip.js';
 import { flatten } from '../src/core/tree.js';
 import { eigvalsSymmetric } from '../src/optim/small-linalg.js';
@@ -72,7 +76,7 @@ test('with the trivial partition the step is the exact line-search minimiser alo
       const u = ravelTree(g0);
       assertClose(sum(mul(u, ravelTree(grad(q.loss)(params)))), 0, { rtol: 0, atol: 1e-9 * (1 + sum(mul(u, u)).item()) }, 'uᵀ∇L(θ₁)');
       const eta = sum(mul(u, u)).item() / sum(mul(u, matmul(q.A, u))).item();
-      assertClose((state as NewtonSummaryState).lrs[0]!, eta, { rtol: 1e-9, atol: 1e-12 }, 'η = uᵀg / uᵀHu');
+      assertClose((state as NewtonSummaryState).newton.lrs[0]!, eta, { rtol: 1e-9, atol: 1e-12 }, 'η = uᵀg / uᵀHu');
     }),
     RUNS,
   );
@@ -110,7 +114,8 @@ test('the trajectory is equivariant under per-group rescaling of the parameters:
             const [u, next] = opt.update(g, st, p, { loss, hgBatch: [] });
             p = applyUpdates(p, u);
             st = next;
-            out.push({ p, lrs: st.lrs, loss: (l as Tensor).item(), notes: st.last?.found ? (st.last.notes ?? []) : ['not found'], order3: st.last?.order3 ?? [], cond: st.last ? conditionOf(st.last.H) : Infinity });
+            const { lrs, last } = st.newton;
+            out.push({ p, lrs, loss: (l as Tensor).item(), notes: last?.found ? (last.notes ?? []) : ['not found'], order3: last?.order3 ?? [], cond: last ? conditionOf(last.H) : Infinity });
           }
           return out;
         };
@@ -156,9 +161,10 @@ test('groups are matched by parameter name: reordering the groups of the partiti
           const [u, next] = opt.update(g, st, p, { loss: pb.loss, hgBatch: [] });
           p = applyUpdates(p, u);
           st = next;
-          wellPosed &&= (st.last?.notes.length ?? 0) === 0 && (st.last?.found ?? false) && conditionOf(st.last!.H) < 1e6;
+          const { last } = st.newton;
+          wellPosed &&= (last?.notes.length ?? 0) === 0 && (last?.found ?? false) && conditionOf(last!.H) < 1e6;
         }
-        return { p, lrs: st.lrs, wellPosed };
+        return { p, lrs: st.newton.lrs, wellPosed };
       };
       let a: ReturnType<typeof run>;
       let b: ReturnType<typeof run>;
@@ -242,6 +248,92 @@ test('updateAsync (device reads awaited) gives update’s numbers bit for bit: n
       assert.equal(plain.updateAsync, undefined, 'no updateAsync without host reads');
       const g = grad(q.loss)(q.params);
       same((await updateAsync(plain, g, plain.init(q.params), q.params))[0], plain.update(g, plain.init(q.params), q.params)[0], 'fallback to update');
+    }),
+    { ...RUNS, numRuns: 25 },
+  );
+});
+
+/** Trees equal bit for bit: the same structure and static values (counts, rates, records) and the same tensor values. */
+function sameTree(a: unknown, b: unknown, what: string): void {
+  const [fa, fb] = [flatten(a), flatten(b)];
+  assert.deepEqual(fa.def, fb.def, `${what}: structure or plain values`);
+  assert.equal(fa.leaves.length, fb.leaves.length, what);
+  fa.leaves.forEach((x, i) => assert.deepEqual(Array.from(x.dataSync()), Array.from(fb.leaves[i]!.dataSync()), `${what} [leaf ${i}]`));
+}
+
+test('NewtonSummary through masked, partitionBy and inject: the selected leaf moves exactly as NewtonSummary on that leaf alone, the other as its own transformation; updateAsync gives update’s numbers bit for bit', async () => {
+  type Q = { a: Tensor; b: Tensor };
+  const options = { partition: partition.canonical, damping: 0.5, dampingInt: 1, momLrs: 0.5, periodHg: 2 } as const;
+  await fc.assert(
+    fc.asyncProperty(arbQuadratic, fc.constantFrom('a' as const, 'b' as const), async (q, sel) => {
+      const other = sel === 'a' ? 'b' : 'a';
+      const loss = q.loss as (p: Q) => Tensor;
+      const cases: [string, () => GradientTransformation<any, any>, (g: Q) => Tensor][] = [
+        ['masked', () => masked(newtonSummary(options), (path: string) => path === sel), (g) => g[other]],
+        ['partitionBy', () => partitionBy((path: string) => (path === sel ? 'newton' : 'rest'), { newton: newtonSummary(options), rest: sgd(0.1) }), (g) => mul(g[other], -0.1)],
+      ];
+      for (const [name, make] of cases) {
+        for (const drive of ['update', 'updateAsync'] as const) {
+          const opt = make();
+          assert.ok(opt.updateAsync, `${name} holding NewtonSummary has updateAsync`);
+          const ref = newtonSummary(options);
+          let p = q.params as Q;
+          let sub = { [sel]: p[sel] } as Partial<Q>;
+          let [st, sr] = [opt.init(p), ref.init(sub)];
+          for (let t = 0; t < 4; t++) {
+            const g = grad(loss)(p) as Q;
+            // NewtonSummary sees the selected leaf; the loss holds the other at its current value
+            const current = p;
+            const extra = { loss: (m: Partial<Q>) => loss({ ...current, [sel]: m[sel]! }), hgBatch: [] };
+            const [u, next] = drive === 'update' ? opt.update(g, st, p, extra) : await updateAsync(opt, g, st, p, extra);
+            const [ur, nextRef] = ref.update({ [sel]: g[sel] }, sr, sub, extra);
+            assert.deepEqual(Array.from((u as Q)[sel].dataSync()), Array.from((ur as Q)[sel].dataSync()), `${name} (${drive}): the selected leaf '${sel}' at step ${t}`);
+            assert.deepEqual(Array.from((u as Q)[other].dataSync()), Array.from(cases.find((c) => c[0] === name)![2](g).dataSync()), `${name} (${drive}): the other leaf at step ${t}`);
+            const newton = name === 'masked' ? next.inner : next.newton;
+            sameTree(newton.newton, nextRef.newton, `${name} (${drive}): NewtonSummary's state at step ${t}`);
+            [p, st, sr] = [applyUpdates(p, u), next, nextRef];
+            sub = applyUpdates(sub, ur);
+          }
+        }
+      }
+      // inject rebuilds NewtonSummary from the state's hyper-parameters at every step: the same numbers as NewtonSummary itself
+      const injected = inject(({ damping }: { damping: number }) => newtonSummary({ ...options, damping }), { damping: options.damping });
+      const plain = newtonSummary(options);
+      assert.ok(injected.updateAsync, 'inject holding NewtonSummary has updateAsync');
+      let [pi, pp] = [q.params, q.params];
+      let [si, sp] = [injected.init(pi), plain.init(pp)];
+      for (let t = 0; t < 4; t++) {
+        const extra = { loss: q.loss as (p: unknown) => Tensor, hgBatch: [] };
+        const [ui, ni] = await updateAsync(injected, grad(q.loss)(pi), si, pi, extra);
+        const [up, np] = plain.update(grad(q.loss)(pp), sp, pp, extra);
+        sameTree(ui, up, `inject: updates at step ${t}`);
+        sameTree(ni.inner, np, `inject: state at step ${t}`);
+        [pi, pp, si, sp] = [applyUpdates(pi, ui), applyUpdates(pp, up), ni, np];
+      }
+    }),
+    { ...RUNS, numRuns: 15 },
+  );
+});
+
+test('the hg batch given as a function is called on hg steps only, once each, and gives the numbers of the batch given directly; a bad batch is named', () => {
+  fc.assert(
+    fc.property(arbQuadratic, fc.integer({ min: 1, max: 3 }), (q, periodHg) => {
+      const mk = () => newtonSummary({ partition: partition.canonical, damping: 0.5, dampingInt: 1, periodHg });
+      const [lazy, direct] = [mk(), mk()];
+      let [pl, pd] = [q.params, q.params];
+      let [sl, sd] = [lazy.init(pl), direct.init(pd)];
+      const calls: number[] = [];
+      for (let t = 0; t < 5; t++) {
+        const [ul, nl] = lazy.update(grad(q.loss)(pl), sl, pl, { loss: q.loss, hgBatch: () => (calls.push(t), []) });
+        const [ud, nd] = direct.update(grad(q.loss)(pd), sd, pd, { loss: q.loss, hgBatch: [] });
+        sameTree(ul, ud, `updates at step ${t}`);
+        sameTree(nl, nd, `states at step ${t}`);
+        [pl, pd, sl, sd] = [applyUpdates(pl, ul), applyUpdates(pd, ud), nl, nd];
+      }
+      assert.deepEqual(calls, [0, 1, 2, 3, 4].filter((t) => t % periodHg === 0), 'hgBatch() is called on the hg steps, once each');
+      const bad = mk();
+      assert.throws(() => bad.update(grad(q.loss)(q.params), bad.init(q.params), q.params, { loss: q.loss, hgBatch: (() => 'x') as never }), /extra\.hgBatch\(\) returned string at step 0/);
+      assert.throws(() => bad.update(grad(q.loss)(q.params), bad.init(q.params), q.params, { loss: q.loss } as never), /needs extra = \{ loss: .*hgBatch/);
     }),
     { ...RUNS, numRuns: 25 },
   );

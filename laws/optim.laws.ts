@@ -226,6 +226,75 @@ describe('optim: composition laws', () => {
     );
   });
 
+  test('every combinator forwards updateAsync: chain, namedChain, partitionBy, masked and inject (and nestings) give update’s numbers bit for bit, and run a member that can only read asynchronously', async () => {
+    /** u ↦ u / (1 + ‖u‖), with ‖u‖ read on the host: a transformation written as steps. */
+    const hostNormScale = (): GT =>
+      optim.fromSteps(
+        () => ({}),
+        function* (u, s) {
+          const [n] = yield* optim.readHost([optim.globalNorm(u)]);
+          return [optim.scale(1 / (1 + n![0]!)).update(u, {})[0], s] as const;
+        },
+        true,
+      );
+    /** The same map with only an asynchronous read: its synchronous update refuses to run. */
+    const asyncOnly = (): GT => ({
+      init: () => ({}),
+      update: () => {
+        throw new Error('asyncOnly: a synchronous read was attempted');
+      },
+      updateAsync: async <T,>(u: T, s: unknown) => {
+        const n = (await optim.globalNorm(u).data())[0]!;
+        return [optim.scale(1 / (1 + n)).update(u, {})[0], s] as const;
+      },
+    });
+    const label = (path: string) => (path.startsWith('layer') ? 'small' : 'big');
+    /** Each combinator (and two nestings) around a member `m` and two pool transformations. */
+    const combinators = (m: () => GT, i: number, j: number, mask: { w: boolean; layer: boolean }): [string, GT][] => [
+      ['chain', optim.chain(pool[i]!(0), m(), pool[j]!(1))],
+      ['namedChain', optim.namedChain(['first', pool[i]!(0)], ['member', m()])],
+      ['partitionBy', optim.partitionBy(label, { big: optim.chain(m(), pool[i]!(0)), small: pool[j]!(1) })],
+      ['masked', optim.masked(optim.chain(pool[i]!(0), m()), mask)],
+      ['inject', optim.inject(({ lr }: { lr: number }) => optim.chain(m(), optim.scale(lr)), { lr: optim.linearSchedule(1, 0.5, 2) })],
+      ['masked(partitionBy(inject))', optim.masked(optim.partitionBy(label, { big: optim.inject(({ lr }: { lr: number }) => optim.chain(m(), optim.scale(lr)), { lr: 0.5 }), small: m() }), mask)],
+      ['chain(namedChain)', optim.chain(optim.namedChain(['m', m()]), pool[j]!(1))],
+    ];
+    const extra = { value: 1 };
+    await fc.assert(
+      fc.asyncProperty(arbRun(3), arbIdx, arbIdx, fc.boolean(), fc.boolean(), async ({ params, grads }, i, j, mw, ml) => {
+        const mask = { w: mw, layer: ml };
+        const sync = combinators(hostNormScale, i, j, mask);
+        const reading = combinators(hostNormScale, i, j, mask);
+        const onlyAsync = combinators(asyncOnly, i, j, mask);
+        for (const [k, [name, a]] of sync.entries()) {
+          const b = reading[k]![1];
+          const c = onlyAsync[k]![1];
+          assert.ok(b.updateAsync && c.updateAsync, `${name}: a combinator holding a reading member has updateAsync`);
+          let [sa, sb, sc] = [a.init(params), b.init(params), c.init(params)];
+          let [pa, pb, pc] = [params as unknown, params as unknown, params as unknown];
+          for (const [t, g] of grads.entries()) {
+            const [ua, na] = a.update(g, sa, pa, extra);
+            const [ub, nb] = await optim.updateAsync(b, g, sb, pb, extra);
+            const [uc, nc] = await optim.updateAsync(c, g, sc, pc, extra);
+            assertNums(flat(ub), flat(ua), EXACT, `${name}: updateAsync vs update, step ${t}`);
+            assertNums(flat(uc), flat(ua), EXACT, `${name}: the asynchronous-only member, step ${t}`);
+            assertNums(flat(nb), flat(na), EXACT, `${name}: states, step ${t}`);
+            [sa, sb, sc] = [na, nb, nc];
+            [pa, pb, pc] = [optim.applyUpdates(pa, ua), optim.applyUpdates(pb, ub), optim.applyUpdates(pc, uc)];
+          }
+          assert.throws(() => c.update(grads[0], c.init(params), params, extra), /asyncOnly: a synchronous read/, `${name}: update is synchronous`);
+        }
+        // without a reading member no combinator has updateAsync, and updateAsync falls back to update
+        for (const [name, t] of combinators(() => optim.identity(), i, j, mask)) {
+          assert.equal(t.updateAsync, undefined, `${name}: no updateAsync without host reads`);
+          const [u] = await optim.updateAsync(t, grads[0], t.init(params), params, extra);
+          assertNums(flat(u), flat(t.update(grads[0], t.init(params), params, extra)[0]), EXACT, `${name}: fallback`);
+        }
+      }),
+      { ...RUNS, numRuns: 30 },
+    );
+  });
+
   test('scaleByGroupLearningRates multiplies each leaf by −lr of its group', () => {
     fc.assert(
       fc.property(arbRun(2), fc.double({ min: -1, max: 1, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true }), ({ params, grads }, l1, l2) => {

@@ -69,12 +69,12 @@ test('estimateMemory: the parts add up; parameters 4 copies of P floats, adam st
   assert.equal(e.parameters, P);
   assert.equal(e.bytes.parameters, 4 * 4 * P);
   assert.equal(e.bytes.optimizer, 0);
-  assert.equal(e.bytes.summary, 0);
+  assert.equal(e.bytes.optimizerBatch, 0);
   assert.equal(e.bytes.total, Object.entries(e.bytes).filter(([k]) => k !== 'total').reduce((s, [, v]) => s + v, 0));
   const adam = resolveConfig({ ...base, optimizer: 'adam' });
   assert.equal(estimateMemory(adam, setupTraining(adam)).bytes.optimizer, 2 * 4 * P);
   const newton = resolveConfig({ ...base });
-  assert.ok(estimateMemory(newton, setupTraining(newton)).bytes.summary > 0, 'newton-summary adds its summary');
+  assert.ok(estimateMemory(newton, setupTraining(newton)).bytes.optimizerBatch > 0, 'newton-summary adds its summary');
   const bigBatch = resolveConfig({ ...base, optimizer: 'sgd', batchSize: 100_000 });
   const e2 = estimateMemory(bigBatch, setupTraining(bigBatch));
   assert.ok(e2.bytes.activations > e.bytes.activations, 'a larger batch (beyond the evaluation chunk) needs more');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
@@ -13,10 +13,16 @@ import { exp, log, mul, sigmoid, sub, add as addT } from '../src/ops/arith.js';
 import { logsumexp, mean } from '../src/ops/reduce.js';
 import { autoencoder, autoencoderInit, binaryCrossEntropyWithLogits, conv2dInit, lenet, linearInit, mlp, mlpInit } from '../src/nn/index.js';
 import { key, split } from '../src/random/index.js';
+import { optim } from '../src/index.js';
+import { withBackend } from '../src/backends/transfer.js';
+import { epochLoader, START } from '../src/data/batches.js';
+import { valueAndGrad } from '../src/transforms/grad.js';
+import { setupTraining } from '../src/cli/train/setup.js';
 import { CHECKPOINT_FORMAT, ChecksumError, checkpointToJSON, parseCheckpoint, type Checkpoint } from '../src/cli/train/checkpoint.js';
 import { decodeTrainOptions, OPTION_NAMES, resolveConfig } from '../src/cli/train/config.js';
-import { parseFlags } from '../src/cli/train/flags.js';
-import { StateCodec, stateToJSON } from '../src/cli/train/state-json.js';
+import { flagOf, optimizersHelp, optionsHelp, parseFlags } from '../src/cli/train/flags.js';
+import { OPTIMIZERS } from '../src/cli/train/optimizers.js';
+import { StateCodec, stateToJSON } from '../src/io/state-codec.js';
 import { startLongRun } from './harness/cli.js';
 import { RUNS } from './harness/index.js';
 
@@ -179,6 +185,42 @@ test('flags: parsed like a config file; every bad flag named (unknown, repeated,
   assert.match(msg(['--backend', 'cuda']), /--backend: expected one of cpu-wasm, cpu, webgpu, got "cuda"/);
 });
 
+test('the optimizer registry: each entry is an --optimizer choice whose flags resolve to their defaults, are refused with any optimizer that lacks them, and appear in --help', () => {
+  for (const e of OPTIMIZERS) {
+    const c = resolveConfig({ optimizer: e.name }) as Record<string, unknown>;
+    for (const [k, f] of Object.entries(e.flags)) {
+      const want = typeof f.default === 'function' ? (f.default as (x: { model: string }) => unknown)({ model: 'mlp' }) : f.default;
+      assert.deepEqual(c[k], want, `${e.name}: ${k} defaults to ${String(want)}`);
+      assert.ok(OPTION_NAMES.includes(k as never), `${e.name}: ${k} is an option`);
+      assert.match(optionsHelp(), new RegExp(`--(\\[no-\\])?${flagOf(k).slice(2)} .*${e.name}`), `${e.name}: ${flagOf(k)} in --help`);
+      for (const other of OPTIMIZERS.filter((x) => !(k in x.flags))) {
+        const err = namedOrFine(() => resolveConfig({ optimizer: other.name, [k]: c[k] } as never, 'cfg'));
+        assert.ok(err && err.issues.some((i) => i.path === k && new RegExp(`does not apply to optimizer ${other.name} \\(only to .*${e.name}`).test(i.message)), `${k} refused with ${other.name}`);
+      }
+    }
+    assert.ok(optimizersHelp().split('\n').some((l) => l.trimStart().startsWith(`${e.name} `) && l.endsWith(e.about)), `${e.name} and its line in --help`);
+  }
+});
+
+test('adamw and rmsprop flags: bad values and flags of other optimizers are named', () => {
+  const msg = (argv: string[]) => {
+    const e = namedOrFine(() => resolveConfig(parseFlags(argv).options, 'partax train', flagOf));
+    assert.ok(e, `no error for ${argv.join(' ')}`);
+    return e.message;
+  };
+  assert.match(msg(['--optimizer', 'adamw', '--weight-decay', '-1']), /--weight-decay: expected a number ≥ 0, got -1/);
+  assert.match(msg(['--optimizer', 'adamw', '--weight-decay', 'lots']), /--weight-decay: expected a number ≥ 0, got "lots"/);
+  assert.match(msg(['--optimizer', 'adamw', '--beta2', '1']), /--beta2: expected a number in \[0, 1\), got 1/);
+  assert.match(msg(['--optimizer', 'rmsprop', '--decay', '1']), /--decay: expected a number in \[0, 1\), got 1/);
+  assert.match(msg(['--optimizer', 'rmsprop', '--eps', '0']), /--eps: expected a positive number, got 0/);
+  assert.match(msg(['--optimizer', 'rmsprop', '--eps-in-sqrt=maybe']), /--eps-in-sqrt: expected true or false, got "maybe"/);
+  assert.match(msg(['--optimizer', 'adam', '--weight-decay', '0.1']), /--weight-decay: does not apply to optimizer adam \(only to adamw\)/);
+  assert.match(msg(['--optimizer', 'adamw', '--decay', '0.9']), /--decay: does not apply to optimizer adamw \(only to rmsprop\)/);
+  assert.match(msg(['--optimizer', 'rmsprop', '--beta1', '0.9']), /--beta1: does not apply to optimizer rmsprop \(only to adam, adamw\)/);
+  assert.match(msg(['--optimizer', 'adamax']), /--optimizer: expected one of newton-summary, sgd, momentum, adam, adamw, rmsprop, got "adamax"/);
+  assert.deepEqual(parseFlags(['--optimizer', 'rmsprop', '--no-eps-in-sqrt', '--decay', '0.99']).options, { optimizer: 'rmsprop', epsInSqrt: false, decay: 0.99 });
+});
+
 test('flags fuzz: any argument list gives flags or a DecodeError, never a crash', () => {
   const arbArg = fc.oneof(
     fc.string({ maxLength: 10 }),
@@ -244,7 +286,7 @@ const sampleCheckpoint = (): Checkpoint => {
     epochStats: { lossSum: 3.5, correct: 12, examples: 40, batches: 2 },
     done: false,
     params: params as never,
-    optState: { count: 7, direction: { trace: params, count: 7 }, currLrs: [0.1, NaN], lrs: [0.05, 0], last: null },
+    optState: { direction: { trace: params, count: 7 }, newton: { count: 7, currLrs: [0.1, NaN], lrs: [0.05, 0], last: null } },
   };
 };
 
@@ -345,6 +387,72 @@ test('partax train --resume continues exactly: 2 epochs straight = 1 epoch + res
       assert.deepEqual(final(d).optState, final(straight).optState, `${d}: final optimizer states differ`);
       assert.deepEqual(withoutTime(lines(d)), withoutTime(lines(straight)), `${d}: metrics differ`);
     }
+  }
+});
+
+test('a format-2 checkpoint (a committed run directory written before NewtonSummary became a chain) resumes exactly: the numbers of the same run trained straight with today’s partax', () => {
+  const dir = join(tmp, 'format-2');
+  cpSync(join(ROOT, 'test', 'fixtures', 'checkpoint-format-2'), dir, { recursive: true });
+  rmSync(join(dir, 'README.md'));
+  const old = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { format: string; step: number; optState: Record<string, unknown> };
+  assert.equal(old.format, 'partax-checkpoint/2');
+  assert.deepEqual(Object.keys(old.optState), ['count', 'direction', 'currLrs', 'lrs', 'last'], 'the fixture has the old layout');
+  const r = train(['--resume', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /older format partax-checkpoint\/2: its optimizer state is read into today's layout/);
+  const straight = join(tmp, 'format-2-straight');
+  assert.equal(train([...TINY, ...NEWTON, '--epochs', '2', '--backend', 'cpu-wasm', '--out', straight]).code, 0);
+  const final = (d: string) => JSON.parse(readFileSync(join(d, 'checkpoint.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(final(dir).format, CHECKPOINT_FORMAT);
+  assert.equal(final(dir).step, 12);
+  assert.deepEqual(final(dir).params, final(straight).params, 'final parameters');
+  assert.deepEqual(final(dir).optState, final(straight).optState, 'final optimizer states');
+  assert.deepEqual(Object.keys(final(dir).optState as object), ['direction', 'newton']);
+  assert.deepEqual(withoutTime(lines(dir)), withoutTime(lines(straight)), 'metrics, the 4 steps of the old partax included');
+});
+
+test('partax train --optimizer adamw and rmsprop: the loss decreases, and the run equals the library’s optim.adamw / optim.rmsprop applied directly to the same batches, bit for bit', () => {
+  const TEACHER = ['--dataset', 'teacher', '--samples', '200', '--batch-size', '20', '--epochs', '3', '--progress', 'none', '--backend', 'cpu-wasm'];
+  const runs = [
+    { flags: ['--optimizer', 'adamw', '--lr', '0.01', '--weight-decay', '0.05', '--beta2', '0.99'], direct: (): optim.GradientTransformation<any, any> => optim.adamw(0.01, { b1: 0.9, b2: 0.99, eps: 1e-8, weightDecay: 0.05 }) },
+    { flags: ['--optimizer', 'rmsprop', '--lr', '0.003', '--decay', '0.95', '--no-eps-in-sqrt'], direct: (): optim.GradientTransformation<any, any> => optim.rmsprop(0.003, { decay: 0.95, eps: 1e-8, epsInSqrt: false }) },
+  ];
+  for (const { flags, direct } of runs) {
+    const dir = join(tmp, `direct-${flags[1]}`);
+    const r = train([...TEACHER, ...flags, '--out', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const ms = lines(dir);
+    const epochs = ms.filter((m) => m.type === 'epoch') as { trainLoss: number; testLoss: number }[];
+    assert.equal(epochs.length, 3);
+    epochs.slice(1).forEach((e, i) => {
+      assert.ok(e.trainLoss < epochs[i]!.trainLoss, `${flags[1]}: training loss of epoch ${i + 2} ${e.trainLoss} ≥ epoch ${i + 1}'s ${epochs[i]!.trainLoss}`);
+      assert.ok(e.testLoss < epochs[i]!.testLoss, `${flags[1]}: test loss of epoch ${i + 2} ${e.testLoss} ≥ epoch ${i + 1}'s ${epochs[i]!.testLoss}`);
+    });
+    // the other path: the library optimizer, in this process, on the batches of the run's loader
+    const config = resolveConfig(decodeTrainOptions(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json'));
+    const [p, state] = withBackend('cpu-wasm', () => {
+      const setup = setupTraining(config);
+      const [kInit, kData] = split(key(config.seed), 3) as [ReturnType<typeof key>, ReturnType<typeof key>];
+      const loader = epochLoader(setup.train, { batchSize: config.batchSize, key: kData });
+      const opt = direct();
+      let params: unknown = setup.model.init(kInit);
+      let s = opt.init(params);
+      let pos = START;
+      const vg = valueAndGrad(setup.lossWithOutputs, { hasAux: true });
+      for (let t = 0; t < config.epochs * loader.batchesPerEpoch; t++) {
+        const { x, y } = loader.at(pos);
+        const [, g] = vg(params, x, y);
+        const [u, next] = opt.update(g, s, params);
+        params = optim.applyUpdates(params, u);
+        s = next;
+        pos = loader.next(pos);
+      }
+      return [params, s] as const;
+    });
+    const ck = parseCheckpoint(readFileSync(join(dir, 'checkpoint.json'), 'utf8'), 'ckpt');
+    assert.ok(sameState(ck.params, p), `${flags[1]}: the run's parameters differ from the library optimizer's`);
+    assert.ok(sameState(ck.optState, state), `${flags[1]}: the run's optimizer state differs from the library optimizer's`);
+    assert.deepEqual((ms.find((m) => m.type === 'step') as { lrs: number[] }).lrs, [Number(flags[3])]);
   }
 });
 

@@ -34,6 +34,7 @@ export * as random from './random/index.js';
 export * as tree from './tree/index.js';
 export { decodeOrThrow, parseOrThrow, DecodeError, type DecodeIssue } from './core/decode.js';
 export { tensorCodec, treeCodec, treeToJSON, treeFromJSON, type TensorJSON, type TreeJSON } from './io/tree-codec.js';
+export { StateCodec, stateToJSON, skeletonMismatch, type StateJSON } from './io/state-codec.js';
 export type { Pair } from './ops/patches.js';
 export * as nn from './nn/index.js';
 export * as data from './data/index.js';

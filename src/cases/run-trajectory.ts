@@ -52,8 +52,8 @@ export async function runTrajectory(file: TrajectoryFile): Promise<TrajectoryRes
     params = applyUpdates(params, updates);
     state = next;
     out.loss.push((await (l as Tensor).data())[0]!);
-    out.lrs.push([...state.lrs]);
-    const rec = state.last;
+    out.lrs.push([...state.newton.lrs]);
+    const rec = state.newton.last;
     if (rec && rec.step === t)
       out.hg.push({ step: t, H: rec.H.flat(), g: rec.g, order3: rec.order3, lrs_raw: rec.lrsRaw, found: rec.found, r: rec.r, x0_computation: rec.branch });
   }

@@ -30,7 +30,8 @@ const MAX_BAD_VALUES = 3;
 const FLOAT32_MAX = 3.4028234663852886e38;
 const LEAF_KEYS = new Set(['shape', 'data', 'dtype']);
 
-const isPlainObject = (x: unknown): x is Record<string, unknown> => {
+/** A plain record (`{…}` or a null-prototype object): not an array, a tensor or a class instance. */
+export const isPlainObject = (x: unknown): x is Record<string, unknown> => {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
   const proto = Object.getPrototypeOf(x);
   return proto === Object.prototype || proto === null;

@@ -1,4 +1,5 @@
-import { type GradientTransformation, type StateOf, transformation, updateAsync } from './transformation.js';
+import type { Steps } from './steps.js';
+import { fromSteps, type GradientTransformation, readsHost, type StateOf, stepsOf } from './transformation.js';
 
 type AnyGT = GradientTransformation<any, any>;
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
@@ -11,22 +12,11 @@ export type ChainExtra<Ts extends readonly AnyGT[]> = UnionToIntersection<NeedsO
 export type ChainState<Ts extends readonly AnyGT[]> = { readonly [K in keyof Ts]: StateOf<Ts[K]> };
 
 /** Threads `updates` through `members` in order, each with its own state: the last updates and the new states. */
-function runMembers(members: readonly AnyGT[], states: readonly unknown[], updates: unknown, params: unknown, extra: unknown): [unknown, unknown[]] {
-  let u = updates;
-  const next = members.map((t, i) => {
-    const [v, s] = t.update(u, states[i], params, extra);
-    u = v;
-    return s;
-  });
-  return [u, next];
-}
-
-/** {@link runMembers} awaiting each member's asynchronous update (for members that read device values). */
-async function runMembersAsync(members: readonly AnyGT[], states: readonly unknown[], updates: unknown, params: unknown, extra: unknown): Promise<[unknown, unknown[]]> {
+function* runMembers(members: readonly AnyGT[], states: readonly unknown[], updates: unknown, params: unknown, extra: unknown): Steps<[unknown, unknown[]]> {
   let u = updates;
   const next: unknown[] = [];
   for (const [i, t] of members.entries()) {
-    const [v, s] = await updateAsync(t, u, states[i], params, extra);
+    const [v, s] = yield* stepsOf(t, u, states[i], params, extra);
     u = v;
     next.push(s);
   }
@@ -47,10 +37,12 @@ export function chain<const Ts extends readonly AnyGT[]>(...ts: Ts): GradientTra
       throw new TypeError(`chain: the state must be a tuple of ${ts.length} member states, got ${Array.isArray(states) ? `${states.length}` : typeof states}`);
     return states;
   };
-  return transformation<S, ChainExtra<Ts>>(
+  return fromSteps<S, ChainExtra<Ts>>(
     (params) => ts.map((t) => t.init(params)) as unknown as S,
-    (updates, state, params, extra) => runMembers(ts, statesOf(state), updates, params, extra) as [unknown, S],
-    ts.some((t) => t.updateAsync) ? async (updates, state, params, extra) => (await runMembersAsync(ts, statesOf(state), updates, params, extra)) as [unknown, S] : undefined,
+    function* (updates, state, params, extra) {
+      return (yield* runMembers(ts, statesOf(state), updates, params, extra)) as [unknown, S];
+    },
+    ts.some(readsHost),
   );
 }
 
@@ -80,9 +72,11 @@ export function namedChain<const Ps extends readonly (readonly [string, AnyGT])[
     });
   };
   const named = ([u, next]: [unknown, unknown[]]): [unknown, S] => [u, Object.fromEntries(names.map((n, i) => [n, next[i]])) as S];
-  return transformation<S, ChainExtra<{ [K in keyof Ps]: Ps[K][1] }>>(
+  return fromSteps<S, ChainExtra<{ [K in keyof Ps]: Ps[K][1] }>>(
     (params) => Object.fromEntries(pairs.map(([n, t]) => [n, t.init(params)])) as S,
-    (updates, state, params, extra) => named(runMembers(members, statesOf(state), updates, params, extra)),
-    members.some((t) => t.updateAsync) ? async (updates, state, params, extra) => named(await runMembersAsync(members, statesOf(state), updates, params, extra)) : undefined,
+    function* (updates, state, params, extra) {
+      return named(yield* runMembers(members, statesOf(state), updates, params, extra));
+    },
+    members.some(readsHost),
   );
 }

@@ -8,7 +8,8 @@
  *     const [u, next] = opt.update(grad(loss)(params, x, y), state, params);
  *     params = optim.applyUpdates(params, u);
  */
-export { type GradientTransformation, type StateOf, type ExtraOf, type EmptyState, identity, applyUpdates, updateAsync } from './transformation.js';
+export { type GradientTransformation, type StateOf, type ExtraOf, type EmptyState, identity, applyUpdates, updateAsync, fromSteps, stepsOf, readsHost } from './transformation.js';
+export { type HostEffect, type Steps, perform, readHost, driveSync, driveAsync } from './steps.js';
 export { chain, namedChain, type ChainState, type NamedChainState, type ChainExtra } from './chain.js';
 export { partitionBy, leafLabels, type Labels, type PartitionState } from './partition-by.js';
 export { masked, leafMask, type Mask, type MaskedState } from './masked.js';
@@ -35,4 +36,12 @@ export { reduceOnPlateau, plateauStep, initialPlateauState, type ReduceOnPlateau
 export { nesterovLrs, NesterovError, type NesterovResult, type NesterovOptions, type X0Computation } from './nesterov.js';
 export { brentq, type BrentqOptions, type BrentqResult } from './brentq.js';
 export * as linalg from './small-linalg.js';
-export { newtonSummary, scaleByGroups, type NewtonSummaryOptions, type NewtonSummaryExtra, type NewtonSummaryState, type HgRecord } from './newton-summary.js';
+export { newtonSummary, type NewtonSummaryOptions, type NewtonSummaryState } from './newton-summary.js';
+export {
+  scaleBySummaryNewton,
+  scaleByGroups,
+  type ScaleBySummaryNewtonOptions,
+  type ScaleBySummaryNewtonState,
+  type NewtonSummaryExtra,
+  type HgRecord,
+} from './summary-newton.js';

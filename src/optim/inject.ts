@@ -1,5 +1,5 @@
 import { type ScalarOrSchedule, valueAt } from './schedule.js';
-import { type GradientTransformation, transformation } from './transformation.js';
+import { fromSteps, type GradientTransformation, readsHost, stepsOf } from './transformation.js';
 
 /** State of {@link inject}: the step count, the hyper-parameters used at the last step, and the inner state. */
 export interface InjectState<H, S> {
@@ -14,7 +14,9 @@ export interface InjectState<H, S> {
  * so they can be read (for logs) and changed between steps with {@link setHyperparams}.
  * A hyper-parameter given as a schedule is re-evaluated at each step (and overrides any change);
  * one given as a number keeps its (possibly changed) state value. `make` must give transformations
- * whose state structure does not depend on the values (true of every builder in `optim`).
+ * whose state structure does not depend on the values (true of every builder in `optim`); it is
+ * also called once when `inject` is, with the first step's values, to learn whether the
+ * transformations read host values (then `inject` has `updateAsync` too).
  *
  *     const opt = inject(({ lr }) => adam(lr), { lr: 1e-3 });
  *     state = setHyperparams(state, { lr: 1e-4 });  // from the next step on
@@ -34,16 +36,16 @@ export function inject<K extends string, S, E>(
     }
     return out as H;
   };
-  return transformation<InjectState<H, S>, E>(
-    (params) => {
-      const hp = evaluate(0);
-      return { count: 0, hyperparams: hp, inner: make(hp).init(params) };
-    },
-    (updates, state, params, extra) => {
+  const first = make(evaluate(0));
+  return fromSteps<InjectState<H, S>, E>(
+    (params) => ({ count: 0, hyperparams: evaluate(0), inner: first.init(params) }),
+    function* (updates, state, params, extra) {
       const hp = evaluate(state.count, state.hyperparams);
-      const [u, inner] = make(hp).update(updates, state.inner, params, extra);
-      return [u, { count: state.count + 1, hyperparams: hp, inner }];
+      const [u, inner] = yield* stepsOf(make(hp), updates, state.inner, params, extra);
+      return [u, { count: state.count + 1, hyperparams: hp, inner }] as const;
     },
+    // whether the built transformations read host values does not depend on the values
+    readsHost(first),
   );
 }
 

@@ -1,5 +1,5 @@
 import type { Tensor } from '../core/tensor.js';
-import { type GradientTransformation, transformation } from './transformation.js';
+import { fromSteps, type GradientTransformation, readsHost, stepsOf } from './transformation.js';
 import { leafAnnotations, maskLeaves, mergeMasked } from './tree-util.js';
 
 /**
@@ -28,12 +28,13 @@ export interface MaskedState<S> {
  *     masked(addDecayedWeights(1e-4), (path, x) => x.rank >= 2)
  */
 export function masked<S, E>(t: GradientTransformation<S, E>, mask: Mask): GradientTransformation<MaskedState<S>, E> {
-  return transformation<MaskedState<S>, E>(
+  return fromSteps<MaskedState<S>, E>(
     (params) => ({ inner: t.init(maskLeaves(params, leafMask('masked', params, mask))) }),
-    (updates, state, params, extra) => {
+    function* (updates, state, params, extra) {
       const keep = leafMask('masked', updates, mask);
-      const [u, inner] = t.update(maskLeaves(updates, keep), state.inner, params === undefined ? undefined : maskLeaves(params, keep), extra);
-      return [mergeMasked('masked', updates, keep, u), { inner }];
+      const [u, inner] = yield* stepsOf(t, maskLeaves(updates, keep), state.inner, params === undefined ? undefined : maskLeaves(params, keep), extra);
+      return [mergeMasked('masked', updates, keep, u), { inner }] as const;
     },
+    readsHost(t),
   );
 }

@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/tensor.js';
 import type { ChainExtra } from './chain.js';
-import { type GradientTransformation, type StateOf, transformation } from './transformation.js';
+import { fromSteps, type GradientTransformation, readsHost, type StateOf, stepsOf } from './transformation.js';
 import { leafAnnotations, maskLeaves, mergeMasked } from './tree-util.js';
 
 type AnyGT = GradientTransformation<any, any>;
@@ -43,12 +43,12 @@ export function partitionBy<const R extends Readonly<Record<string, AnyGT>>>(
     return Object.fromEntries(names.map((n) => [n, ls.map((l) => l === n)]));
   };
   type S = PartitionState<R>;
-  return transformation<S, ChainExtra<R[keyof R][]>>(
+  return fromSteps<S, ChainExtra<R[keyof R][]>>(
     (params) => {
       const keep = keepFor(params);
       return Object.fromEntries(names.map((n) => [n, transforms[n]!.init(maskLeaves(params, keep[n]!))])) as S;
     },
-    (updates, state, params, extra) => {
+    function* (updates, state, params, extra) {
       // Routing is computed on `updates` (the structure of params), so `params` stays optional.
       const keep = keepFor(updates);
       const st = state as Readonly<Record<string, unknown>>;
@@ -57,11 +57,12 @@ export function partitionBy<const R extends Readonly<Record<string, AnyGT>>>(
       for (const n of names) {
         if (!(n in st)) throw new TypeError(`partitionBy: the state has no entry for label '${n}'`);
         const k = keep[n]!;
-        const [u, s] = transforms[n]!.update(maskLeaves(updates, k), st[n], params === undefined ? undefined : maskLeaves(params, k), extra);
+        const [u, s] = yield* stepsOf(transforms[n]!, maskLeaves(updates, k), st[n], params === undefined ? undefined : maskLeaves(params, k), extra);
         out = mergeMasked(`partitionBy (label '${n}')`, out, k, u);
         next[n] = s;
       }
-      return [out, next as S];
+      return [out, next as S] as const;
     },
+    Object.values(transforms).some(readsHost),
   );
 }

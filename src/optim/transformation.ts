@@ -1,6 +1,7 @@
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { shapeEq, showShape } from '../core/shape.js';
 import { add } from '../ops/arith.js';
+import { done, driveAsync, driveSync, perform, type Steps } from './steps.js';
 import { checkSameStructure, treeMap } from './tree-util.js';
 
 /**
@@ -11,7 +12,7 @@ import { checkSameStructure, treeMap } from './tree-util.js';
  *
  * over trees of tensors. Nothing is mutated: the caller threads the state. `S` is the explicit
  * state record; `E` the typed extra argument some transformations need (a reported loss for
- * `reduceOnPlateau`, a batch for the lead's `newtonSummary`).
+ * `reduceOnPlateau`, the hg batch for `scaleBySummaryNewton`).
  *
  *     const opt = chain(clipByGlobalNorm(1), scaleByAdam(), scaleByLearningRate(1e-3));
  *     let state = opt.init(params);
@@ -25,10 +26,17 @@ export interface GradientTransformation<S = unknown, E = unknown> {
   readonly update: <T>(updates: T, state: S, params?: unknown, extra?: E) => readonly [T, S];
   /**
    * The same update for tensors that can only be read asynchronously (WebGPU): present on
-   * transformations that read tensor values on the host (`newtonSummary` reads its S×S summary)
-   * and on chains of them. Call it through {@link updateAsync}, which falls back to `update`.
+   * transformations that read tensor values on the host (`scaleBySummaryNewton` reads its S×S
+   * summary) and on every combinator holding one. Call it through {@link updateAsync}, which falls
+   * back to `update`.
    */
   readonly updateAsync?: <T>(updates: T, state: S, params?: unknown, extra?: E) => Promise<readonly [T, S]>;
+  /**
+   * The update as steps (see `steps.ts`), present with `updateAsync` on transformations built by
+   * {@link fromSteps}: `update` drives them synchronously and `updateAsync` awaiting each read, and
+   * a combinator drives its members' steps inside its own, so it is written once for both.
+   */
+  readonly steps?: <T>(updates: T, state: S, params?: unknown, extra?: E) => Steps<readonly [T, S]>;
 }
 
 /**
@@ -41,25 +49,55 @@ export async function updateAsync<T, S, E>(tx: GradientTransformation<S, E>, upd
   return tx.updateAsync ? tx.updateAsync(updates, state, params, extra) : tx.update(updates, state, params, extra);
 }
 
-/** The state type of a transformation. */
-export type StateOf<T> = T extends GradientTransformation<infer S, any> ? S : never;
+/** Whether `tx` may read tensor values on the host (it has steps or an asynchronous update). */
+export const readsHost = (tx: GradientTransformation<any, any>): boolean => tx.steps !== undefined || tx.updateAsync !== undefined;
+
+/**
+ * `tx`'s update as steps, for a combinator to run inside its own: `tx`'s steps when it has them;
+ * for a transformation with only `update` and `updateAsync`, one effect that calls whichever the
+ * driver asks for; else its plain update, which reads nothing.
+ *
+ *     const [u, s] = yield* stepsOf(inner, updates, state.inner, params, extra);
+ */
+export function stepsOf<S, E>(tx: GradientTransformation<S, E>, updates: unknown, state: S, params: unknown, extra: E | undefined): Steps<readonly [unknown, S]> {
+  if (tx.steps) return tx.steps(updates, state, params, extra);
+  const run = tx.updateAsync;
+  if (run) return perform({ sync: () => tx.update(updates, state, params, extra), async: () => run(updates, state, params, extra) });
+  return done(() => tx.update(updates, state, params, extra));
+}
+
 /** The extra-argument type of a transformation. */
 export type ExtraOf<T> = T extends GradientTransformation<any, infer E> ? E : never;
+/** The state type of a transformation. */
+export type StateOf<T> = T extends GradientTransformation<infer S, any> ? S : never;
 
 /** Internal: a transformation from its two functions, with the update's tree type restored. */
 export function transformation<S, E = unknown>(
   init: (params: unknown) => S,
   update: (updates: unknown, state: S, params: unknown, extra: E | undefined) => readonly [unknown, S],
-  /** The asynchronous update, for transformations that read tensor values (see `updateAsync`). */
-  asyncUpdate?: (updates: unknown, state: S, params: unknown, extra: E | undefined) => Promise<readonly [unknown, S]>,
 ): GradientTransformation<S, E> {
   return {
     init,
     update: <T>(updates: T, state: S, params?: unknown, extra?: E) => update(updates, state, params, extra) as readonly [T, S],
-    ...(asyncUpdate && {
-      updateAsync: <T>(updates: T, state: S, params?: unknown, extra?: E) => asyncUpdate(updates, state, params, extra) as Promise<readonly [T, S]>,
-    }),
   };
+}
+
+/**
+ * A transformation whose update is written as steps (a generator, see `steps.ts`): `update` drives
+ * them synchronously; when `reads` is true (the steps may yield a host read) it also has
+ * `updateAsync`, which awaits each read, and exposes `steps` to enclosing combinators. With `reads`
+ * false the steps must yield nothing, and the transformation is a plain one.
+ */
+export function fromSteps<S, E = unknown>(
+  init: (params: unknown) => S,
+  steps: (updates: unknown, state: S, params: unknown, extra: E | undefined) => Steps<readonly [unknown, S]>,
+  reads: boolean,
+): GradientTransformation<S, E> {
+  type Run = <T>(updates: T, state: S, params?: unknown, extra?: E) => Steps<readonly [T, S]>;
+  const run = ((updates: unknown, state: S, params?: unknown, extra?: E) => steps(updates, state, params, extra)) as Run;
+  const update = <T>(updates: T, state: S, params?: unknown, extra?: E) => driveSync(run(updates, state, params, extra));
+  if (!reads) return { init, update };
+  return { init, update, updateAsync: (updates, state, params, extra) => driveAsync(run(updates, state, params, extra)), steps: run };
 }
 
 /** State of stateless transformations. */

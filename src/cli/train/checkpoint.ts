@@ -8,7 +8,7 @@ import type { LoaderPosition } from '../../data/batches.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { fileError } from '../../io/file-error.js';
 import { treeCodec, treeToJSON } from '../../io/tree-codec.js';
-import { StateCodec, stateToJSON } from './state-json.js';
+import { StateCodec, stateToJSON } from '../../io/state-codec.js';
 
 /**
  * Training checkpoints: everything needed to continue a run exactly — parameters, optimizer
@@ -18,15 +18,27 @@ import { StateCodec, stateToJSON } from './state-json.js';
  * old one), so a crash, Ctrl-C or a full disk at any moment leaves either the previous checkpoint
  * or the new one, whole.
  *
- * Format 2 carries `sha256`, the SHA-256 of the checkpoint's JSON text without that field (the
- * text `JSON.stringify` gives of the rest, which parsing and re-serialising reproduces exactly),
- * checked on every load: a flipped digit or a cut file is refused, never resumed from. Format 1
- * files (no checksum, from earlier partax versions) still load, unverified, with a notice.
+ * Formats 2 and 3 carry `sha256`, the SHA-256 of the checkpoint's JSON text without that field
+ * (the text `JSON.stringify` gives of the rest, which parsing and re-serialising reproduces
+ * exactly), checked on every load: a flipped digit or a cut file is refused, never resumed from.
+ * Format 1 files (no checksum, from earlier partax versions) still load, unverified, with a notice.
+ *
+ * Format 3 holds the optimizer state in the layout of today's optimizers: NewtonSummary is a chain,
+ * its state `{direction, newton: {count, currLrs, lrs, last}}` where formats 1 and 2 have
+ * `{count, direction, currLrs, lrs, last}`. An older file's state is brought to today's layout on
+ * load by the optimizer's registry entry (`migrateState` in optimizers.ts), so older runs resume
+ * exactly; every other field is the same in all three formats.
  */
 
-export const CHECKPOINT_FORMAT = 'partax-checkpoint/2';
-/** The format before checksums: read, not written. */
+export const CHECKPOINT_FORMAT = 'partax-checkpoint/3';
+/** The format before NewtonSummary's state was a chain state: read (and migrated), not written. */
+export const CHECKPOINT_FORMAT_V2 = 'partax-checkpoint/2';
+/** The format before checksums: read (and migrated), not written. */
 export const CHECKPOINT_FORMAT_V1 = 'partax-checkpoint/1';
+/** Every format read, oldest first: the version of a file is its index + 1. */
+const FORMATS = [CHECKPOINT_FORMAT_V1, CHECKPOINT_FORMAT_V2, CHECKPOINT_FORMAT] as const;
+/** The version number of the format written. */
+export const CHECKPOINT_VERSION = FORMATS.length;
 export const CHECKPOINT_FILE = 'checkpoint.json';
 
 /** Sums over the current epoch's batches, for its mean training loss and accuracy. */
@@ -44,7 +56,7 @@ export interface Checkpoint {
   readonly step: number;
   /** The next training batch. */
   readonly position: LoaderPosition;
-  /** The next hg batch (newton-summary; null otherwise). */
+  /** The next batch of the optimizer's own batch stream (newton-summary's hg batches; null for the others). */
   readonly hgPosition: LoaderPosition | null;
   /** The run key's two words (random.keyData). */
   readonly key: readonly [number, number];
@@ -69,7 +81,7 @@ const Position = t.type({ epoch: natural, batch: natural }, 'LoaderPosition');
 /** The io-ts codec of a checkpoint file (parameters float32). */
 export const CheckpointCodec = t.type(
   {
-    format: check<typeof CHECKPOINT_FORMAT | typeof CHECKPOINT_FORMAT_V1>('format', (u) => u === CHECKPOINT_FORMAT || u === CHECKPOINT_FORMAT_V1, `"${CHECKPOINT_FORMAT}" (or "${CHECKPOINT_FORMAT_V1}")`),
+    format: check<(typeof FORMATS)[number]>('format', (u) => (FORMATS as readonly unknown[]).includes(u), `"${CHECKPOINT_FORMAT}" (or an older ${FORMATS.slice(0, -1).map((f) => `"${f}"`).join(', ')})`),
     step: natural,
     position: Position,
     hgPosition: t.union([Position, t.null]),
@@ -86,7 +98,7 @@ export const CheckpointCodec = t.type(
 /** The checksum of a checkpoint's JSON text without its `sha256` field. */
 const sha256Of = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
-/** The JSON text of a checkpoint (format 2: with its checksum). */
+/** The JSON text of a checkpoint (the current format, with its checksum). */
 export function checkpointToJSON(c: Checkpoint): string {
   const { format: _format, ...rest } = c;
   const body = { format: CHECKPOINT_FORMAT, ...rest, params: treeToJSON(c.params, { dtype: false }), optState: stateToJSON(c.optState) };
@@ -102,12 +114,12 @@ export function saveCheckpoint(dir: string, c: Checkpoint): string {
   return path;
 }
 
-/** Raised when a checkpoint's content does not match its checksum (or a format-2 file has none). */
+/** Raised when a checkpoint's content does not match its checksum (or a file of a checksummed format has none). */
 export class ChecksumError extends DecodeError {
   override name = 'ChecksumError';
 }
 
-/** Checks the `sha256` of a format-2 checkpoint against its content. */
+/** Checks the `sha256` of a checkpoint (format 2 on) against its content. */
 function verifyChecksum(json: Record<string, unknown>, what: string): void {
   const { sha256: stored, ...rest } = json;
   if (typeof stored !== 'string' || !/^[0-9a-f]{64}$/.test(stored))
@@ -120,21 +132,32 @@ function verifyChecksum(json: Record<string, unknown>, what: string): void {
     );
 }
 
+/** Today's optimizer state from one saved in checkpoint format `version` (the optimizer's `migrateState`). */
+export type MigrateState = (state: unknown, version: number) => unknown;
+
 /**
- * Decodes checkpoint text; every problem is a DecodeError naming `what` and the field, and a
- * format-2 file whose checksum does not match is a {@link ChecksumError}. `onUnverified` is called
- * for a format-1 file (which has no checksum).
+ * Decodes checkpoint text into today's format; every problem is a DecodeError naming `what` and
+ * the field, and a file whose checksum does not match is a {@link ChecksumError}. `notice` hears of
+ * a format-1 file (which has no checksum) and of an older file's state being migrated;
+ * `migrateState` brings an older file's optimizer state to today's layout (without it the state is
+ * kept as it was read).
  */
-export function parseCheckpoint(text: string, what: string, onUnverified: (message: string) => void = () => {}): Checkpoint {
+export function parseCheckpoint(text: string, what: string, notice: (message: string) => void = () => {}, migrateState?: MigrateState): Checkpoint {
   const c = parseOrThrow(CheckpointCodec, text, what);
-  if (c.format === CHECKPOINT_FORMAT) verifyChecksum(JSON.parse(text) as Record<string, unknown>, what);
-  else onUnverified(`${what} is in the older format ${CHECKPOINT_FORMAT_V1}, which has no checksum: it is read unverified (the next checkpoint is written with one)`);
+  const version = FORMATS.indexOf(c.format) + 1;
+  if (version >= 2) verifyChecksum(JSON.parse(text) as Record<string, unknown>, what);
+  else notice(`${what} is in the older format ${CHECKPOINT_FORMAT_V1}, which has no checksum: it is read unverified (the next checkpoint is written with one)`);
   const { sha256: _sum, ...fields } = c as typeof c & { sha256?: unknown };
-  return { ...fields, key: [c.key[0], c.key[1]], format: CHECKPOINT_FORMAT } as Checkpoint;
+  let optState = c.optState;
+  if (version < CHECKPOINT_VERSION && migrateState) {
+    optState = migrateState(optState, version);
+    notice(`${what} is in the older format ${c.format}: its optimizer state is read into today's layout (the next checkpoint is written in ${CHECKPOINT_FORMAT})`);
+  }
+  return { ...fields, key: [c.key[0], c.key[1]], format: CHECKPOINT_FORMAT, optState } as Checkpoint;
 }
 
 /** Reads the checkpoint of a run directory (see {@link parseCheckpoint}). */
-export function loadCheckpoint(dir: string, onUnverified?: (message: string) => void): Checkpoint {
+export function loadCheckpoint(dir: string, notice?: (message: string) => void, migrateState?: MigrateState): Checkpoint {
   const path = join(dir, CHECKPOINT_FILE);
   let text: string;
   try {
@@ -143,5 +166,5 @@ export function loadCheckpoint(dir: string, onUnverified?: (message: string) => 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw fileError(e, 'read the checkpoint', path, 'is this a partax train run directory with a checkpoint?');
     throw fileError(e, 'read the checkpoint', path);
   }
-  return parseCheckpoint(text, `checkpoint '${path}'`, onUnverified);
+  return parseCheckpoint(text, `checkpoint '${path}'`, notice, migrateState);
 }

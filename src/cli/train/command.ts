@@ -15,7 +15,7 @@ import { lineWriter } from '../output.js';
 import { readJsonFile } from '../read-json.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { RESUMABLE, resolveConfig, type TrainConfig, type TrainOptions, TrainOptionsCodec } from './config.js';
-import { flagOf, optionsHelp, parseFlags } from './flags.js';
+import { flagOf, optimizersHelp, optionsHelp, parseFlags } from './flags.js';
 import { DivergedError, type RunResult, runTraining } from './loop.js';
 import { checkMemory, estimateMemory } from './memory.js';
 import { MetricsLog } from './metrics.js';
@@ -45,7 +45,10 @@ ${optionsHelp([
   ['--config FILE', 'read options from a JSON file'],
   ['--resume DIR', 'continue the run in DIR exactly from its checkpoint'],
   ['--help', 'show this message'],
-])}`;
+])}
+
+optimizers (--optimizer):
+${optimizersHelp()}`;
 
 /** Options not saved in config.json: they belong to one session, not to the run. */
 const SESSION_ONLY = new Set(['maxSteps', 'progress']);
@@ -91,11 +94,11 @@ function resolveRequest(flags: ReturnType<typeof parseFlags>): Request {
 }
 
 /** The one-line summary of a finished session. */
-function summaryLine(result: RunResult, outDir: string, abs: string, optimizer: TrainConfig['optimizer']): string {
+function summaryLine(result: RunResult, outDir: string, abs: string, divergenceHint: string): string {
   const acc = result.lastEpoch?.testAccuracy;
   const last = result.lastEpoch ? ` test loss ${result.lastEpoch.testLoss.toPrecision(4)}${acc === null || acc === undefined ? '' : `, test accuracy ${(100 * acc).toFixed(2)}%`};` : '';
   const rose = result.lossRose
-    ? ` WARNING: the training loss rose from ${result.lossRose.first.toPrecision(4)} at step 1 to ${result.lossRose.last.toPrecision(4)} (${result.lossRose.where}): the run has probably diverged; try ${optimizer === 'newton-summary' ? 'a larger --damping-int or a smaller --damping' : 'a smaller --lr'};`
+    ? ` WARNING: the training loss rose from ${result.lossRose.first.toPrecision(4)} at step 1 to ${result.lossRose.last.toPrecision(4)} (${result.lossRose.where}): the run has probably diverged; try ${divergenceHint};`
     : '';
   switch (result.stoppedBy) {
     case 'nothing-to-do':
@@ -164,7 +167,7 @@ export async function trainCommand(argv: readonly string[], out: NodeJS.Writable
     if (!resuming) makeRunDirectory(outDir);
     lock = claimRunDirectory(outDir, notice);
     if (!resuming && checkNewRunDirectory(outDir)) notice(`${outDir} holds a run that never wrote a checkpoint: starting it over`); // again, now that no one else can write there
-    const checkpoint = resuming ? loadCheckpoint(outDir, notice) : null;
+    const checkpoint = resuming ? loadCheckpoint(outDir, notice, setup.optimizer.migrateState) : null;
     stopBackend = await startBackend(config.backend, notice);
     const abs = resolvePath(outDir);
     if (!resuming) {
@@ -176,7 +179,7 @@ export async function trainCommand(argv: readonly string[], out: NodeJS.Writable
         task: setup.task,
         dataset: { name: config.dataset, train: setup.train.x.shape[0], test: setup.test.x.shape[0], inputShape: setup.train.x.shape.slice(1), classes: setup.train.classes ?? null },
         model: { kind: setup.model.kind, config: setup.model.config, parameters: shapes.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0), shapes: Object.fromEntries(shapes) },
-        groups: setup.groupsOf(params),
+        groups: setup.optimizer.groupsOf(params),
       };
       writeFileAtomic(join(outDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`); // first: it marks the directory as a partax run
       writeConfig(outDir, config);
@@ -201,7 +204,7 @@ export async function trainCommand(argv: readonly string[], out: NodeJS.Writable
       shouldStop: () => stopRequested,
       beforeTraining: () => resuming && writeConfig(outDir, config), // a resume that trains records its new epochs; one with nothing to do changes nothing
     });
-    result(summaryLine(run, outDir, abs, config.optimizer));
+    result(summaryLine(run, outDir, abs, setup.optimizer.divergenceHint));
     return run.stoppedBy === 'signal' ? 130 : 0;
   } catch (e) {
     say(failureMessage(e));

@@ -1,6 +1,8 @@
 import * as t from 'io-ts';
 import { DecodeError, type DecodeIssue, decodeOrThrow, formatIssues, showValue } from '../../core/decode.js';
 import { BACKENDS } from '../backend.js';
+import { dir, int, nullable, num, oneOf, type OptionSpec, sizes } from './option-codecs.js';
+import { FLAG_USERS, OPTIMIZER_NAMES, OPTIMIZER_OPTIONS, optimizerEntry, resolveFlags } from './optimizers.js';
 
 /**
  * The configuration of `partax train`: one flat record whose keys are the flags in camelCase
@@ -13,60 +15,15 @@ import { BACKENDS } from '../backend.js';
 
 export const DATASETS = ['mnist', 'fashion-mnist', 'spirals', 'teacher'] as const;
 export const MODELS = ['mlp', 'autoencoder', 'lenet'] as const;
-export const OPTIMIZERS = ['newton-summary', 'sgd', 'momentum', 'adam'] as const;
 export const ACTIVATIONS = ['tanh', 'relu', 'sigmoid', 'softplus'] as const;
-export { BACKENDS };
+export { BACKENDS, OPTIMIZER_NAMES };
 export const PROGRESS = ['auto', 'bar', 'lines', 'none'] as const;
 export const NORMALIZE = ['standardize', 'none'] as const;
-
-/** What a check returns when a value is bad: the message. */
-class Bad {
-  constructor(readonly message: string) {}
-}
-const bad = (message: string) => new Bad(message);
-type Refine<A> = (u: unknown) => A | Bad;
-
-/** An io-ts type from a check that returns the value or what is wrong with it. */
-function check<A>(name: string, refine: Refine<A>): t.Type<A, A, unknown> {
-  return new t.Type<A, A, unknown>(
-    name,
-    (u): u is A => !(refine(u) instanceof Bad),
-    (u, c) => {
-      const r = refine(u);
-      return r instanceof Bad ? t.failure(u, c, r.message) : t.success(r);
-    },
-    t.identity,
-  );
-}
-
-const oneOf = <const L extends readonly string[]>(name: string, values: L) =>
-  check<L[number]>(name, (u) => (typeof u === 'string' && values.includes(u) ? (u as L[number]) : bad(`expected one of ${values.join(', ')}, got ${showValue(u)}`)));
-const int = (min: number, what = `an integer ≥ ${min}`) =>
-  check<number>(what, (u) => (typeof u === 'number' && Number.isSafeInteger(u) && u >= min ? u : bad(`expected ${what}, got ${showValue(u)}`)));
-const num = (what: string, ok: (x: number) => boolean) =>
-  check<number>(what, (u) => (typeof u === 'number' && Number.isFinite(u) && ok(u) ? u : bad(`expected ${what}, got ${showValue(u)}`)));
-const bool = check<boolean>('a boolean', (u) => (typeof u === 'boolean' ? u : bad(`expected true or false, got ${showValue(u)}`)));
-const str = check<string>('a non-empty string', (u) => (typeof u === 'string' && u.length > 0 ? u : bad(`expected a non-empty string, got ${showValue(u)}`)));
-const sizes = (what: string, min = 1, max = 64) =>
-  check<number[]>(what, (u) =>
-    Array.isArray(u) && u.length >= min && u.length <= max && u.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 1e6)
-      ? [...u]
-      : bad(`expected ${what}, got ${showValue(u)}`),
-  );
-const partitionName = check<string>('a partition name', (u) =>
-  typeof u === 'string' && /^(canonical|trivial|wb|blocks:[1-9]\d{0,3})$/.test(u) ? u : bad(`expected canonical, trivial, wb or blocks:K (K a positive integer), got ${showValue(u)}`),
-);
-const nullable = <A>(inner: t.Type<A, A, unknown>, what: string) =>
-  check<A | null>(what, (u) => {
-    if (u === null) return null;
-    const r = inner.decode(u);
-    return r._tag === 'Right' ? r.right : bad(r.left[0]?.message ?? `expected ${what}`);
-  });
 
 /** Every option: its codec and a one-line help (shown by `partax train --help`). */
 export const OPTIONS = {
   dataset: { codec: oneOf('a dataset', DATASETS), help: `training data: ${DATASETS.join(' | ')} (default mnist: 10,000 embedded digits)` },
-  dataDir: { codec: str, help: 'fashion-mnist: the directory of its IDX files (default /usr/share/datasets/fashion-mnist)' },
+  dataDir: { codec: dir, help: 'fashion-mnist: the directory of its IDX files (default /usr/share/datasets/fashion-mnist)' },
   testSize: { codec: int(1), help: 'mnist, spirals, teacher: examples held out for testing (default 2000 of 10000; 20% for synthetic sets)' },
   trainSize: { codec: int(1), help: 'use only this many training examples (a fixed random subset; default all)' },
   samples: { codec: int(4), help: 'spirals, teacher: number of examples generated (default 1000)' },
@@ -77,30 +34,17 @@ export const OPTIONS = {
   activation: { codec: oneOf('an activation', ACTIVATIONS), help: `hidden activation: ${ACTIVATIONS.join(' | ')} (default tanh)` },
   sigmaW: { codec: num('a number ≥ 0', (x) => x >= 0), help: 'initial weights N(0, sigmaW²/fan_in) (default 1)' },
   sigmaB: { codec: num('a number ≥ 0', (x) => x >= 0), help: 'initial biases N(0, sigmaB²) (default 0)' },
-  optimizer: { codec: oneOf('an optimizer', OPTIMIZERS), help: `optimizer: ${OPTIMIZERS.join(' | ')} (default newton-summary)` },
-  lr: { codec: num('a positive number', (x) => x > 0), help: 'sgd, momentum, adam: learning rate (defaults 0.1, 0.01, 0.001)' },
-  momentum: { codec: num('a number in [0, 1)', (x) => x >= 0 && x < 1), help: 'momentum, newton-summary (its direction): momentum factor (default 0.9)' },
-  dampening: { codec: num('a number in [0, 1]', (x) => x >= 0 && x <= 1), help: 'momentum, newton-summary: momentum dampening τ (defaults 0 and 0.9)' },
-  nesterov: { codec: bool, help: 'momentum, newton-summary: Nesterov momentum (default false)' },
-  beta1: { codec: num('a number in [0, 1)', (x) => x >= 0 && x < 1), help: 'adam: β₁ (default 0.9)' },
-  beta2: { codec: num('a number in [0, 1)', (x) => x >= 0 && x < 1), help: 'adam: β₂ (default 0.999)' },
-  eps: { codec: num('a positive number', (x) => x > 0), help: 'adam: ε (default 1e-8)' },
-  partition: { codec: partitionName, help: 'newton-summary: parameter groups canonical | trivial | wb | blocks:K (default canonical: one per tensor)' },
-  damping: { codec: num('a positive number', (x) => x > 0), help: 'newton-summary: λ₁, multiplies the learning rates it picks (default 0.5)' },
-  dampingInt: { codec: nullable(num('a number ≥ 0', (x) => x >= 0), 'a number ≥ 0 or null'), help: 'newton-summary: λ_int, the cubic (Nesterov) regularisation; none (null in JSON): plain Newton on H̄ (default 10)' },
-  periodHg: { codec: int(1), help: 'newton-summary: recompute the learning rates every this many steps (default 10)' },
-  momLrs: { codec: num('a number in [0, 1)', (x) => x >= 0 && x < 1), help: 'newton-summary: moving average of the learning rates across hg steps (default 0.5)' },
-  removeNegative: { codec: bool, help: 'newton-summary: clip negative learning rates to 0 (default true)' },
-  hgBatchSize: { codec: int(1), help: 'newton-summary: examples in each hg batch (default 500, 100 for lenet, whose H̄ costs more; at most the training set)' },
+  optimizer: { codec: oneOf('an optimizer', OPTIMIZER_NAMES), help: `optimizer: ${OPTIMIZER_NAMES.join(' | ')} (default ${OPTIMIZER_NAMES[0]}; see the list below)` },
+  ...OPTIMIZER_OPTIONS,
   epochs: { codec: int(1), help: 'passes over the training set (default 3)' },
   maxSteps: { codec: nullable(int(1), 'a positive integer or null'), help: 'stop after this many steps in all, counting resumed ones (a checkpoint is written; default none)' },
   batchSize: { codec: int(1), help: 'examples per training step (default 100)' },
   seed: { codec: int(0, 'a non-negative integer'), help: 'seed of the initialisation and of the batch order (default 0)' },
   backend: { codec: oneOf('a backend', BACKENDS), help: 'compute backend: cpu-wasm (WASM SIMD kernels; default) | cpu (plain TypeScript, the oracle) | webgpu (a GPU through Dawn; float32); default: PARTAX_BACKEND when set' },
-  out: { codec: str, help: 'output directory (default runs/<dataset>-<model>-<optimizer>-<time>)' },
+  out: { codec: dir, help: 'output directory (default runs/<dataset>-<model>-<optimizer>-<time>)' },
   checkpointEvery: { codec: int(0, 'a non-negative integer'), help: 'write a checkpoint every this many steps; 0: only at the end (default 100)' },
   progress: { codec: oneOf('a progress style', PROGRESS), help: 'auto (a bar on a terminal, lines otherwise) | bar | lines | none (default auto)' },
-} as const;
+} as const satisfies Readonly<Record<string, OptionSpec>>;
 
 export type OptionName = keyof typeof OPTIONS;
 export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
@@ -181,22 +125,9 @@ export type TrainConfig = TrainOptions &
     >
   >;
 
-/** Which options belong to which optimizer, dataset or model (the others apply to all). */
+/** Which options belong to which optimizer (its registry entry's flags), dataset or model (the others apply to all). */
 const ONLY: Partial<Record<OptionName, { optimizer?: readonly string[]; dataset?: readonly string[]; model?: readonly string[] }>> = {
-  lr: { optimizer: ['sgd', 'momentum', 'adam'] },
-  momentum: { optimizer: ['momentum', 'newton-summary'] },
-  dampening: { optimizer: ['momentum', 'newton-summary'] },
-  nesterov: { optimizer: ['momentum', 'newton-summary'] },
-  beta1: { optimizer: ['adam'] },
-  beta2: { optimizer: ['adam'] },
-  eps: { optimizer: ['adam'] },
-  partition: { optimizer: ['newton-summary'] },
-  damping: { optimizer: ['newton-summary'] },
-  dampingInt: { optimizer: ['newton-summary'] },
-  periodHg: { optimizer: ['newton-summary'] },
-  momLrs: { optimizer: ['newton-summary'] },
-  removeNegative: { optimizer: ['newton-summary'] },
-  hgBatchSize: { optimizer: ['newton-summary'] },
+  ...Object.fromEntries(Object.entries(FLAG_USERS).map(([k, names]) => [k, { optimizer: names }])),
   dataDir: { dataset: ['fashion-mnist'] },
   testSize: { dataset: ['mnist', 'spirals', 'teacher'] },
   samples: { dataset: ['spirals', 'teacher'] },
@@ -204,7 +135,6 @@ const ONLY: Partial<Record<OptionName, { optimizer?: readonly string[]; dataset?
 };
 
 const WHY: Partial<Record<OptionName, string>> = {
-  lr: 'newton-summary picks its own per-group learning rates; scale them with damping',
   testSize: 'fashion-mnist has its own 10,000-image test set',
 };
 
@@ -230,8 +160,8 @@ export function resolveConfig(o: TrainOptions, what = 'partax train', name: (f: 
       : only.dataset
         ? (['dataset', dataset, only.dataset] as const)
         : (['model', model, only.model!] as const);
-    if (!allowed.includes(value))
-      issues.push({ path: name(k), message: `does not apply to ${kind} ${value} (only to ${allowed.join(', ')})${WHY[k] ? `: ${WHY[k]}` : ''}` });
+    const why = kind === 'optimizer' ? optimizerEntry(optimizer).refuses?.[k] : WHY[k];
+    if (!allowed.includes(value)) issues.push({ path: name(k), message: `does not apply to ${kind} ${value} (only to ${allowed.join(', ')})${why ? `: ${why}` : ''}` });
   }
   const images = dataset === 'mnist' || dataset === 'fashion-mnist';
   if ((model === 'lenet' || model === 'autoencoder') && !images)
@@ -272,32 +202,10 @@ export function resolveConfig(o: TrainOptions, what = 'partax train', name: (f: 
     cfg.testSize = o.testSize ?? Math.max(1, Math.floor(cfg.samples / 5));
   }
   if (model === 'lenet') cfg.channels = o.channels ?? [6, 16];
-  switch (optimizer) {
-    case 'sgd':
-      cfg.lr = o.lr ?? 0.1;
-      break;
-    case 'momentum':
-      Object.assign(cfg, { lr: o.lr ?? 0.01, momentum: o.momentum ?? 0.9, dampening: o.dampening ?? 0, nesterov: o.nesterov ?? false });
-      break;
-    case 'adam':
-      Object.assign(cfg, { lr: o.lr ?? 1e-3, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8 });
-      break;
-    case 'newton-summary':
-      Object.assign(cfg, {
-        momentum: o.momentum ?? 0.9,
-        dampening: o.dampening ?? 0.9,
-        nesterov: o.nesterov ?? false,
-        partition: o.partition ?? 'canonical',
-        damping: o.damping ?? 0.5,
-        dampingInt: o.dampingInt === undefined ? 10 : o.dampingInt,
-        periodHg: o.periodHg ?? 10,
-        momLrs: o.momLrs ?? 0.5,
-        removeNegative: o.removeNegative ?? true,
-        hgBatchSize: o.hgBatchSize ?? (model === 'lenet' ? 100 : 500),
-      });
-      break;
-  }
-  if (cfg.nesterov && (cfg.dampening ?? 0) !== 0)
-    throw new DecodeError(formatIssues(what, [{ path: name('nesterov'), message: `Nesterov momentum needs dampening 0 (as torch.optim.SGD), but dampening is ${cfg.dampening}` }]));
+  const entry = optimizerEntry(optimizer);
+  const values = resolveFlags(entry, o, { model });
+  Object.assign(cfg, values);
+  const bad = entry.check?.(values as never) ?? [];
+  if (bad.length) throw new DecodeError(formatIssues(what, bad.map((b) => ({ path: name(b.flag), message: b.message })), 20), bad.map((b) => ({ path: name(b.flag), message: b.message })));
   return cfg;
 }

@@ -1,5 +1,7 @@
 import { DecodeError, type DecodeIssue, formatIssues, issuesOf } from '../../core/decode.js';
 import { OPTION_NAMES, OPTIONS, type OptionName, suggest, type TrainOptions, TrainOptionsCodec } from './config.js';
+import type { OptionCodec, OptionKind } from './option-codecs.js';
+import { OPTIMIZERS } from './optimizers.js';
 
 /**
  * The command line of `partax train`: `--kebab-case value` or `--kebab-case=value` for every
@@ -25,10 +27,12 @@ export const flagOf = (name: string): string => `--${name.replace(/[A-Z]/g, (c) 
 /** `batch-size` → `batchSize`. */
 const camel = (kebab: string): string => kebab.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-const BOOLEANS = new Set<OptionName>(['nesterov', 'removeNegative']);
-const LISTS = new Set<OptionName>(['hidden', 'channels']);
-const NULLABLE = new Set<OptionName>(['dampingInt', 'maxSteps']);
-const STRINGS = new Set<OptionName>(['dataset', 'dataDir', 'model', 'activation', 'optimizer', 'partition', 'backend', 'out', 'progress', 'normalize']);
+/** The options whose command-line value is of one of `kinds` (from their codecs). */
+const ofKind = (...kinds: OptionKind[]) => new Set(OPTION_NAMES.filter((n) => kinds.includes(OPTIONS[n].codec.kind)));
+const BOOLEANS = ofKind('boolean');
+const LISTS = ofKind('list');
+const NULLABLE = new Set(OPTION_NAMES.filter((n) => (OPTIONS[n].codec as OptionCodec<unknown>).nullable));
+const STRINGS = ofKind('name', 'dir');
 const SPECIAL = ['config', 'resume', 'help'];
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
@@ -127,8 +131,8 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   return out;
 }
 
-const INTS = new Set<OptionName>(['testSize', 'trainSize', 'samples', 'periodHg', 'hgBatchSize', 'epochs', 'maxSteps', 'batchSize', 'seed', 'checkpointEvery']);
-const DIRS = new Set<OptionName>(['dataDir', 'out']);
+const INTS = ofKind('int');
+const DIRS = ofKind('dir');
 
 /** The option list for `partax train --help`, with `extra` rows (flag, help) at the end. */
 export function optionsHelp(extra: readonly (readonly [string, string])[] = []): string {
@@ -141,4 +145,10 @@ export function optionsHelp(extra: readonly (readonly [string, string])[] = []):
   ];
   const w = Math.max(...rows.map(([f]) => f.length)) + 2;
   return rows.map(([f, h]) => `  ${f.padEnd(w)}${h}`).join('\n');
+}
+
+/** The optimizers for `partax train --help`: each name with its line and its flags. */
+export function optimizersHelp(): string {
+  const w = Math.max(...OPTIMIZERS.map((e) => e.name.length)) + 2;
+  return OPTIMIZERS.map((e) => `  ${e.name.padEnd(w)}${e.about}\n  ${' '.repeat(w)}flags: ${Object.keys(e.flags).map(flagOf).join(' ')}`).join('\n');
 }

@@ -7,15 +7,18 @@ import { key, keyData, split } from '../../random/index.js';
 import { valueAndGrad } from '../../transforms/grad.js';
 import { type Checkpoint, CHECKPOINT_FORMAT, type EpochStats, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { type EpochRecord, hgStats, type MetricsLog, type StepRecord } from './metrics.js';
+import type { EpochRecord, MetricsLog, StepRecord } from './metrics.js';
 import type { Progress } from './progress.js';
 import type { TrainSetup } from './setup.js';
-import { skeletonMismatch } from './state-json.js';
+import { skeletonMismatch } from '../../io/state-codec.js';
 
 /**
  * The training loop of `partax train`. Each step: the next batch of the epoch loader, the loss and
- * its gradient (one `valueAndGrad`), the optimizer's update (newton-summary also gets the loss and,
- * every `periodHg` steps, the next hg batch), the new parameters, a metrics line. After each epoch
+ * its gradient (one `valueAndGrad`), the optimizer's update, the new parameters, a metrics line.
+ * The loop knows no optimizer: it offers the update the loss and, for an optimizer with its own
+ * batch stream (newton-summary's hg batches), a function drawing the stream's next batch, which the
+ * optimizer calls when it needs one (see optimizers.ts); the stream's position is checkpointed
+ * with the rest. After each epoch
  * the test set is evaluated. A checkpoint is written every `checkpointEvery` steps, at the end, and
  * when a stop is requested (Ctrl-C), which is honoured between steps: the loop yields to the event
  * loop after each step so that the signal handler can run.
@@ -97,18 +100,20 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<RunResult> {
   const { config, resume, metrics, progress } = opts;
   const runKey = key(config.seed);
-  const [kInit, kData, kHg] = split(runKey, 3) as [ReturnType<typeof key>, ReturnType<typeof key>, ReturnType<typeof key>];
+  const [kInit, kData, kStream] = split(runKey, 3) as [ReturnType<typeof key>, ReturnType<typeof key>, ReturnType<typeof key>];
   const train = epochLoader(setup.train, { batchSize: config.batchSize, key: kData });
-  const hg = setup.newton ? cyclingLoader(setup.train, { batchSize: setup.newton.hgBatchSize, key: kHg }) : null;
+  const opt = setup.optimizer;
+  // the optimizer's own batch stream (newton-summary's hg batches)
+  const stream = opt.batchStream ? cyclingLoader(setup.train, { batchSize: opt.batchStream.batchSize, key: kStream }) : null;
   const totalSteps = config.epochs * train.batchesPerEpoch;
   const limit = Math.min(totalSteps, config.maxSteps ?? Infinity);
 
   const fresh = setup.model.init(kInit);
   let params: unknown = fresh;
-  let optState: unknown = setup.optimizer.init(fresh);
+  let optState: unknown = opt.transformation.init(fresh);
   let step = 0;
   let pos: LoaderPosition = START;
-  let hgPos: LoaderPosition | null = hg ? START : null;
+  let streamPos: LoaderPosition | null = stream ? START : null;
   let stats = EMPTY_STATS;
   let elapsedBefore = 0;
   if (resume) {
@@ -119,13 +124,16 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
     const om = skeletonMismatch(resume.optState, optState);
     if (om) throw new Error(`the checkpoint's optimizer state does not fit the optimizer of config.json: ${om}`);
     if (resume.position.batch >= train.batchesPerEpoch) throw new Error(`the checkpoint's batch position ${resume.position.batch} is past the ${train.batchesPerEpoch} batches of an epoch`);
-    if ((resume.hgPosition === null) !== (hg === null)) throw new Error(`the checkpoint's hg position does not fit the optimizer ${config.optimizer}`);
-    if (hg && resume.hgPosition && resume.hgPosition.batch >= hg.batchesPerEpoch) throw new Error(`the checkpoint's hg position ${resume.hgPosition.batch} is past the ${hg.batchesPerEpoch} hg batches of an epoch`);
+    // hgPosition: the checkpoint field of the optimizer's batch stream (named after newton-summary's hg batches)
+    if ((resume.hgPosition === null) !== (stream === null))
+      throw new Error(`the checkpoint's hgPosition (the position of the optimizer's own batch stream) does not fit the optimizer ${config.optimizer}, which ${stream ? 'has' : 'has no'} such stream`);
+    if (stream && resume.hgPosition && resume.hgPosition.batch >= stream.batchesPerEpoch)
+      throw new Error(`the checkpoint's hgPosition batch ${resume.hgPosition.batch} is past the ${stream.batchesPerEpoch} batches of an epoch of the optimizer's own batch stream`);
     params = resume.params;
     optState = resume.optState;
     step = resume.step;
     pos = resume.position;
-    hgPos = resume.hgPosition;
+    streamPos = resume.hgPosition;
     stats = resume.epochStats;
     elapsedBefore = resume.elapsed;
   }
@@ -138,7 +146,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       format: CHECKPOINT_FORMAT,
       step,
       position: pos,
-      hgPosition: hgPos,
+      hgPosition: streamPos,
       key: keyData(runKey),
       elapsed: elapsed(),
       epochStats: stats,
@@ -160,6 +168,14 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
 
   const vg = valueAndGrad(setup.lossWithOutputs, { hasAux: true, allowNaN: true });
   const classification = setup.task === 'classification';
+  /** The next batch of the optimizer's stream; each call draws one and moves the position on. */
+  const nextBatch = (): [Tensor, Tensor] => {
+    if (!stream || !streamPos) throw new Error(`the optimizer ${config.optimizer} asked for a batch of its stream, but declares none`);
+    const b = stream.at(streamPos);
+    streamPos = stream.next(streamPos);
+    return [b.x, b.y];
+  };
+  const extra = opt.extra?.({ loss: setup.loss, nextBatch });
   let lastEpoch: EpochRecord | null = null;
   let stoppedBy: RunResult['stoppedBy'] = 'finished';
   const recent: number[] = [performance.now()]; // times of the last steps, for steps/s
@@ -175,28 +191,16 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       lastLosses.push(loss);
       if (lastLosses.length > 10) lastLosses.shift();
       if (!Number.isFinite(loss))
-        throw new DivergedError(`the training loss is ${loss} at step ${step + 1} (epoch ${pos.epoch + 1}): the run diverged; ${kept()}. Try a smaller --lr, or a larger --damping-int / smaller --damping for newton-summary`);
-      let extra: unknown;
-      let hgStep = false;
-      if (setup.newton && hg && hgPos) {
-        hgStep = setup.newton.stateOf(optState).count % setup.newton.periodHg === 0;
-        let hgBatch: unknown[] = [];
-        if (hgStep) {
-          const b = hg.at(hgPos);
-          hgBatch = [b.x, b.y];
-          hgPos = hg.next(hgPos);
-        }
-        extra = { loss: setup.loss, hgBatch };
-      }
+        throw new DivergedError(`the training loss is ${loss} at step ${step + 1} (epoch ${pos.epoch + 1}): the run diverged; ${kept()}. Try ${opt.divergenceHint}`);
       let updates: unknown;
       let nextState: unknown;
       try {
-        [updates, nextState] = await updateAsync(setup.optimizer, g, optState, params, extra);
+        [updates, nextState] = await updateAsync(opt.transformation, g, optState, params, extra);
       } catch (e) {
         // e.g. a NaN in H̄ once the parameters have blown up: say so without a stack trace.
         throw new DivergedError(
           `${config.optimizer} failed at step ${step + 1} (epoch ${pos.epoch + 1}, training loss ${loss.toPrecision(4)}): ${(e as Error).message}. ` +
-            `The run has probably diverged; ${kept()}. Try a larger --damping-int or a smaller --damping (newton-summary), or a smaller --lr`,
+            `The run has probably diverged; ${kept()}. Try ${opt.divergenceHint}`,
         );
       }
       params = applyUpdates(params, updates);
@@ -207,7 +211,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       step++;
       const n = x.shape[0]!;
       stats = { lossSum: stats.lossSum + loss * n, correct: stats.correct + right, examples: stats.examples + n, batches: stats.batches + 1 };
-      const lrs = setup.lrsOf(optState);
+      const lrs = opt.lrsOf(optState);
       const rec: StepRecord = {
         type: 'step',
         step,
@@ -217,7 +221,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
         accuracy: classification ? right / n : null,
         lrs,
         time: elapsed(),
-        ...(hgStep && setup.newton?.stateOf(optState).last ? { hg: hgStats(setup.newton.stateOf(optState).last!) } : {}),
+        ...opt.stepMetrics?.(optState),
       };
       metrics.write(rec);
       recent.push(performance.now());

@@ -10,14 +10,16 @@ import type { TrainSetup } from './setup.js';
  *
  * - **parameters** P, and the step's copies of that size: the gradient, the update and the new
  *   parameters (4·P floats in all);
- * - **optimizer state**: none for sgd, one P-sized buffer for momentum, two for adam, and for
+ * - **optimizer state**: the P-sized buffers its registry entry declares (`stateCopies` in
+ *   optimizers.ts): none for sgd, one for momentum and rmsprop, two for adam and adamw, and for
  *   newton-summary its momentum direction plus the scaled direction U·I·η (2·P);
  * - **activations**: every intermediate of a forward pass (A floats per example: inputs, each
  *   layer's pre-activation and activation, LeNet's patch matrices), kept for the backward pass
  *   with the cotangents of the same sizes and temporaries: 3·A per example of a batch; evaluation
  *   runs forward only, in chunks of 1,000 examples;
- * - **the summary** (newton-summary): on an hg batch, the linearisation's residuals and the
- *   tangent streams of the third-order passes, about 12·A per example;
+ * - **the optimizer's own batch** (its `batchStream`; newton-summary's summary on an hg batch:
+ *   the linearisation's residuals and the tangent streams of the third-order passes, about 12·A
+ *   per example);
  * - **the checkpoint**: parameters and state as JSON text (about 20 characters a number, built
  *   twice for the checksum) and the arrays of numbers it is made from (8 bytes a number);
  * - **the data** already loaded.
@@ -48,11 +50,13 @@ export interface MemoryEstimate {
   readonly largest: { readonly name: string; readonly shape: readonly number[]; readonly bytes: number };
   /** The length of the checkpoint's JSON text, in characters. */
   readonly checkpointChars: number;
+  /** What the optimizer's own batch is for (newton-summary: its summary on the hg batch), when it has one. */
+  readonly optimizerBatchPurpose?: string;
   readonly bytes: {
     readonly parameters: number;
     readonly optimizer: number;
     readonly activations: number;
-    readonly summary: number;
+    readonly optimizerBatch: number;
     readonly checkpoint: number;
     readonly data: number;
     readonly total: number;
@@ -150,16 +154,14 @@ export function activationsPerExample(model: { readonly kind: string; readonly c
   }
 }
 
-/** P-sized buffers each optimizer keeps in its state. */
-const STATE_COPIES: Record<TrainConfig['optimizer'], number> = { sgd: 0, momentum: 1, adam: 2, 'newton-summary': 2 };
-
 /** The memory a run of `config` needs (see the module comment). */
-export function estimateMemory(config: TrainConfig, setup: Pick<TrainSetup, 'model' | 'train' | 'test' | 'newton'>): MemoryEstimate {
+export function estimateMemory(config: TrainConfig, setup: Pick<TrainSetup, 'model' | 'train' | 'test' | 'optimizer'>): MemoryEstimate {
   const shapes = parameterShapes(setup.model);
   const P = shapes.reduce((s, [, sh]) => s + product(sh), 0);
   const [name, shape] = shapes.reduce((a, b) => (product(b[1]) > product(a[1]) ? b : a));
   const A = activationsPerExample(setup.model);
-  const state = STATE_COPIES[config.optimizer] * P;
+  const state = setup.optimizer.stateCopies * P;
+  const stream = setup.optimizer.batchStream;
   const trainN = setup.train.x.shape[0] ?? 0;
   const testN = setup.test.x.shape[0] ?? 0;
   const saved = P + state;
@@ -168,12 +170,12 @@ export function estimateMemory(config: TrainConfig, setup: Pick<TrainSetup, 'mod
     parameters: 4 * P * F32,
     optimizer: state * F32,
     activations: Math.max(3 * Math.min(config.batchSize, trainN), Math.min(EVAL_CHUNK, testN)) * A * F32,
-    summary: setup.newton ? 12 * setup.newton.hgBatchSize * A * F32 : 0,
+    optimizerBatch: stream ? stream.activationCopies * stream.batchSize * A * F32 : 0,
     checkpoint: 2 * checkpointChars + 8 * saved,
     data: setup.train.x.size * F32 + setup.train.y.size * F32 + setup.test.x.size * F32 + setup.test.y.size * F32,
   };
   const total = Object.values(bytes).reduce((a, b) => a + b, 0);
-  return { parameters: P, largest: { name, shape, bytes: product(shape) * F32 }, checkpointChars, bytes: { ...bytes, total } };
+  return { parameters: P, largest: { name, shape, bytes: product(shape) * F32 }, checkpointChars, ...(stream ? { optimizerBatchPurpose: stream.purpose } : {}), bytes: { ...bytes, total } };
 }
 
 /** `1.5 GiB`, `320 MiB`, `3.6 TiB`. */
@@ -192,7 +194,7 @@ export function describeEstimate(e: MemoryEstimate): string {
     `${e.parameters.toLocaleString('en-US')} parameters with their gradient, update and next values ${formatBytes(b.parameters)}`,
     ...(b.optimizer ? [`optimizer state ${formatBytes(b.optimizer)}`] : []),
     `activations ${formatBytes(b.activations)}`,
-    ...(b.summary ? [`the summary on the hg batch ${formatBytes(b.summary)}`] : []),
+    ...(b.optimizerBatch ? [`${e.optimizerBatchPurpose ?? 'the optimizer’s own batch'} ${formatBytes(b.optimizerBatch)}`] : []),
     `checkpoint text ${formatBytes(b.checkpoint)}`,
     `data ${formatBytes(b.data)}`,
   ];

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { writeAll, writeFileAtomic } from '../../io/atomic-write.js';
 import { fileError } from '../../io/file-error.js';
-import type { HgRecord } from '../../optim/newton-summary.js';
+import type { HgRecord } from '../../optim/summary-newton.js';
 import { eigvalsSymmetric } from '../../optim/small-linalg.js';
 
 /**

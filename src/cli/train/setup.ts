@@ -10,17 +10,13 @@ import { lenet } from '../../nn/lenet.js';
 import { binaryCrossEntropyWithLogits, mse, nll } from '../../nn/losses.js';
 import type { Model } from '../../nn/model.js';
 import { mlp } from '../../nn/mlp.js';
-import { adam, momentum, sgd } from '../../optim/alias.js';
-import { traceMomentum } from '../../optim/momentum.js';
-import { newtonSummary, type NewtonSummaryState } from '../../optim/newton-summary.js';
-import type { GradientTransformation } from '../../optim/transformation.js';
 import { type Key, foldIn, key, permutation } from '../../random/index.js';
-import { named, type Partition } from '../../summary/partition.js';
 import type { TrainConfig } from './config.js';
+import { buildOptimizer, type OptimizerSetup } from './optimizers.js';
 
 /**
  * Turns a resolved {@link TrainConfig} into the pieces of a run: the training and test sets, the
- * model, the loss, the optimizer and how to read its learning rates. Everything here is a pure
+ * model, the loss and the optimizer. Everything here is a pure
  * function of the configuration (data from fixed keys, parameters from the run's seed), which is
  * what makes `--resume` exact.
  */
@@ -38,13 +34,8 @@ export interface TrainSetup {
   readonly loss: (params: unknown, x: Tensor, y: Tensor) => Tensor;
   /** The loss and the model's outputs, for `valueAndGrad(…, { hasAux: true })`. */
   readonly lossWithOutputs: (params: unknown, x: Tensor, y: Tensor) => [Tensor, Tensor];
-  readonly optimizer: GradientTransformation<any, any>;
-  /** The learning rates in force after an update: one per group (newton-summary) or the single lr. */
-  readonly lrsOf: (state: unknown) => number[];
-  /** The parameter groups (newton-summary: its partition's member names; else one group of all). */
-  readonly groupsOf: (params: unknown) => string[][];
-  /** newton-summary's state at its position in the optimizer state (null for others). */
-  readonly newton: null | { readonly periodHg: number; readonly hgBatchSize: number; readonly stateOf: (s: unknown) => NewtonSummaryState };
+  /** The optimizer of `config.optimizer`, built from its registry entry (optimizers.ts). */
+  readonly optimizer: OptimizerSetup;
 }
 
 /** The seed of the data: synthetic sets and subsets are the same for every run seed. */
@@ -115,36 +106,6 @@ export function setupTraining(c: TrainConfig): TrainSetup {
   };
   const loss = (p: unknown, x: Tensor, y: Tensor) => lossWithOutputs(p, x, y)[0];
 
-  const all = (params: unknown) => [leavesWithPaths(params).map(([p]) => p)];
-  switch (c.optimizer) {
-    case 'sgd':
-      return { train, test, task, model, loss, lossWithOutputs, optimizer: sgd(c.lr!), lrsOf: () => [c.lr!], groupsOf: all, newton: null };
-    case 'momentum':
-      return {
-        train, test, task, model, loss, lossWithOutputs,
-        optimizer: momentum(c.lr!, c.momentum!, { dampening: c.dampening!, nesterov: c.nesterov! }),
-        lrsOf: () => [c.lr!], groupsOf: all, newton: null,
-      };
-    case 'adam':
-      return { train, test, task, model, loss, lossWithOutputs, optimizer: adam(c.lr!, { b1: c.beta1!, b2: c.beta2!, eps: c.eps! }), lrsOf: () => [c.lr!], groupsOf: all, newton: null };
-    case 'newton-summary': {
-      const partition = (params: unknown): Partition => named(c.partition!, params);
-      const optimizer = newtonSummary({
-        partition,
-        direction: traceMomentum({ momentum: c.momentum!, dampening: c.dampening!, nesterov: c.nesterov! }),
-        damping: c.damping!,
-        ...(c.dampingInt === null || c.dampingInt === undefined ? {} : { dampingInt: c.dampingInt }),
-        periodHg: c.periodHg!,
-        momLrs: c.momLrs!,
-        removeNegative: c.removeNegative!,
-      });
-      const hgBatchSize = Math.min(c.hgBatchSize!, train.x.shape[0]!);
-      return {
-        train, test, task, model, loss, lossWithOutputs, optimizer,
-        lrsOf: (s) => [...(s as NewtonSummaryState).lrs],
-        groupsOf: (params) => partition(params).map((g) => g.map((m) => (typeof m === 'string' ? m : `${m.name}[${m.index.length}]`))),
-        newton: { periodHg: c.periodHg!, hgBatchSize, stateOf: (s) => s as NewtonSummaryState },
-      };
-    }
-  }
+  const optimizer = buildOptimizer(c, { trainExamples: train.x.shape[0]! });
+  return { train, test, task, model, loss, lossWithOutputs, optimizer };
 }

@@ -1,13 +1,13 @@
 import * as t from 'io-ts';
-import { showValue } from '../../core/decode.js';
-import { showShape } from '../../core/shape.js';
-import { Tensor } from '../../core/tensor.js';
-import { tensorCodec, treeToJSON } from '../../io/tree-codec.js';
+import { showValue } from '../core/decode.js';
+import { showShape } from '../core/shape.js';
+import { Tensor } from '../core/tensor.js';
+import { isPlainObject, tensorCodec, treeToJSON } from './tree-codec.js';
 
 /**
- * Optimizer states as JSON. A state is a tree with tensors at some leaves and plain values at
- * others (step counts, learning-rate lists, null, the last hg record…), which the tensor-tree
- * codec refuses. Here a tensor is written `{"$tensor": {"shape", "data", "dtype"}}` (through the
+ * Optimizer states as JSON (the checkpoints of `partax train`, or any saved optimizer state). A
+ * state is a tree with tensors at some leaves and plain values at others (step counts,
+ * learning-rate lists, null, the last hg record…), which the tensor-tree codec refuses. Here a tensor is written `{"$tensor": {"shape", "data", "dtype"}}` (through the
  * tree codec, so values round-trip exactly), a non-finite number `{"$number": "NaN"}` (JSON has
  * none), `undefined` `{"$undefined": true}`; everything else is itself. The decoder checks every
  * node, reports each problem with its path, and refuses nesting deeper than {@link MAX_STATE_DEPTH}.
@@ -18,12 +18,6 @@ export type StateJSON = null | boolean | number | string | readonly StateJSON[] 
 
 /** States nested deeper than this are refused (hostile input must not exhaust the stack). */
 export const MAX_STATE_DEPTH = 64;
-
-const isPlainObject = (x: unknown): x is Record<string, unknown> => {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
-};
 
 /**
  * The JSON value of a state (the inverse of {@link decodeState}). Tensors must be concrete and
