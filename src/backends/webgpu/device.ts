@@ -1,4 +1,5 @@
 import type {} from 'webgpu'; // the WebGPU types (GPUDevice, GPUBuffer…), as globals
+import { isMissingPackage } from '../../core/errors.js';
 import { WebGPUError } from './errors.js';
 
 /**
@@ -96,6 +97,8 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<DeviceHan
     mod = await withTimeout(import('webgpu'), ms, 'loading the webgpu package');
   } catch (e) {
     if (e instanceof WebGPUError) throw e;
+    if (isMissingPackage(e, 'webgpu'))
+      throw new WebGPUError("initWebGPU: the WebGPU backend needs Dawn's node bindings, an optional peer dependency of partax: install the 'webgpu' package (npm install webgpu)");
     throw new WebGPUError(`initWebGPU: the 'webgpu' package (Dawn's node bindings) did not load: ${e instanceof Error ? e.message : String(e)}`);
   }
   let gpu: GPU | null = mod.create([...(opts.dawnFlags ?? [])]);
