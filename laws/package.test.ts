@@ -161,7 +161,7 @@ console.log(JSON.stringify({ exports: Object.keys(P).length, builtins: urls.filt
   assert.deepEqual(r.files.filter((f) => !f.startsWith('partax/dist/')), []);
 });
 
-test('the published declarations compile under strict, skipLibCheck false, lib ES2022 and no @types/node, and carry the types of valueAndGrad, argnums, hasAux and split', (t) => {
+test('the published declarations compile under strict, skipLibCheck false, lib ES2022 and no @types/node (partax/webgpu: with the DOM lib and the webgpu package), and carry the types of valueAndGrad, argnums, hasAux and split', (t) => {
   if (skipUnlessInstalled(t)) return;
   const dir = join(app, 'typed');
   mkdirSync(dir, { recursive: true });
@@ -226,8 +226,32 @@ import('partax').then((P) => P.initWebGPU());
 export { v1, g1, gp1, gs1, l1, ga1, gg1, aux21, keys, pair, train, sp, k4, notTensor, notTree, notString, steps, k2 };
 `,
   );
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(tsc.status, 0, `tsc in the consumer:\n${tsc.stdout}${tsc.stderr}`);
+  const tsc = (project: string) => spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  const root = tsc(dir);
+  assert.equal(root.status, 0, `tsc in the consumer:\n${root.stdout}${root.stderr}`);
+  // partax/webgpu brings the WebGPU types from the optional peer `webgpu` (this repository's copy
+  // here, through typeRoots) and needs the DOM lib they are written against; nothing else does
+  writeFileSync(
+    join(dir, 'tsconfig.webgpu.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, skipLibCheck: false, lib: ['ES2022', 'DOM'], types: [], typeRoots: [join(ROOT, 'node_modules')], target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', noEmit: true },
+      files: ['gpu.ts'],
+    }),
+  );
+  writeFileSync(
+    join(dir, 'gpu.ts'),
+    `import { initWebGPU, webgpuStats, GpuTensor, type AdapterInfo } from 'partax/webgpu';
+import { ones } from 'partax';
+const info: AdapterInfo = await initWebGPU({ timeoutMs: 1000 });
+const live: number | undefined = webgpuStats()?.liveBytes;
+const onGpu: boolean = ones([2], 'float32') instanceof GpuTensor;
+// @ts-expect-error the adapter's description is a string
+const n: number = info.description;
+export { info, live, onGpu, n };
+`,
+  );
+  const gpu = tsc(join(dir, 'tsconfig.webgpu.json'));
+  assert.equal(gpu.status, 0, `tsc on partax/webgpu in the consumer:\n${gpu.stdout}${gpu.stderr}`);
 });
 
 test('the optional peers name themselves when missing: initWebGPU says to install webgpu, the MNIST reader mnist; the bin runs from dist/ without tsx', (t) => {

@@ -1,4 +1,6 @@
-import type {} from 'webgpu'; // the WebGPU types (GPUDevice, GPUBuffer…), as globals
+// The WebGPU types (GPUDevice, GPUBuffer…), as globals, from the optional peer `webgpu`; kept in the
+// published device.d.ts (preserve) so that a project importing partax/webgpu gets them too.
+/// <reference types="webgpu" preserve="true" />
 import { isMissingPackage } from '../../core/errors.js';
 import { WebGPUError } from './errors.js';
 
