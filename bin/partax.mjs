@@ -5,10 +5,9 @@
 // and runs the compiled dist/cli/main.js, with no tsx. Paths are resolved relative to this file,
 // so it works from any cwd, via `npx partax`, and through the symlink npm puts in node_modules/.bin.
 //
-// Contract with src/cli/main.ts: it reads its arguments from process.argv.slice(2)
-// (process.argv is [node, this file, ...args]). It may either do its work when imported,
-// or export `main(argv: string[]): number | void | Promise<number | void>`, which is
-// then called here, and a number it returns becomes the exit status.
+// Contract with src/cli/main.ts: it exports `main(argv: string[]): Promise<number>`, called
+// here with process.argv.slice(2) (process.argv is [node, this file, ...args]); the number it
+// returns becomes the exit status. Importing it does nothing else (it is also `partax/cli`).
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,8 +29,5 @@ async function load() {
   return import(pathToFileURL(mainJs).href);
 }
 
-const mod = await load();
-if (typeof mod.main === 'function') {
-  const code = await mod.main(process.argv.slice(2));
-  if (typeof code === 'number') process.exitCode = code;
-}
+const { main } = await load();
+process.exitCode = await main(process.argv.slice(2));
