@@ -14,6 +14,7 @@
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import * as P from '../src/index.js';
+import * as W from '../src/backends/webgpu/index.js';
 import { mlpProblem } from './harness.js';
 import { cyclingLoader, START } from '../src/data/batches.js';
 import { mnistSplit } from '../src/data/mnist.js';
@@ -110,7 +111,7 @@ async function train(backend: string, steps: number, batch: number, onProgress: 
     const lossValue = (await loss.data())[0]!;
     const ms = performance.now() - t0;
     const m = process.memoryUsage();
-    const gpu = P.webgpuStats();
+    const gpu = W.webgpuStats();
     samples.push({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, gpuLive: gpu?.liveBytes ?? 0, gpuFree: gpu?.freeBytes ?? 0, ms, loss: lossValue });
     if (!Number.isFinite(lossValue)) throw new Error(`bench/memory: the loss is ${lossValue} at step ${step + 1}`);
     onProgress(step + 1);
@@ -142,7 +143,7 @@ function table(first: Window, last: Window, gpu: boolean): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const flags = parseFlags(process.argv.slice(2));
   if (flags.backend === 'webgpu') {
-    const info = await P.initWebGPU();
+    const info = await W.initWebGPU();
     console.error(`WebGPU adapter: ${info.description || info.vendor || 'unknown'}`);
   }
   P.setBackend(flags.backend);
@@ -163,6 +164,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       renameSync(tmp, flags.json);
     }
   } finally {
-    if (flags.backend === 'webgpu') P.shutdownWebGPU();
+    if (flags.backend === 'webgpu') W.shutdownWebGPU();
   }
 }

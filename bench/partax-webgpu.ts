@@ -6,6 +6,7 @@
  *     const gpu = await partaxWebgpu.activate!().then(() => true, () => false);
  */
 import * as P from '../src/index.js';
+import { initWebGPU } from '../src/backends/webgpu/index.js';
 import type { Impl, MlpProblem, MlpResult, Runner } from './harness.js';
 import { mlpLoss } from './partax.js';
 
@@ -18,7 +19,7 @@ const gpu = (buf: Float32Array, shape: readonly number[]): Promise<F32> => P.toB
 export const partaxWebgpu: Impl = {
   name: 'partax (webgpu)',
   async activate() {
-    await P.initWebGPU();
+    await initWebGPU();
     P.setBackend('webgpu');
   },
   matmul(a, b, n): Runner<Float32Array> {

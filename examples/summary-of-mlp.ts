@@ -18,7 +18,8 @@
  * written as an SVG (the same chart as `partax plot`'s hbar.svg).
  */
 import { performance } from 'node:perf_hooks';
-import { data, grad, hvp, jvp, nn, partition, random, summary, type Tensor, tree } from '../src/index.js';
+import { grad, hvp, jvp, nn, partition, random, summary, type Tensor, tree } from '../src/index.js';
+import * as data from '../src/data/index.js';
 import { writeHeatmap } from '../src/cli/plot/charts.js';
 
 const flag = (name: string): string | undefined => {

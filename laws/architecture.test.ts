@@ -194,11 +194,12 @@ test('every registered primitive has abstractEval, jvp and vmap rules, a transpo
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; peerDependencies?: Record<string, string> };
+/** A Node built-in, a dependency, or a peer dependency (the optional ones are loaded lazily, with an error naming the package when absent). */
 function allowedPackage(spec: string): boolean {
   if (spec.startsWith('node:')) return true;
   const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
-  return name in (pkg.dependencies ?? {});
+  return name in (pkg.dependencies ?? {}) || name in (pkg.peerDependencies ?? {});
 }
 
 /** A cycle in a small directed graph, or null. */

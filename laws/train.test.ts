@@ -432,7 +432,7 @@ test('partax train --optimizer adamw and rmsprop: the loss decreases, and the ru
     const config = resolveConfig(decodeTrainOptions(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json'));
     const [p, state] = withBackend('cpu-wasm', () => {
       const setup = setupTraining(config);
-      const [kInit, kData] = split(key(config.seed), 3) as [ReturnType<typeof key>, ReturnType<typeof key>];
+      const [kInit, kData] = split(key(config.seed), 3);
       const loader = epochLoader(setup.train, { batchSize: config.batchSize, key: kData });
       const opt = direct();
       let params: unknown = setup.model.init(kInit);

@@ -12,7 +12,7 @@
  * CPU through the WebGPU stack. The first product of a kernel (pipeline compilation) is not timed.
  */
 import * as P from '../../src/index.js';
-import { setMatmulVariant, webgpuSync } from '../../src/backends/webgpu/index.js';
+import { initWebGPU, setMatmulVariant, shutdownWebGPU, webgpuSync } from '../../src/backends/webgpu/index.js';
 import { uniform } from '../harness.js';
 
 const args = process.argv.slice(2);
@@ -82,7 +82,7 @@ async function jaxjsWebgpu(n: number, a: Float32Array, b: Float32Array): Promise
 }
 
 async function main(): Promise<void> {
-  const info = await P.initWebGPU();
+  const info = await initWebGPU();
   console.log(`partax matmul on WebGPU — adapter: ${info.description || info.device} (${info.software ? 'software' : 'hardware'}); ${reps} products per round, median of ${rounds} rounds`);
   let peer = !args.includes('--no-peer');
   if (peer) {
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.name} | ${r.n} | ${Number.isNaN(r.deviceMs) ? '—' : r.deviceMs.toFixed(1)} | ${Number.isNaN(r.deviceMs) ? '—' : gflops(r.n, r.deviceMs)} | ${r.readbackMs.toFixed(1)} | ${r.err.toExponential(1)} |`,
     );
-  P.shutdownWebGPU();
+  shutdownWebGPU();
 }
 
 await main();

@@ -8,7 +8,8 @@ import { guardStream, lineWriter } from './output.js';
 import { readJsonFile } from './read-json.js';
 
 /**
- * The `partax` command. Run through bin/partax.mjs (tsx, no build step).
+ * The `partax` command: {@link main}, run by bin/partax.mjs (from src/ through tsx in a checkout,
+ * from dist/ once installed).
  *   partax case [--backend NAME] FILE         summary (and Nesterov rates) of a partax-case/1 file, as JSON
  *   partax trajectory [--backend NAME] FILE   replay a partax-trajectory/1 file with NewtonSummary, as JSON
  *   partax train [options] · partax plot RUN_DIR… · partax help [COMMAND] · partax --version
@@ -113,10 +114,13 @@ function version(): string {
 }
 
 /**
- * Runs the command line `argv` (the arguments after `partax`); resolves to the exit status. Not
- * exported: the module runs it when imported (see bin/partax.mjs).
+ * Runs the command line `argv` (the arguments after `partax`); resolves to the exit status.
+ * bin/partax.mjs calls it with process.argv.slice(2); a program can too (`partax/cli`):
+ *
+ *     import { main } from 'partax/cli';
+ *     process.exitCode = await main(['train', '--dataset', 'spirals', '--out', 'runs/s']);
  */
-async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[]): Promise<number> {
   guardStream(process.stdout);
   guardStream(process.stderr);
   // each command picks its backend itself (--backend, else PARTAX_BACKEND, which the registry
@@ -154,5 +158,3 @@ async function main(argv: readonly string[]): Promise<number> {
     return e instanceof UsageError || (e instanceof DecodeError && /^PARTAX_BACKEND/.test(e.message)) ? 2 : 1;
   }
 }
-
-process.exitCode = await main(process.argv.slice(2));

@@ -27,3 +27,15 @@ export class LinAlgError extends Error {
 export function indexOutOfRange(op: string, index: number, position: number, axis: number, size: number): ShapeError {
   return new ShapeError(`${op}: index ${index} (at flat position ${position}) is out of range for axis ${axis} of size ${size} (indices must lie in [0, ${size}))`);
 }
+
+/**
+ * True when `e` says that the package `name` itself is not installed (an `import()` or
+ * `require.resolve` that found no such package), not that it failed to load. The optional peer
+ * dependencies (webgpu, mnist, vega…) turn this into an error saying which package to install.
+ */
+export function isMissingPackage(e: unknown, name: string): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
+  const message = e instanceof Error ? e.message : '';
+  return message.includes(`'${name}'`) || message.includes(`'${name}/`);
+}

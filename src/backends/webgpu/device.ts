@@ -1,4 +1,7 @@
-import type {} from 'webgpu'; // the WebGPU types (GPUDevice, GPUBuffer…), as globals
+// The WebGPU types (GPUDevice, GPUBuffer…), as globals, from the optional peer `webgpu`; kept in the
+// published device.d.ts (preserve) so that a project importing partax/webgpu gets them too.
+/// <reference types="webgpu" preserve="true" />
+import { isMissingPackage } from '../../core/errors.js';
 import { WebGPUError } from './errors.js';
 
 /**
@@ -96,6 +99,8 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<DeviceHan
     mod = await withTimeout(import('webgpu'), ms, 'loading the webgpu package');
   } catch (e) {
     if (e instanceof WebGPUError) throw e;
+    if (isMissingPackage(e, 'webgpu'))
+      throw new WebGPUError("initWebGPU: the WebGPU backend needs Dawn's node bindings, an optional peer dependency of partax: install the 'webgpu' package (npm install webgpu)");
     throw new WebGPUError(`initWebGPU: the 'webgpu' package (Dawn's node bindings) did not load: ${e instanceof Error ? e.message : String(e)}`);
   }
   let gpu: GPU | null = mod.create([...(opts.dawnFlags ?? [])]);

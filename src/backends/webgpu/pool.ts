@@ -13,8 +13,7 @@
  * makes those run in a loop that V8 alone would rarely collect.
  */
 
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { nodeBuiltin } from '../node-builtin.js';
 import { WebGPUError } from './errors.js';
 
 /** Buffer usage flags (the WebGPU constants, spelled here so no globals are needed). */
@@ -73,14 +72,17 @@ export interface PressurePolicy {
 
 type Collect = () => void;
 let collector: Collect | null | undefined;
-/** V8's `gc`, from --expose-gc or enabled at run time; null if neither works. */
+/**
+ * V8's `gc`, from --expose-gc or enabled at run time (node:v8 and node:vm, loaded at the first
+ * forced collection); null if neither works.
+ */
 function gcFunction(): Collect | null {
   if (collector !== undefined) return collector;
   const g = (globalThis as { gc?: Collect }).gc;
   if (typeof g === 'function') return (collector = g);
   try {
-    v8.setFlagsFromString('--expose-gc');
-    collector = vm.runInNewContext('gc') as Collect;
+    nodeBuiltin<typeof import('node:v8')>('node:v8')!.setFlagsFromString('--expose-gc');
+    collector = nodeBuiltin<typeof import('node:vm')>('node:vm')!.runInNewContext('gc') as Collect;
   } catch {
     collector = null;
   }

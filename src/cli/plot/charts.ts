@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { fileError } from '../../io/file-error.js';
-import type { RunData } from './runs.js';
+import { isMissingPackage } from '../../core/errors.js';
+import { PlotError, type RunData } from './runs.js';
 import { thinSeries } from './thin.js';
 
 /**
@@ -180,10 +181,24 @@ export function heatmapSpec(M: readonly (readonly number[])[], names: readonly s
   } as TopLevelSpec;
 }
 
+/**
+ * A chart package, loaded on first use; a PlotError saying what to install when it is missing (vega,
+ * vega-lite and resvg are optional peer dependencies of partax: a library-only install skips them).
+ */
+async function optionalPeer<M>(name: string, load: () => Promise<M>): Promise<M> {
+  try {
+    return await load();
+  } catch (e) {
+    if (isMissingPackage(e, name))
+      throw new PlotError(`charts need the '${name}' package, an optional peer dependency of partax: install the chart packages (npm install vega vega-lite @resvg/resvg-js)`);
+    throw e;
+  }
+}
+
 /** Renders a vega-lite specification to an SVG document (headless: no canvas, no browser). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   // loaded on first use: vega takes a moment to import, and error paths and callers that only build specs need none of it
-  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const [vega, { compile }] = await Promise.all([optionalPeer('vega', () => import('vega')), optionalPeer('vega-lite', () => import('vega-lite'))]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -194,7 +209,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 /** Rasterises an SVG document to PNG (resvg, twice the SVG's size, system fonts; DejaVu Sans for sans-serif). */
 export async function renderPng(svg: string): Promise<Uint8Array> {
-  const { Resvg } = await import('@resvg/resvg-js');
+  const { Resvg } = await optionalPeer('@resvg/resvg-js', () => import('@resvg/resvg-js'));
   const r = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' } });
   return r.render().asPng();
 }
