@@ -5,6 +5,7 @@ import type { Backend } from '../backend.js';
 import { binaryKernels, convert, int32Kernels, integerPow, select, unaryKernels } from './elementwise.js';
 import { checkIndices, gather, scatterAdd } from './gather.js';
 import { broadcastInDim, concatenate, pad, slice, transpose } from './layout.js';
+import { linalgKernels } from './linalg.js';
 import { matmul } from './matmul.js';
 import { argExtremum, reduce } from './reduce.js';
 
@@ -53,6 +54,7 @@ const kernels: Record<string, Kernel> = {
     const batch = o!.shape.slice(0, -2).reduce((p, d) => p * d, 1);
     return [matmul(buf(a!), buf(b!), batch, m, k, n, o!.dtype)];
   },
+  ...linalgKernels,
 };
 
 for (const [name, f] of Object.entries(unaryKernels))

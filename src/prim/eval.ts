@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/tensor.js';
 import { ArrayTensor } from '../core/tensor.js';
-import type { Primitive } from '../prim/primitive.js';
+import type { Primitive } from './record.js';
 import { backendFor } from '../backends/registry.js';
 import { countHostDispatch } from '../backends/dispatch-count.js';
 import { cached, cacheKey, remember } from './eval-cache.js';
