@@ -171,7 +171,7 @@ test('every registered primitive has abstractEval, jvp and vmap rules, a transpo
     if (p.linear && p.zeroDerivative) problems.push(`${p.name}: both linear and of zero derivative`);
     if (!['elementwise', 'view', 'reduce', 'none'].includes(p.fusion.role)) problems.push(`${p.name}: fusion role ${p.fusion.role}`);
     if (p.fusion.role === 'elementwise' && typeof p.fusion.scalar !== 'function') problems.push(`${p.name}: elementwise without a scalar expression`);
-    if (!hasCpuKernel(p.name)) problems.push(`${p.name}: no CPU kernel`);
+    if (!hasCpuKernel(p)) problems.push(`${p.name}: no CPU kernel`);
   }
   assert.deepEqual(problems, []);
   // the facts are declared where they hold: spot checks against the maths
