@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
+import { fileURLToPath } from 'node:url';
 import '../src/index.js';
 import { primitives } from '../src/prim/primitive.js';
 import { hasCpuKernel } from '../src/backends/cpu/index.js';
@@ -12,14 +11,13 @@ import { hasCpuKernel } from '../src/backends/cpu/index.js';
  * The architecture of STYLE.md, checked by reading the import graph of src/ (a regex over the
  * import/export lines of every file):
  *
- *     core ← backends ← {prim, interp, ops, transforms} ← {random, tree, io, jit} ← {nn, summary, optim} ← {data, cases, cli}
+ *     core ← backends ← prim ← interp ← transforms ← ops ← {random, tree, io, jit} ← {nn, summary, optim} ← {data, cases, cli}
  *
- * Imports only point down (or sideways within a layer, without cycles). The one accepted cycle is
- * inside the kernel {prim, interp, ops, transforms}: primitive rules are written with ops (STYLE
- * rule 2, so every derivative is differentiable again) and call `bind` from interp; ops bind
- * primitives; interp/linear.ts accumulates cotangents with ops; transforms build bases with ops.
- * Those cycles are *call-time* only: no module uses a binding of a cycle peer while loading, which
- * the last law checks by loading every file of a cycle as the entry point in a fresh module graph.
+ * Imports only point down the layers (or sideways within one), and the graph has no cycle at all:
+ * neither between files (type-only imports included) nor between directories. The primitives'
+ * rules are written with the strict wrappers defined beside each primitive in prim/ (as JAX's lax),
+ * never with ops/, which adds broadcasting and conveniences on top; bind and the trace levels live
+ * in prim/ too, so the interpreters (interp/) only consume primitive records.
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,33 +28,19 @@ const LAYER: Record<string, number> = {
   core: 0,
   backends: 1,
   prim: 2,
-  interp: 2,
-  ops: 2,
-  transforms: 2,
-  random: 3,
-  tree: 3,
-  io: 3,
-  jit: 3,
-  nn: 4,
-  summary: 4,
-  optim: 4,
-  data: 5,
-  cases: 5,
-  cli: 5,
-};
-const KERNEL = new Set(['prim', 'interp', 'ops', 'transforms']);
-/** The accepted edges inside the kernel, with the reason for each (anything else is a violation). */
-const KERNEL_EDGES: Record<string, string> = {
-  'prim→interp': 'rules apply primitives with bind/bind1',
-  'prim→ops': 'rules are written with ops, so derivatives are differentiable to any order (accepted call-time cycle)',
-  'interp→prim': 'vmap moves batch axes with transposeP',
-  'interp→ops': 'the linear trace accumulates cotangents with add and makes zeros with full (call-time)',
-  'ops→prim': 'ops bind primitives',
-  'ops→interp': 'ops call bind1',
-  'transforms→interp': 'transforms open traces',
-  'transforms→ops': 'jacobians build basis tensors with ops',
-  'transforms→prim': 'transforms may bind primitives directly',
-  'ops→transforms': 'STYLE orders transforms ← ops: composite ops may use transforms',
+  interp: 3,
+  transforms: 4,
+  ops: 5,
+  random: 6,
+  tree: 6,
+  io: 6,
+  jit: 6,
+  nn: 7,
+  summary: 7,
+  optim: 7,
+  data: 8,
+  cases: 8,
+  cli: 8,
 };
 const HIGH = ['nn', 'summary', 'optim', 'data', 'cli', 'cases'];
 
@@ -106,7 +90,7 @@ const crossDir = edges.filter((e) => isSrc(e.to) && topOf(e.from) !== 'index.ts'
 test('the import graph was read: every src file parsed, edges found', () => {
   assert.ok(files.length > 30, `only ${files.length} files under src/`);
   assert.ok(edges.length > files.length, `only ${edges.length} import edges`);
-  assert.ok(edges.some((e) => e.from.endsWith(join('prim', 'elementwise.ts')) && e.to.endsWith(join('ops', 'arith.ts'))), 'prim/elementwise → ops/arith found');
+  assert.ok(edges.some((e) => e.from.endsWith(join('ops', 'arith.ts')) && e.to.endsWith(join('prim', 'elementwise.ts'))), 'ops/arith → prim/elementwise found');
 });
 
 test('every top-level directory of src/ has a place in the layer order', () => {
@@ -126,25 +110,39 @@ test('src/backends imports only core and backends', () => {
 });
 
 test('nothing in core/backends/prim/interp/transforms/ops imports summary, optim, nn, data, cli or cases', () => {
-  const bad = crossDir.filter((e) => (LAYER[topOf(e.from)] ?? 99) <= 2 && HIGH.includes(topOf(e.to)));
+  const bad = crossDir.filter((e) => (LAYER[topOf(e.from)] ?? 99) <= LAYER.ops! && HIGH.includes(topOf(e.to)));
   assert.deepEqual(bad.map(show), []);
 });
 
-test('imports point down the layers; inside the kernel only the documented edges; no cycles between directories of one layer', () => {
+test('imports point down the layers (prim never imports interp, transforms or ops), and no directory cycle', () => {
   const up = crossDir.filter((e) => (LAYER[topOf(e.from)] ?? 99) < (LAYER[topOf(e.to)] ?? 99));
   assert.deepEqual(up.map(show), [], 'imports from a lower layer into a higher one');
-  const kernel = crossDir.filter((e) => KERNEL.has(topOf(e.from)) && KERNEL.has(topOf(e.to)));
-  const undocumented = kernel.filter((e) => !(`${topOf(e.from)}→${topOf(e.to)}` in KERNEL_EDGES));
-  assert.deepEqual(undocumented.map(show), [], 'kernel edges not in KERNEL_EDGES (prim and interp must not import transforms)');
-  // sideways edges within one non-kernel layer must not form a cycle between directories
-  const side = new Map<string, Set<string>>();
-  for (const e of crossDir) {
-    const a = topOf(e.from);
-    const b = topOf(e.to);
-    if (LAYER[a] === LAYER[b] && !KERNEL.has(a)) (side.get(a) ?? side.set(a, new Set()).get(a)!).add(b);
-  }
-  const cycle = findCycle(side);
-  assert.equal(cycle, null, `directory cycle within a layer: ${cycle?.join(' → ')}`);
+  const dirs = new Map<string, Set<string>>();
+  for (const e of crossDir) (dirs.get(topOf(e.from)) ?? dirs.set(topOf(e.from), new Set()).get(topOf(e.from))!).add(topOf(e.to));
+  const cycle = findCycle(dirs);
+  assert.equal(cycle, null, `directory cycle: ${cycle?.join(' → ')}`);
+});
+
+test('the import graph of src/ has no cycle: no file imports itself through others (type-only imports included)', () => {
+  const graph = new Map<string, Set<string>>();
+  for (const e of edges) if (isSrc(e.to)) (graph.get(e.from) ?? graph.set(e.from, new Set()).get(e.from)!).add(e.to);
+  const cycle = findCycle(graph);
+  assert.equal(cycle, null, `import cycle: ${cycle?.map((f) => relative(ROOT, f)).join(' → ')}`);
+  // the check sees a cycle when there is one
+  const probe = new Map(graph);
+  probe.set(join(SRC, 'prim', 'elementwise.ts'), new Set([...(graph.get(join(SRC, 'prim', 'elementwise.ts')) ?? []), join(SRC, 'ops', 'arith.ts')]));
+  assert.ok(findCycle(probe)?.some((f) => f.endsWith(join('ops', 'arith.ts'))), 'an added edge prim/elementwise → ops/arith is reported as a cycle');
+});
+
+test('the rules of the primitives never call ops/: prim/ imports only core, backends and prim', () => {
+  const bad = edges.filter((e) => topOf(e.from) === 'prim' && isSrc(e.to) && !['core', 'backends', 'prim'].includes(topOf(e.to)));
+  assert.deepEqual(bad.map(show), []);
+});
+
+test('kernels are registered by their backend: prim/ reaches backends/ only through the registry and the dispatch counter', () => {
+  const allowed = new Set(['registry.ts', 'dispatch-count.ts', 'backend.ts'].map((f) => join(SRC, 'backends', f)));
+  const bad = edges.filter((e) => topOf(e.from) === 'prim' && isSrc(e.to) && topOf(e.to) === 'backends' && !allowed.has(e.to));
+  assert.deepEqual(bad.map(show), []);
 });
 
 test('src/summary reaches the machinery only through the public transforms: it imports core, ops, transforms and itself, no interp/ module', () => {
@@ -161,24 +159,7 @@ test('src/ imports no package outside package.json dependencies (dev-only packag
   assert.deepEqual(bad.map(show), []);
 });
 
-test('every module in an import cycle loads as the entry point (the cycles are call-time only)', async () => {
-  // runtime edges only: type-only imports vanish at compile time, dynamic ones run later
-  const graph = new Map<string, Set<string>>();
-  for (const e of edges) if (isSrc(e.to) && !e.typeOnly && !e.dynamic) (graph.get(e.from) ?? graph.set(e.from, new Set()).get(e.from)!).add(e.to);
-  const inCycle = stronglyConnected(graph).filter((c) => c.length > 1).flat().filter((f) => topOf(f) !== 'cli');
-  assert.ok(inCycle.some((f) => f.endsWith(join('prim', 'elementwise.ts'))), 'the prim ↔ ops cycle was found');
-  const failures: string[] = [];
-  for (const f of inCycle.sort()) {
-    try {
-      await tsImport(pathToFileURL(f).href, import.meta.url); // a fresh module graph per call
-    } catch (e) {
-      failures.push(`${relative(ROOT, f)}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-    }
-  }
-  assert.deepEqual(failures, [], 'modules that fail when imported first (a load-time use of a cycle peer)');
-});
-
-test('every registered primitive has abstractEval, jvp and vmap rules, a transpose rule or null, and a CPU kernel', () => {
+test('every registered primitive has abstractEval, jvp and vmap rules, a transpose rule exactly when it is linear, a CPU kernel, and facts that agree', () => {
   const prims = [...primitives().values()];
   assert.ok(prims.length >= 40, `only ${prims.length} primitives registered`);
   const problems: string[] = [];
@@ -186,10 +167,27 @@ test('every registered primitive has abstractEval, jvp and vmap rules, a transpo
     if (typeof p.abstractEval !== 'function') problems.push(`${p.name}: no abstractEval`);
     if (typeof p.jvp !== 'function') problems.push(`${p.name}: no jvp rule`);
     if (typeof p.vmap !== 'function') problems.push(`${p.name}: no vmap rule`);
-    if (p.transpose !== null && typeof p.transpose !== 'function') problems.push(`${p.name}: transpose is neither a rule nor null`);
-    if (!hasCpuKernel(p.name)) problems.push(`${p.name}: no CPU kernel`);
+    if (p.linear !== (typeof p.transpose === 'function') || (!p.linear && p.transpose !== null)) problems.push(`${p.name}: linear is ${p.linear} but transpose is ${typeof p.transpose}`);
+    if (p.linear && p.zeroDerivative) problems.push(`${p.name}: both linear and of zero derivative`);
+    if (!['elementwise', 'view', 'reduce', 'none'].includes(p.fusion.role)) problems.push(`${p.name}: fusion role ${p.fusion.role}`);
+    if (p.fusion.role === 'elementwise' && typeof p.fusion.scalar !== 'function') problems.push(`${p.name}: elementwise without a scalar expression`);
+    if (!hasCpuKernel(p)) problems.push(`${p.name}: no CPU kernel`);
   }
   assert.deepEqual(problems, []);
+  // the facts are declared where they hold: spot checks against the maths
+  const facts = (n: string) => {
+    const p = primitives().get(n)!;
+    return [p.linear, p.zeroDerivative, p.fusion.role];
+  };
+  assert.deepEqual(facts('neg'), [true, false, 'elementwise']);
+  assert.deepEqual(facts('exp'), [false, false, 'elementwise']);
+  assert.deepEqual(facts('lt'), [false, true, 'elementwise']);
+  assert.deepEqual(facts('reshape'), [true, false, 'view']);
+  assert.deepEqual(facts('stop_gradient'), [false, true, 'view']);
+  assert.deepEqual(facts('reduce_sum'), [true, false, 'reduce']);
+  assert.deepEqual(facts('reduce_max'), [false, false, 'reduce']);
+  assert.deepEqual(facts('argmax'), [false, true, 'none']);
+  assert.deepEqual(facts('matmul'), [true, false, 'none']);
 });
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -224,38 +222,4 @@ function findCycle(g: ReadonlyMap<string, ReadonlySet<string>>): string[] | null
     if (c) return c;
   }
   return null;
-}
-
-/** Strongly connected components (Tarjan, iterative enough for a few hundred files). */
-function stronglyConnected(g: ReadonlyMap<string, ReadonlySet<string>>): string[][] {
-  let index = 0;
-  const idx = new Map<string, number>();
-  const low = new Map<string, number>();
-  const onStack = new Set<string>();
-  const stack: string[] = [];
-  const out: string[][] = [];
-  const strong = (v: string) => {
-    idx.set(v, index);
-    low.set(v, index++);
-    stack.push(v);
-    onStack.add(v);
-    for (const w of g.get(v) ?? []) {
-      if (!idx.has(w)) {
-        strong(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
-    }
-    if (low.get(v) === idx.get(v)) {
-      const comp: string[] = [];
-      let w: string;
-      do {
-        w = stack.pop()!;
-        onStack.delete(w);
-        comp.push(w);
-      } while (w !== v);
-      out.push(comp);
-    }
-  };
-  for (const v of g.keys()) if (!idx.has(v)) strong(v);
-  return out;
 }

@@ -7,9 +7,15 @@ import fc from 'fast-check';
 import * as P from '../src/index.js';
 import { ArrayTensor, type Aval, type Tensor } from '../src/index.js';
 import type { Buffer } from '../src/core/dtype.js';
-import { cpuBackend } from '../src/backends/cpu/index.js';
+import { cpuBackend, hasCpuKernel } from '../src/backends/cpu/index.js';
+import { elementwiseExpr } from '../src/backends/webgpu/elementwise.js';
+import { hasWebGPUKernel } from '../src/backends/webgpu/backend.js';
+import type { ScalarExpr } from '../src/core/scalar.js';
+import { compileLoop } from '../src/jit/codegen.js';
+import type { Primitive } from '../src/prim/primitive.js';
 import { backendFor, getBackend } from '../src/backends/registry.js';
-import { blockSwap, setWasmThreads, wasmAvailable, wasmBackend, wasmKernelNames, wasmThreads } from '../src/backends/wasm/index.js';
+import { blockSwap, hasWasmKernel, setWasmThreads, wasmAvailable, wasmBackend, wasmKernelNames, wasmThreads } from '../src/backends/wasm/index.js';
+import { primitives } from '../src/prim/primitive.js';
 import { Arena, ArenaFullError } from '../src/backends/wasm/arena.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
 import { workerFailure } from '../src/backends/wasm/pool.js';
@@ -38,9 +44,16 @@ if (skip) console.log(`# ${skip}`);
 const host = (vals: readonly number[], dtype: F, shape: readonly number[]): ArrayTensor =>
   new ArrayTensor(shape, dtype, dtype === 'float32' ? Float32Array.from(vals) : Float64Array.from(vals), 'cpu');
 
+/** The record of the primitive `name`. */
+const prim = (name: string) => {
+  const p = primitives().get(name);
+  assert.ok(p, `no primitive '${name}'`);
+  return p;
+};
+
 /** Runs one primitive's kernel on both backends. */
-function both(prim: string, xs: ArrayTensor[], params: unknown, out: Aval[]): [Buffer, Buffer] {
-  return [wasmBackend.execute(prim, xs, params, out)[0]!, cpuBackend.execute(prim, xs, params, out)[0]!];
+function both(name: string, xs: ArrayTensor[], params: unknown, out: Aval[]): [Buffer, Buffer] {
+  return [wasmBackend.execute(prim(name), xs, params, out)[0]!, cpuBackend.execute(prim(name), xs, params, out)[0]!];
 }
 
 /** Asserts |got − want| ≤ bound[i] elementwise (bound a number or per element); equal values and NaN = NaN pass. */
@@ -66,7 +79,7 @@ const dotBound = (dtype: F, len: number, scale: number) => (len + 2) * (2 * EPS[
 function matmulBounds(a: ArrayTensor, b: ArrayTensor, dtype: F): Float64Array {
   const abs = (t: ArrayTensor) => new ArrayTensor(t.shape, 'float64', Float64Array.from(t.buffer as Buffer, Math.abs), 'cpu');
   const shape = [...a.shape.slice(0, -1), b.shape[b.shape.length - 1]!];
-  const s = cpuBackend.execute('matmul', [abs(a), abs(b)], {}, [{ shape, dtype: 'float64' }])[0]!;
+  const s = cpuBackend.execute(prim('matmul'), [abs(a), abs(b)], {}, [{ shape, dtype: 'float64' }])[0]!;
   const k = a.shape[a.shape.length - 1]!;
   return Float64Array.from(s, (v) => dotBound(dtype, k, v));
 }
@@ -105,12 +118,12 @@ test('cpu-wasm matmul: results do not depend on the thread count (bitwise), larg
       const b = host(rnd(k * n, 2), dtype, [k, n]);
       const av = outAval([m, n], dtype);
       setWasmThreads(1);
-      const one = wasmBackend.execute('matmul', [a, b], {}, av)[0]!;
+      const one = wasmBackend.execute(prim('matmul'), [a, b], {}, av)[0]!;
       setWasmThreads(2);
-      const two = wasmBackend.execute('matmul', [a, b], {}, av)[0]!;
+      const two = wasmBackend.execute(prim('matmul'), [a, b], {}, av)[0]!;
       assert.deepEqual(two, one, `matmul ${dtype} ${m}×${k}×${n}: 2 threads differ from 1`);
       assert.equal(workerFailure(), undefined, 'the worker thread started and answered');
-      within(one, cpuBackend.execute('matmul', [a, b], {}, av)[0]!, matmulBounds(a, b, dtype), `matmul ${dtype} ${m}×${k}×${n}`);
+      within(one, cpuBackend.execute(prim('matmul'), [a, b], {}, av)[0]!, matmulBounds(a, b, dtype), `matmul ${dtype} ${m}×${k}×${n}`);
     }
   } finally {
     setWasmThreads(before);
@@ -127,7 +140,7 @@ test('cpu-wasm float32 matmul over a long K stays within the blocked bound (KC +
       const rand = () => (r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 32;
       const a = new Float32Array(m * k).map(() => 0.5 + rand() / 2);
       for (let i = 0; i < m; i++) a[i * k + Math.floor((rand() * k) / 4)] = 2 ** 24 * (1 + rand());
-      const got = wasmBackend.execute('matmul', [host(Array.from(a), 'float32', [m, k]), host(new Array(k * n).fill(1), 'float32', [k, n])], {}, outAval([m, n], 'float32'))[0]!;
+      const got = wasmBackend.execute(prim('matmul'), [host(Array.from(a), 'float32', [m, k]), host(new Array(k * n).fill(1), 'float32', [k, n])], {}, outAval([m, n], 'float32'))[0]!;
       const gamma = (256 + Math.ceil(k / 256) + 2) * EPS.float32;
       for (let i = 0; i < m; i++) {
         let exact = 0;
@@ -174,6 +187,9 @@ test('cpu-wasm elementwise add/sub/mul/div/max/min and neg/abs/sqrt = cpu oracle
 });
 
 test('cpu-wasm float32 exp and tanh = cpu oracle within 1 float32 ulp (wide, tiny, huge, ±0, ±∞, NaN inputs)', { skip }, () => {
+  // the primitives cpu-wasm finds a kernel for by their scalar expression, not by name
+  const transcendental = [...primitives().values()].filter((p) => !wasmKernelNames.includes(p.name) && hasWasmKernel(p)).map((p) => p.name);
+  assert.deepEqual(transcendental.sort(), ['exp', 'tanh']);
   const special = [0, -0, 1e-45, -1e-45, 1e-30, -1e-8, 0.5493, 9.01, 19.99, 20.01, 88.72, 88.73, -103.97, -104, Infinity, -Infinity, NaN, 3.4e38, -3.4e38];
   const value = fc.oneof(
     fc.double({ min: -30, max: 30, noNaN: true }),
@@ -189,7 +205,7 @@ test('cpu-wasm float32 exp and tanh = cpu oracle within 1 float32 ulp (wide, tin
   fc.assert(
     fc.property(fc.array(value, { minLength: 256, maxLength: 700 }), (vals) => {
       const x = host(vals, 'float32', [vals.length]);
-      for (const p of ['exp', 'tanh'].filter((q) => wasmKernelNames.includes(q))) {
+      for (const p of transcendental) {
         const [got, want] = both(p, [x], {}, outAval(x.shape, 'float32'));
         for (let i = 0; i < got.length; i++)
           if (ulps(got[i]!, want[i]!) > 1) assert.fail(`${p}(${(x.buffer as Float32Array)[i]}): cpu-wasm ${got[i]} vs cpu ${want[i]} (${ulps(got[i]!, want[i]!)} ulps)`);
@@ -215,7 +231,7 @@ test('cpu-wasm reduce_sum over any axes = cpu oracle (float32 within (n+2)·ε·
       const av = outAval(shape, dtype);
       const [got, want] = both('reduce_sum', [x], { axes }, av);
       const absx = new ArrayTensor(x.shape, 'float64', Float64Array.from(x.buffer as Buffer, Math.abs), 'cpu');
-      const scale = cpuBackend.execute('reduce_sum', [absx], { axes }, outAval(shape, 'float64'))[0]!;
+      const scale = cpuBackend.execute(prim('reduce_sum'), [absx], { axes }, outAval(shape, 'float64'))[0]!;
       const len = axes.reduce((p, a) => p * x.shape[a]!, 1);
       within(got, want, Float64Array.from(scale, (s) => dotBound(dtype, len, s)), `reduce_sum ${dtype} [${x.shape}] axes [${axes}]`);
     }),
@@ -357,3 +373,115 @@ test('module builder: LEB128 encodings (spec examples), generated kernels instan
   const ks = getKernels();
   for (const name of ['gemm_f32', 'gemm_f64', 'packb_f32', 'ew2_add_f32', 'sum_rows_f64', 'sum_mid_f32']) assert.equal(typeof ks.exports[name], 'function', name);
 });
+
+// ---- coverage: every backend runs every primitive; every elementwise record renders in both codegens ----
+
+const DTYPES = ['float32', 'float64', 'int32', 'bool'] as const;
+type D = (typeof DTYPES)[number];
+
+/** The operands an expression reads (one more than its largest operand index). */
+function arity(e: ScalarExpr): number {
+  switch (e.op) {
+    case 'arg':
+      return e.index + 1;
+    case 'lit':
+      return 0;
+    case 'call':
+      return Math.max(0, ...e.args.map(arity));
+    case 'select':
+      return Math.max(arity(e.cond), arity(e.then), arity(e.else));
+    default:
+      return arity(e.x);
+  }
+}
+
+/** Parameters to try for the elementwise primitives that have some (the rest take none). */
+const SAMPLE_PARAMS: Record<string, readonly unknown[]> = {
+  convert: DTYPES.map((dtype) => ({ dtype })),
+  integer_pow: [-3, -1, 0, 1, 2, 5].map((y) => ({ y })),
+};
+
+/** Every dtype combination of `n` operands, with the output avals the shape rule gives (combinations it rejects are left out). */
+function accepted(p: Primitive, params: unknown, n: number): { types: D[]; out: D }[] {
+  const combos: D[][] = n === 0 ? [[]] : DTYPES.flatMap((d) => (n === 1 ? [[d]] : combosOf(n - 1).map((c) => [d, ...c])));
+  return combos.flatMap((types) => {
+    try {
+      return [{ types, out: p.abstractEval(types.map((dtype) => ({ shape: [1], dtype })), params)[0]!.dtype as D }];
+    } catch {
+      return [];
+    }
+  });
+}
+const combosOf = (n: number): D[][] => (n === 0 ? [[]] : DTYPES.flatMap((d) => combosOf(n - 1).map((c) => [d, ...c])));
+
+/** Elements per checked loop. */
+const N = 48;
+
+const SPECIAL: Record<D, readonly number[]> = {
+  float32: [0, -0, 1, -1, 0.5, -2.25, 3, 7.5, 1e-3, 88.5, -100, Infinity, -Infinity, NaN],
+  float64: [0, -0, 1, -1, 0.5, -2.25, 3, 7.5, 1e-300, 710, -745, Infinity, -Infinity, NaN],
+  int32: [0, 1, -1, 2, -3, 7, 46341, 2147483647, -2147483648],
+  bool: [0, 1],
+};
+const valuesOf = (d: D) =>
+  fc.oneof(
+    fc.constantFrom(...SPECIAL[d]),
+    d === 'bool' ? fc.constantFrom(0, 1) : d === 'int32' ? fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) : fc.double({ min: -20, max: 20 }),
+  );
+
+test('every backend covers every primitive: a cpu kernel; on cpu-wasm a WebAssembly kernel or the cpu kernel it falls back to; a webgpu kernel', () => {
+  const prims = [...primitives().values()];
+  assert.ok(prims.length >= 40, `only ${prims.length} primitives registered`);
+  const missing = prims.flatMap((p) => [
+    ...(hasCpuKernel(p) ? [] : [`${p.name}: no cpu kernel`]),
+    ...(hasWasmKernel(p) || hasCpuKernel(p) ? [] : [`${p.name}: no cpu-wasm kernel and no cpu kernel to fall back to`]),
+    ...(hasWebGPUKernel(p) ? [] : [`${p.name}: no webgpu kernel`]),
+  ]);
+  assert.deepEqual(missing, []);
+  // cpu-wasm's kernels by name are kernels of primitives that exist
+  assert.deepEqual(wasmKernelNames.filter((n) => !primitives().has(n)), []);
+});
+
+test('every elementwise primitive is fusable in both codegens: for each dtype its shape rule accepts, jit\'s JavaScript loop of its scalar expression equals the cpu kernel bit for bit, and its WGSL renders', () => {
+  const elementwise = [...primitives().values()].filter((p) => p.fusion.role === 'elementwise');
+  assert.ok(elementwise.length >= 30, `only ${elementwise.length} elementwise primitives`);
+  for (const p of elementwise) {
+    const scalar = p.fusion.role === 'elementwise' ? p.fusion.scalar : null;
+    let cases = 0;
+    for (const params of SAMPLE_PARAMS[p.name] ?? [{}]) {
+      const e = scalar!(params);
+      for (const { types, out } of accepted(p, params, arity(e))) {
+        cases++;
+        if (!types.includes('float64') && out !== 'float64')
+          assert.doesNotThrow(() => elementwiseExpr(e, types, types.map((_, k) => `a${k}`)), `${p.name}(${types}) ${JSON.stringify(params)}: WGSL`);
+        const { fn, source } = compileLoop({
+          shape: [N],
+          nOuter: 1,
+          reads: types.map(() => ({ strides: [1], offset: 0 })),
+          ops: [{ expr: e, dtype: out, argDtypes: types, args: types.map((_, index) => ({ kind: 'read' as const, index })) }],
+          result: { kind: 'op', index: 0 },
+          reduce: null,
+          outDtype: out,
+        });
+        fc.assert(
+          fc.property(fc.tuple(...types.map((d) => fc.array(valuesOf(d), { minLength: 1, maxLength: N }))), (cols) => {
+            // operand k cycles through its values, so operands of different lengths meet in many pairs
+            const xs = types.map((d, k) => new ArrayTensor([N], d, allocOf(d, Array.from({ length: N }, (_, i) => cols[k]![i % cols[k]!.length]!)), 'cpu'));
+            const want = cpuBackend.execute(p, xs, params, [{ shape: [N], dtype: out }])[0]!;
+            const got = allocOf(out, new Array<number>(N).fill(0));
+            fn(...xs.map((x) => x.buffer as Buffer), got);
+            for (let i = 0; i < N; i++)
+              if (!Object.is(got[i], want[i]))
+                assert.fail(`${p.name}(${types.map((d, k) => `${d} ${xs[k]!.buffer[i]}`).join(', ')}) ${JSON.stringify(params)}: jit loop ${got[i]}, cpu kernel ${want[i]}\n${source}`);
+          }),
+          { numRuns: 20 },
+        );
+      }
+    }
+    assert.ok(cases > 0, `${p.name}: no dtype accepted`);
+  }
+});
+
+/** A typed array of dtype `d` holding `v`. */
+const allocOf = (d: D, v: readonly number[]): Buffer =>
+  d === 'float32' ? Float32Array.from(v) : d === 'float64' ? Float64Array.from(v) : d === 'int32' ? Int32Array.from(v) : Uint8Array.from(v);

@@ -26,7 +26,7 @@ export { jacfwd, jacrev, hessian, hvp } from './transforms/jac.js';
 export { setBackend, defaultBackend } from './backends/registry.js';
 export * from './ops/reduce.js';
 export * from './ops/matmul.js';
-export { stopGradient } from './ops/stop-gradient.js';
+export { stopGradient } from './prim/stop-gradient.js';
 export * as partition from './summary/partition.js';
 export { summary, summaryN, summaryOverBatches, directional, reducedLoss, type Summary, type SummaryOptions, type SymmetricTensor } from './summary/summary.js';
 export { compilePartition, type Partition, type Member, type CompiledPartition } from './summary/partition.js';

@@ -1,19 +1,33 @@
 import type { Buffer, DType } from '../core/dtype.js';
+import type { ScalarExpr } from '../core/scalar.js';
 import type { ArrayTensor, Aval, Tensor } from '../core/tensor.js';
 
 /**
- * The narrow interface every backend implements: run the kernel of a primitive (by name) on
- * concrete inputs and return the output buffers. Shapes and dtypes were already checked.
+ * A primitive as a backend sees its record: the name, by which kernels are keyed, and the fusion
+ * role, whose scalar expression (an elementwise primitive's) a backend may compile into a kernel
+ * or match to a kernel of its own.
+ */
+export interface KernelPrim {
+  readonly name: string;
+  readonly fusion: { readonly role: string; readonly scalar?: (params: any) => ScalarExpr };
+}
+
+/** The scalar expression of `prim` with these parameters, or null when it is not elementwise. */
+export const scalarOf = (prim: KernelPrim, params: unknown): ScalarExpr | null => prim.fusion.scalar?.(params) ?? null;
+
+/**
+ * The narrow interface every backend implements: run the kernel of a primitive on concrete inputs
+ * and return the output buffers. Shapes and dtypes were already checked.
  */
 export interface Backend {
   readonly name: string;
-  execute(prim: string, inputs: readonly ArrayTensor[], params: unknown, outAvals: readonly Aval[]): Buffer[];
+  execute(prim: KernelPrim, inputs: readonly ArrayTensor[], params: unknown, outAvals: readonly Aval[]): Buffer[];
   /**
    * Device backends only (webgpu), whose memory is not a host typed array: run the primitive and
    * return output tensors of the backend's own kind. Inputs may be host tensors (the backend moves
    * them in). When present, the interpreter calls it instead of `execute`.
    */
-  run?(prim: string, inputs: readonly Tensor[], params: unknown, outAvals: readonly Aval[]): Tensor[];
+  run?(prim: KernelPrim, inputs: readonly Tensor[], params: unknown, outAvals: readonly Aval[]): Tensor[];
   /** Throws if the backend cannot hold tensors of `dtype` (webgpu: float64); `where` names the caller. */
   checkDType?(dtype: DType, where: string): void;
   /** Device backends only: a tensor of this backend holding a host tensor's elements (an upload). */

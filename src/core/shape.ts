@@ -17,6 +17,16 @@ export function stridesOf(s: Shape): number[] {
   return st;
 }
 
+/**
+ * A strided layout over a flat buffer: element at multi-index i of `shape` is at
+ * `offset + Σ i·strides`. Structural primitives map one to another without moving elements.
+ */
+export interface Strided {
+  readonly shape: Shape;
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
 /** `[2,3]` style rendering for error messages. */
 export const showShape = (s: Shape): string => `[${s.join(',')}]`;
 

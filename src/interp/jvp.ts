@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/tensor.js';
 import type { Primitive } from '../prim/primitive.js';
-import { Trace, Tracer } from './trace.js';
+import { Trace, Tracer } from '../prim/bind.js';
 
 /** Forward mode: each tracer carries a primal and a tangent (null is a symbolic zero). */
 export class JVPTracer extends Tracer {

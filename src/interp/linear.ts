@@ -1,12 +1,12 @@
-import { full } from '../ops/create.js';
-import { abs, add, lt, mul } from '../ops/arith.js';
-import { mulP, selectP } from '../prim/elementwise.js';
-import { broadcastInDimP } from '../prim/structural.js';
-import { reduceMaxP, reduceSumP } from '../prim/reduce.js';
+import { broadcastInDimP, broadcastTo, reduceSum } from '../prim/broadcast.js';
+import { filled, zerosLike } from '../prim/constant.js';
+import { abs, add, lt, mul, mulP, select, selectP } from '../prim/elementwise.js';
+import { lit } from '../prim/lit.js';
+import { reduceMax } from '../prim/reduce.js';
 import type { Aval, Tensor } from '../core/tensor.js';
 import type { LinearArg, Primitive } from '../prim/primitive.js';
 import { inlineRuleOf } from './stage.js';
-import { bind, Trace, Tracer } from './trace.js';
+import { bind, Trace, Tracer } from '../prim/bind.js';
 
 /**
  * The linear trace records the tangent computation of a jvp (what JAX gets from partial
@@ -71,7 +71,7 @@ export class LinearTrace extends Trace {
    */
   process(prim: Primitive, args: readonly Tracer[], params: unknown): Tensor[] {
     const inputs = args as readonly LinearTracer[];
-    if (prim.transpose === null)
+    if (!prim.linear)
       throw new Error(`linearize: primitive '${prim.name}' is applied to a tangent but has no transpose rule (its jvp rule must only apply linear primitives to tangents)`);
     const linear = inputs.filter((i) => i.recipe.kind !== 'const');
     const scalars = linear.map(scalarFactor);
@@ -80,7 +80,7 @@ export class LinearTrace extends Trace {
       // a call (jit_call) is applied equation by equation, so that its selects carry their poison
       const inline = inlineRuleOf(prim.name);
       if (inline) return inline(args, params);
-      const bases = inputs.map((i) => (i.recipe.kind === 'const' ? i.recipe.value : i.recipe.kind === 'scaled' ? i.recipe.base : full([], 1, i.dtype)));
+      const bases = inputs.map((i) => (i.recipe.kind === 'const' ? i.recipe.value : i.recipe.kind === 'scaled' ? i.recipe.base : filled([], 1, i.dtype)));
       const poison = poisonOf(prim, inputs, bases);
       return bind(prim, bases, params).map((out) => new LinearTracer(this, out, { kind: 'scaled', scalar: c, base: out, poison }));
     }
@@ -121,9 +121,9 @@ function poisonOf(prim: Primitive, inputs: readonly LinearTracer[], bases: reado
     // (WGSL compilers may fold a product by a literal 0 to 0 in jit's fused kernels), plus 0·max|K|
     // so that its derivatives (Hessians) are NaN where the recorded graph's would be
     const poison = (k: Tensor, taken: boolean): Poison => () => {
-      const zero = full(k.shape, 0, k.dtype);
-      const worst = maxAll(bind(selectP, taken ? [cond, abs(k), zero] : [cond, zero, abs(k)], {})[0]!);
-      return add(bind(selectP, [lt(worst, Infinity), full([], 0, k.dtype), full([], NaN, k.dtype)], {})[0]!, mul(worst, 0));
+      const zero = zerosLike(k);
+      const worst = maxAll(taken ? select(cond, abs(k), zero) : select(cond, zero, abs(k)));
+      return add(select(lt(worst, lit(Infinity, worst)), lit(0, worst), lit(NaN, worst)), mul(worst, lit(0, worst)));
     };
     if (inputs[1]!.recipe.kind !== 'const') parts.push(poison(a, false));
     if (inputs[2]!.recipe.kind !== 'const') parts.push(poison(b, true));
@@ -183,7 +183,7 @@ export function transposeLinear(
     eqn.inputs.forEach((i, j) => accum(i, inCts[j] ?? null));
   }
   for (const [t, ct] of ctOf) if (t.recipe.kind === 'input') inputs[t.recipe.index] = inputs[t.recipe.index] ? add(inputs[t.recipe.index]!, ct) : ct;
-  return inputAvals.map((a, i) => inputs[i] ?? full(a.shape, 0, a.dtype));
+  return inputAvals.map((a, i) => inputs[i] ?? zerosLike(a));
 }
 
 /** The equations reachable from `outputs`, each after the equations it depends on. */
@@ -224,7 +224,7 @@ export function evalLinear(outputs: readonly (Tensor | null)[], tangents: readon
     if (r.kind === 'const') return r.value;
     if (r.kind === 'scaled') {
       const c = get(r.scalar);
-      return c === null ? null : mul(r.base, c);
+      return c === null ? null : mul(r.base, broadcastTo(c, r.base.shape));
     }
     return val.get(t) ?? null;
   };
@@ -232,7 +232,7 @@ export function evalLinear(outputs: readonly (Tensor | null)[], tangents: readon
     const ins = eqn.inputs.map(get);
     const live = eqn.inputs.some((i, k) => i.recipe.kind !== 'const' && ins[k] !== null);
     if (!live) continue;
-    const args = eqn.inputs.map((i, k) => ins[k] ?? full(i.aval.shape, 0, i.aval.dtype));
+    const args = eqn.inputs.map((i, k) => ins[k] ?? zerosLike(i.aval));
     const outs = bind(eqn.prim, args, eqn.params);
     eqn.outputs.forEach((o, k) => val.set(o, outs[k]!));
   }
@@ -240,7 +240,7 @@ export function evalLinear(outputs: readonly (Tensor | null)[], tangents: readon
 }
 
 /** The maximum over every axis (a scalar; NaN if any element is). */
-const maxAll = (x: Tensor): Tensor => (x.shape.length === 0 ? x : bind(reduceMaxP, [x], { axes: x.shape.map((_, i) => i) })[0]!);
+const maxAll = (x: Tensor): Tensor => (x.shape.length === 0 ? x : reduceMax(x, x.shape.map((_, i) => i)));
 
 /** Σ over every axis (a scalar). */
-const sumAll = (x: Tensor): Tensor => (x.shape.length === 0 ? x : bind(reduceSumP, [x], { axes: x.shape.map((_, i) => i) })[0]!);
+const sumAll = (x: Tensor): Tensor => (x.shape.length === 0 ? x : reduceSum(x, x.shape.map((_, i) => i)));

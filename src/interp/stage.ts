@@ -2,7 +2,7 @@ import { ConcretizationError } from '../core/errors.js';
 import { showShape } from '../core/shape.js';
 import { type Aval, ArrayTensor, type Tensor } from '../core/tensor.js';
 import type { Primitive } from '../prim/primitive.js';
-import { bind, Trace, Tracer } from './trace.js';
+import { bind, Trace, Tracer } from '../prim/bind.js';
 
 /**
  * The staging interpreter: instead of running primitives it records them into an IR (a jaxpr in

@@ -1,8 +1,7 @@
 import type { Tensor } from '../core/tensor.js';
-import { bind, bind1 } from './trace.js';
+import { bind, Trace, Tracer } from '../prim/bind.js';
 import type { Primitive } from '../prim/primitive.js';
-import { transposeP } from '../prim/structural.js';
-import { Trace, Tracer } from './trace.js';
+import { moveAxis } from '../prim/structural.js';
 
 /** Batching: a tracer is a value with an extra axis `bdim` (or null when unbatched). */
 export class BatchTracer extends Tracer {
@@ -17,11 +16,7 @@ export class BatchTracer extends Tracer {
 }
 
 /** Moves axis `from` of x to the front. */
-export function toFront(x: Tensor, from: number): Tensor {
-  if (from === 0) return x;
-  const perm = [from, ...x.shape.map((_, i) => i).filter((i) => i !== from)];
-  return bind1(transposeP, [x], { perm });
-}
+export const toFront = (x: Tensor, from: number): Tensor => moveAxis(x, from, 0);
 
 /** The vmap interpreter: every rule sees batched arguments with the batch at axis 0. */
 export class BatchTrace extends Trace {

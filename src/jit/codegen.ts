@@ -1,4 +1,5 @@
 import type { Buffer, DType } from '../core/dtype.js';
+import { type ArithmeticFn, type CompareFn, type LogicFn, renderScalar, type ScalarDialect, type ScalarExpr } from '../core/scalar.js';
 import type { Shape } from '../core/shape.js';
 
 /**
@@ -8,7 +9,8 @@ import type { Shape } from '../core/shape.js';
  *
  * The loops reproduce eager results exactly: eager kernels store every intermediate in a typed
  * array, so a float32 intermediate is rounded with `Math.fround` and an int32 one wrapped with
- * `| 0`, and each expression is the one the CPU kernel uses (NaN handling of max/min included);
+ * `| 0`, and each expression, the scalar expression of the primitive's record, means what the CPU
+ * kernel computes (NaN handling of max/min included);
  * reductions accumulate in a double in the same order as the CPU reduction kernel.
  */
 
@@ -21,11 +23,11 @@ export interface LoopRead {
   readonly offset: number;
 }
 
-/** One elementwise operation of a loop. */
+/** One elementwise operation of a loop: the scalar expression of its primitive, on operands of `argDtypes`, giving `dtype`. */
 export interface LoopOp {
-  readonly prim: string;
+  readonly expr: ScalarExpr;
   readonly dtype: DType;
-  readonly params: unknown;
+  readonly argDtypes: readonly DType[];
   readonly args: readonly Ref[];
 }
 
@@ -53,60 +55,47 @@ export interface LoopSpec {
 /** A compiled loop: the input buffers (one per read), then the output buffer. */
 export type LoopFn = (...bufs: Buffer[]) => void;
 
-const unary: Record<string, (a: string) => string> = {
-  neg: (a) => `-${a}`,
-  exp: (a) => `Math.exp(${a})`,
-  log: (a) => `Math.log(${a})`,
-  log1p: (a) => `Math.log1p(${a})`,
-  expm1: (a) => `Math.expm1(${a})`,
-  sqrt: (a) => `Math.sqrt(${a})`,
-  tanh: (a) => `Math.tanh(${a})`,
-  sin: (a) => `Math.sin(${a})`,
-  cos: (a) => `Math.cos(${a})`,
-  abs: (a) => `Math.abs(${a})`,
-  sign: (a) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a})`,
-  floor: (a) => `Math.floor(${a})`,
-  not: (a) => `(${a} ? 0 : 1)`,
-  stop_gradient: (a) => a,
+/** JavaScript functions of the scalar operations (neg and the infix ones are written inline). */
+const MATH: Partial<Record<ArithmeticFn, string>> = {
+  exp: 'Math.exp', log: 'Math.log', log1p: 'Math.log1p', expm1: 'Math.expm1', sqrt: 'Math.sqrt', tanh: 'Math.tanh',
+  sin: 'Math.sin', cos: 'Math.cos', abs: 'Math.abs', floor: 'Math.floor', pow: 'Math.pow',
 };
+const INFIX: Partial<Record<ArithmeticFn | CompareFn, string>> = { add: '+', sub: '-', mul: '*', div: '/', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' };
+/** int32 results that can leave the int32 range: wrapped as a store into an Int32Array would. */
+const INT_WRAP = new Set<ArithmeticFn>(['neg', 'abs', 'add', 'sub']);
 
-const binary: Record<string, (a: string, b: string) => string> = {
-  add: (a, b) => `${a} + ${b}`,
-  sub: (a, b) => `${a} - ${b}`,
-  mul: (a, b) => `${a} * ${b}`,
-  div: (a, b) => `${a} / ${b}`,
-  pow: (a, b) => `Math.pow(${a}, ${b})`,
-  max: (a, b) => `(${a} > ${b} || ${a} !== ${a} ? ${a} : ${b})`,
-  min: (a, b) => `(${a} < ${b} || ${a} !== ${a} ? ${a} : ${b})`,
-  lt: (a, b) => `(${a} < ${b} ? 1 : 0)`,
-  le: (a, b) => `(${a} <= ${b} ? 1 : 0)`,
-  gt: (a, b) => `(${a} > ${b} ? 1 : 0)`,
-  ge: (a, b) => `(${a} >= ${b} ? 1 : 0)`,
-  eq: (a, b) => `(${a} === ${b} ? 1 : 0)`,
-  ne: (a, b) => `(${a} !== ${b} ? 1 : 0)`,
-  and: (a, b) => `(${a} && ${b} ? 1 : 0)`,
-  or: (a, b) => `(${a} || ${b} ? 1 : 0)`,
-};
+/** A JavaScript number literal (negative ones parenthesised, −0 kept). */
+const jsNumber = (v: number): string => (Object.is(v, -0) ? '(-0)' : v < 0 ? `(${v})` : String(v));
 
-/** int32 results that can leave the int32 range before the store wraps them. */
-const INT_WRAP = new Set(['neg', 'abs', 'add', 'sub']);
+/**
+ * JavaScript for scalar expressions, operand i being the identifier `args[i]`: doubles as the CPU
+ * kernels compute them (int32 multiplication by Math.imul, int32 sums and negations wrapped), so
+ * only the store into the result's dtype remains to round (see {@link expression}).
+ */
+const jsDialect = (args: readonly string[]): ScalarDialect => ({
+  arg: (i) => args[i]!,
+  lit: (v) => jsNumber(v),
+  arithmetic(fn, [a, b], d) {
+    let e: string;
+    if (fn === 'mul' && d === 'int32') e = `Math.imul(${a}, ${b})`;
+    else if (fn === 'neg') e = `(-${a})`;
+    else if (INFIX[fn]) e = `(${a} ${INFIX[fn]} ${b})`;
+    else e = `${MATH[fn]}(${b === undefined ? a : `${a}, ${b}`})`;
+    return d === 'int32' && INT_WRAP.has(fn) ? `(${e} | 0)` : e;
+  },
+  compare: (fn, [a, b]) => (fn === 'isnan' ? `(${a} !== ${a})` : `(${a} ${INFIX[fn]} ${b})`),
+  logic: (fn: LogicFn, [a, b]) => (fn === 'not' ? `(!${a})` : `(${a} ${fn === 'and' ? '&&' : '||'} ${b})`),
+  select: (c, a, b) => `(${c} ? ${a} : ${b})`,
+  convert: (x, _from, to) => (to === 'int32' ? `(${x} | 0)` : to === 'bool' ? `(${x} ? 1 : 0)` : x),
+  ipow: (x, n) => `Math.pow(${x}, ${n})`,
+  truthy: (x) => x, // JavaScript's truthiness: 0 and NaN are false
+  fromCondition: (c) => `(${c} ? 1 : 0)`,
+});
 
-/** The expression of one operation, rounded or wrapped as a store into its dtype would. */
+/** The expression of one operation, rounded as a store into its dtype would. */
 function expression(op: LoopOp, args: readonly string[]): string {
-  const [a, b, c] = args as [string, string, string];
-  let e: string;
-  if (op.prim === 'select') e = `(${a} ? ${b} : ${c})`;
-  else if (op.prim === 'convert') {
-    const to = (op.params as { dtype: DType }).dtype;
-    e = to === 'int32' ? `(${a} | 0)` : to === 'bool' ? `(${a} ? 1 : 0)` : a;
-  } else if (op.prim === 'integer_pow') e = `Math.pow(${a}, ${(op.params as { y: number }).y})`;
-  else if (op.prim === 'mul' && op.dtype === 'int32') e = `Math.imul(${a}, ${b})`;
-  else if (unary[op.prim]) e = unary[op.prim]!(a);
-  else if (binary[op.prim]) e = binary[op.prim]!(a, b);
-  else throw new Error(`jit: no loop expression for primitive '${op.prim}'`);
-  if (op.dtype === 'float32') return `Math.fround(${e})`;
-  if (op.dtype === 'int32' && INT_WRAP.has(op.prim)) return `((${e}) | 0)`;
-  return e;
+  const e = renderScalar(op.expr, op.argDtypes, jsDialect(args));
+  return op.dtype === 'float32' ? `Math.fround(${e})` : e;
 }
 
 /**

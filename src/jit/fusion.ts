@@ -1,4 +1,4 @@
-import { type Shape, shapeEq, stridesOf } from '../core/shape.js';
+import { type Shape, shapeEq, type Strided, stridesOf } from '../core/shape.js';
 import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
 
 /**
@@ -9,7 +9,9 @@ import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
  * elementwise member of the group (or the reducing root) and it is not a program output: its value
  * then lives in a register for one iteration and is never stored. A structural producer
  * (broadcast_in_dim, transpose, slice, reshape, stop_gradient) is absorbed as a *view*: the loop reads the view's
- * source with strides instead of materialising the moved elements. Each absorbed producer's
+ * source with strides instead of materialising the moved elements. Each primitive's record says
+ * which role it can play (its `fusion`), with the scalar expression of an elementwise one and the
+ * strided map of a view. Each absorbed producer's
  * consumers all sit in the group, so a group is convex and runs at its root's position.
  *
  * The matmul + elementwise epilogue (x·W + b, then tanh) needs nothing special: the epilogue is an
@@ -20,26 +22,14 @@ import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
 /** How the loop of a group treats each equation kind. */
 export type EqnKind = 'elementwise' | 'view' | 'reduce' | 'other';
 
-/** Elementwise primitives the generated loops know (codegen.ts has one expression per name). */
-export const ELEMENTWISE = new Set([
-  'neg', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'tanh', 'sin', 'cos', 'abs', 'sign', 'floor', 'not',
-  'add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or',
-  'select', 'convert', 'integer_pow',
-]);
-/** Structural primitives a loop absorbs as strided reads (stop_gradient is the identity view). */
-const VIEWS = new Set(['broadcast_in_dim', 'transpose', 'slice', 'reshape', 'stop_gradient']);
-/** Views that keep a contiguous source contiguous (a reshape may sit on them). */
-const CONTIGUOUS_VIEWS = new Set(['reshape', 'stop_gradient']);
-const REDUCES: Record<string, 'sum' | 'max' | 'min'> = { reduce_sum: 'sum', reduce_max: 'max', reduce_min: 'min' };
-
-/** The role an equation can play in a loop (by primitive name). */
+/** The role an equation can play in a loop: its primitive's fusion role. */
 export function eqnKind(e: Eqn): EqnKind {
-  const n = e.prim.name;
-  if (ELEMENTWISE.has(n)) return 'elementwise';
-  if (VIEWS.has(n)) return 'view';
-  if (n in REDUCES) return 'reduce';
-  return 'other';
+  const role = e.prim.fusion.role;
+  return role === 'none' ? 'other' : role;
 }
+
+/** Whether a view equation keeps a contiguous source contiguous (reshape, stop_gradient: a reshape may sit on it). */
+export const keepsContiguous = (e: Eqn): boolean => e.prim.fusion.role === 'view' && e.prim.fusion.contiguity !== 'moves';
 
 /** A fusion group: which equations one generated loop computes. Indices are equation positions. */
 export interface Group {
@@ -132,9 +122,10 @@ export function planFusion(j: Jaxpr, uses: Uses = usesOf(j)): FusionPlan {
     // a reshape composes with a strided view only when its source is contiguous: an absorbed
     // reshape whose absorbed source chain moves elements is read stored instead
     for (const r of [...views]) {
-      if (eqns[r]!.prim.name !== 'reshape') continue;
+      const f = eqns[r]!.prim.fusion;
+      if (f.role !== 'view' || f.contiguity !== 'needs') continue;
       for (let q = uses.producer[eqns[r]!.inputs[0]!.id]!; q >= 0 && views.has(q); q = uses.producer[eqns[q]!.inputs[0]!.id]!) {
-        if (!CONTIGUOUS_VIEWS.has(eqns[q]!.prim.name)) {
+        if (!keepsContiguous(eqns[q]!)) {
           views.delete(r);
           break;
         }
@@ -146,7 +137,7 @@ export function planFusion(j: Jaxpr, uses: Uses = usesOf(j)): FusionPlan {
       root: k,
       members: sorted(members),
       views: sorted(views),
-      reduce: isReduce ? { kind: REDUCES[root.prim.name]!, axes: (root.params as { axes: readonly number[] }).axes } : null,
+      reduce: root.prim.fusion.role === 'reduce' ? { kind: root.prim.fusion.monoid, axes: (root.params as { axes: readonly number[] }).axes } : null,
       shape,
     });
   }
@@ -170,49 +161,17 @@ export function planFusion(j: Jaxpr, uses: Uses = usesOf(j)): FusionPlan {
   return { groups, groupOf, materialize };
 }
 
-/** A strided read: element `idx` (a multi-index over `shape`) is `src[offset + Σ idx·strides]`. */
-export interface View {
+/** A strided read of a program variable (see {@link Strided}). */
+export interface View extends Strided {
   readonly src: Var;
-  readonly shape: Shape;
-  readonly strides: readonly number[];
-  readonly offset: number;
 }
 
 /** The contiguous view of a materialised variable. */
 export const identityView = (v: Var): View => ({ src: v, shape: v.aval.shape, strides: stridesOf(v.aval.shape), offset: 0 });
 
-/** Applies one structural equation to a view of its input. */
+/** Applies one structural equation to a view of its input, by its primitive's strided map. */
 export function applyView(e: Eqn, x: View): View {
-  const p = e.params as any;
-  switch (e.prim.name) {
-    case 'stop_gradient':
-      return x;
-    case 'reshape': {
-      // only reached for contiguous views (see planFusion)
-      const shape: Shape = p.shape;
-      return { src: x.src, shape, strides: stridesOf(shape), offset: x.offset };
-    }
-    case 'transpose': {
-      const perm: readonly number[] = p.perm;
-      return { src: x.src, shape: perm.map((a) => x.shape[a]!), strides: perm.map((a) => x.strides[a]!), offset: x.offset };
-    }
-    case 'broadcast_in_dim': {
-      const shape: Shape = p.shape;
-      const dims: readonly number[] = p.dims;
-      const strides = shape.map(() => 0);
-      dims.forEach((d, i) => (strides[d] = x.shape[i] === 1 ? 0 : x.strides[i]!));
-      return { src: x.src, shape, strides, offset: x.offset };
-    }
-    case 'slice': {
-      const starts: readonly number[] = p.starts;
-      const limits: readonly number[] = p.limits;
-      return {
-        src: x.src,
-        shape: starts.map((s, i) => limits[i]! - s),
-        strides: x.strides,
-        offset: x.offset + starts.reduce((o, s, i) => o + s * x.strides[i]!, 0),
-      };
-    }
-  }
-  throw new Error(`jit: ${e.prim.name} is not a view`);
+  const f = e.prim.fusion;
+  if (f.role !== 'view') throw new Error(`jit: ${e.prim.name} is not a view`);
+  return { ...f.strided(x, e.params), src: x.src };
 }

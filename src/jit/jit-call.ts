@@ -7,11 +7,11 @@ import { registerWebGPUKernel } from '../backends/webgpu/backend.js';
 import { backendFor } from '../backends/registry.js';
 import { JVPTrace, JVPTracer } from '../interp/jvp.js';
 import { evalJaxpr, inAvals, type Jaxpr, outAvals, partialEval, registerStageInline, stageFlat } from '../interp/stage.js';
-import { bind, Tracer } from '../interp/trace.js';
+import { bind, Tracer } from '../prim/bind.js';
 import { BatchTrace, BatchTracer, toFront } from '../interp/vmap.js';
 import { full } from '../ops/create.js';
 import { type Primitive, primitive } from '../prim/primitive.js';
-import { batchBroadcast } from '../prim/rules.js';
+import { batchBroadcast } from '../prim/broadcast.js';
 import { vjp } from '../transforms/vjp.js';
 import { compileProgram, type Program } from './program.js';
 import { compileWebGPUProgram } from './webgpu-program.js';
@@ -147,6 +147,8 @@ export const jitCallP: Primitive<JitCallParams> = primitive<JitCallParams>({
     });
     return outAvals(jaxpr);
   },
+  // linear in the arguments its program is linear in (a tangent program J, see the file comment)
+  linear: true,
   jvp: (primals, tangents, params) => {
     const mask = tangents.map((t, i) => t != null && isFloat(primals[i]!.dtype));
     const nulls = params.jaxpr.outputs.map(() => null);

@@ -1,6 +1,6 @@
 import { ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { Tracer } from '../interp/trace.js';
+import { Tracer } from '../prim/bind.js';
 import { flatten, numLeaves, type TreeDef, unflatten } from '../core/tree.js';
 import { type Jaxpr, showJaxpr, stageFlat } from '../interp/stage.js';
 import { applyProgram, backendOf, programFor } from './jit-call.js';

@@ -6,7 +6,7 @@ import { getBackend } from '../backends/registry.js';
 import { countHostDispatch } from '../backends/dispatch-count.js';
 import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
 import { compileLoop, type LoopFn, type LoopOp, type LoopRead, type LoopSpec, type Ref } from './codegen.js';
-import { applyView, eqnKind, type Group, identityView, planFusion, usesOf, type View } from './fusion.js';
+import { applyView, eqnKind, type Group, identityView, keepsContiguous, planFusion, usesOf, type View } from './fusion.js';
 
 /**
  * A staged program compiled for one backend: a list of steps (backend kernels, buffer aliases,
@@ -120,7 +120,8 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
       }
       if (eqnKind(e) === 'view' && !plan.materialize[k]) return;
     }
-    if (host && (e.prim.name === 'reshape' || e.prim.name === 'stop_gradient'))
+    // a view that keeps its (stored, so contiguous) input contiguous is that buffer, shared
+    if (host && keepsContiguous(e))
       steps.push({ kind: 'alias', from: e.inputs[0]!.id, to: e.outputs[0]!.id, prim: e.prim.name, free: [] });
     else if (plan && eqnKind(e) === 'view') steps.push(copyStep(e, uniform));
     else steps.push({ kind: 'kernel', eqn: e, outAvals: e.outputs.map((v) => v.aval), free: [] });
@@ -240,7 +241,9 @@ export function groupLoop(j: Jaxpr, g: Group, producer: Int32Array, uniform: Rea
   };
   const ops: LoopOp[] = g.members.map((m) => {
     const e = eqns[m]!;
-    return { prim: e.prim.name, dtype: e.outputs[0]!.aval.dtype, params: e.params, args: e.inputs.map(ref) };
+    const f = e.prim.fusion;
+    if (f.role !== 'elementwise') throw new Error(`jit: ${e.prim.name} is not elementwise`);
+    return { expr: f.scalar(e.params), dtype: e.outputs[0]!.aval.dtype, argDtypes: e.inputs.map((v) => v.aval.dtype), args: e.inputs.map(ref) };
   });
   const result: Ref = g.reduce ? ref(root.inputs[0]!) : { kind: 'op', index: opIndex.get(g.root)! };
   const out = root.outputs[0]!;
@@ -357,7 +360,7 @@ function runProgram(
       const e = s.eqn;
       const args = e.inputs.map((v) => new ArrayTensor(v.aval.shape, v.aval.dtype, vals[v.id]!, backend.name));
       countHostDispatch();
-      const outs = backend.execute(e.prim.name, args, e.params, s.outAvals);
+      const outs = backend.execute(e.prim, args, e.params, s.outAvals);
       e.outputs.forEach((v, i) => {
         const b = outs[i]!;
         if (!refs.has(b.buffer) && whole(b)) owned.add(b.buffer); // a fresh buffer (kernels may also return an input's)

@@ -8,7 +8,8 @@ import { MAX_INPUTS, wgslType } from '../backends/webgpu/wgsl.js';
 import type { Jaxpr, Var } from '../interp/stage.js';
 import { eqnKind, planFusion, usesOf } from './fusion.js';
 import { describe, groupLoop, planFrees, type Program, type ProgramStats, type Step, uniformHostValue } from './program.js';
-import { type FusedRead, fusedKernel, wgslLiteral } from './wgsl-codegen.js';
+import { wgslLiteral } from '../backends/webgpu/elementwise.js';
+import { type FusedRead, fusedKernel } from './wgsl-codegen.js';
 
 /**
  * A staged program compiled for the webgpu backend. The fusion plan is the host's (fusion.ts):
@@ -93,7 +94,7 @@ export function compileWebGPUProgram(j: Jaxpr): Program {
     for (const c of j.consts) env[c.v.id] = c.value;
     for (const s of steps) {
       if (s.kind === 'kernel') {
-        const outs = backend.run!(s.eqn.prim.name, s.eqn.inputs.map((v) => env[v.id]!), s.eqn.params, s.outAvals);
+        const outs = backend.run!(s.eqn.prim, s.eqn.inputs.map((v) => env[v.id]!), s.eqn.params, s.outAvals);
         s.eqn.outputs.forEach((v, i) => (env[v.id] = outs[i]));
       } else if (s.kind === 'gpu') {
         const rt = runtime('jit');

@@ -1,6 +1,6 @@
 import { elementwiseExpr, HELPERS } from '../backends/webgpu/elementwise.js';
 import { combine, FEW_OUTPUTS, LONG, workgroupTree } from '../backends/webgpu/reduce.js';
-import { bindings, coalesce, grid1D, main1D, WG, wgslType, type WgslType, wordOf } from '../backends/webgpu/wgsl.js';
+import { bindings, coalesce, grid1D, main1D, WG, wgslType, type WgslType } from '../backends/webgpu/wgsl.js';
 import type { LoopSpec, Ref } from './codegen.js';
 
 /**
@@ -60,18 +60,6 @@ function positions(idx: string, shape: readonly number[], strides: readonly (rea
 export type FusedRead = { readonly binding: number } | { readonly literal: string; readonly type: WgslType };
 
 /**
- * The WGSL literal of `value` as an element of type `t`, exact (f32 by its bit pattern; ±∞ and NaN,
- * which WGSL rejects as constants, from the helpers).
- */
-export function wgslLiteral(value: number, t: WgslType): string {
-  if (t === 'u32') return value ? '1u' : '0u';
-  if (t === 'i32') return value === -(2 ** 31) ? '(-2147483647i - 1i)' : `${value | 0}i`;
-  if (Number.isNaN(value)) return 'nan_()';
-  if (!Number.isFinite(value)) return value > 0 ? 'inf_()' : '-inf_()';
-  return `bitcast<f32>(0x${wordOf(value, 'float32').toString(16)}u)`;
-}
-
-/**
  * The fused kernel of `spec` (which must not use `accumulate`): read r loads from the input binding
  * or is the literal `reads[r]` names; input binding k holds elements of type `types[k]`.
  */
@@ -83,11 +71,6 @@ export function fusedKernel(spec: LoopSpec, reads: readonly FusedRead[], types: 
   const nOut = outer.shape.reduce((a, b) => a * b, 1);
   const inner = red.shape.reduce((a, b) => a * b, 1);
   const outType = wgslType(spec.outDtype, 'jit');
-  const readType = (r: number): WgslType => {
-    const src = reads[r]!;
-    return 'binding' in src ? types[src.binding]! : src.type;
-  };
-  const typeOf = (r: Ref): WgslType => (r.kind === 'read' ? readType(r.index) : wgslType(spec.ops[r.index]!.dtype, 'jit'));
   const name = (r: Ref) => (r.kind === 'read' ? `r${r.index}` : `t${r.index}`);
   const head = bindings(outType, types, false);
 
@@ -95,10 +78,7 @@ export function fusedKernel(spec: LoopSpec, reads: readonly FusedRead[], types: 
   /** Loads and operations at the positions `pos`, ending with the value `v` of the loop body. */
   const compute = (pos: readonly string[]): string[] => [
     ...reads.map((src, r) => `let r${r} = ${'binding' in src ? `x${src.binding}[${pos[r]}]` : src.literal};`),
-    ...spec.ops.map((op, k) => {
-      const t = typeOf(op.prim === 'select' ? op.args[1]! : op.args[0]!);
-      return `let t${k} = ${elementwiseExpr(op.prim, t, op.params, op.args.map(name))};`;
-    }),
+    ...spec.ops.map((op, k) => `let t${k} = ${elementwiseExpr(op.expr, op.argDtypes, op.args.map(name))};`),
     `let v = ${name(spec.result)};`,
   ];
   const indent = (lines: readonly string[], by: string) => lines.map((l) => by + l).join('\n');

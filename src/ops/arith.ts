@@ -2,16 +2,16 @@ import { type DType } from '../core/dtype.js';
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { broadcastShapes, shapeEq, type Shape, showShape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import { bind1 } from '../interp/trace.js';
-import * as e from '../prim/elementwise.js';
-import type { Primitive } from '../prim/primitive.js';
-import { broadcastInDimP } from '../prim/structural.js';
+import * as lax from '../prim/elementwise.js';
+import { broadcastTo as broadcastTrailing } from '../prim/broadcast.js';
 import { full } from './create.js';
 
 export { arange, full, ones, onesLike, zeros, zerosLike } from './create.js';
-export { reshape } from './shape-ops.js';
 
-/** Elementwise arithmetic with numpy broadcasting. Plain numbers take the tensor's dtype. */
+/**
+ * Elementwise arithmetic with numpy broadcasting: the strict wrappers of prim/elementwise.ts after
+ * bringing both arguments to one shape. Plain numbers take the tensor's dtype.
+ */
 
 /** A tensor or a plain number (a weakly typed scalar). */
 export type TensorLike = Tensor | number;
@@ -21,8 +21,7 @@ export function broadcastTo<D extends DType>(x: Tensor<D>, shape: Shape, op = 'b
   if (shapeEq(x.shape, shape)) return x;
   const out = broadcastShapes(op, x.shape, shape);
   if (!shapeEq(out, shape)) throw new ShapeError(`${op}: cannot broadcast ${showShape(x.shape)} to ${showShape(shape)}`);
-  const lead = shape.length - x.shape.length;
-  return bind1(broadcastInDimP, [x], { shape, dims: x.shape.map((_, i) => i + lead) }) as Tensor<D>;
+  return broadcastTrailing(x, shape);
 }
 
 /** Brings two arguments to one shape and dtype (numbers follow the tensor). */
@@ -37,78 +36,76 @@ function align(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
 }
 
 type Out<A, B> = A extends Tensor<infer D> ? Tensor<D> : B extends Tensor<infer D> ? Tensor<D> : Tensor;
-// The primitive is looked up at call time (a thunk), not at load time: prim/elementwise.ts imports this
-// module for its rules, so when a prim file is the entry point this module runs before the
-// primitives exist (the prim ↔ ops cycle must stay call-time only; laws/architecture.test.ts checks).
-const bin = (p: () => Primitive, op: string) => <A extends TensorLike, B extends TensorLike>(a: A, b: B): Out<A, B> =>
-  bind1(p(), align(op, a, b)) as Out<A, B>;
-const un = (p: () => Primitive) => <D extends DType>(x: Tensor<D>): Tensor<D> => bind1(p(), [x]) as Tensor<D>;
+const bin = (f: (a: Tensor, b: Tensor) => Tensor, op: string) => <A extends TensorLike, B extends TensorLike>(a: A, b: B): Out<A, B> => {
+  const [x, y] = align(op, a, b);
+  return f(x, y) as Out<A, B>;
+};
 
 /** a + b */
-export const add = bin(() => e.addP, 'add');
+export const add = bin(lax.add, 'add');
 /** a − b */
-export const sub = bin(() => e.subP, 'sub');
+export const sub = bin(lax.sub, 'sub');
 /** a · b (elementwise) */
-export const mul = bin(() => e.mulP, 'mul');
+export const mul = bin(lax.mul, 'mul');
 /** a / b (floats only) */
-export const div = bin(() => e.divP, 'div');
-const powTensor = bin(() => e.powP, 'pow');
+export const div = bin(lax.div, 'div');
+const powTensor = bin(lax.pow, 'pow');
 /**
  * a ** b (floats only). With `b` an integer number k (`pow(x, 3)`, |k| < 2^31), it is x^k by the integer_pow
  * primitive, exact at every order of derivative at x = 0 (as JAX's integer_pow); otherwise the
  * general power, whose derivative in a is b·a^(b−1) and in b is log(a)·a^b.
  */
 export const pow = <A extends TensorLike, B extends TensorLike>(a: A, b: B): Out<A, B> =>
-  typeof b === 'number' && Number.isInteger(b) && Math.abs(b) < 2 ** 31 && typeof a !== 'number' ? (bind1(e.integerPowP, [a], { y: b }) as Out<A, B>) : powTensor(a, b);
+  typeof b === 'number' && Number.isInteger(b) && Math.abs(b) < 2 ** 31 && typeof a !== 'number' ? (lax.integerPow(a, b) as Out<A, B>) : powTensor(a, b);
 /** elementwise max(a, b); ties share the derivative equally */
-export const maximum = bin(() => e.maxP, 'maximum');
+export const maximum = bin(lax.max, 'maximum');
 /** elementwise min(a, b) */
-export const minimum = bin(() => e.minP, 'minimum');
+export const minimum = bin(lax.min, 'minimum');
 /** a < b (bool) */
-export const lt = bin(() => e.ltP, 'lt') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const lt = bin(lax.lt, 'lt') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** a ≤ b (bool) */
-export const le = bin(() => e.leP, 'le') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const le = bin(lax.le, 'le') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** a > b (bool) */
-export const gt = bin(() => e.gtP, 'gt') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const gt = bin(lax.gt, 'gt') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** a ≥ b (bool) */
-export const ge = bin(() => e.geP, 'ge') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const ge = bin(lax.ge, 'ge') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** a == b (bool) */
-export const eq = bin(() => e.eqP, 'eq') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const eq = bin(lax.eq, 'eq') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** a != b (bool) */
-export const ne = bin(() => e.neP, 'ne') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
+export const ne = bin(lax.ne, 'ne') as (a: TensorLike, b: TensorLike) => Tensor<'bool'>;
 /** logical and of bool tensors */
-export const logicalAnd = bin(() => e.andP, 'logicalAnd') as (a: Tensor<'bool'>, b: Tensor<'bool'>) => Tensor<'bool'>;
+export const logicalAnd = bin(lax.and, 'logicalAnd') as (a: Tensor<'bool'>, b: Tensor<'bool'>) => Tensor<'bool'>;
 /** logical or of bool tensors */
-export const logicalOr = bin(() => e.orP, 'logicalOr') as (a: Tensor<'bool'>, b: Tensor<'bool'>) => Tensor<'bool'>;
+export const logicalOr = bin(lax.or, 'logicalOr') as (a: Tensor<'bool'>, b: Tensor<'bool'>) => Tensor<'bool'>;
 /** logical not of a bool tensor */
-export const logicalNot = un(() => e.notP) as (a: Tensor<'bool'>) => Tensor<'bool'>;
+export const logicalNot = lax.not as (a: Tensor<'bool'>) => Tensor<'bool'>;
 
 /** −x */
-export const neg = un(() => e.negP);
+export const neg = lax.neg;
 /** eˣ */
-export const exp = un(() => e.expP);
+export const exp = lax.exp;
 /** natural logarithm */
-export const log = un(() => e.logP);
+export const log = lax.log;
 /** log(1 + x), accurate near 0 */
-export const log1p = un(() => e.log1pP);
+export const log1p = lax.log1p;
 /** eˣ − 1, accurate near 0 */
-export const expm1 = un(() => e.expm1P);
+export const expm1 = lax.expm1;
 /** √x */
-export const sqrt = un(() => e.sqrtP);
+export const sqrt = lax.sqrt;
 /** 1/√x */
 export const rsqrt = <D extends DType>(x: Tensor<D>): Tensor<D> => div(1, sqrt(x));
 /** |x| (derivative sign(x), 0 at 0) */
-export const abs = un(() => e.absP);
+export const abs = lax.abs;
 /** sign(x) ∈ {−1, 0, 1}; derivative 0 */
-export const sign = un(() => e.signP);
+export const sign = lax.sign;
 /** ⌊x⌋; derivative 0 */
-export const floor = un(() => e.floorP);
+export const floor = lax.floor;
 /** tanh x */
-export const tanh = un(() => e.tanhP);
+export const tanh = lax.tanh;
 /** sin x */
-export const sin = un(() => e.sinP);
+export const sin = lax.sin;
 /** cos x */
-export const cos = un(() => e.cosP);
+export const cos = lax.cos;
 /** x² */
 export const square = <D extends DType>(x: Tensor<D>): Tensor<D> => mul(x, x);
 /** logistic σ(x) = 1/(1+e⁻ˣ), computed as (1 + tanh(x/2))/2 for stability */
@@ -135,10 +132,10 @@ export function where<A extends TensorLike, B extends TensorLike>(cond: Tensor<'
   const [ta, tb] = align('where', a, b);
   if (cond.dtype !== 'bool') throw new DTypeError(`where: condition must be bool, got ${cond.dtype}`);
   const shape = broadcastShapes('where', cond.shape, ta.shape);
-  return bind1(e.selectP, [broadcastTo(cond, shape, 'where'), broadcastTo(ta, shape, 'where'), broadcastTo(tb, shape, 'where')]) as Out<A, B>;
+  return lax.select(broadcastTo(cond, shape, 'where'), broadcastTo(ta, shape, 'where'), broadcastTo(tb, shape, 'where')) as Out<A, B>;
 }
 
 /** An explicit dtype cast (the only way dtypes change). */
 export function astype<D extends DType>(x: Tensor, dtype: D): Tensor<D> {
-  return (x.dtype === dtype ? x : bind1(e.convertP, [x], { dtype })) as Tensor<D>;
+  return (x.dtype === dtype ? x : lax.convert(x, dtype)) as Tensor<D>;
 }

@@ -1,8 +1,10 @@
 import { type ArrayFor, allocate, type DType, isFloat } from '../core/dtype.js';
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { checkShape, type Shape, showShape, sizeOf } from '../core/shape.js';
-import { type Aval, ArrayTensor, type Tensor } from '../core/tensor.js';
-import { backendForNew } from '../backends/registry.js';
+import type { Aval, Tensor } from '../core/tensor.js';
+import { constant, filled } from '../prim/constant.js';
+
+export { eye, zerosLike } from '../prim/constant.js';
 
 /** Creating concrete tensors. */
 
@@ -56,29 +58,25 @@ export function tensor<D extends DType = 'float32'>(
     if (dtype === 'int32' && !Number.isInteger(v)) throw new DTypeError(`tensor: value ${v} at flat index ${i} is not an integer (dtype int32)`);
     buf[i] = v;
   }
-  return new ArrayTensor(s, dtype, buf, backendForNew(dtype, 'tensor'));
+  return constant(buf, dtype, s, 'tensor');
 }
 
 /** A tensor over an existing buffer (not copied: the caller hands it over). */
 export const fromBuffer = <D extends DType>(buf: ArrayFor<D>, dtype: D, shape: Shape): Tensor<D> => {
   if (buf.length !== sizeOf(shape)) throw new ShapeError(`fromBuffer: ${buf.length} values do not fill shape ${showShape(shape)}`);
-  return new ArrayTensor(shape, dtype, buf, backendForNew(dtype, 'fromBuffer'));
+  return constant(buf, dtype, shape, 'fromBuffer');
 };
 
 /** A tensor of `shape` filled with `value`. */
 export function full<D extends DType = 'float32'>(shape: Shape, value: number, dtype: D = 'float32' as D): Tensor<D> {
   checkShape('full', shape);
   if (dtype === 'int32' && !Number.isInteger(value)) throw new DTypeError(`full: ${value} is not an integer (dtype int32)`);
-  const buf = allocate(dtype, sizeOf(shape));
-  if (value !== 0) buf.fill(value);
-  return new ArrayTensor(shape, dtype, buf, backendForNew(dtype, 'full'));
+  return filled(shape, value, dtype);
 }
 /** Zeros of `shape`. */
 export const zeros = <D extends DType = 'float32'>(shape: Shape, dtype: D = 'float32' as D): Tensor<D> => full(shape, 0, dtype);
 /** Ones of `shape`. */
 export const ones = <D extends DType = 'float32'>(shape: Shape, dtype: D = 'float32' as D): Tensor<D> => full(shape, 1, dtype);
-/** Zeros with the shape and dtype of `x` (concrete, whatever `x` is). */
-export const zerosLike = <D extends DType>(x: Aval & { dtype: D }): Tensor<D> => full(x.shape, 0, x.dtype);
 /** Ones with the shape and dtype of `x`. */
 export const onesLike = <D extends DType>(x: Aval & { dtype: D }): Tensor<D> => full(x.shape, 1, x.dtype);
 
@@ -92,7 +90,7 @@ export function arange<D extends DType>(a: number, b?: number | D, c: number = 1
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const buf = allocate(dt, n);
   for (let i = 0; i < n; i++) buf[i] = start + i * step;
-  return new ArrayTensor([n], dt, buf, backendForNew(dt, 'arange'));
+  return constant(buf, dt, [n], 'arange');
 }
 
 /** `n` evenly spaced values from `start` to `stop` inclusive. */
@@ -101,14 +99,7 @@ export function linspace<D extends DType = 'float32'>(start: number, stop: numbe
   if (!isFloat(dtype)) throw new DTypeError(`linspace: needs a float dtype, got ${dtype}`);
   const buf = allocate(dtype, n);
   for (let i = 0; i < n; i++) buf[i] = n === 1 ? start : start + ((stop - start) * i) / (n - 1);
-  return new ArrayTensor([n], dtype, buf, backendForNew(dtype, 'linspace'));
-}
-
-/** The n×m identity (m = n by default). */
-export function eye<D extends DType = 'float32'>(n: number, dtype: D = 'float32' as D, m = n): Tensor<D> {
-  const buf = allocate(dtype, n * m);
-  for (let i = 0; i < Math.min(n, m); i++) buf[i * m + i] = 1;
-  return new ArrayTensor([n, m], dtype, buf, backendForNew(dtype, 'eye'));
+  return constant(buf, dtype, [n], 'linspace');
 }
 
 /** A scalar tensor. */

@@ -2,8 +2,7 @@ import { isFloat, type DType } from '../core/dtype.js';
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { broadcastShapes, showShape } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
-import { bind, bind1 } from '../interp/trace.js';
-import { choleskyP, detP, eighP, slogdetP, solveP, triangularSolveP } from '../prim/linalg.js';
+import * as lax from '../prim/linalg.js';
 import { add, mul } from './arith.js';
 import { eye } from './create.js';
 import { broadcastTo, expandDims, squeeze, transpose } from './shape-ops.js';
@@ -55,7 +54,7 @@ function alignRhs<D extends DType>(op: string, a: Tensor<D>, b: Tensor<D>): [Ten
  */
 export function cholesky<D extends DType>(a: Tensor<D>): Tensor<D> {
   checkMatrix('cholesky', a);
-  return bind1(choleskyP, [mul(add(a, swapLast(a)), 0.5)]) as Tensor<D>;
+  return lax.cholesky(mul(add(a, swapLast(a)), 0.5));
 }
 
 /** Options of {@link triangularSolve}. */
@@ -74,7 +73,7 @@ export interface TriangularSolveOptions {
  */
 export function triangularSolve<D extends DType>(a: Tensor<D>, b: Tensor<D>, opts: TriangularSolveOptions = {}): Tensor<D> {
   const [am, bm, vector] = alignRhs('triangularSolve', a, b);
-  const x = bind1(triangularSolveP, [am, bm], { lower: opts.lower ?? true, transposeA: opts.transposeA ?? false }) as Tensor<D>;
+  const x = lax.triangularSolve(am, bm, opts.lower ?? true, opts.transposeA ?? false);
   return vector ? squeeze(x, -1) : x;
 }
 
@@ -88,14 +87,14 @@ export function triangularSolve<D extends DType>(a: Tensor<D>, b: Tensor<D>, opt
  */
 export function solve<D extends DType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> {
   const [am, bm, vector] = alignRhs('solve', a, b);
-  const x = bind1(solveP, [am, bm]) as Tensor<D>;
+  const x = lax.solve(am, bm);
   return vector ? squeeze(x, -1) : x;
 }
 
 /** Matrix inverse A⁻¹ = solve(A, I) over the last two axes. `inv(A)` of a singular A is a LinAlgError. */
 export function inv<D extends DType>(a: Tensor<D>): Tensor<D> {
   const n = checkMatrix('inv', a);
-  return bind1(solveP, [a, broadcastTo(eye(n, a.dtype), a.shape, 'inv')]) as Tensor<D>;
+  return lax.solve(a, broadcastTo(eye(n, a.dtype), a.shape, 'inv'));
 }
 
 /**
@@ -104,7 +103,7 @@ export function inv<D extends DType>(a: Tensor<D>): Tensor<D> {
  */
 export function det<D extends DType>(a: Tensor<D>): Tensor<D> {
   checkMatrix('det', a);
-  return bind1(detP, [a]) as Tensor<D>;
+  return lax.det(a);
 }
 
 /**
@@ -113,7 +112,7 @@ export function det<D extends DType>(a: Tensor<D>): Tensor<D> {
  */
 export function slogdet<D extends DType>(a: Tensor<D>): [Tensor<D>, Tensor<D>] {
   checkMatrix('slogdet', a);
-  return bind(slogdetP, [a], {}) as [Tensor<D>, Tensor<D>];
+  return lax.slogdet(a);
 }
 
 /**
@@ -125,5 +124,5 @@ export function slogdet<D extends DType>(a: Tensor<D>): [Tensor<D>, Tensor<D>] {
  */
 export function eigh<D extends DType>(a: Tensor<D>): [Tensor<D>, Tensor<D>] {
   checkMatrix('eigh', a);
-  return bind(eighP, [a], {}) as [Tensor<D>, Tensor<D>];
+  return lax.eigh(a);
 }

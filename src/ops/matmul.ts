@@ -2,8 +2,7 @@ import type { DType } from '../core/dtype.js';
 import { ShapeError } from '../core/errors.js';
 import { broadcastShapes, showShape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import { bind1 } from '../interp/trace.js';
-import { matmulP } from '../prim/matmul.js';
+import { matmul as matmulStrict } from '../prim/matmul.js';
 import { mul } from './arith.js';
 import { broadcastTo, expandDims, reshape, squeeze } from './shape-ops.js';
 import { sum } from './reduce.js';
@@ -29,12 +28,12 @@ export function matmul<D extends DType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> {
     const m = a2.shape[a2.shape.length - 2]!;
     const lead = a2.shape.slice(0, -2);
     const flat = reshape(a2, [lead.reduce((x, y) => x * y, 1) * m, ka]);
-    const r = bind1(matmulP, [flat, b2]) as Tensor<D>;
+    const r = matmulStrict(flat, b2);
     out = reshape(r, [...lead, m, b2.shape[1]!]);
   } else {
     const aa = broadcastTo(a2, [...batch, ...a2.shape.slice(-2)], 'matmul');
     const bb = broadcastTo(b2, [...batch, ...b2.shape.slice(-2)], 'matmul');
-    out = bind1(matmulP, [aa, bb]) as Tensor<D>;
+    out = matmulStrict(aa, bb);
   }
   if (a.shape.length === 1) out = squeeze(out, out.shape.length - 2);
   if (b.shape.length === 1) out = squeeze(out, out.shape.length - 1);

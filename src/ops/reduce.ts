@@ -1,12 +1,11 @@
 import type { DType } from '../core/dtype.js';
 import { normAxes, normAxis, sizeOf } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import { bind1 } from '../interp/trace.js';
-import { argmaxP, argminP, reduceMaxP, reduceMinP, reduceSumP } from '../prim/reduce.js';
-import type { Primitive } from '../prim/primitive.js';
+import { reduceSum } from '../prim/broadcast.js';
+import * as lax from '../prim/reduce.js';
+import { stopGradient } from '../prim/stop-gradient.js';
 import { abs, add, div, eq, exp, log, lt, sub, where } from './arith.js';
 import { reshape } from './shape-ops.js';
-import { stopGradient } from './stop-gradient.js';
 
 /** Reductions over any axes, with `keepdims`. `axes` undefined means all axes. */
 
@@ -16,27 +15,29 @@ export interface ReduceOptions {
 }
 type Axes = number | readonly number[] | undefined;
 
-function reduceWith<D extends DType>(p: Primitive, op: string, x: Tensor<D>, axes: Axes, opts?: ReduceOptions): Tensor<D> {
+type Reduction = <D extends DType>(x: Tensor<D>, axes: readonly number[]) => Tensor<D>;
+
+function reduceWith<D extends DType>(reduce: Reduction, op: string, x: Tensor<D>, axes: Axes, opts?: ReduceOptions): Tensor<D> {
   const ax = normAxes(op, axes, x.shape.length);
-  const y = ax.length === 0 ? x : (bind1(p, [x], { axes: ax }) as Tensor<D>);
+  const y = ax.length === 0 ? x : reduce(x, ax);
   return opts?.keepdims ? reshape(y, x.shape.map((d, i) => (ax.includes(i) ? 1 : d))) : y;
 }
 
 /** Σ over `axes`. */
-export const sum = <D extends DType>(x: Tensor<D>, axes?: Axes, opts?: ReduceOptions): Tensor<D> => reduceWith(reduceSumP, 'sum', x, axes, opts);
+export const sum = <D extends DType>(x: Tensor<D>, axes?: Axes, opts?: ReduceOptions): Tensor<D> => reduceWith(reduceSum, 'sum', x, axes, opts);
 /** Mean over `axes` (floats only). */
 export function mean<D extends DType>(x: Tensor<D>, axes?: Axes, opts?: ReduceOptions): Tensor<D> {
   const ax = normAxes('mean', axes, x.shape.length);
   return div(sum(x, ax, opts), sizeOf(ax.map((a) => x.shape[a]!)));
 }
 /** Maximum over `axes`; ties share the derivative. */
-export const max = <D extends DType>(x: Tensor<D>, axes?: Axes, opts?: ReduceOptions): Tensor<D> => reduceWith(reduceMaxP, 'max', x, axes, opts);
+export const max = <D extends DType>(x: Tensor<D>, axes?: Axes, opts?: ReduceOptions): Tensor<D> => reduceWith(lax.reduceMax, 'max', x, axes, opts);
 /** Minimum over `axes`. */
-export const min = <D extends DType>(x: Tensor<D>, axes?: Axes, opts?: ReduceOptions): Tensor<D> => reduceWith(reduceMinP, 'min', x, axes, opts);
+export const min = <D extends DType>(x: Tensor<D>, axes?: Axes, opts?: ReduceOptions): Tensor<D> => reduceWith(lax.reduceMin, 'min', x, axes, opts);
 /** Index of the maximum along `axis` (int32, first occurrence). */
-export const argmax = (x: Tensor, axis = -1): Tensor<'int32'> => bind1(argmaxP, [x], { axis: normAxis('argmax', axis, x.shape.length) }) as Tensor<'int32'>;
+export const argmax = (x: Tensor, axis = -1): Tensor<'int32'> => lax.argmax(x, normAxis('argmax', axis, x.shape.length));
 /** Index of the minimum along `axis`. */
-export const argmin = (x: Tensor, axis = -1): Tensor<'int32'> => bind1(argminP, [x], { axis: normAxis('argmin', axis, x.shape.length) }) as Tensor<'int32'>;
+export const argmin = (x: Tensor, axis = -1): Tensor<'int32'> => lax.argmin(x, normAxis('argmin', axis, x.shape.length));
 
 /**
  * log Σ exp over `axes`, shifted by the (non-differentiated) max for stability. Its gradient is the

@@ -2,9 +2,9 @@ import type { DType } from '../core/dtype.js';
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { normAxes, normAxis, type Shape, showShape, sizeOf } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import { bind1 } from '../interp/trace.js';
-import { checkedIndices, gatherP } from '../prim/gather.js';
-import { concatenateP, padP, reshapeP, sliceP, transposeP } from '../prim/structural.js';
+import { concatenate as concatenateStrict } from '../prim/concatenate.js';
+import { checkedIndices, gather } from '../prim/gather.js';
+import * as lax from '../prim/structural.js';
 import { add, astype, eq } from './arith.js';
 import { arange, fromBuffer } from './create.js';
 
@@ -24,7 +24,7 @@ export function reshape<D extends DType>(x: Tensor<D>, shape: readonly number[])
     s = shape.map((d) => (d === -1 ? x.size / known : d));
   }
   if (s.length === x.shape.length && s.every((d, i) => d === x.shape[i])) return x;
-  return bind1(reshapeP, [x], { shape: s }) as Tensor<D>;
+  return lax.reshape(x, s);
 }
 
 /** Permutes axes (reverses them by default). */
@@ -32,7 +32,7 @@ export function transpose<D extends DType>(x: Tensor<D>, perm?: readonly number[
   const p = perm ?? x.shape.map((_, i) => x.shape.length - 1 - i);
   const norm = p.map((a) => normAxis('transpose', a, x.shape.length));
   if (norm.every((a, i) => a === i)) return x;
-  return bind1(transposeP, [x], { perm: norm }) as Tensor<D>;
+  return lax.transpose(x, norm);
 }
 
 /** Moves one axis to a new position. */
@@ -74,7 +74,7 @@ export function slice<D extends DType>(x: Tensor<D>, begin: readonly number[], e
   const starts = s.map((d, i) => fix(begin[i] ?? 0, d));
   const limits = s.map((d, i) => fix(end?.[i] ?? d, d));
   if (starts.every((v) => v === 0) && limits.every((v, i) => v === s[i])) return x;
-  return bind1(sliceP, [x], { starts, limits }) as Tensor<D>;
+  return lax.slice(x, starts, limits);
 }
 
 /** Joins tensors along an existing axis. */
@@ -82,7 +82,7 @@ export function concat<D extends DType>(xs: readonly Tensor<D>[], axis = 0): Ten
   if (xs.length === 0) throw new ShapeError('concat: needs at least one tensor');
   const a = normAxis('concat', axis, xs[0]!.shape.length);
   if (xs.length === 1) return xs[0]!;
-  return bind1(concatenateP, xs, { axis: a }) as Tensor<D>;
+  return concatenateStrict(xs, a);
 }
 
 /** Stacks equal-shaped tensors along a new axis. */
@@ -98,7 +98,7 @@ export function stack<D extends DType>(xs: readonly Tensor<D>[], axis = 0): Tens
 /** Pads with a constant: `widths[i] = [before, after]` for each axis. */
 export function pad<D extends DType>(x: Tensor<D>, widths: readonly (readonly [number, number])[], value = 0): Tensor<D> {
   if (widths.length !== x.shape.length) throw new ShapeError(`pad: ${widths.length} width pairs for a tensor of rank ${x.shape.length}`);
-  return bind1(padP, [x], { lo: widths.map((w) => w[0]), hi: widths.map((w) => w[1]), value }) as Tensor<D>;
+  return lax.pad(x, widths.map((w) => w[0]), widths.map((w) => w[1]), value);
 }
 
 /**
@@ -109,7 +109,7 @@ export function pad<D extends DType>(x: Tensor<D>, widths: readonly (readonly [n
 export function take<D extends DType>(x: Tensor<D>, indices: Tensor<'int32'> | readonly number[], axis = 0): Tensor<D> {
   const idx = Array.isArray(indices) ? intTensor(indices as readonly number[]) : (indices as Tensor);
   if (idx.dtype !== 'int32') throw new DTypeError(`take: indices must be int32, got ${idx.dtype}`);
-  return bind1(gatherP, [x, idx], { axis: normAxis('take', axis, x.shape.length) }) as Tensor<D>;
+  return gather(x, idx, normAxis('take', axis, x.shape.length));
 }
 
 /**

@@ -1,11 +1,14 @@
 import { DTypeError, ShapeError } from '../core/errors.js';
-import { type Shape, showShape } from '../core/shape.js';
+import type { DType } from '../core/dtype.js';
+import { type Shape, shapeEq, showShape } from '../core/shape.js';
 import { type Aval, type Tensor } from '../core/tensor.js';
-import { bind1 } from '../interp/trace.js';
-import * as o from '../ops/arith.js';
+import { bind1 } from './bind.js';
+import { batchBroadcast, broadcastTo } from './broadcast.js';
+import { constant } from './constant.js';
+import { add, mul } from './elementwise.js';
+import { lit } from './lit.js';
 import { type Primitive, primitive } from './primitive.js';
-import { batchBroadcast } from './rules.js';
-import { reshapeP, transposeP } from './structural.js';
+import { moveAxis, reshape, transpose } from './structural.js';
 
 /**
  * gather(x, idx; axis): `take` along one axis. Output shape is
@@ -34,8 +37,7 @@ export const checkIndexP: Primitive<CheckIndexParams> = primitive({
     if (!Number.isInteger(size) || size < 0) throw new ShapeError(`${op}: axis size ${size} is not a non-negative integer`);
     return [idx!];
   },
-  jvp: ([idx], _t, p) => [[bind1(checkIndexP, [idx!], p)], [null]],
-  transpose: null,
+  zeroDerivative: true,
   // the rule is per element: batched or not, every index is checked against the same size
   vmap: ([idx], [b], p) => [[bind1(checkIndexP, [idx!], p)], [b!]],
 });
@@ -49,20 +51,13 @@ function checkIndex(op: string, idx: Aval): void {
   if (idx.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32, got ${idx.dtype}`);
 }
 
-/** Permutation that moves axis `from` to position `to`. */
-const moveAxisPerm = (rank: number, from: number, to: number): number[] => {
-  const rest = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== from);
-  rest.splice(to, 0, from);
-  return rest;
-};
-const moveAxis = (x: Tensor, from: number, to: number): Tensor =>
-  from === to ? x : bind1(transposeP, [x], { perm: moveAxisPerm(x.shape.length, from, to) });
-
 /** Adds b·A to row b of a batched index tensor, to gather from a batch-merged axis of size A. */
 function offsetIndices(idx: Tensor, axisSize: number): Tensor {
   const b = idx.shape[0]!;
-  const offs = o.mul(o.arange(b, 'int32'), axisSize);
-  return o.add(idx, o.reshape(offs, [b, ...idx.shape.slice(1).map(() => 1)]));
+  const rows = constant(Int32Array.from({ length: b }, (_, i) => i), 'int32', [b], 'arange');
+  const offs = mul(rows, lit(axisSize, rows));
+  const shape = [b, ...idx.shape.slice(1).map(() => 1)];
+  return add(idx, broadcastTo(shapeEq(shape, offs.shape) ? offs : reshape(offs, shape), idx.shape));
 }
 
 export const gatherP: Primitive<GatherParams> = primitive({
@@ -73,6 +68,7 @@ export const gatherP: Primitive<GatherParams> = primitive({
       throw new ShapeError(`take: axis ${axis} out of range for ${showShape(x!.shape)}`);
     return [{ shape: gatheredShape(x!.shape, idx!.shape, axis), dtype: x!.dtype }];
   },
+  linear: true,
   jvp: ([x, idx], [dx], p) => [[bind1(gatherP, [x!, idx!], p)], [dx == null ? null : bind1(gatherP, [dx, idx!], p)]],
   transpose: ([ct], [a, idx], { axis }) => [
     ct == null ? null : bind1(scatterAddP, [ct, (idx as { value: Tensor }).value], { axis, shape: (a as { aval: Aval }).aval.shape }),
@@ -83,13 +79,13 @@ export const gatherP: Primitive<GatherParams> = primitive({
     if (!bx) return [[moveAxis(bind1(gatherP, [x!, idx!], { axis }), axis, 0)], [true]];
     const size = x!.shape[axis + 1]!;
     const xm = moveAxis(x!, axis + 1, 1);
-    const merged = bind1(reshapeP, [xm], { shape: [xm.shape[0]! * size, ...xm.shape.slice(2)] });
+    const merged = reshape(xm, [xm.shape[0]! * size, ...xm.shape.slice(2)]);
     // checked before the batch offsets: an index past the end must not read the next batch row
     const out = bind1(gatherP, [merged, offsetIndices(checkedIndices(idx!, size, axis, 'take'), size)], { axis: 0 });
     // out: [B, ...I, ...pre, ...rest]; move the I block after pre.
     const nI = idx!.shape.length - 1;
     const perm = [0, ...range(1 + nI, 1 + nI + axis), ...range(1, 1 + nI), ...range(1 + nI + axis, out.shape.length)];
-    return [[bind1(transposeP, [out], { perm })], [true]];
+    return [[transpose(out, perm)], [true]];
   },
 });
 
@@ -104,6 +100,7 @@ export const scatterAddP: Primitive<ScatterParams> = primitive({
       throw new ShapeError(`scatterAdd: updates ${showShape(u!.shape)} do not match ${showShape(want)} (target ${showShape(shape)}, indices ${showShape(idx!.shape)}, axis ${axis})`);
     return [{ shape, dtype: u!.dtype }];
   },
+  linear: true,
   jvp: ([u, idx], [du], p) => [[bind1(scatterAddP, [u!, idx!], p)], [du == null ? null : bind1(scatterAddP, [du, idx!], p)]],
   transpose: ([ct], [, idx], { axis }) => [ct == null ? null : bind1(gatherP, [ct, (idx as { value: Tensor }).value], { axis }), null],
   vmap: ([u, idx], [bu, bi], { axis, shape }, size) => {
@@ -112,11 +109,19 @@ export const scatterAddP: Primitive<ScatterParams> = primitive({
     const nI = idx!.shape.length - 1;
     // ub: [B, ...pre(axis), ...I, ...rest] → [B, ...I, ...pre, ...rest]
     const perm = [0, ...range(1 + axis, 1 + axis + nI), ...range(1, 1 + axis), ...range(1 + axis + nI, ub.shape.length)];
-    const ut = bind1(transposeP, [ub], { perm });
+    const ut = transpose(ub, perm);
     const a = shape[axis]!;
     const target = [size * a, ...shape.slice(0, axis), ...shape.slice(axis + 1)];
     const s = bind1(scatterAddP, [ut, offsetIndices(checkedIndices(idx!, a, axis, 'scatterAdd'), a)], { axis: 0, shape: target });
-    const r = bind1(reshapeP, [s], { shape: [size, a, ...shape.slice(0, axis), ...shape.slice(axis + 1)] });
+    const r = reshape(s, [size, a, ...shape.slice(0, axis), ...shape.slice(axis + 1)]);
     return [[moveAxis(r, 1, axis + 1)], [true]];
   },
 });
+
+// ---------- strict wrappers ----------
+
+/** `take` along `axis`: x.shape[:axis] ++ idx.shape ++ x.shape[axis+1:] (indices checked by the kernel) */
+export const gather = <D extends DType>(x: Tensor<D>, idx: Tensor, axis: number): Tensor<D> => bind1(gatherP, [x, idx], { axis }) as Tensor<D>;
+/** zeros of `shape` with `upd` added at the positions `gather(·, idx, axis)` reads */
+export const scatterAdd = <D extends DType>(upd: Tensor<D>, idx: Tensor, axis: number, shape: Shape): Tensor<D> =>
+  bind1(scatterAddP, [upd, idx], { axis, shape }) as Tensor<D>;

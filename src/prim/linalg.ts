@@ -1,18 +1,17 @@
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { type Shape, showShape } from '../core/shape.js';
 import type { Aval, Tensor } from '../core/tensor.js';
-import { bind, bind1 } from '../interp/trace.js';
-import * as o from '../ops/arith.js';
-import { fromBuffer } from '../ops/create.js';
 import type { DType } from '../core/dtype.js';
 import { allocate } from '../core/dtype.js';
-import { matmulP, mT } from './matmul.js';
+import { bind, bind1 } from './bind.js';
+import { batchBroadcast, broadcastTo, reduceSum } from './broadcast.js';
+import { constant } from './constant.js';
+import { add, div, mul, neg, sub } from './elementwise.js';
+import { lit } from './lit.js';
+import { matmul, mT } from './matmul.js';
 import { type Batched, type Primitive, primitive } from './primitive.js';
-import { reduceSumP } from './reduce.js';
-import { batchBroadcast, requireFloat } from './rules.js';
-import { reshapeP } from './structural.js';
-// The CPU kernels register themselves on import: a primitive never exists without its kernel.
-import '../backends/cpu/linalg.js';
+import { requireFloat } from './rules.js';
+import { reshape } from './structural.js';
 
 /**
  * Small-matrix linear algebra primitives on [..., n, n] (leading axes are a batch). The jvp rules
@@ -23,14 +22,19 @@ import '../backends/cpu/linalg.js';
 
 // ---------- rule helpers (all built from primitives, so differentiable) ----------
 
-const mm = (a: Tensor, b: Tensor): Tensor => bind1(matmulP, [a, b]);
-const symmetrize = (x: Tensor): Tensor => o.mul(o.add(x, mT(x)), 0.5);
+const mm = matmul;
+const symmetrize = (x: Tensor): Tensor => {
+  const s = add(x, mT(x));
+  return mul(s, lit(0.5, s));
+};
+/** x ∘ m for x [..., n, n] and a constant n×n matrix m (broadcast over the batch). */
+const mulMatrix = (x: Tensor, m: Tensor): Tensor => mul(x, broadcastTo(m, x.shape));
 
 /** A constant n×n matrix from f(i, j). */
 function constMatrix(n: number, dtype: DType, f: (i: number, j: number) => number): Tensor {
   const b = allocate(dtype, n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) b[i * n + j] = f(i, j);
-  return fromBuffer(b, dtype, [n, n]);
+  return constant(b, dtype, [n, n], 'fromBuffer');
 }
 const eyeOf = (n: number, dtype: DType) => constMatrix(n, dtype, (i, j) => (i === j ? 1 : 0));
 const lastN = (x: Aval) => x.shape[x.shape.length - 1]!;
@@ -38,7 +42,7 @@ const lastN = (x: Aval) => x.shape[x.shape.length - 1]!;
 /** Σ_i X[..., i, i]: linear in X. */
 function trace(x: Tensor): Tensor {
   const r = x.shape.length;
-  return bind1(reduceSumP, [o.mul(x, eyeOf(lastN(x), x.dtype))], { axes: [r - 2, r - 1] });
+  return reduceSum(mulMatrix(x, eyeOf(lastN(x), x.dtype)), [r - 2, r - 1]);
 }
 
 /** Batching rule of the linalg primitives: their kernels already loop over leading axes. */
@@ -81,12 +85,11 @@ export const choleskyP: Primitive<{}> = primitive<{}>({
     if (da == null) return [[l], [null]];
     // L̇ = L Φ(L⁻¹ sym(Ȧ) L⁻ᵀ), Φ: lower triangle with the diagonal halved.
     const n = lastN(a!);
-    const lInvA = bind1(triangularSolveP, [l, symmetrize(da)], { lower: true, transposeA: false });
-    const x = bind1(triangularSolveP, [l, mT(lInvA)], { lower: true, transposeA: false });
-    const phi = o.mul(x, constMatrix(n, a!.dtype, (i, j) => (i > j ? 1 : i === j ? 0.5 : 0)));
+    const lInvA = triangularSolve(l, symmetrize(da), true, false);
+    const x = triangularSolve(l, mT(lInvA), true, false);
+    const phi = mulMatrix(x, constMatrix(n, a!.dtype, (i, j) => (i > j ? 1 : i === j ? 0.5 : 0)));
     return [[l], [mm(l, phi)]];
   },
-  transpose: null,
   vmap: (args, batched, params, size) => leadingBatch(choleskyP, args, batched, params, size),
 });
 
@@ -107,16 +110,17 @@ export const triangularSolveP: Primitive<TriangularSolveParams> = primitive<Tria
     if (da != null) {
       // only the stored triangle of A matters: ẋ = −op(A)⁻¹ op(tri(Ȧ)) x
       const n = lastN(a!);
-      const tri = o.mul(da, constMatrix(n, a!.dtype, (i, j) => ((p.lower ? i >= j : i <= j) ? 1 : 0)));
-      const ta = o.neg(solveOp(mm(p.transposeA ? mT(tri) : tri, x)));
-      t = t == null ? ta : o.add(t, ta);
+      const tri = mulMatrix(da, constMatrix(n, a!.dtype, (i, j) => ((p.lower ? i >= j : i <= j) ? 1 : 0)));
+      const ta = neg(solveOp(mm(p.transposeA ? mT(tri) : tri, x)));
+      t = t == null ? ta : add(t, ta);
     }
     return [[x], [t]];
   },
+  linear: true,
   transpose: ([ct], [a, b], p) => {
     if (a!.linear) throw new Error('triangularSolve: transpose with respect to the matrix (it is only linear in b)');
     if (!b!.linear || ct == null) return [null, null];
-    return [null, bind1(triangularSolveP, [(a as { value: Tensor }).value, ct], { lower: p.lower, transposeA: !p.transposeA })];
+    return [null, triangularSolve((a as { value: Tensor }).value, ct, p.lower, !p.transposeA)];
   },
   vmap: (args, batched, params, size) => leadingBatch(triangularSolveP, args, batched, params, size),
 });
@@ -132,13 +136,14 @@ export const solveP: Primitive<{}> = primitive<{}>({
     const x = bind1(solveP, [a!, b!]);
     if (da == null && db == null) return [[x], [null]];
     // ẋ = A⁻¹ (ḃ − Ȧ x)
-    const rhs = da == null ? db! : db == null ? o.neg(mm(da, x)) : o.sub(db, mm(da, x));
-    return [[x], [bind1(solveP, [a!, rhs])]];
+    const rhs = da == null ? db! : db == null ? neg(mm(da, x)) : sub(db, mm(da, x));
+    return [[x], [solve(a!, rhs)]];
   },
+  linear: true,
   transpose: ([ct], [a, b]) => {
     if (a!.linear) throw new Error('solve: transpose with respect to A (it is only linear in b)');
     if (!b!.linear || ct == null) return [null, null];
-    return [null, bind1(solveP, [mT((a as { value: Tensor }).value), ct])];
+    return [null, solve(mT((a as { value: Tensor }).value), ct)];
   },
   vmap: (args, batched, params, size) => leadingBatch(solveP, args, batched, params, size),
 });
@@ -155,9 +160,8 @@ export const detP: Primitive<{}> = primitive<{}>({
   jvp: ([a], [da]) => {
     const d = bind1(detP, [a!]);
     if (da == null) return [[d], [null]];
-    return [[d], [o.mul(d, trace(bind1(solveP, [a!, da])))]];
+    return [[d], [mul(d, trace(solve(a!, da)))]];
   },
-  transpose: null,
   vmap: (args, batched, params, size) => leadingBatch(detP, args, batched, params, size),
 });
 
@@ -172,9 +176,8 @@ export const slogdetP: Primitive<{}> = primitive<{}>({
   jvp: ([a], [da]) => {
     const [sign, logAbs] = bind(slogdetP, [a!], {}) as [Tensor, Tensor];
     if (da == null) return [[sign, logAbs], [null, null]];
-    return [[sign, logAbs], [null, trace(bind1(solveP, [a!, da]))]];
+    return [[sign, logAbs], [null, trace(solve(a!, da))]];
   },
-  transpose: null,
   vmap: (args, batched, params, size) => leadingBatch(slogdetP, args, batched, params, size),
 });
 
@@ -199,12 +202,31 @@ export const eighP: Primitive<{}> = primitive<{}>({
     const eye = eyeOf(n, a!.dtype);
     const at = mm(mT(v), mm(symmetrize(da), v));
     const r = at.shape.length;
-    const dw = bind1(reduceSumP, [o.mul(at, eye)], { axes: [r - 1] });
-    const wRow = bind1(reshapeP, [w], { shape: [...w.shape.slice(0, -1), 1, n] }); // w_j
-    const wCol = bind1(reshapeP, [w], { shape: [...w.shape.slice(0, -1), n, 1] }); // w_i
-    const f = o.div(o.sub(1, eye), o.add(o.sub(wRow, wCol), eye));
-    return [[w, v], [dw, mm(v, o.mul(f, at))]];
+    const dw = reduceSum(mulMatrix(at, eye), [r - 1]);
+    const wRow = reshape(w, [...w.shape.slice(0, -1), 1, n]); // w_j
+    const wCol = reshape(w, [...w.shape.slice(0, -1), n, 1]); // w_i
+    const offDiagonal = sub(lit(1, eye), eye);
+    const square = [...w.shape.slice(0, -1), n, n];
+    const gaps = sub(broadcastTo(wRow, square), broadcastTo(wCol, square));
+    const denom = add(gaps, broadcastTo(eye, square));
+    const f = div(broadcastTo(offDiagonal, square), denom);
+    return [[w, v], [dw, mm(v, mul(f, at))]];
   },
-  transpose: null,
   vmap: (args, batched, params, size) => leadingBatch(eighP, args, batched, params, size),
 });
+
+// ---------- strict wrappers ----------
+
+/** L with A = L·Lᵀ, from the lower triangle of A [..., n, n] */
+export const cholesky = <D extends DType>(a: Tensor<D>): Tensor<D> => bind1(choleskyP, [a]) as Tensor<D>;
+/** op(A)⁻¹·B for a triangular A (its `lower` or upper triangle; op(A) = Aᵀ with `transposeA`) */
+export const triangularSolve = <D extends DType>(a: Tensor<D>, b: Tensor<D>, lower: boolean, transposeA: boolean): Tensor<D> =>
+  bind1(triangularSolveP, [a, b], { lower, transposeA }) as Tensor<D>;
+/** A⁻¹·B (LU with partial pivoting) */
+export const solve = <D extends DType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> => bind1(solveP, [a, b]) as Tensor<D>;
+/** det A over the last two axes */
+export const det = <D extends DType>(a: Tensor<D>): Tensor<D> => bind1(detP, [a]) as Tensor<D>;
+/** [sign det A, log |det A|] */
+export const slogdet = <D extends DType>(a: Tensor<D>): [Tensor<D>, Tensor<D>] => bind(slogdetP, [a], {}) as [Tensor<D>, Tensor<D>];
+/** [w, V] with A = V·diag(w)·Vᵀ, w ascending */
+export const eigh = <D extends DType>(a: Tensor<D>): [Tensor<D>, Tensor<D>] => bind(eighP, [a], {}) as [Tensor<D>, Tensor<D>];

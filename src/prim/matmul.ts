@@ -1,11 +1,13 @@
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { showShape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import { bind1 } from '../interp/trace.js';
-import * as o from '../ops/arith.js';
+import type { DType } from '../core/dtype.js';
+import { bind1 } from './bind.js';
+import { batchBroadcast } from './broadcast.js';
+import { add } from './elementwise.js';
 import { type Primitive, primitive } from './primitive.js';
-import { batchBroadcast, requireFloat } from './rules.js';
-import { reshapeP, transposeP } from './structural.js';
+import { requireFloat } from './rules.js';
+import { reshape, transpose } from './structural.js';
 
 /** matmul(a, b): [...batch, M, K] × [...batch, K, N] → [...batch, M, N], equal batch dims. */
 
@@ -15,7 +17,7 @@ export function mT(x: Tensor): Tensor {
   const perm = Array.from({ length: r }, (_, i) => i);
   perm[r - 2] = r - 1;
   perm[r - 1] = r - 2;
-  return bind1(transposeP, [x], { perm });
+  return transpose(x, perm);
 }
 
 export const matmulP: Primitive<{}> = primitive<{}>({
@@ -35,33 +37,37 @@ export const matmulP: Primitive<{}> = primitive<{}>({
     return [{ shape: [...ba, sa[sa.length - 2]!, sb[sb.length - 1]!], dtype: a!.dtype }];
   },
   jvp: ([a, b], [da, db]) => {
-    const out = bind1(matmulP, [a!, b!]);
-    const ta = da == null ? null : bind1(matmulP, [da, b!]);
-    const tb = db == null ? null : bind1(matmulP, [a!, db]);
-    return [[out], [ta == null ? tb : tb == null ? ta : o.add(ta, tb)]];
+    const out = matmul(a!, b!);
+    const ta = da == null ? null : matmul(da, b!);
+    const tb = db == null ? null : matmul(a!, db);
+    return [[out], [ta == null ? tb : tb == null ? ta : add(ta, tb)]];
   },
+  linear: true,
   transpose: ([ct], [a, b]) => {
     if (a!.linear && b!.linear) throw new Error('matmul: transpose of a product of two linear arguments');
     if (ct == null) return [null, null];
-    if (a!.linear) return [bind1(matmulP, [ct, mT((b as { value: Tensor }).value)]), null];
-    return [null, bind1(matmulP, [mT((a as { value: Tensor }).value), ct])];
+    if (a!.linear) return [matmul(ct, mT((b as { value: Tensor }).value)), null];
+    return [null, matmul(mT((a as { value: Tensor }).value), ct)];
   },
   vmap: ([a, b], [ba, bb], _p, size) => {
-    if (ba && bb) return [[bind1(matmulP, [a!, b!])], [true]];
+    if (ba && bb) return [[matmul(a!, b!)], [true]];
     if (ba && b!.shape.length === 2) {
       // fold the batch into the rows: [B, M, K] → [B·M, K]
       const [, m, k] = a!.shape as [number, number, number];
-      const flat = bind1(matmulP, [bind1(reshapeP, [a!], { shape: [size * m, k] }), b!]);
-      return [[bind1(reshapeP, [flat], { shape: [size, m, b!.shape[1]!] })], [true]];
+      const flat = matmul(reshape(a!, [size * m, k]), b!);
+      return [[reshape(flat, [size, m, b!.shape[1]!])], [true]];
     }
     if (bb && a!.shape.length === 2) {
       // fold the batch into the columns: [B, K, N] → [K, B·N]
       const [, k, n] = b!.shape as [number, number, number];
       const m = a!.shape[0]!;
-      const bf = bind1(reshapeP, [bind1(transposeP, [b!], { perm: [1, 0, 2] })], { shape: [k, size * n] });
-      const out = bind1(reshapeP, [bind1(matmulP, [a!, bf])], { shape: [m, size, n] });
-      return [[bind1(transposeP, [out], { perm: [1, 0, 2] })], [true]];
+      const bf = reshape(transpose(b!, [1, 0, 2]), [k, size * n]);
+      const out = reshape(matmul(a!, bf), [m, size, n]);
+      return [[transpose(out, [1, 0, 2])], [true]];
     }
-    return [[bind1(matmulP, [ba ? a! : batchBroadcast(a!, size), bb ? b! : batchBroadcast(b!, size)])], [true]];
+    return [[matmul(ba ? a! : batchBroadcast(a!, size), bb ? b! : batchBroadcast(b!, size))], [true]];
   },
 });
+
+/** x · w over the last two axes, equal batch axes (no broadcasting) */
+export const matmul = <D extends DType>(x: Tensor<D>, w: Tensor<D>): Tensor<D> => bind1(matmulP, [x, w]) as Tensor<D>;

@@ -1,12 +1,9 @@
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { type DType, isFloat } from '../core/dtype.js';
 import { shapeEq, showShape } from '../core/shape.js';
-import type { Aval, Tensor } from '../core/tensor.js';
-import { bind1 } from '../interp/trace.js';
-import type { Batched, Primitive } from './primitive.js';
-import { broadcastInDimP } from './structural.js';
+import type { Aval } from '../core/tensor.js';
 
-/** Shared rule pieces for primitives. */
+/** Shared checks of the shape/dtype rules (no primitive is applied here). */
 
 /** Checks that all avals share shape and dtype (elementwise primitives broadcast in ops, not here). */
 export function sameAvals(op: string, avals: readonly Aval[]): Aval {
@@ -25,14 +22,10 @@ export function requireFloat(op: string, d: DType): void {
   if (!isFloat(d)) throw new DTypeError(`${op}: needs a float32 or float64 tensor, got ${d}`);
 }
 
-/** Adds a batch axis of `size` in front of an unbatched tensor. */
-export function batchBroadcast(x: Tensor, size: number): Tensor {
-  return bind1(broadcastInDimP, [x], { shape: [size, ...x.shape], dims: x.shape.map((_, i) => i + 1) });
-}
-
-/** Batching rule for elementwise primitives: broadcast the unbatched arguments and apply. */
-export function elementwiseVmap(prim: Primitive, args: readonly Tensor[], batched: readonly boolean[], params: unknown, size: number): Batched {
-  const full = args.map((a, i) => (batched[i] ? a : batchBroadcast(a, size)));
-  const outs = [bind1(prim, full, params)];
-  return [outs, [true]];
+/** The aval of `x` reduced over `axes` (sorted, distinct, in range; bool is rejected). */
+export function reducedAval(op: string, x: Aval, axes: readonly number[]): Aval {
+  if (!axes.every((a, i) => Number.isInteger(a) && a >= 0 && a < x.shape.length && (i === 0 || a > axes[i - 1]!)))
+    throw new ShapeError(`${op}: axes [${axes.join(',')}] are not sorted distinct axes of ${showShape(x.shape)}`);
+  if (x.dtype === 'bool') throw new DTypeError(`${op}: not defined for bool tensors (astype first)`);
+  return { shape: x.shape.filter((_, i) => !axes.includes(i)), dtype: x.dtype };
 }

@@ -1,16 +1,16 @@
-import { DTypeError, ShapeError } from '../core/errors.js';
-import { checkShape, type Shape, showShape, sizeOf } from '../core/shape.js';
+import { ShapeError } from '../core/errors.js';
+import type { DType } from '../core/dtype.js';
+import { checkShape, type Shape, showShape, sizeOf, stridesOf } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import { bind1 } from '../interp/trace.js';
-import * as o from '../ops/arith.js';
+import { bind1 } from './bind.js';
 import { type Primitive, primitive } from './primitive.js';
-import { batchBroadcast } from './rules.js';
-import { reduceSumP } from './reduce.js';
 
-/** Structural primitives: they move elements and are linear. */
-
-const lin = <P>(prim: () => Primitive<P>) => (_ps: readonly Tensor[], [dx]: readonly (Tensor | null)[], p: P, x: Tensor): [Tensor[], (Tensor | null)[]] =>
-  [[bind1(prim(), [x], p)], [dx == null ? null : bind1(prim(), [dx], p)]];
+/**
+ * Structural primitives that move elements within one tensor: reshape, transpose, slice and pad.
+ * All are linear; slice and pad are each other's transposes; the first three are views (a fused
+ * loop reads through them with strides). Their strict wrappers bind the primitive as given (no
+ * negative axes, no inferred sizes: ops/shape-ops.ts adds those).
+ */
 
 /** reshape(shape): same elements, new shape. */
 export const reshapeP: Primitive<{ shape: Shape }> = primitive({
@@ -21,9 +21,11 @@ export const reshapeP: Primitive<{ shape: Shape }> = primitive({
       throw new ShapeError(`reshape: cannot reshape ${showShape(x!.shape)} (${sizeOf(x!.shape)} elements) to ${showShape(shape)} (${sizeOf(shape)} elements)`);
     return [{ shape, dtype: x!.dtype }];
   },
-  jvp: (ps, ts, p) => lin(() => reshapeP)(ps, ts, p, ps[0]!),
-  transpose: ([ct], [a]) => [ct == null ? null : bind1(reshapeP, [ct], { shape: (a as { aval: { shape: Shape } }).aval.shape })],
-  vmap: ([x], _b, { shape }, size) => [[bind1(reshapeP, [x!], { shape: [size, ...shape] })], [true]],
+  linear: true,
+  transpose: ([ct], [a]) => [ct == null ? null : reshape(ct, (a as { aval: { shape: Shape } }).aval.shape)],
+  vmap: ([x], _b, { shape }, size) => [[reshape(x!, [size, ...shape])], [true]],
+  // only a contiguous layout reshapes by strides alone
+  fusion: { role: 'view', contiguity: 'needs', strided: (x, { shape }) => ({ shape, strides: stridesOf(shape), offset: x.offset }) },
 });
 
 /** transpose(perm): out axis i is input axis perm[i]. */
@@ -35,35 +37,18 @@ export const transposeP: Primitive<{ perm: readonly number[] }> = primitive({
       throw new ShapeError(`transpose: [${perm.join(',')}] is not a permutation of the ${r} axes of ${showShape(x!.shape)}`);
     return [{ shape: perm.map((p) => x!.shape[p]!), dtype: x!.dtype }];
   },
-  jvp: (ps, ts, p) => lin(() => transposeP)(ps, ts, p, ps[0]!),
+  linear: true,
   transpose: ([ct], _a, { perm }) => {
     const inv = new Array<number>(perm.length);
     perm.forEach((p, i) => (inv[p] = i));
-    return [ct == null ? null : bind1(transposeP, [ct], { perm: inv })];
+    return [ct == null ? null : transpose(ct, inv)];
   },
-  vmap: ([x], _b, { perm }) => [[bind1(transposeP, [x!], { perm: [0, ...perm.map((p) => p + 1)] })], [true]],
-});
-
-/** broadcastInDim(shape, dims): input axis i becomes output axis dims[i] (size 1 or equal). */
-export const broadcastInDimP: Primitive<{ shape: Shape; dims: readonly number[] }> = primitive({
-  name: 'broadcast_in_dim',
-  abstractEval: ([x], { shape, dims }) => {
-    checkShape('broadcast', shape);
-    const ok =
-      dims.length === x!.shape.length &&
-      dims.every((d, i) => d >= 0 && d < shape.length && (i === 0 || d > dims[i - 1]!) && (x!.shape[i] === 1 || x!.shape[i] === shape[d]));
-    if (!ok) throw new ShapeError(`broadcast: cannot broadcast ${showShape(x!.shape)} to ${showShape(shape)} along axes [${dims.join(',')}]`);
-    return [{ shape, dtype: x!.dtype }];
+  vmap: ([x], _b, { perm }) => [[transpose(x!, [0, ...perm.map((p) => p + 1)])], [true]],
+  fusion: {
+    role: 'view',
+    contiguity: 'moves',
+    strided: (x, { perm }) => ({ shape: perm.map((a) => x.shape[a]!), strides: perm.map((a) => x.strides[a]!), offset: x.offset }),
   },
-  jvp: (ps, ts, p) => lin(() => broadcastInDimP)(ps, ts, p, ps[0]!),
-  transpose: ([ct], [a], { shape, dims }) => {
-    if (ct == null) return [null];
-    const inShape = (a as { aval: { shape: Shape } }).aval.shape;
-    const summed = shape.map((_, i) => i).filter((i) => !dims.includes(i) || (inShape[dims.indexOf(i)] === 1 && shape[i] !== 1));
-    const s = summed.length ? bind1(reduceSumP, [ct], { axes: summed }) : ct;
-    return [bind1(reshapeP, [s], { shape: inShape })];
-  },
-  vmap: ([x], _b, { shape, dims }, size) => [[bind1(broadcastInDimP, [x!], { shape: [size, ...shape], dims: [0, ...dims.map((d) => d + 1)] })], [true]],
 });
 
 /** slice(starts, limits): the box starts ≤ i < limits, step 1. */
@@ -75,13 +60,22 @@ export const sliceP: Primitive<{ starts: readonly number[]; limits: readonly num
     if (!ok) throw new ShapeError(`slice: box [${starts.join(',')}]..[${limits.join(',')}] does not fit in ${showShape(s)}`);
     return [{ shape: s.map((_, i) => limits[i]! - starts[i]!), dtype: x!.dtype }];
   },
-  jvp: (ps, ts, p) => lin(() => sliceP)(ps, ts, p, ps[0]!),
+  linear: true,
   transpose: ([ct], [a], { starts, limits }) => {
     if (ct == null) return [null];
     const s = (a as { aval: { shape: Shape } }).aval.shape;
-    return [bind1(padP, [ct], { lo: starts, hi: s.map((d, i) => d - limits[i]!), value: 0 })];
+    return [pad(ct, starts, s.map((d, i) => d - limits[i]!), 0)];
   },
-  vmap: ([x], _b, { starts, limits }, size) => [[bind1(sliceP, [x!], { starts: [0, ...starts], limits: [size, ...limits] })], [true]],
+  vmap: ([x], _b, { starts, limits }, size) => [[slice(x!, [0, ...starts], [size, ...limits])], [true]],
+  fusion: {
+    role: 'view',
+    contiguity: 'moves',
+    strided: (x, { starts, limits }) => ({
+      shape: starts.map((s, i) => limits[i]! - s),
+      strides: x.strides,
+      offset: x.offset + starts.reduce((o, s, i) => o + s * x.strides[i]!, 0),
+    }),
+  },
 });
 
 /** pad(lo, hi, value): `lo[i]` / `hi[i]` elements of `value` before / after each axis. */
@@ -93,43 +87,34 @@ export const padP: Primitive<{ lo: readonly number[]; hi: readonly number[]; val
       throw new ShapeError(`pad: widths lo=[${lo.join(',')}] hi=[${hi.join(',')}] do not fit ${showShape(s)} (one non-negative integer per axis)`);
     return [{ shape: s.map((d, i) => d + lo[i]! + hi[i]!), dtype: x!.dtype }];
   },
+  linear: true,
+  // the padding value is a constant: the tangent pads with zeros
   jvp: ([x], [dx], p) => [[bind1(padP, [x!], p)], [dx == null ? null : bind1(padP, [dx], { ...p, value: 0 })]],
   transpose: ([ct], [a], { lo }) => {
     if (ct == null) return [null];
     const s = (a as { aval: { shape: Shape } }).aval.shape;
-    return [bind1(sliceP, [ct], { starts: lo, limits: s.map((d, i) => lo[i]! + d) })];
+    return [slice(ct, lo, s.map((d, i) => lo[i]! + d))];
   },
-  vmap: ([x], _b, p) => [[bind1(padP, [x!], { lo: [0, ...p.lo], hi: [0, ...p.hi], value: p.value })], [true]],
+  vmap: ([x], _b, p) => [[pad(x!, [0, ...p.lo], [0, ...p.hi], p.value)], [true]],
 });
 
-/** concatenate(axis): joins tensors that agree on every other axis. */
-export const concatenateP: Primitive<{ axis: number }> = primitive({
-  name: 'concatenate',
-  abstractEval: (avals, { axis }) => {
-    const a = avals[0]!;
-    for (const b of avals) {
-      if (b.dtype !== a.dtype) throw new DTypeError(`concat: dtypes ${a.dtype} and ${b.dtype} differ (use astype)`);
-      if (b.shape.length !== a.shape.length || b.shape.some((d, i) => i !== axis && d !== a.shape[i]))
-        throw new ShapeError(`concat: shapes ${showShape(a.shape)} and ${showShape(b.shape)} differ off axis ${axis}`);
-    }
-    const shape = [...a.shape];
-    shape[axis] = avals.reduce((n, b) => n + b.shape[axis]!, 0);
-    return [{ shape, dtype: a.dtype }];
-  },
-  jvp: (xs, dxs, p) => {
-    const out = bind1(concatenateP, xs, p);
-    if (dxs.every((d) => d == null)) return [[out], [null]];
-    return [[out], [bind1(concatenateP, dxs.map((d, i) => d ?? o.zerosLike(xs[i]!)), p)]];
-  },
-  transpose: ([ct], args, { axis }) => {
-    let off = 0;
-    return args.map((a) => {
-      const s = a.linear ? a.aval.shape : a.value.shape;
-      const starts = s.map((_, i) => (i === axis ? off : 0));
-      const limits = s.map((d, i) => (i === axis ? off + d : d));
-      off += s[axis]!;
-      return a.linear && ct != null ? bind1(sliceP, [ct], { starts, limits }) : null;
-    });
-  },
-  vmap: (xs, batched, { axis }, size) => [[bind1(concatenateP, xs.map((x, i) => (batched[i] ? x : batchBroadcast(x, size))), { axis: axis + 1 })], [true]],
-});
+// ---------- strict wrappers ----------
+
+/** `x` with the same elements in `shape` (sizes must agree; no −1). */
+export const reshape = <D extends DType>(x: Tensor<D>, shape: Shape): Tensor<D> => bind1(reshapeP, [x], { shape }) as Tensor<D>;
+/** Axis i of the result is axis perm[i] of `x`. */
+export const transpose = <D extends DType>(x: Tensor<D>, perm: readonly number[]): Tensor<D> => bind1(transposeP, [x], { perm }) as Tensor<D>;
+/** The box starts ≤ index < limits of `x` (one start and limit per axis). */
+export const slice = <D extends DType>(x: Tensor<D>, starts: readonly number[], limits: readonly number[]): Tensor<D> =>
+  bind1(sliceP, [x], { starts, limits }) as Tensor<D>;
+/** `x` with lo[i] / hi[i] elements of `value` before / after axis i. */
+export const pad = <D extends DType>(x: Tensor<D>, lo: readonly number[], hi: readonly number[], value: number): Tensor<D> =>
+  bind1(padP, [x], { lo, hi, value }) as Tensor<D>;
+
+/** Moves axis `from` of `x` to position `to` (non-negative axes); `x` itself when they are equal. */
+export function moveAxis<D extends DType>(x: Tensor<D>, from: number, to: number): Tensor<D> {
+  if (from === to) return x;
+  const perm = Array.from({ length: x.shape.length }, (_, i) => i).filter((i) => i !== from);
+  perm.splice(to, 0, from);
+  return transpose(x, perm);
+}

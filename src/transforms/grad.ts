@@ -1,6 +1,6 @@
 import { ConcretizationError } from '../core/errors.js';
 import { ArrayTensor, type Tensor } from '../core/tensor.js';
-import { ones } from '../ops/create.js';
+import { filled } from '../prim/constant.js';
 import { argnumsList, checkDifferentiable, checkScalarOutput } from './args.js';
 import { vjpWithAux } from './vjp.js';
 import { flatten } from '../core/tree.js';
@@ -62,7 +62,7 @@ export function valueAndGrad<A extends readonly unknown[], R extends LossOf<O>, 
     const [y, back, aux] = vjpWithAux<unknown[], Tensor>('grad', g, sel.map((i) => args[i]), opts?.hasAux ?? false);
     if (!opts?.allowNaN && y instanceof ArrayTensor && Number.isNaN(y.buffer[0]))
       throw new ConcretizationError('grad: the function returned NaN (the loss is not a number); pass { allowNaN: true } to differentiate it anyway');
-    const cts = back(ones([], (y as Tensor).dtype));
+    const cts = back(filled([], 1, (y as Tensor).dtype));
     const gradient = typeof argnums === 'number' ? cts[0] : cts;
     return [(opts?.hasAux ? [y, aux] : y) as R, gradient as GradOf<A, O>];
   };

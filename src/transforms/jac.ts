@@ -1,20 +1,29 @@
 import { isFloat } from '../core/dtype.js';
 import { DTypeError } from '../core/errors.js';
-import { sizeOf } from '../core/shape.js';
+import { shapeEq, sizeOf } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { flatten, unflatten } from '../core/tree.js';
-import { eye } from '../ops/create.js';
-import { reshape, slice, transpose } from '../ops/shape-ops.js';
+import { eye } from '../prim/constant.js';
+import { reshape, slice, transpose } from '../prim/structural.js';
 import { argnumsList } from './args.js';
 import { grad } from './grad.js';
 import { jvp } from './jvp.js';
 import { vjp } from './vjp.js';
 import { vmap } from './vmap.js';
 
+/** `x` in `shape` (`x` itself when it already has it). */
+const reshapeTo = (x: Tensor, shape: readonly number[]): Tensor => (shapeEq(x.shape, shape) ? x : reshape(x, shape));
+
+/** Rows from ≤ i < to of `x` along axis 0 (`x` itself when that is all of it). */
+function rowsOf(x: Tensor, from: number, to: number): Tensor {
+  if (from === 0 && to === x.shape[0]) return x;
+  return slice(x, x.shape.map((_, i) => (i === 0 ? from : 0)), x.shape.map((d, i) => (i === 0 ? to : d)));
+}
+
 /** Rows [n, ...outShape] of a basis response → the Jacobian block [...outShape, ...inShape]. */
 function toJacobianBlock(rows: Tensor, inShape: readonly number[], outShape: readonly number[]): Tensor {
-  const flat = reshape(rows, [sizeOf(inShape), sizeOf(outShape)]);
-  return reshape(transpose(flat, [1, 0]), [...outShape, ...inShape]);
+  const flat = reshapeTo(rows, [sizeOf(inShape), sizeOf(outShape)]);
+  return reshapeTo(transpose(flat, [1, 0]), [...outShape, ...inShape]);
 }
 
 /** Basis tangents for the leaves of an argument: leaf j gets rows of I_P reshaped to its shape. */
@@ -24,9 +33,9 @@ function basisFor(leaves: readonly Tensor[]): Tensor[] {
   const I = eye(p, dtype);
   let off = 0;
   return leaves.map((l) => {
-    const cols = slice(I, [0, off], [p, off + l.size]);
+    const cols = off === 0 && l.size === p ? I : slice(I, [0, off], [p, off + l.size]);
     off += l.size;
-    return reshape(cols, [p, ...l.shape]);
+    return reshapeTo(cols, [p, ...l.shape]);
   });
 }
 
@@ -47,7 +56,7 @@ export function jacfwd<A extends readonly unknown[]>(f: (...args: A) => unknown,
     const blocks = o.leaves.map((s) => {
       let off = 0;
       const perIn = x.leaves.map((l) => {
-        const rows = slice(s, [off], [off + l.size]);
+        const rows = rowsOf(s, off, off + l.size);
         off += l.size;
         return toJacobianBlock(rows, l.shape, s.shape.slice(1));
       });
@@ -76,8 +85,8 @@ export function jacrev<A extends readonly unknown[]>(f: (...args: A) => unknown,
     const blocks = o.leaves.map((ol) => {
       const q = ol.size;
       const perIn = p.leaves.map((pl, j) => {
-        const rows = slice(pl, [off], [off + q]);
-        return reshape(rows, [...ol.shape, ...x.leaves[j]!.shape]);
+        const rows = rowsOf(pl, off, off + q);
+        return reshapeTo(rows, [...ol.shape, ...x.leaves[j]!.shape]);
       });
       off += q;
       return unflatten(x.def, perIn);

@@ -2,7 +2,7 @@ import { isFloat } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import { flatten, unflatten } from '../core/tree.js';
 import { JVPTrace, JVPTracer } from '../interp/jvp.js';
-import { zerosLike } from '../ops/create.js';
+import { zerosLike } from '../prim/constant.js';
 import { matchTangents, type TangentsOf } from './args.js';
 
 /**

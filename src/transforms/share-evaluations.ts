@@ -1,4 +1,4 @@
-import { type EvaluationObserver, withEvalCache } from '../interp/eval-cache.js';
+import { type EvaluationObserver, withEvalCache } from '../prim/eval-cache.js';
 
 /** Options of {@link shareEvaluations}. */
 export interface ShareEvaluationsOptions {

@@ -4,7 +4,7 @@ import type { Aval, Tensor } from '../core/tensor.js';
 import { flatten, sameDef, showDef, unflatten, type TreeDef } from '../core/tree.js';
 import { JVPTrace, JVPTracer } from '../interp/jvp.js';
 import { evalLinear, LinearTrace, type LinearTracer, transposeLinear } from '../interp/linear.js';
-import { zerosLike } from '../ops/create.js';
+import { zerosLike } from '../prim/constant.js';
 import { checkMatching, matchTangents, type TangentsOf } from './args.js';
 
 /** What linearising a function records: its outputs, and the linear map of its tangents. */

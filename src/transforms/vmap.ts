@@ -1,9 +1,10 @@
 import { ShapeError } from '../core/errors.js';
-import { showShape } from '../core/shape.js';
+import { normAxis, showShape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { flatten, unflatten } from '../core/tree.js';
 import { BatchTrace, BatchTracer } from '../interp/vmap.js';
-import { broadcastTo, expandDims, moveAxis } from '../ops/shape-ops.js';
+import { broadcastTo } from '../prim/broadcast.js';
+import { moveAxis, reshape } from '../prim/structural.js';
 
 /** Options of {@link vmap}. */
 export interface VmapOptions {
@@ -59,9 +60,9 @@ export function vmap<A extends readonly unknown[], R>(f: (...args: A) => R, opts
         if (x instanceof BatchTracer && x.trace === trace && x.bdim !== null) v = moveAxis(x.value, x.bdim, 0);
         else {
           const val = x instanceof BatchTracer && x.trace === trace ? x.value : x;
-          v = broadcastTo(expandDims(val, 0), [size!, ...val.shape]);
+          v = broadcastTo(reshape(val, [1, ...val.shape]), [size!, ...val.shape]);
         }
-        return ax === 0 ? v : moveAxis(v, 0, ax);
+        return ax === 0 ? v : moveAxis(v, 0, normAxis('moveAxis', ax, v.shape.length));
       });
       return unflatten<R>(o.def, res);
     } finally {

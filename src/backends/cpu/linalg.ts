@@ -3,7 +3,6 @@ import { LinAlgError } from '../../core/errors.js';
 import { type Shape, showShape } from '../../core/shape.js';
 import type { ArrayTensor } from '../../core/tensor.js';
 import { choleskyLower, jacobiEigh, luInPlace, type LuFactors, luSolveFactored, triangularSolveInPlace } from '../../core/linalg64.js';
-import { registerCpuKernel } from './index.js';
 
 /**
  * CPU kernels of the small-matrix linalg primitives. Every kernel loops over the leading batch
@@ -139,11 +138,14 @@ export function eigh(a: Buffer, aShape: Shape, dtype: DType): [Buffer, Buffer] {
 
 const buf = (t: ArrayTensor): Buffer => t.buffer as Buffer;
 
-registerCpuKernel('cholesky', ([a]) => [cholesky(buf(a!), a!.shape, a!.dtype)]);
-registerCpuKernel('triangular_solve', ([a, b], { lower, transposeA }: { lower: boolean; transposeA: boolean }) => [
-  triangularSolve(buf(a!), a!.shape, buf(b!), b!.shape, lower, transposeA, b!.dtype),
-]);
-registerCpuKernel('solve', ([a, b]) => [solve(buf(a!), a!.shape, buf(b!), b!.shape, b!.dtype)]);
-registerCpuKernel('det', ([a]) => [det(buf(a!), a!.shape, a!.dtype)]);
-registerCpuKernel('slogdet', ([a]) => slogdet(buf(a!), a!.shape, a!.dtype));
-registerCpuKernel('eigh', ([a]) => eigh(buf(a!), a!.shape, a!.dtype));
+/** The CPU kernels of the linear algebra primitives, by primitive name (the CPU backend's table includes them). */
+export const linalgKernels: Record<string, (xs: readonly ArrayTensor[], params: any) => Buffer[]> = {
+  cholesky: ([a]) => [cholesky(buf(a!), a!.shape, a!.dtype)],
+  triangular_solve: ([a, b], { lower, transposeA }: { lower: boolean; transposeA: boolean }) => [
+    triangularSolve(buf(a!), a!.shape, buf(b!), b!.shape, lower, transposeA, b!.dtype),
+  ],
+  solve: ([a, b]) => [solve(buf(a!), a!.shape, buf(b!), b!.shape, b!.dtype)],
+  det: ([a]) => [det(buf(a!), a!.shape, a!.dtype)],
+  slogdet: ([a]) => slogdet(buf(a!), a!.shape, a!.dtype),
+  eigh: ([a]) => eigh(buf(a!), a!.shape, a!.dtype),
+};

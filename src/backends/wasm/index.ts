@@ -10,7 +10,8 @@
 import { allocate, type Buffer } from '../../core/dtype.js';
 import type { Shape } from '../../core/shape.js';
 import type { ArrayTensor, Aval } from '../../core/tensor.js';
-import type { Backend } from '../backend.js';
+import { unaryCallOf } from '../../core/scalar.js';
+import { type Backend, type KernelPrim, scalarOf } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { BINARY_OPS, type BinaryOp, binaryName, UNARY_OPS, type UnaryOp, unaryName } from './elementwise-kernel.js';
 import { ArenaFullError } from './arena.js';
@@ -165,10 +166,23 @@ const kernels: Record<string, Kernel> = {
 };
 for (const op of BINARY_OPS) kernels[op] = binaryKernel(op);
 for (const op of UNARY_OPS) kernels[op] = unaryKernel(op);
-for (const op of TRANSCENDENTAL_OPS) kernels[op] = transcendentalKernel(op);
+/** Kernels by scalar function: a primitive whose scalar expression is that function of its operand runs them. */
+const scalarKernels = new Map<string, Kernel>(TRANSCENDENTAL_OPS.map((op) => [op, transcendentalKernel(op)]));
 
-/** The primitives cpu-wasm runs in WebAssembly (for float32/float64 inputs); the rest go to the CPU kernels. */
+/** The wasm kernel of a primitive: by its name, or by its record's scalar expression (float32 exp and tanh). */
+function kernelOf(prim: KernelPrim, params: unknown): Kernel | undefined {
+  const k = kernels[prim.name];
+  if (k) return k;
+  const e = scalarOf(prim, params);
+  const fn = e && unaryCallOf(e);
+  return fn ? scalarKernels.get(fn) : undefined;
+}
+
+/** The primitives cpu-wasm runs in WebAssembly by name (for float32/float64 inputs); the rest go to the CPU kernels. */
 export const wasmKernelNames: readonly string[] = Object.keys(kernels);
+
+/** Whether cpu-wasm has a WebAssembly kernel for the primitive (for some inputs): by name or by its scalar expression. */
+export const hasWasmKernel = (prim: KernelPrim, params: unknown = {}): boolean => kernelOf(prim, params) !== undefined;
 
 /** Whether this runtime can run the cpu-wasm kernels (WebAssembly with 128-bit SIMD). */
 export const wasmAvailable: boolean = wasmSimdAvailable();
@@ -177,7 +191,7 @@ export const wasmAvailable: boolean = wasmSimdAvailable();
 export const wasmBackend: Backend = {
   name: 'cpu-wasm',
   execute(prim, inputs, params, outAvals) {
-    const k = kernels[prim];
+    const k = kernelOf(prim, params);
     let out: Buffer[] | null = null;
     try {
       out = k ? k(inputs, params, outAvals) : null;

@@ -18,9 +18,11 @@
  * float64 exp and tanh stay on the CPU kernels (Math.exp / Math.tanh), whose last-ulp accuracy
  * this scheme would not match.
  */
+import type { ScalarFn } from '../../core/scalar.js';
 import type { ModuleBuilder } from './module-builder.js';
 
-export const TRANSCENDENTAL_OPS = ['exp', 'tanh'] as const;
+/** The scalar functions with a kernel here: a primitive whose scalar expression is one of them applied to its operand runs it. */
+export const TRANSCENDENTAL_OPS = ['exp', 'tanh'] as const satisfies readonly ScalarFn[];
 export type TranscendentalOp = (typeof TRANSCENDENTAL_OPS)[number];
 
 /** The exported name of a float32 transcendental kernel. */

@@ -1,8 +1,8 @@
 import type { Buffer } from '../../core/dtype.js';
 import { ArrayTensor, type Aval, type Tensor } from '../../core/tensor.js';
-import type { Backend } from '../backend.js';
+import type { Backend, KernelPrim } from '../backend.js';
 import { cpuBackend, hasCpuKernel } from '../cpu/index.js';
-import { elementwiseKernels } from './elementwise.js';
+import { elementwiseKernel } from './elementwise.js';
 import { noFloat64, WebGPUError } from './errors.js';
 import { gatherKernels } from './gather.js';
 import { GpuTensor, uploadOf, uploadTensor } from './gpu-tensor.js';
@@ -15,7 +15,8 @@ import { reduceKernels } from './reduce.js';
 import { runtime } from './runtime.js';
 
 /**
- * The WebGPU backend: WGSL kernels for every core primitive in float32, int32 and bool. Inputs
+ * The WebGPU backend: WGSL kernels for every core primitive in float32, int32 and bool, those of
+ * the elementwise primitives made from the scalar expressions of their records. Inputs
  * that live on the host (tensors created while webgpu is the default backend, CPU tensors mixed
  * in) are uploaded on first use and the upload is kept while the host tensor lives.
  *
@@ -26,7 +27,6 @@ import { runtime } from './runtime.js';
  * register a tensor-level kernel with {@link registerWebGPUKernel}.
  */
 const kernels: Record<string, GpuKernel> = {
-  ...elementwiseKernels,
   ...layoutKernels,
   ...reduceKernels,
   ...gatherKernels,
@@ -51,8 +51,11 @@ export function registerWebGPUKernel(name: string, k: TensorKernel): void {
   tensorKernels.set(name, k);
 }
 
-/** Whether the WebGPU backend has a WGSL kernel for the primitive `name`. */
-export const hasWebGPUKernel = (name: string): boolean => Object.hasOwn(kernels, name) || tensorKernels.has(name);
+/** The WGSL kernel of a primitive: by its name, or made from its scalar expression. */
+const kernelOf = (prim: KernelPrim): GpuKernel | null => kernels[prim.name] ?? elementwiseKernel(prim);
+
+/** Whether the WebGPU backend has a kernel for the primitive: a WGSL kernel (by name or from its scalar expression) or a tensor kernel. */
+export const hasWebGPUKernel = (prim: KernelPrim): boolean => kernelOf(prim) !== null || tensorKernels.has(prim.name);
 
 /** A tensor as a kernel input: a GPU tensor's buffer, or a host tensor's upload (made once and kept). */
 export function toInput(t: Tensor, where: string): GpuInput {
@@ -66,13 +69,13 @@ export function toInput(t: Tensor, where: string): GpuInput {
 }
 
 /** A primitive with no WGSL kernel: the CPU oracle on host inputs, else a clear error. */
-function onHost(prim: string, args: readonly Tensor[], params: unknown, outAvals: readonly Aval[]): Tensor[] {
+function onHost(prim: KernelPrim, args: readonly Tensor[], params: unknown, outAvals: readonly Aval[]): Tensor[] {
   const onGpu = args.filter((a) => a instanceof GpuTensor);
   if (onGpu.length > 0 || !hasCpuKernel(prim))
     throw new WebGPUError(
       hasCpuKernel(prim)
-        ? `${prim}: the webgpu backend has no kernel for it, and an input lives on the GPU, which cannot be read synchronously: move the inputs first with \`await toBackend(x, 'cpu')\``
-        : `${prim}: no kernel on the webgpu backend (nor on the cpu backend)`,
+        ? `${prim.name}: the webgpu backend has no kernel for it, and an input lives on the GPU, which cannot be read synchronously: move the inputs first with \`await toBackend(x, 'cpu')\``
+        : `${prim.name}: no kernel on the webgpu backend (nor on the cpu backend)`,
     );
   const hostArgs = args.map((a) => (a instanceof ArrayTensor ? a : new ArrayTensor(a.shape, a.dtype, a.dataSync())));
   const bufs: Buffer[] = cpuBackend.execute(prim, hostArgs, params, outAvals);
@@ -82,17 +85,17 @@ function onHost(prim: string, args: readonly Tensor[], params: unknown, outAvals
 export const webgpuBackend: Backend = {
   name: 'webgpu',
   execute(prim) {
-    throw new WebGPUError(`webgpu backend: execute('${prim}') would return host buffers; this backend's tensors live on the GPU (the interpreter calls run())`);
+    throw new WebGPUError(`webgpu backend: execute('${prim.name}') would return host buffers; this backend's tensors live on the GPU (the interpreter calls run())`);
   },
   run(prim, args, params, outAvals) {
-    for (const a of outAvals) if (a.dtype === 'float64') throw noFloat64(prim);
-    const kernel = kernels[prim];
+    for (const a of outAvals) if (a.dtype === 'float64') throw noFloat64(prim.name);
+    const kernel = kernelOf(prim);
     if (!kernel) {
-      const tk = tensorKernels.get(prim);
+      const tk = tensorKernels.get(prim.name);
       return tk ? tk(args, params, outAvals) : onHost(prim, args, params, outAvals);
     }
-    const rt = runtime(prim);
-    return kernel(rt, args.map((a) => toInput(a, prim)), params, outAvals);
+    const rt = runtime(prim.name);
+    return kernel(rt, args.map((a) => toInput(a, prim.name)), params, outAvals);
   },
   checkDType(dtype, where) {
     if (dtype === 'float64') throw noFloat64(where);

@@ -1,16 +1,21 @@
 import type { DType } from '../../core/dtype.js';
+import { type ArithmeticFn, type CompareFn, type LogicFn, renderScalar, type ScalarDialect, type ScalarExpr } from '../../core/scalar.js';
 import { sizeOf } from '../../core/shape.js';
+import type { KernelPrim } from '../backend.js';
+import { WebGPUError } from './errors.js';
 import { shareStorage } from './gpu-tensor.js';
 import { type GpuKernel, launch } from './kernel.js';
-import { bindings, grid1D, isNaNExpr, main1D, wgslType, type WgslType } from './wgsl.js';
+import { bindings, grid1D, isNaNExpr, main1D, wgslType, type WgslType, wordOf } from './wgsl.js';
 
 /**
- * Elementwise kernels in WGSL: one invocation per element. Inputs of a binary primitive have equal
- * shapes (ops broadcast beforehand with broadcast_in_dim), so every kernel is a flat loop.
+ * Elementwise kernels in WGSL: one invocation per element, computing the scalar expression of the
+ * primitive's record (rendered by {@link wgslDialect}). Operands have equal shapes (ops broadcast
+ * beforehand with broadcast_in_dim), so every kernel is a flat loop.
  *
  * The float semantics follow the CPU oracle: max/min propagate NaN, sign keeps ±0 and NaN, pow
- * of a negative base is defined for integer exponents, truthiness treats NaN as false.
- * integer_pow multiplies by squaring (x^0 = 1), within a few float32 roundings of the CPU's pow.
+ * of a negative base is defined for integer exponents, truthiness treats NaN as false, eq and ne
+ * see NaN by its bits. integer_pow multiplies by squaring (x^0 = 1), within a few float32
+ * roundings of the CPU's pow.
  */
 
 /**
@@ -75,138 +80,34 @@ fn ipow_(x: f32, n: i32) -> f32 {
   }
   return select(r, 1.0 / r, n < 0i);
 }
-fn sign_f(v: f32) -> f32 { return select(select(v, -1.0, v < 0.0), 1.0, v > 0.0); }
-fn sign_i(v: i32) -> i32 { return select(select(0i, -1i, v < 0i), 1i, v > 0i); }
 `;
 
-/** WGSL of a unary primitive on `v` (an identifier) of type `t`. */
-function unaryExpr(name: string, t: WgslType, v: string): string | null {
-  if (t === 'f32')
-    switch (name) {
-      case 'neg': return `-${v}`;
-      case 'exp': return `exp(${v})`;
-      case 'log': return `log_(${v})`;
-      case 'log1p': return `log1p_(${v})`;
-      case 'expm1': return `expm1_(${v})`;
-      case 'sqrt': return `sqrt(${v})`;
-      case 'tanh': return `tanh_(${v})`;
-      case 'sin': return `sin(${v})`;
-      case 'cos': return `cos(${v})`;
-      case 'abs': return `abs(${v})`;
-      case 'sign': return `sign_f(${v})`;
-      case 'floor': return `floor(${v})`;
-    }
-  if (t === 'i32')
-    switch (name) {
-      case 'neg': return `-${v}`;
-      case 'abs': return `abs(${v})`;
-      case 'sign': return `sign_i(${v})`;
-    }
-  if (t === 'u32' && name === 'not') return `select(1u, 0u, ${v} != 0u)`;
-  return null;
+/** WGSL functions of float32 arithmetic that differ from the WGSL built-in (see {@link HELPERS}). */
+const F32_FN: Partial<Record<ArithmeticFn, string>> = { log: 'log_', log1p: 'log1p_', expm1: 'expm1_', tanh: 'tanh_', pow: 'pow_' };
+const INFIX: Partial<Record<ArithmeticFn | CompareFn, string>> = { add: '+', sub: '-', mul: '*', div: '/', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
+/** Arithmetic defined for int32 operands (the rest needs floats; the shape rules reject ints there). */
+const INT_ARITHMETIC = new Set<ArithmeticFn>(['neg', 'abs', 'add', 'sub', 'mul']);
+
+const typeName = (t: WgslType): string => (t === 'f32' ? 'float32' : t === 'i32' ? 'int32' : 'bool');
+
+/**
+ * The WGSL literal of `value` as an element of type `t`, exact (f32 by its bit pattern unless it is
+ * a small integer; ±∞ and NaN, which WGSL rejects as constants, from the helpers).
+ */
+export function wgslLiteral(value: number, t: WgslType): string {
+  if (t === 'u32') return value ? '1u' : '0u';
+  if (t === 'i32') return value === -(2 ** 31) ? '(-2147483647i - 1i)' : `${value | 0}i`;
+  if (Number.isNaN(value)) return 'nan_()';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf_()' : '-inf_()';
+  return `bitcast<f32>(0x${wordOf(value, 'float32').toString(16)}u)`;
 }
 
-/** WGSL of a binary primitive on `a`, `b` (identifiers) of type `t`. */
-function binaryExpr(name: string, t: WgslType, a: string, b: string): string | null {
-  const truthy = (x: string) => (t === 'f32' ? `truthy_f(${x})` : `(${x} != ${t === 'i32' ? '0i' : '0u'})`);
-  const cmp = (c: string) => `select(0u, 1u, ${c})`;
-  switch (name) {
-    case 'lt': return cmp(`${a} < ${b}`);
-    case 'le': return cmp(`${a} <= ${b}`);
-    case 'gt': return cmp(`${a} > ${b}`);
-    case 'ge': return cmp(`${a} >= ${b}`);
-    case 'eq': return cmp(t === 'f32' ? `${a} == ${b} && !isnan_(${a})` : `${a} == ${b}`);
-    case 'ne': return cmp(t === 'f32' ? `${a} != ${b} || isnan_(${a})` : `${a} != ${b}`);
-    case 'and': return cmp(`${truthy(a)} && ${truthy(b)}`);
-    case 'or': return cmp(`${truthy(a)} || ${truthy(b)}`);
-  }
-  if (t === 'u32') return null;
-  switch (name) {
-    case 'add': return `${a} + ${b}`;
-    case 'sub': return `${a} - ${b}`;
-    case 'mul': return `${a} * ${b}`;
-  }
-  if (t === 'i32')
-    switch (name) {
-      case 'max': return `max(${a}, ${b})`;
-      case 'min': return `min(${a}, ${b})`;
-    }
-  if (t === 'f32')
-    switch (name) {
-      case 'div': return `${a} / ${b}`;
-      case 'pow': return `pow_(${a}, ${b})`;
-      case 'max': return `select(${b}, ${a}, ${a} > ${b} || isnan_(${a}))`;
-      case 'min': return `select(${b}, ${a}, ${a} < ${b} || isnan_(${a}))`;
-    }
-  return null;
+/** A literal inside an expression: small integers as WGSL numbers, the rest exactly by {@link wgslLiteral}. */
+function literal(value: number, t: WgslType): string {
+  if (t === 'f32' && Number.isInteger(value) && Math.abs(value) <= 2 ** 24 && !Object.is(value, -0)) return value < 0 ? `(${value}.0)` : `${value}.0`;
+  const l = wgslLiteral(value, t);
+  return l.startsWith('-') ? `(${l})` : l;
 }
-
-export const UNARY = ['neg', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'tanh', 'sin', 'cos', 'abs', 'sign', 'floor', 'not'] as const;
-export const BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or'] as const;
-
-function unaryKernel(name: string): GpuKernel {
-  return (rt, [x], _p, [o]) => {
-    const t = wgslType(x!.dtype, name);
-    const expr = elementwiseExpr(name, t, null, ['v']);
-    const n = sizeOf(o!.shape);
-    return [
-      launch(rt, o!, {
-        key: `unary:${name}:${t}`,
-        wgsl: () => `${bindings(wgslType(o!.dtype, name), [t], false)}\n${main1D(`  let v = x0[i];\n  out[i] = ${expr};`, HELPERS, 'out')}`,
-        inputs: [x!.storage],
-        params: null,
-        grid: grid1D(n),
-      }),
-    ];
-  };
-}
-
-function binaryKernel(name: string): GpuKernel {
-  return (rt, [a, b], _p, [o]) => {
-    const t = wgslType(a!.dtype, name);
-    const expr = elementwiseExpr(name, t, null, ['a', 'b']);
-    const n = sizeOf(o!.shape);
-    return [
-      launch(rt, o!, {
-        key: `binary:${name}:${t}`,
-        wgsl: () => `${bindings(wgslType(o!.dtype, name), [t, t], false)}\n${main1D(`  let a = x0[i];\n  let b = x1[i];\n  out[i] = ${expr};`, HELPERS, 'out')}`,
-        inputs: [a!.storage, b!.storage],
-        params: null,
-        grid: grid1D(n),
-      }),
-    ];
-  };
-}
-
-/** integer_pow(y): x^y by squaring, y baked into the source (one pipeline per exponent). */
-const integerPowKernel: GpuKernel = (rt, [x], params: { y: number }, [o]) => {
-  const t = wgslType(x!.dtype, 'pow');
-  const expr = elementwiseExpr('integer_pow', t, params, ['v']);
-  return [
-    launch(rt, o!, {
-      key: `integer_pow:${params.y}`,
-      wgsl: () => `${bindings(t, [t], false)}\n${main1D(`  let v = x0[i];\n  out[i] = ${expr};`, HELPERS, 'out')}`,
-      inputs: [x!.storage],
-      params: null,
-      grid: grid1D(sizeOf(o!.shape)),
-    }),
-  ];
-};
-
-/** select(cond, a, b): a where cond, else b. */
-const selectKernel: GpuKernel = (rt, [c, a, b], _p, [o]) => {
-  const t = wgslType(a!.dtype, 'select');
-  const n = sizeOf(o!.shape);
-  return [
-    launch(rt, o!, {
-      key: `select:${t}`,
-      wgsl: () => `${bindings(t, ['u32', t, t], false)}\n${main1D(`  out[i] = ${elementwiseExpr('select', t, null, ['x0[i]', 'x1[i]', 'x2[i]'])};`, '', 'out')}`,
-      inputs: [c!.storage, a!.storage, b!.storage],
-      params: null,
-      grid: grid1D(n),
-    }),
-  ];
-};
 
 /** WGSL converting `v` of `from` to `to` (float → int truncates toward zero; NaN and overflow give 0). */
 function convertExpr(from: WgslType, to: WgslType, v: string): string {
@@ -215,53 +116,90 @@ function convertExpr(from: WgslType, to: WgslType, v: string): string {
   return from === 'f32' ? `select(0i, i32(${v}), abs(${v}) < 2147483648.0)` : `i32(${v})`;
 }
 
-/** convert(dtype): a cast; to the same dtype it shares the buffer. */
-const convertKernel: GpuKernel = (rt, [x], { dtype }: { dtype: DType }, [o]) => {
-  const from = wgslType(x!.dtype, 'convert');
-  const to = wgslType(dtype, 'convert');
-  if (from === to) return [shareStorage(o!.shape, o!.dtype, x!.storage)];
-  const n = sizeOf(o!.shape);
-  return [
-    launch(rt, o!, {
-      key: `convert:${from}:${to}`,
-      wgsl: () => `${bindings(to, [from], false)}\n${main1D(`  let v = x0[i];\n  out[i] = ${convertExpr(from, to, 'v')};`, HELPERS, 'out')}`,
-      inputs: [x!.storage],
-      params: null,
-      grid: grid1D(n),
-    }),
-  ];
-};
+/** The WGSL of scalar expressions (operand i is the identifier `args[i]`), which may call the functions of {@link HELPERS}. */
+const wgslDialect = (args: readonly string[]): ScalarDialect => ({
+  arg: (i) => args[i]!,
+  lit: (v, d) => literal(v, wgslType(d, 'literal')),
+  arithmetic(fn, [a, b], d) {
+    const t = wgslType(d, fn);
+    if (t === 'u32' || (t === 'i32' && !INT_ARITHMETIC.has(fn))) throw new WebGPUError(`webgpu: no ${fn} kernel for ${typeName(t)}`);
+    if (fn === 'neg') return `(-${a})`;
+    const infix = INFIX[fn];
+    if (infix) return `(${a} ${infix} ${b})`;
+    return `${(t === 'f32' && F32_FN[fn]) || fn}(${b === undefined ? a : `${a}, ${b}`})`;
+  },
+  compare(fn, [a, b], d) {
+    const t = wgslType(d, fn);
+    if (fn === 'isnan') return t === 'f32' ? `isnan_(${a})` : 'false';
+    const c = `${a} ${INFIX[fn]} ${b}`;
+    if (t === 'f32' && fn === 'eq') return `(${c} && !isnan_(${a}))`;
+    if (t === 'f32' && fn === 'ne') return `(${c} || isnan_(${a}))`;
+    return `(${c})`;
+  },
+  logic: (fn: LogicFn, [a, b]) => (fn === 'not' ? `(!${a})` : `(${a} ${fn === 'and' ? '&&' : '||'} ${b})`),
+  select: (c, a, b) => `select(${b}, ${a}, ${c})`,
+  convert: (x, from, to) => convertExpr(wgslType(from, 'convert'), wgslType(to, 'convert'), x),
+  ipow(x, n, d) {
+    if (wgslType(d, 'pow') !== 'f32') throw new WebGPUError(`webgpu: no integer_pow kernel for ${d}`);
+    return `ipow_(${x}, ${n}i)`;
+  },
+  truthy(x, d) {
+    const t = wgslType(d, 'truthy');
+    return t === 'f32' ? `truthy_f(${x})` : `(${x} != ${t === 'i32' ? '0i' : '0u'})`;
+  },
+  fromCondition: (c) => `select(0u, 1u, ${c})`,
+});
 
 /**
- * The WGSL expression of the elementwise primitive `prim` (a key of {@link elementwiseKernels}) on
- * the identifiers `args`, whose element type is `t` (the operands' type: for select, that of the
- * two branches, after a u32 condition; for convert, the source type). Expressions may call the
- * functions of {@link HELPERS}. The kernels here and jit's fused kernels both use it, so an op is
- * computed by the same expression wherever it runs.
+ * The WGSL of the scalar expression `e` on the identifiers `args`, operand i of dtype `types[i]`.
+ * The eager kernels here and jit's fused kernels both use it, so an op is computed by the same
+ * expression wherever it runs.
  *
- *     elementwiseExpr('max', 'f32', null, ['t0', 'x1'])  // 'select(x1, t0, t0 > x1 || t0 != t0)'
+ *     elementwiseExpr(maxP's expression, ['float32', 'float32'], ['t0', 'x1'])
+ *     // 'select(x1, t0, ((t0 > x1) || isnan_(t0)))'
  */
-export function elementwiseExpr(prim: string, t: WgslType, params: unknown, args: readonly string[]): string {
-  const [a, b, c] = args as [string, string, string];
-  const e =
-    prim === 'select'
-      ? `select(${c}, ${b}, ${a} != 0u)`
-      : prim === 'convert'
-        ? convertExpr(t, wgslType((params as { dtype: DType }).dtype, 'convert'), a)
-        : prim === 'integer_pow'
-          ? t === 'f32' ? `ipow_(${a}, ${(params as { y: number }).y}i)` : null
-        : args.length === 1
-          ? unaryExpr(prim, t, a)
-          : binaryExpr(prim, t, a, b);
-  if (e === null) throw new Error(`webgpu: no ${prim} kernel for ${t === 'f32' ? 'float32' : t === 'i32' ? 'int32' : 'bool'}`);
-  return e;
+export const elementwiseExpr = (e: ScalarExpr, types: readonly DType[], args: readonly string[]): string => renderScalar(e, types, wgslDialect(args));
+
+/** The operand that `e` casts to its own WGSL type (a cast that moves no bits), else −1. */
+const sameTypeCast = (e: ScalarExpr, types: readonly DType[]): number =>
+  e.op === 'convert' && e.x.op === 'arg' && wgslType(types[e.x.index]!, 'convert') === wgslType(e.to, 'convert') ? e.x.index : -1;
+
+/**
+ * The kernel of an elementwise primitive: its scalar expression on each element (one pipeline per
+ * expression and dtypes); a cast to the same WGSL type shares its input's buffer.
+ */
+function scalarKernel(prim: KernelPrim, scalar: (params: unknown) => ScalarExpr): GpuKernel {
+  return (rt, xs, params, [o]) => {
+    const types = xs.map((x) => x.dtype);
+    const e = scalar(params);
+    const same = sameTypeCast(e, types);
+    if (same >= 0) return [shareStorage(o!.shape, o!.dtype, xs[same]!.storage)];
+    const names = xs.map((_, k) => `a${k}`);
+    const expr = elementwiseExpr(e, types, names);
+    const out = wgslType(o!.dtype, prim.name);
+    const ins = types.map((d) => wgslType(d, prim.name));
+    return [
+      launch(rt, o!, {
+        key: `ew:${ins.join(',')}:${out}:${expr}`,
+        wgsl: () => `${bindings(out, ins, false)}\n${main1D(`${names.map((a, k) => `  let ${a} = x${k}[i];\n`).join('')}  out[i] = ${expr};`, HELPERS, 'out')}`,
+        inputs: xs.map((x) => x.storage),
+        params: null,
+        grid: grid1D(sizeOf(o!.shape)),
+      }),
+    ];
+  };
 }
 
-/** The elementwise kernels by primitive name. */
-export const elementwiseKernels: Record<string, GpuKernel> = {
-  ...Object.fromEntries(UNARY.map((n) => [n, unaryKernel(n)])),
-  ...Object.fromEntries(BINARY.map((n) => [n, binaryKernel(n)])),
-  select: selectKernel,
-  convert: convertKernel,
-  integer_pow: integerPowKernel,
-};
+const kernelsOfPrim = new WeakMap<KernelPrim, GpuKernel>();
+
+/**
+ * The kernel of an elementwise primitive, made from its record's scalar expression (once per
+ * primitive), or null for a primitive that is not elementwise.
+ */
+export function elementwiseKernel(prim: KernelPrim): GpuKernel | null {
+  const scalar = prim.fusion.scalar;
+  if (!scalar) return null;
+  let k = kernelsOfPrim.get(prim);
+  if (!k) kernelsOfPrim.set(prim, (k = scalarKernel(prim, scalar)));
+  return k;
+}

@@ -1,7 +1,7 @@
 import { ConcretizationError, EscapedTracerError } from '../core/errors.js';
 import type { DType } from '../core/dtype.js';
 import { type Aval, Tensor } from '../core/tensor.js';
-import type { Primitive } from '../prim/primitive.js';
+import type { Primitive } from './record.js';
 import { evalPrimitive } from './eval.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/tensor.js';
 import { ArrayTensor } from '../core/tensor.js';
-import type { Primitive } from '../prim/primitive.js';
+import type { Primitive } from './record.js';
 import { backendFor } from '../backends/registry.js';
 import { countHostDispatch } from '../backends/dispatch-count.js';
 import { cached, cacheKey, remember } from './eval-cache.js';
@@ -19,8 +19,8 @@ function run(prim: Primitive, args: readonly Tensor[], params: unknown): Tensor[
   const outAvals = prim.abstractEval(args, params);
   const inputs = args as readonly ArrayTensor[];
   const backend = backendFor(inputs);
-  if (backend.run) return backend.run(prim.name, args, params, outAvals); // a device backend makes its own tensors
+  if (backend.run) return backend.run(prim, args, params, outAvals); // a device backend makes its own tensors
   countHostDispatch();
-  const bufs = backend.execute(prim.name, inputs, params, outAvals);
+  const bufs = backend.execute(prim, inputs, params, outAvals);
   return bufs.map((b, i) => new ArrayTensor(outAvals[i]!.shape, outAvals[i]!.dtype, b, backend.name));
 }
