@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import * as px from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 import { sizeOf, stridesOf } from '../../src/core/shape.js';
-import { arbSeed, arbTensorOf, assertClose, checkDerivatives, distinctValues, RUNS, throwsWith } from '../harness/index.js';
+import { arbSeed, arbTensorOf, assertClose, checkDerivatives, distinctValues, RUNS, throwsWith, runs } from '../harness/index.js';
 
 /**
  * Laws of conv2d, maxPool2d and avgPool2d (src/ops/conv.ts, pool.ts, patches.ts): values against
@@ -127,7 +127,7 @@ test('conv2d: third derivatives (grad³, jvp³) match central differences of the
       const f = convOf(c);
       checkDerivatives(`conv2d(${show(c)})`, ([x, w]) => f(x!, w!), [c.x, c.w], seed, { order: 3 });
     }),
-    { numRuns: 100 },
+    runs(100),
   );
 });
 
@@ -206,7 +206,7 @@ const arbPoolCase = (opts: { dilation?: boolean; distinct?: boolean } = {}): fc.
 
 const showPool = (c: PoolCase) => `x ${JSON.stringify(c.x.shape)} kernel ${c.kernel} stride ${c.stride} padding ${c.padding} dilation ${c.dilation}`;
 
-/** Direct nested-loop pooling: max over the window (padding −∞) or the mean with zero padding counted. */
+/** Direct nested-loop pooling: max over the window in (i, j) order (padding −∞) or the mean with zero padding counted. */
 function poolReference(c: PoolCase, kind: 'max' | 'avg'): Tensor {
   const [n, ch, h, w] = c.x.shape as number[] as [number, number, number, number];
   const [kh, kw] = c.kernel;
@@ -228,7 +228,7 @@ function poolReference(c: PoolCase, kind: 'max' | 'avg'): Tensor {
               const z = q * c.stride[1] - c.padding[1] + j * c.dilation[1];
               if (y < 0 || y >= h || z < 0 || z >= w) continue;
               const v = x[a * st[0]! + b * st[1]! + y * st[2]! + z]!;
-              m = Math.max(m, v);
+              if (v > m || Number.isNaN(v)) m = v; // PyTorch's rule: the first of equal maxima (−0 before +0 stays −0; Math.max would give +0)
               s += v;
             }
           out[k++] = kind === 'max' ? m : s / (kh * kw);
