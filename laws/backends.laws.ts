@@ -369,7 +369,7 @@ test('module builder: LEB128 encodings (spec examples), generated kernels instan
   assert.deepEqual(sleb(-1), [0x7f]);
   assert.deepEqual(sleb(63), [0x3f]);
   assert.deepEqual(sleb(64), [0xc0, 0x00]);
-  assert.throws(() => new Arena(1).alloc(3 * 2 ** 30), ArenaFullError, 'over 2 GiB: ArenaFullError, so the CPU kernel runs it');
+  assert.throws(() => new Arena(1).ensure(3 * 2 ** 30, 'a test'), ArenaFullError, 'over 2 GiB: ArenaFullError, so the CPU kernel runs it');
   const ks = getKernels();
   for (const name of ['gemm_f32', 'gemm_f64', 'packb_f32', 'ew2_add_f32', 'sum_rows_f64', 'sum_mid_f32']) assert.equal(typeof ks.exports[name], 'function', name);
 });

@@ -68,6 +68,18 @@ function nest(vals: (number | boolean)[], shape: Shape): NestedArray {
   return rec(0, 0);
 }
 
+let readYield: () => Promise<void> | undefined = () => undefined;
+
+/**
+ * Installs the hook an asynchronous read of a host tensor (`await x.data()`) awaits first: a
+ * backend whose memory comes back from finalizers (cpu-wasm) returns a promise that resolves once
+ * the event loop has turned, when a collection it forced has finalizers waiting to run, so a loop
+ * that awaits its readbacks keeps that memory flat; undefined when nothing is waiting.
+ */
+export function setReadYield(f: () => Promise<void> | undefined): void {
+  readYield = f;
+}
+
 /** A concrete tensor: a buffer on a backend, row-major and contiguous. Never mutated. */
 export class ArrayTensor<D extends DType = DType> extends Tensor<D> {
   constructor(
@@ -83,5 +95,10 @@ export class ArrayTensor<D extends DType = DType> extends Tensor<D> {
   }
   dataSync(): ArrayFor<D> {
     return (this.buffer as Buffer).slice() as ArrayFor<D>;
+  }
+  override async data(): Promise<ArrayFor<D>> {
+    const turn = readYield();
+    if (turn) await turn;
+    return this.dataSync();
   }
 }
