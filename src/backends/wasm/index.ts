@@ -12,19 +12,25 @@
  * one copy. A region returns to the heap when its typed array is collected (nothing to dispose).
  * Host buffers (tensors made from user data, and every tensor where SharedArrayBuffer is missing)
  * are copied into scratch for the call (kernel-call.ts).
+ *
+ * Eagerly, matrix transposes and broadcasts of one block of axes are deferred (layouts.ts): the
+ * GEMM packs a transposed operand from its source (x·Wᵀ, xᵀ·g and g·Wᵀ store no transpose) and
+ * binary kernels read a broadcast operand in place (`x * 2`, `x + bias`, `x − max(x, keepdims)`);
+ * any other consumer stores the layout when it first reads the buffer.
  */
 import type { Buffer } from '../../core/dtype.js';
 import type { Shape } from '../../core/shape.js';
-import { type ArrayTensor, type Aval, setReadYield } from '../../core/tensor.js';
+import { ArrayTensor, type Aval, setReadYield } from '../../core/tensor.js';
 import { unaryCallOf } from '../../core/scalar.js';
 import { type Backend, type KernelPrim, scalarOf } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { afterTurn } from '../gc-pressure.js';
-import { BINARY_OPS, type BinaryOp, binaryName, UNARY_OPS, unaryName } from './elementwise-kernel.js';
+import { BINARY_OPS, type BinaryOp, binaryName, broadcastBinaryName, UNARY_OPS, unaryName } from './elementwise-kernel.js';
+import { broadcastBlock, type BroadcastBlock, isMatrixTranspose } from './layouts.js';
 import { ArenaFullError } from './arena.js';
 import { builtKernels, getKernels, wasmSimdAvailable } from './kernels.js';
 import { withCall } from './kernel-call.js';
-import { wasmMatmul } from './matmul.js';
+import { type GemmOperand, wasmMatmul } from './matmul.js';
 import { wasmThreads } from './pool.js';
 import { sumMidName, sumRowsName } from './reduce-kernel.js';
 import { TRANSCENDENTAL_OPS, transcendentalName } from './transcendental-kernel.js';
@@ -41,15 +47,32 @@ const MIN_ELEMENTS = 256;
 const isFloat = (t: ArrayTensor): boolean => t.dtype === 'float32' || t.dtype === 'float64';
 const buf = (t: ArrayTensor): FloatBuffer => t.buffer as FloatBuffer;
 
+/** The broadcast `t` is while deferred, which binary kernels read in place (see layouts.ts). */
+const broadcastOf = (t: ArrayTensor): BroadcastBlock | null => {
+  const d = t.deferred;
+  return d?.prim === 'broadcast_in_dim' ? (d.view as BroadcastBlock) : null;
+};
+
+/** Binary elementwise kernels; a deferred broadcast operand (a scalar, a bias row…) is read in place. */
 function binaryKernel(op: BinaryOp): Kernel {
   return ([a, b], _p, [o]) => {
     if (!isFloat(a!) || a!.size < MIN_ELEMENTS) return null;
     const dtype = o!.dtype as 'float32' | 'float64';
+    const n = a!.size;
+    const bb = broadcastOf(b!);
+    const ba = bb ? null : broadcastOf(a!);
     return withCall((call) => {
-      const pa = call.in(buf(a!));
-      const pb = call.in(buf(b!));
-      const [out, po] = call.out(dtype, a!.size);
-      call.ks.exports[binaryName(op, dtype)]!(pa, pb, po, a!.size);
+      const [out, po] = call.out(dtype, n);
+      if (bb || ba) {
+        const [full, bc, rev] = bb ? [a!, bb, 0] : [b!, ba!, 1];
+        const px = call.in(buf(full));
+        const ps = call.in(buf(bc.source));
+        call.ks.exports[broadcastBinaryName(op, dtype)]!(px, ps, po, bc.outer, bc.mid, bc.inner, rev);
+      } else {
+        const pa = call.in(buf(a!));
+        const pb = call.in(buf(b!));
+        call.ks.exports[binaryName(op, dtype)]!(pa, pb, po, n);
+      }
       return [out];
     });
   };
@@ -122,6 +145,13 @@ function transpose(x: ArrayTensor, perm: readonly number[]): Buffer | null {
   });
 }
 
+/** A matmul operand: a deferred matrix transpose is packed from its source (see matmul-kernel.ts). */
+function gemmOperand(t: ArrayTensor): GemmOperand {
+  const d = t.deferred;
+  if (d?.prim === 'transpose' && d.view === true) return { buf: buf(d.source), transposed: true };
+  return { buf: buf(t), transposed: false };
+}
+
 const kernels: Record<string, Kernel> = {
   matmul: ([a, b], _p, [o]) => {
     if (!isFloat(a!)) return null;
@@ -130,7 +160,7 @@ const kernels: Record<string, Kernel> = {
     const k = s[s.length - 1]!;
     const n = b!.shape[b!.shape.length - 1]!;
     const batch = o!.shape.slice(0, -2).reduce((p, d) => p * d, 1);
-    return [wasmMatmul({ buf: buf(a!), transposed: false }, { buf: buf(b!), transposed: false }, batch, m, k, n, wasmThreads())];
+    return [wasmMatmul(gemmOperand(a!), gemmOperand(b!), batch, m, k, n, wasmThreads())];
   },
   transpose: ([x], { perm }: { perm: readonly number[] }) => {
     const r = transpose(x!, perm);
@@ -182,6 +212,18 @@ export const wasmBackend: Backend = {
       if (!(e instanceof ArenaFullError)) throw e; // too big for the wasm arena: the CPU kernel runs it
     }
     return out ?? cpuBackend.execute(prim, inputs, params, outAvals);
+  },
+  defer(prim, [x], params, outAvals) {
+    if (!isFloat(x!)) return null;
+    const o = outAvals[0]!;
+    const view =
+      prim.name === 'transpose'
+        ? isMatrixTranspose((params as { perm: readonly number[] }).perm) || null
+        : prim.name === 'broadcast_in_dim'
+          ? broadcastBlock(x!, o.shape, (params as { dims: readonly number[] }).dims)
+          : null;
+    if (view === null) return null;
+    return ArrayTensor.deferred(o.shape, o.dtype, this.name, { prim: prim.name, params, source: x!, view }, () => this.execute(prim, [x!], params, outAvals)[0]!);
   },
   allocate: (dtype, n) => (n > 0 ? (getKernels().heap.resident(dtype, n) ?? undefined) : undefined),
 };
