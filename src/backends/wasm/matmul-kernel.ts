@@ -8,8 +8,9 @@
  *   packb(b, ldb, transB, k, n, p0, p1, bp)
  *       Column panels p0 ≤ p < p1 of op(B) [k, n] → panels of NR columns, each [k][NR], at
  *       bp + p·k·NR·E; columns past n are zero. op(B)[q, j] is at b + q·ldb + j·E, or with transB
- *       (B stored as its transpose, [n, k]) at b + j·ldb + q·E. Full panels of an untransposed B
- *       are copied a vector at a time; the others element by element.
+ *       (B stored as its transpose, [n, k]) at b + j·ldb + q·E. Full panels are copied a vector at
+ *       a time (a transposed B as lanes×lanes blocks transposed in registers by shuffles); the
+ *       last panel, when it overhangs n, element by element.
  *   gemm(a, lda, transA, bp, c, ldc, m, n, k, mPanels, nPanels, work, counter, mcp)
  *       op(A) [m, k] times the packed B into C [m, n] (row pitch `ldc` bytes). op(A)[i, q] is at
  *       a + i·lda + q·E, or with transA (A stored as [k, m]) at a + q·lda + i·E. Row blocks of
@@ -119,26 +120,77 @@ export function addGemmKernel(mod: ModuleBuilder, s: GemmShape): void {
     const stepJ = f.local('i32');
     const w = f.local('i32');
     const ptr = f.local('i32');
+    const kv = f.local('i32');
+    const kt = f.local('i32');
+    const rows = Array.from({ length: s.nr }, () => f.local('v128'));
+    const tmp = Array.from({ length: lanes }, () => f.local('v128'));
+    const copy = { src, dst, o: q, w, p: ptr };
     // op(B)[q, j] at b + q·stepQ + j·stepJ
     f.get(transB).if(
       () => f.i32(E).set(stepQ).get(ldb).set(stepJ),
       () => f.get(ldb).set(stepQ).i32(E).set(stepJ),
     );
+    f.get(k).i32(-lanes).op('i32.and').tee(kv).get(k).op('i32.sub').i32(-1).op('i32.mul').set(kt);
     f.get(bp).get(p0).get(k).op('i32.mul').i32(s.nr * E).op('i32.mul').op('i32.add').set(dst);
     f.for(p, () => f.get(p0), p1, 1, () => {
       minInto(f, cols, s.nr, () => f.get(n).get(p).i32(s.nr).op('i32.mul').op('i32.sub'));
       f.get(b).get(p).i32(s.nr).op('i32.mul').get(stepJ).op('i32.mul').op('i32.add').set(src);
-      f.get(transB).get(cols).i32(s.nr).op('i32.ne').op('i32.or').if(
-        () => maskedCopy(f, { src, dst, o: q, w, p: ptr }, k, s.nr, cols, stepQ, stepJ),
-        () => {
-          f.for(q, () => f.i32(0), k, 1, () => {
-            for (let j = 0; j < nv; j++) f.get(dst).get(src).mem('v128.load', j * 16).mem('v128.store', j * 16);
-            f.get(src).get(ldb).op('i32.add').set(src);
-            f.inc(dst, s.nr * E);
-          });
-        },
+      f.get(cols).i32(s.nr).op('i32.ne').if(
+        // the last panel, past n: element by element, zeros beyond
+        () => maskedCopy(f, copy, k, s.nr, cols, stepQ, stepJ),
+        () =>
+          f.get(transB).if(
+            // B stored [n, k]: `lanes` values of each of the panel's NR source rows at a time,
+            // transposed in registers into `lanes` rows of the panel; the k % lanes left one by one
+            () => {
+              f.for(q, () => f.i32(0), kv, lanes, () => {
+                f.get(src).set(ptr);
+                for (let j = 0; j < s.nr; j++) {
+                  f.get(ptr).mem('v128.load', 0, 0).set(rows[j]!);
+                  if (j < s.nr - 1) f.get(ptr).get(ldb).op('i32.add').set(ptr);
+                }
+                for (let g = 0; g < nv; g++) transposeInto(f, rows.slice(g * lanes, (g + 1) * lanes), g * 16);
+                f.inc(src, lanes * E).inc(dst, lanes * s.nr * E);
+              });
+              maskedCopy(f, copy, kt, s.nr, cols, stepQ, stepJ);
+            },
+            // B stored [k, n]: a panel row is NR adjacent values
+            () =>
+              f.for(q, () => f.i32(0), k, 1, () => {
+                for (let j = 0; j < nv; j++) f.get(dst).get(src).mem('v128.load', j * 16).mem('v128.store', j * 16);
+                f.get(src).get(ldb).op('i32.add').set(src);
+                f.inc(dst, s.nr * E);
+              }),
+          ),
       );
     });
+
+    /**
+     * Stores the transpose of the lanes×lanes block in `r` (r[j] = column j's values for rows
+     * q … q+lanes) as rows t of the panel: dst + t·NR·E + `at` ← (r[0][t], …, r[lanes−1][t]).
+     */
+    function transposeInto(f: FnBuilder, r: readonly number[], at: number): void {
+      const store = (t: number) => f.mem('v128.store', t * s.nr * E + at);
+      if (lanes === 2) {
+        f.get(dst).get(r[0]!).get(r[1]!).shuffle([0, 2], 8);
+        store(0);
+        f.get(dst).get(r[0]!).get(r[1]!).shuffle([1, 3], 8);
+        store(1);
+        return;
+      }
+      f.get(r[0]!).get(r[1]!).shuffle([0, 4, 1, 5], 4).set(tmp[0]!);
+      f.get(r[0]!).get(r[1]!).shuffle([2, 6, 3, 7], 4).set(tmp[1]!);
+      f.get(r[2]!).get(r[3]!).shuffle([0, 4, 1, 5], 4).set(tmp[2]!);
+      f.get(r[2]!).get(r[3]!).shuffle([2, 6, 3, 7], 4).set(tmp[3]!);
+      f.get(dst).get(tmp[0]!).get(tmp[2]!).shuffle([0, 1, 4, 5], 4);
+      store(0);
+      f.get(dst).get(tmp[0]!).get(tmp[2]!).shuffle([2, 3, 6, 7], 4);
+      store(1);
+      f.get(dst).get(tmp[1]!).get(tmp[3]!).shuffle([0, 1, 4, 5], 4);
+      store(2);
+      f.get(dst).get(tmp[1]!).get(tmp[3]!).shuffle([2, 3, 6, 7], 4);
+      store(3);
+    }
   });
 
   mod.func(gemmName(s), ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (f) => {
