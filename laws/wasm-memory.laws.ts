@@ -171,9 +171,12 @@ test('a region comes back when its tensor is collected and is taken again at onc
   assert.ok(keep.every((v) => v === 3), 'a region still referenced is never freed');
 });
 
-test('refused regions: under a cap, or in a memory without SharedArrayBuffer, results are host buffers with the same values', { skip }, () => {
+test('refused regions: under a cap, past 2 GiB, or in a memory without SharedArrayBuffer, results are host buffers with the same values', { skip }, () => {
   const heap = getKernels().heap;
   assert.equal(new Heap(new Arena(1, false)).resident('float64', 10), null, 'no tensor lives in an unshared memory (its buffer detaches on growth)');
+  const before = heap.stats();
+  assert.equal(heap.resident('float32', 2 ** 29 + 1), null, 'a tensor past the 2 GiB the kernels address is refused (a host buffer), not an error');
+  assert.equal(heap.stats().topBytes, before.topBytes, 'and the memory did not grow for it');
   fc.assert(
     fc.property(arbProg, arbSeed, (prog, seed) => {
       const free = P.withBackend('cpu-wasm', () => run(prog, ...inputs(prog, seed, 'cpu-wasm')).map((t) => t.dataSync()));

@@ -16,6 +16,8 @@ export const CONTROL_BYTES = 4096;
  */
 export const MAX_BYTES = 2 ** 31;
 const MAX_PAGES = MAX_BYTES / PAGE;
+/** The least the memory grows by, so that a run of new regions does not grow it once each. */
+const GROW_BYTES = 8 * 2 ** 20;
 
 /** The arena cannot hold a kernel's data (over 2 GiB, or the memory could not grow). */
 export class ArenaFullError extends RangeError {
@@ -83,8 +85,10 @@ export class Arena {
       throw new ArenaFullError(`cpu-wasm: ${what} needs the wasm memory to reach ${(end / 2 ** 20).toFixed(0)} MiB, over its ${MAX_BYTES / 2 ** 30} GiB limit`);
     const have = this.memory.buffer.byteLength;
     if (end > have) {
+      // in steps of at least GROW_BYTES (pages cost nothing until touched), within the limit
+      const target = Math.min(MAX_BYTES, Math.max(end, have + GROW_BYTES));
       try {
-        this.memory.grow(Math.ceil((end - have) / PAGE));
+        this.memory.grow(Math.ceil((target - have) / PAGE));
       } catch (e) {
         throw new ArenaFullError(`cpu-wasm: could not grow the wasm memory to ${(end / 2 ** 20).toFixed(0)} MiB for ${what} (${e instanceof Error ? e.message : String(e)})`);
       }
