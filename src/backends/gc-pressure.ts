@@ -7,8 +7,13 @@
  * pass a watermark, the backend asks V8 for a full collection; the finalizers of the dead tensors
  * then return their memory when the event loop next turns (an await of a readback, say). The
  * watermark is twice the lowest live bytes seen since the last forced collection was reaped, and at
- * least `gcFloorBytes`. No second collection is forced before the event loop has turned: in a loop
- * that never yields, finalizers cannot run and a collection would free nothing.
+ * least `gcFloorBytes`. No second collection is forced before the first is reaped: in a loop that
+ * never yields, finalizers cannot run and a collection would free nothing.
+ *
+ * When is a collection reaped? Its finalizers run in a task V8 posts after it, which may come a few
+ * turns of the event loop later. A memory that can register a sentinel (an unreachable object in
+ * its own FinalizationRegistry, whose callback comes with the others of that collection) ends
+ * the reaping there; otherwise the next turn of the event loop does.
  */
 import { nodeBuiltin } from './node-builtin.js';
 
@@ -38,6 +43,9 @@ export function afterTurn(f: () => void, keepAlive = true): void {
   if (!keepAlive) (t as { unref?: () => void }).unref?.();
 }
 
+/** How long a sentinel's finalizer may take before the collection counts as reaped anyway. */
+const SENTINEL_TIMEOUT_MS = 1000;
+
 /** The watermark policy of one memory (see the file comment). */
 export class GcPressure {
   /** No collection is forced below this many live bytes (0 disables forcing). */
@@ -49,14 +57,22 @@ export class GcPressure {
   /** Full collections forced so far. */
   forcedGcs = 0;
 
-  constructor(floorBytes: number) {
+  /**
+   * `sentinel(done)`, when given, registers an unreachable object in the memory's
+   * FinalizationRegistry whose finalizer calls `done` (see the file comment).
+   */
+  constructor(
+    floorBytes: number,
+    private readonly sentinel?: (done: () => void) => void,
+  ) {
     this.gcFloorBytes = floorBytes;
   }
 
-  /** True from a forced collection until the event loop has turned (its finalizers have run). */
+  /** True from a forced collection until it is reaped (its finalizers have run). */
   get reaping(): boolean {
     return this.atCollection > 0;
   }
+
 
   /** Live bytes when the pending forced collection ran (0 when none is pending). */
   get liveAtCollection(): number {
@@ -77,13 +93,19 @@ export class GcPressure {
     if (floor <= 0 || this.reaping || live < floor || live < 2 * this.settled) return false;
     const gc = gcFunction();
     if (!gc) return false;
-    gc();
-    this.forcedGcs++;
-    this.atCollection = Math.max(live, 1);
-    afterTurn(() => {
+    const reaped = () => {
+      if (this.atCollection === 0) return;
       this.atCollection = 0;
       this.settled = liveNow();
-    }, false);
+    };
+    if (this.sentinel) {
+      this.sentinel(reaped);
+      const t: unknown = setTimeout(reaped, SENTINEL_TIMEOUT_MS); // should V8 hold the finalizers back
+      (t as { unref?: () => void }).unref?.();
+    } else afterTurn(reaped, false);
+    this.atCollection = Math.max(live, 1);
+    gc();
+    this.forcedGcs++;
     return true;
   }
 }

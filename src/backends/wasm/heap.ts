@@ -55,9 +55,14 @@ export class Heap {
   private created = 0;
   private reused = 0;
   private refused = 0;
-  private readonly registry = new FinalizationRegistry<number>((at) => this.release(at));
+  /** Returns regions of collected views; a negative held value is the pressure's sentinel. */
+  private readonly registry = new FinalizationRegistry<number>((at) => (at >= 0 ? this.release(at) : this.sentinelDone?.()));
+  private sentinelDone: (() => void) | undefined;
   /** Forces collections past a watermark (default floor 256 MiB of live regions). */
-  readonly pressure = new GcPressure(256 * 2 ** 20);
+  readonly pressure = new GcPressure(256 * 2 ** 20, (done) => {
+    this.sentinelDone = done;
+    this.registry.register({}, -1);
+  });
   /** Testing aid: fill every freed region with NaN bits, so a read after free shows. */
   poison = false;
   /** Resident allocations that would take the live bytes past this are refused (host buffers instead). */
