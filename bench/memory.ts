@@ -1,15 +1,16 @@
 /**
  * Memory over a long training run: the 784-200-100-10 tanh MLP (log-softmax + NLL, batch 100)
  * trained with Adam on the embedded MNIST digits (8,000 training digits, reshuffled each epoch) for many steps on one backend, sampling the process's resident set, V8's heap,
- * the memory outside the heap (typed arrays, the WASM arena) and, on WebGPU, the buffer pool's
- * live and free bytes after every step. It prints the first and the last 100 steps side by side:
+ * the memory outside the heap (typed arrays, the WASM memory), on cpu-wasm the wasm memory's live
+ * regions (the resident tensors) and its top, and on WebGPU the buffer pool's live and free bytes
+ * after every step. It prints the first and the last 100 steps side by side:
  * flat memory means the last steps hold what the first ones did.
  *
  *     node --import tsx bench/memory.ts                       # cpu-wasm, 10,000 steps
  *     node --import tsx bench/memory.ts --backend webgpu --steps 10000 --json out.json
  *
- * Nothing is disposed by hand: tensors are dropped and the collector (and, on WebGPU, the pool's
- * finalizers) must give their memory back. Each step reads the loss back to the host, as a
+ * Nothing is disposed by hand: tensors are dropped and the collector (and the finalizers of the
+ * wasm memory's regions or of the WebGPU pool's buffers) must give their memory back. Each step reads the loss back to the host, as a
  * training loop that logs it does.
  */
 import { writeFileSync, renameSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { mlpProblem } from './harness.js';
 import { cyclingLoader, START } from '../src/data/batches.js';
 import { mnistSplit } from '../src/data/mnist.js';
 import { mlpLoss } from './partax.js';
+import { builtKernels } from '../src/backends/wasm/kernels.js';
 
 type F32 = P.Tensor<'float32'>;
 type Params = Record<string, F32>;
@@ -31,6 +33,9 @@ interface Sample {
   readonly external: number;
   readonly gpuLive: number;
   readonly gpuFree: number;
+  /** cpu-wasm: bytes in live regions of the wasm memory (resident tensors), and the memory's top (high-water mark). */
+  readonly wasmLive: number;
+  readonly wasmTop: number;
   readonly ms: number;
   readonly loss: number;
 }
@@ -42,7 +47,7 @@ interface Window {
   readonly max: Record<keyof Sample, number>;
 }
 
-const FIELDS = ['rss', 'heapUsed', 'external', 'gpuLive', 'gpuFree', 'ms', 'loss'] as const;
+const FIELDS = ['rss', 'heapUsed', 'external', 'gpuLive', 'gpuFree', 'wasmLive', 'wasmTop', 'ms', 'loss'] as const;
 
 function summarise(samples: readonly Sample[], from: number): Window {
   const mean = {} as Record<keyof Sample, number>;
@@ -112,7 +117,8 @@ async function train(backend: string, steps: number, batch: number, onProgress: 
     const ms = performance.now() - t0;
     const m = process.memoryUsage();
     const gpu = W.webgpuStats();
-    samples.push({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, gpuLive: gpu?.liveBytes ?? 0, gpuFree: gpu?.freeBytes ?? 0, ms, loss: lossValue });
+    const heap = builtKernels()?.heap.stats();
+    samples.push({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, gpuLive: gpu?.liveBytes ?? 0, gpuFree: gpu?.freeBytes ?? 0, wasmLive: heap?.liveBytes ?? 0, wasmTop: heap?.topBytes ?? 0, ms, loss: lossValue });
     if (!Number.isFinite(lossValue)) throw new Error(`bench/memory: the loss is ${lossValue} at step ${step + 1}`);
     onProgress(step + 1);
   }
@@ -122,7 +128,8 @@ async function train(backend: string, steps: number, batch: number, onProgress: 
 const MiB = (b: number) => (b / 2 ** 20).toFixed(1);
 
 /** The first-vs-last table as text. */
-function table(first: Window, last: Window, gpu: boolean): string {
+function table(first: Window, last: Window, backend: string): string {
+  const gpu = backend === 'webgpu';
   const rows: [string, (w: Window) => string][] = [
     ['resident set (MiB), mean / max', (w) => `${MiB(w.mean.rss)} / ${MiB(w.max.rss)}`],
     ['V8 heap used (MiB), mean / max', (w) => `${MiB(w.mean.heapUsed)} / ${MiB(w.max.heapUsed)}`],
@@ -131,6 +138,12 @@ function table(first: Window, last: Window, gpu: boolean): string {
       ? ([
           ['GPU live (MiB), mean / max', (w: Window) => `${MiB(w.mean.gpuLive)} / ${MiB(w.max.gpuLive)}`],
           ['GPU pool free (MiB), mean / max', (w: Window) => `${MiB(w.mean.gpuFree)} / ${MiB(w.max.gpuFree)}`],
+        ] as [string, (w: Window) => string][])
+      : []),
+    ...(backend === 'cpu-wasm'
+      ? ([
+          ['wasm memory: live regions (MiB), mean / max', (w: Window) => `${MiB(w.mean.wasmLive)} / ${MiB(w.max.wasmLive)}`],
+          ['wasm memory: top (MiB), max', (w: Window) => MiB(w.max.wasmTop)],
         ] as [string, (w: Window) => string][])
       : []),
     ['step time (ms), mean', (w) => w.mean.ms.toFixed(2)],
@@ -155,7 +168,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const first = summarise(samples.slice(0, 100), 0);
     const last = summarise(samples.slice(-100), samples.length - 100);
     console.log(`MLP 784-200-100-10 tanh, Adam, batch ${flags.batch}, ${flags.steps} steps on ${flags.backend} (Node ${process.version})\n`);
-    console.log(table(first, last, flags.backend === 'webgpu'));
+    console.log(table(first, last, flags.backend));
     const growth = last.mean.rss - first.mean.rss;
     console.log(`\nresident set: ${growth >= 0 ? '+' : ''}${MiB(growth)} MiB from the first 100 steps to the last 100`);
     if (flags.json) {

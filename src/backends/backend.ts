@@ -30,6 +30,19 @@ export interface Backend {
   run?(prim: KernelPrim, inputs: readonly Tensor[], params: unknown, outAvals: readonly Aval[]): Tensor[];
   /** Throws if the backend cannot hold tensors of `dtype` (webgpu: float64); `where` names the caller. */
   checkDType?(dtype: DType, where: string): void;
+  /**
+   * Host backends with memory of their own (cpu-wasm: the wasm memory, which its kernels read in
+   * place): a buffer of `n` elements of `dtype` for an output computed outside the backend's
+   * kernels (jit's generated loops), contents unspecified; undefined to let the caller allocate.
+   */
+  allocate?(dtype: DType, n: number): Buffer | undefined;
+  /**
+   * Host backends whose kernels read some layouts in place (cpu-wasm: a GEMM with a transposed
+   * operand, binary ops with a broadcast one): the output of the layout primitive `prim` as a
+   * deferred tensor ({@link ArrayTensor.deferred}), stored only if something reads its buffer; null
+   * to run the primitive now. Only the eager interpreter asks.
+   */
+  defer?(prim: KernelPrim, inputs: readonly ArrayTensor[], params: unknown, outAvals: readonly Aval[]): ArrayTensor | null;
   /** Device backends only: a tensor of this backend holding a host tensor's elements (an upload). */
   adopt?(t: ArrayTensor): Tensor;
 }

@@ -68,20 +68,80 @@ function nest(vals: (number | boolean)[], shape: Shape): NestedArray {
   return rec(0, 0);
 }
 
+let readYield: () => Promise<void> | undefined = () => undefined;
+
+/**
+ * Installs the hook an asynchronous read of a host tensor (`await x.data()`) awaits first: a
+ * backend whose memory comes back from finalizers (cpu-wasm) returns a promise that resolves once
+ * the event loop has turned, when a collection it forced has finalizers waiting to run, so a loop
+ * that awaits its readbacks keeps that memory flat; undefined when nothing is waiting.
+ */
+export function setReadYield(f: () => Promise<void> | undefined): void {
+  readYield = f;
+}
+
+/**
+ * What a deferred tensor holds (see {@link ArrayTensor.deferred}): the result of a layout
+ * primitive (its name and parameters, e.g. 'transpose' with `{ perm }`) applied to `source`, and
+ * how the backend that deferred it reads it in place (its own description, opaque to others).
+ */
+export interface DeferredLayout {
+  readonly prim: string;
+  readonly params: unknown;
+  readonly source: ArrayTensor;
+  readonly view?: unknown;
+}
+
 /** A concrete tensor: a buffer on a backend, row-major and contiguous. Never mutated. */
 export class ArrayTensor<D extends DType = DType> extends Tensor<D> {
+  private stored: ArrayFor<D> | undefined;
+  private pending: { readonly layout: DeferredLayout; readonly materialize: () => ArrayFor<D> } | undefined;
+
   constructor(
     readonly shape: Shape,
     readonly dtype: D,
     /** The backing buffer; kernels only read it. */
-    readonly buffer: ArrayFor<D>,
+    buffer: ArrayFor<D>,
     /** The backend that owns the buffer. */
     readonly backend: string = 'cpu',
   ) {
     super();
+    this.stored = buffer;
     Object.freeze(this.shape);
   }
+
+  /**
+   * A tensor whose elements are `layout` (a broadcast, a transpose) of its source, stored only when
+   * first read: a backend's kernels that can read the source in place (a GEMM taking a transposed
+   * operand, a binary op taking a broadcast one) look at {@link deferred} and never store it.
+   */
+  static deferred<D extends DType>(shape: Shape, dtype: D, backend: string, layout: DeferredLayout, materialize: () => ArrayFor<D>): ArrayTensor<D> {
+    const t = new ArrayTensor<D>(shape, dtype, undefined as unknown as ArrayFor<D>, backend);
+    t.stored = undefined;
+    t.pending = { layout, materialize };
+    return t;
+  }
+
+  /** The backing buffer, row-major; kernels only read it (a deferred tensor is stored on first read). */
+  get buffer(): ArrayFor<D> {
+    if (this.stored === undefined) {
+      this.stored = this.pending!.materialize();
+      this.pending = undefined; // the source may be collected now
+    }
+    return this.stored;
+  }
+
+  /** The layout this tensor is of its source while it is not stored yet; undefined once it is. */
+  get deferred(): DeferredLayout | undefined {
+    return this.pending?.layout;
+  }
+
   dataSync(): ArrayFor<D> {
     return (this.buffer as Buffer).slice() as ArrayFor<D>;
+  }
+  override async data(): Promise<ArrayFor<D>> {
+    const turn = readYield();
+    if (turn) await turn;
+    return this.dataSync();
   }
 }

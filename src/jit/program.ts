@@ -314,13 +314,15 @@ function runProgram(
 ): Buffer[] {
   if (inputs.length !== j.inputs.length) throw new Error(`jit: program of ${j.inputs.length} inputs called with ${inputs.length} buffers`);
   const vals = new Array<Buffer | undefined>(j.nVars);
-  // Memory is tracked by backing store (ArrayBuffer), not typed-array object: two views of one
-  // store share a count, and only an array spanning its whole store is ever reused.
-  const refs = new Map<ArrayBufferLike, number>();
-  const hold = (b: Buffer) => refs.set(b.buffer, (refs.get(b.buffer) ?? 0) + 1);
-  const whole = (b: Buffer) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+  // Memory is tracked by storage, not typed-array object: two views of one ArrayBuffer share a
+  // count, and only an array spanning its whole store is ever reused. A view into shared memory (a
+  // cpu-wasm resident tensor: one region of the wasm memory, owned by that view) is its own storage.
+  const storeOf = (b: Buffer): object => (b.buffer instanceof ArrayBuffer ? b.buffer : b);
+  const refs = new Map<object, number>();
+  const hold = (b: Buffer) => refs.set(storeOf(b), (refs.get(storeOf(b)) ?? 0) + 1);
+  const ownable = (b: Buffer) => !(b.buffer instanceof ArrayBuffer) || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength);
   /** Stores this call may overwrite once dead: its own allocations and donated inputs. */
-  const owned = new Set<ArrayBufferLike>();
+  const owned = new Set<object>();
   const pool = new Map<string, Buffer[]>();
   j.inputs.forEach((v, i) => {
     vals[v.id] = inputs[i]!;
@@ -332,21 +334,22 @@ function runProgram(
     hold(b);
   }
   if (donated) {
-    inputs.forEach((b, i) => donated[i] && whole(b) && owned.add(b.buffer));
+    inputs.forEach((b, i) => donated[i] && ownable(b) && owned.add(storeOf(b)));
     // a store that is also a constant's or a kept (non-donated) input's is not the program's to reuse
-    inputs.forEach((b, i) => !donated[i] && owned.delete(b.buffer));
-    for (const c of j.consts) owned.delete(((c.value as ArrayTensor).buffer as Buffer).buffer);
+    inputs.forEach((b, i) => !donated[i] && owned.delete(storeOf(b)));
+    for (const c of j.consts) owned.delete(storeOf((c.value as ArrayTensor).buffer as Buffer));
   }
   const release = (id: number) => {
     const b = vals[id]!;
     vals[id] = undefined;
-    const n = refs.get(b.buffer)! - 1;
+    const store = storeOf(b);
+    const n = refs.get(store)! - 1;
     if (n > 0) {
-      refs.set(b.buffer, n);
+      refs.set(store, n);
       return;
     }
-    refs.delete(b.buffer);
-    if (owned.delete(b.buffer)) {
+    refs.delete(store);
+    if (owned.delete(store)) {
       const key = poolKey(dtypeOfBuffer(b), b.length);
       const list = pool.get(key);
       if (list) list.push(b);
@@ -363,7 +366,7 @@ function runProgram(
       const outs = backend.execute(e.prim, args, e.params, s.outAvals);
       e.outputs.forEach((v, i) => {
         const b = outs[i]!;
-        if (!refs.has(b.buffer) && whole(b)) owned.add(b.buffer); // a fresh buffer (kernels may also return an input's)
+        if (!refs.has(storeOf(b)) && ownable(b)) owned.add(storeOf(b)); // a fresh buffer (kernels may also return an input's)
         vals[v.id] = b;
         hold(b);
       });
@@ -379,14 +382,14 @@ function runProgram(
       let out: Buffer | undefined;
       for (const r of s.inPlace) {
         const b = vals[s.reads[r]!]!;
-        if (owned.has(b.buffer) && refs.get(b.buffer) === 1 && s.free.includes(s.reads[r]!)) {
+        if (owned.has(storeOf(b)) && refs.get(storeOf(b)) === 1 && s.free.includes(s.reads[r]!)) {
           out = b;
           break;
         }
       }
       if (!out) {
-        out = pool.get(poolKey(dtype, n))?.pop() ?? allocate(dtype, n);
-        owned.add(out.buffer);
+        out = pool.get(poolKey(dtype, n))?.pop() ?? backend.allocate?.(dtype, n) ?? allocate(dtype, n);
+        owned.add(storeOf(out));
       }
       const bufs = s.reads.map((id) => vals[id]!);
       bufs.push(out);

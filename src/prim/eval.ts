@@ -21,6 +21,8 @@ function run(prim: Primitive, args: readonly Tensor[], params: unknown): Tensor[
   const backend = backendFor(inputs);
   if (backend.run) return backend.run(prim, args, params, outAvals); // a device backend makes its own tensors
   countHostDispatch();
+  const deferred = backend.defer?.(prim, inputs, params, outAvals);
+  if (deferred) return [deferred];
   const bufs = backend.execute(prim, inputs, params, outAvals);
   return bufs.map((b, i) => new ArrayTensor(outAvals[i]!.shape, outAvals[i]!.dtype, b, backend.name));
 }

@@ -133,6 +133,16 @@ export class FnBuilder {
     return this;
   }
 
+  /**
+   * i8x16.shuffle of the two v128 on the stack: byte i of the result is byte `bytes[i]` of the
+   * 32 bytes (first operand's, then second's). `lanes` picks whole lanes of `width` bytes instead.
+   */
+  shuffle(lanes: readonly number[], width: 4 | 8): this {
+    if (lanes.length * width !== 16) throw new RangeError(`FnBuilder.shuffle: ${lanes.length} lanes of ${width} bytes are not 16 bytes`);
+    this.code.push(...simd(0x0d), ...lanes.flatMap((l) => Array.from({ length: width }, (_, b) => l * width + b)));
+    return this;
+  }
+
   /** Shorthand: local `l` += `delta` (i32). */
   inc(l: number, delta: number): this {
     return this.get(l).i32(delta).op('i32.add').set(l);

@@ -4,22 +4,36 @@
  * neg/abs/sqrt, reduce_sum over a contiguous block of axes, transposes that swap two adjacent
  * blocks of axes (also int32), and float32 exp and tanh. Every other primitive, dtype or
  * case (and tiny inputs, where a wasm call costs more than a JS loop) goes to the CPU backend's
- * kernels, so the backend is always complete. Buffers are the same host typed arrays the CPU
- * backend uses; kernels copy inputs into the wasm arena and outputs out.
+ * kernels, so the backend is always complete.
+ *
+ * Tensors live in the wasm memory (heap.ts): a kernel's output is a typed array over a region of
+ * the memory, which the CPU kernels read as any host buffer and the wasm kernels by its offset, so
+ * no kernel copies its resident operands in or its outputs out; reading a tensor (`data()`) is the
+ * one copy. A region returns to the heap when its typed array is collected (nothing to dispose).
+ * Host buffers (tensors made from user data, and every tensor where SharedArrayBuffer is missing)
+ * are copied into scratch for the call (kernel-call.ts).
+ *
+ * Eagerly, matrix transposes and broadcasts of one block of axes are deferred (layouts.ts): the
+ * GEMM packs a transposed operand from its source (x·Wᵀ, xᵀ·g and g·Wᵀ store no transpose) and
+ * binary kernels read a broadcast operand in place (`x * 2`, `x + bias`, `x − max(x, keepdims)`);
+ * any other consumer stores the layout when it first reads the buffer.
  */
-import { allocate, type Buffer } from '../../core/dtype.js';
+import type { Buffer } from '../../core/dtype.js';
 import type { Shape } from '../../core/shape.js';
-import type { ArrayTensor, Aval } from '../../core/tensor.js';
+import { ArrayTensor, type Aval, setReadYield } from '../../core/tensor.js';
 import { unaryCallOf } from '../../core/scalar.js';
 import { type Backend, type KernelPrim, scalarOf } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
-import { BINARY_OPS, type BinaryOp, binaryName, UNARY_OPS, type UnaryOp, unaryName } from './elementwise-kernel.js';
+import { afterTurn } from '../gc-pressure.js';
+import { BINARY_OPS, type BinaryOp, binaryName, broadcastBinaryName, UNARY_OPS, unaryName } from './elementwise-kernel.js';
+import { broadcastBlock, type BroadcastBlock, isMatrixTranspose } from './layouts.js';
 import { ArenaFullError } from './arena.js';
-import { getKernels, wasmSimdAvailable } from './kernels.js';
-import { wasmMatmul } from './matmul.js';
+import { builtKernels, getKernels, wasmSimdAvailable } from './kernels.js';
+import { withCall } from './kernel-call.js';
+import { type GemmOperand, wasmMatmul } from './matmul.js';
 import { wasmThreads } from './pool.js';
 import { sumMidName, sumRowsName } from './reduce-kernel.js';
-import { TRANSCENDENTAL_OPS, type TranscendentalOp, transcendentalName } from './transcendental-kernel.js';
+import { TRANSCENDENTAL_OPS, transcendentalName } from './transcendental-kernel.js';
 import { transposeName } from './transpose-kernel.js';
 
 export { setWasmThreads, wasmThreads } from './pool.js';
@@ -33,44 +47,48 @@ const MIN_ELEMENTS = 256;
 const isFloat = (t: ArrayTensor): boolean => t.dtype === 'float32' || t.dtype === 'float64';
 const buf = (t: ArrayTensor): FloatBuffer => t.buffer as FloatBuffer;
 
-/** Copies `src` into the arena at a fresh region and returns its byte address. */
-function copyIn(src: FloatBuffer): number {
-  const { arena } = getKernels();
-  const E = src.BYTES_PER_ELEMENT;
-  const at = arena.alloc(src.length * E);
-  (E === 4 ? arena.f32 : arena.f64).set(src, at / E);
-  return at;
-}
+/** The broadcast `t` is while deferred, which binary kernels read in place (see layouts.ts). */
+const broadcastOf = (t: ArrayTensor): BroadcastBlock | null => {
+  const d = t.deferred;
+  return d?.prim === 'broadcast_in_dim' ? (d.view as BroadcastBlock) : null;
+};
 
-/** A fresh buffer of the arena's `n` elements at byte address `at`. */
-function copyOut(dtype: 'float32' | 'float64', at: number, n: number): FloatBuffer {
-  const { arena } = getKernels();
-  return dtype === 'float32' ? arena.f32.slice(at / 4, at / 4 + n) : arena.f64.slice(at / 8, at / 8 + n);
-}
-
+/** Binary elementwise kernels; a deferred broadcast operand (a scalar, a bias row…) is read in place. */
 function binaryKernel(op: BinaryOp): Kernel {
   return ([a, b], _p, [o]) => {
     if (!isFloat(a!) || a!.size < MIN_ELEMENTS) return null;
-    const ks = getKernels();
-    const dtype = a!.dtype as 'float32' | 'float64';
-    ks.arena.reset();
-    const pa = copyIn(buf(a!));
-    const pb = copyIn(buf(b!));
-    const po = ks.arena.alloc(a!.size * buf(a!).BYTES_PER_ELEMENT);
-    ks.exports[binaryName(op, dtype)]!(pa, pb, po, a!.size);
-    return [copyOut(o!.dtype as 'float32' | 'float64', po, a!.size)];
+    const dtype = o!.dtype as 'float32' | 'float64';
+    const n = a!.size;
+    const bb = broadcastOf(b!);
+    const ba = bb ? null : broadcastOf(a!);
+    return withCall((call) => {
+      const [out, po] = call.out(dtype, n);
+      if (bb || ba) {
+        const [full, bc, rev] = bb ? [a!, bb, 0] : [b!, ba!, 1];
+        const px = call.in(buf(full));
+        const ps = call.in(buf(bc.source));
+        call.ks.exports[broadcastBinaryName(op, dtype)]!(px, ps, po, bc.outer, bc.mid, bc.inner, rev);
+      } else {
+        const pa = call.in(buf(a!));
+        const pb = call.in(buf(b!));
+        call.ks.exports[binaryName(op, dtype)]!(pa, pb, po, n);
+      }
+      return [out];
+    });
   };
 }
 
-function unaryKernel(op: UnaryOp): Kernel {
+/** One-input kernels over contiguous elements: `name(x, out, n)`, for the dtypes `accepts`. */
+function unaryKernel(name: (dtype: 'float32' | 'float64') => string, accepts: (t: ArrayTensor) => boolean = isFloat): Kernel {
   return ([x], _p, [o]) => {
-    if (!isFloat(x!) || x!.size < MIN_ELEMENTS) return null;
-    const ks = getKernels();
-    ks.arena.reset();
-    const px = copyIn(buf(x!));
-    const po = ks.arena.alloc(x!.size * buf(x!).BYTES_PER_ELEMENT);
-    ks.exports[unaryName(op, x!.dtype as 'float32' | 'float64')]!(px, po, x!.size);
-    return [copyOut(o!.dtype as 'float32' | 'float64', po, x!.size)];
+    if (!accepts(x!) || x!.size < MIN_ELEMENTS) return null;
+    const dtype = o!.dtype as 'float32' | 'float64';
+    return withCall((call) => {
+      const px = call.in(buf(x!));
+      const [out, po] = call.out(dtype, x!.size);
+      call.ks.exports[name(dtype)]!(px, po, x!.size);
+      return [out];
+    });
   };
 }
 
@@ -85,14 +103,14 @@ function reduceSum(x: ArrayTensor, axes: readonly number[]): Buffer | null {
   const red = prod(sorted[0]!, sorted[sorted.length - 1]! + 1);
   const inner = prod(sorted[sorted.length - 1]! + 1, shape.length);
   const dtype = x.dtype as 'float32' | 'float64';
-  if (red === 0) return allocate(dtype, outer * inner);
-  const ks = getKernels();
-  ks.arena.reset();
-  const px = copyIn(buf(x));
-  const po = ks.arena.alloc(outer * inner * buf(x).BYTES_PER_ELEMENT);
-  if (inner === 1) ks.exports[sumRowsName(dtype)]!(px, po, outer, red);
-  else ks.exports[sumMidName(dtype)]!(px, po, outer, red, inner);
-  return copyOut(dtype, po, outer * inner);
+  return withCall((call) => {
+    const [out, po] = call.out(dtype, outer * inner);
+    if (red === 0) return out.fill(0);
+    const px = call.in(buf(x));
+    if (inner === 1) call.ks.exports[sumRowsName(dtype)]!(px, po, outer, red);
+    else call.ks.exports[sumMidName(dtype)]!(px, po, outer, red, inner);
+    return out;
+  });
 }
 
 /**
@@ -119,30 +137,19 @@ function transpose(x: ArrayTensor, perm: readonly number[]): Buffer | null {
   if (x.size < MIN_ELEMENTS || x.dtype === 'bool') return null;
   const view = blockSwap(x.shape, perm);
   if (view === null) return null;
-  const ks = getKernels();
-  const src = x.buffer as Float32Array | Float64Array | Int32Array;
-  const E = src.BYTES_PER_ELEMENT;
-  ks.arena.reset();
-  const px = ks.arena.alloc(src.byteLength);
-  ks.arena.u8.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), px);
-  const po = ks.arena.alloc(src.byteLength);
-  ks.exports[transposeName(E === 8 ? 'float64' : 'float32')]!(px, po, ...view);
-  const out = allocate(x.dtype, x.size);
-  new Uint8Array(out.buffer).set(ks.arena.u8.subarray(po, po + src.byteLength));
-  return out;
+  return withCall((call) => {
+    const px = call.in(x.buffer);
+    const [out, po] = call.out(x.dtype, x.size);
+    call.ks.exports[transposeName(x.dtype === 'float64' ? 'float64' : 'float32')]!(px, po, ...view);
+    return out;
+  });
 }
 
-/** float32 exp/tanh in wasm (see transcendental-kernel.ts); float64 stays on Math.exp / Math.tanh. */
-function transcendentalKernel(op: TranscendentalOp): Kernel {
-  return ([x]) => {
-    if (x!.dtype !== 'float32' || x!.size < MIN_ELEMENTS) return null;
-    const ks = getKernels();
-    ks.arena.reset();
-    const px = copyIn(buf(x!));
-    const po = ks.arena.alloc(x!.size * 4);
-    ks.exports[transcendentalName(op)]!(px, po, x!.size);
-    return [copyOut('float32', po, x!.size)];
-  };
+/** A matmul operand: a deferred matrix transpose is packed from its source (see matmul-kernel.ts). */
+function gemmOperand(t: ArrayTensor): GemmOperand {
+  const d = t.deferred;
+  if (d?.prim === 'transpose' && d.view === true) return { buf: buf(d.source), transposed: true };
+  return { buf: buf(t), transposed: false };
 }
 
 const kernels: Record<string, Kernel> = {
@@ -153,7 +160,7 @@ const kernels: Record<string, Kernel> = {
     const k = s[s.length - 1]!;
     const n = b!.shape[b!.shape.length - 1]!;
     const batch = o!.shape.slice(0, -2).reduce((p, d) => p * d, 1);
-    return [wasmMatmul(buf(a!), buf(b!), batch, m, k, n, wasmThreads())];
+    return [wasmMatmul(gemmOperand(a!), gemmOperand(b!), batch, m, k, n, wasmThreads())];
   },
   transpose: ([x], { perm }: { perm: readonly number[] }) => {
     const r = transpose(x!, perm);
@@ -165,9 +172,12 @@ const kernels: Record<string, Kernel> = {
   },
 };
 for (const op of BINARY_OPS) kernels[op] = binaryKernel(op);
-for (const op of UNARY_OPS) kernels[op] = unaryKernel(op);
-/** Kernels by scalar function: a primitive whose scalar expression is that function of its operand runs them. */
-const scalarKernels = new Map<string, Kernel>(TRANSCENDENTAL_OPS.map((op) => [op, transcendentalKernel(op)]));
+for (const op of UNARY_OPS) kernels[op] = unaryKernel((d) => unaryName(op, d));
+/**
+ * Kernels by scalar function: a primitive whose scalar expression is that function of its operand
+ * runs them (float32 exp/tanh, see transcendental-kernel.ts; float64 stays on Math.exp / Math.tanh).
+ */
+const scalarKernels = new Map<string, Kernel>(TRANSCENDENTAL_OPS.map((op) => [op, unaryKernel(() => transcendentalName(op), (t) => t.dtype === 'float32')]));
 
 /** The wasm kernel of a primitive: by its name, or by its record's scalar expression (float32 exp and tanh). */
 function kernelOf(prim: KernelPrim, params: unknown): Kernel | undefined {
@@ -187,6 +197,9 @@ export const hasWasmKernel = (prim: KernelPrim, params: unknown = {}): boolean =
 /** Whether this runtime can run the cpu-wasm kernels (WebAssembly with 128-bit SIMD). */
 export const wasmAvailable: boolean = wasmSimdAvailable();
 
+// `await x.data()` lets the finalizers of a forced collection run (heap.ts), as a GPU readback would
+setReadYield(() => (builtKernels()?.heap.pressure.reaping ? new Promise<void>((resolve) => afterTurn(resolve)) : undefined));
+
 /** The cpu-wasm backend (see the file comment). */
 export const wasmBackend: Backend = {
   name: 'cpu-wasm',
@@ -200,4 +213,17 @@ export const wasmBackend: Backend = {
     }
     return out ?? cpuBackend.execute(prim, inputs, params, outAvals);
   },
+  defer(prim, [x], params, outAvals) {
+    if (!isFloat(x!)) return null;
+    const o = outAvals[0]!;
+    const view =
+      prim.name === 'transpose'
+        ? isMatrixTranspose((params as { perm: readonly number[] }).perm) || null
+        : prim.name === 'broadcast_in_dim'
+          ? broadcastBlock(x!, o.shape, (params as { dims: readonly number[] }).dims)
+          : null;
+    if (view === null) return null;
+    return ArrayTensor.deferred(o.shape, o.dtype, this.name, { prim: prim.name, params, source: x!, view }, () => this.execute(prim, [x!], params, outAvals)[0]!);
+  },
+  allocate: (dtype, n) => (n > 0 ? (getKernels().heap.resident(dtype, n) ?? undefined) : undefined),
 };

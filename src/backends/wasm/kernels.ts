@@ -1,12 +1,13 @@
 /**
  * The compiled cpu-wasm kernels: one module, generated at first use from the kernel generators,
- * instantiated on the arena's memory. Worker threads instantiate the same compiled module on the
+ * instantiated on the arena's memory (whose regions the heap hands out). Worker threads instantiate the same compiled module on the
  * same (shared) memory, so a kernel runs identically on every thread.
  *
  * Relaxed-SIMD fused multiply-add is used when the engine validates it (Node ≥ 22 ships it; on
  * Node 20 it exists behind `--experimental-wasm-relaxed-simd`). PARTAX_WASM_FMA=0 turns it off.
  */
 import { Arena } from './arena.js';
+import { Heap } from './heap.js';
 import { addElementwiseKernels } from './elementwise-kernel.js';
 import { ModuleBuilder } from './module-builder.js';
 import { addGemmKernel, gemmF32, gemmF64, type GemmShape } from './matmul-kernel.js';
@@ -20,6 +21,8 @@ export type KernelFn = (...args: number[]) => void;
 /** The compiled module, its instance on the arena memory and the blocking it was built with. */
 export interface Kernels {
   readonly arena: Arena;
+  /** The allocator of the arena's memory: tensors' regions and kernels' scratch. */
+  readonly heap: Heap;
   readonly module: WebAssembly.Module;
   readonly exports: Readonly<Record<string, KernelFn>>;
   readonly gemm: { readonly float32: GemmShape; readonly float64: GemmShape };
@@ -46,6 +49,9 @@ export function wasmSimdAvailable(): boolean {
 
 let kernels: Kernels | undefined;
 
+/** The kernels if they were built already (nothing is built to answer). */
+export const builtKernels = (): Kernels | undefined => kernels;
+
 /** The kernels, built and compiled on first use. */
 export function getKernels(): Kernels {
   if (kernels) return kernels;
@@ -61,6 +67,6 @@ export function getKernels(): Kernels {
   addTranscendentalKernels(mod);
   const module = new WebAssembly.Module(mod.bytes() as BufferSource);
   const instance = new WebAssembly.Instance(module, { env: { memory: arena.memory } });
-  kernels = { arena, module, exports: instance.exports as unknown as Record<string, KernelFn>, gemm, fma };
+  kernels = { arena, heap: new Heap(arena), module, exports: instance.exports as unknown as Record<string, KernelFn>, gemm, fma };
   return kernels;
 }

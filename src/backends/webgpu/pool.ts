@@ -2,18 +2,19 @@
  * A pool of GPU storage buffers reused by size class, so that a training loop allocating the same
  * shapes every step recycles the same buffers instead of asking the driver for new ones.
  *
- * Sizes are rounded up to a class: 256 bytes at least, then powers of two split in quarters above
- * 1 KiB (at most 25 % waste). A {@link GpuStorage} is reference counted: tensors that share a
+ * Sizes are rounded up to a class (../size-class.ts: 256 bytes at least, then powers of two split
+ * in quarters above 1 KiB, at most 25 % waste). A {@link GpuStorage} is reference counted: tensors that share a
  * buffer (reshape, stop_gradient) each hold a reference; the last release puts the buffer on its
  * class's free list. Free buffers beyond `maxFreeBytes` (or the peak live bytes, when larger) are
  * destroyed, but only by {@link trim}, which the queue calls right after a submit so that no
  * unsubmitted command still uses them. Uploads reuse a free buffer too (written with
  * `queue.writeBuffer`) once the batch of commands that may still read it has been submitted.
- * Tensors release their buffers from finalizers; see {@link PressurePolicy} for how the pool
+ * Tensors release their buffers from finalizers; see {@link GcPressure} (../gc-pressure.ts) for how the pool
  * makes those run in a loop that V8 alone would rarely collect.
  */
 
-import { nodeBuiltin } from '../node-builtin.js';
+import { GcPressure } from '../gc-pressure.js';
+import { sizeClass } from '../size-class.js';
 import { WebGPUError } from './errors.js';
 
 /** Buffer usage flags (the WebGPU constants, spelled here so no globals are needed). */
@@ -47,48 +48,6 @@ export interface PoolStats {
   readonly forcedGcs: number;
 }
 
-/** The size class of a request of `bytes` bytes. */
-export function sizeClass(bytes: number): number {
-  if (bytes <= 256) return 256;
-  if (bytes <= 1024) return 2 ** Math.ceil(Math.log2(bytes));
-  const step = 2 ** Math.floor(Math.log2(bytes - 1)) / 4;
-  return Math.ceil(bytes / step) * step;
-}
-
-/**
- * Memory pressure. GPU buffers are invisible to V8's heuristics: a loop whose tensors die young
- * but get promoted to the old generation frees nothing until a major GC, which a small JS heap
- * rarely needs. So when the live bytes pass a watermark, the pool asks V8 for a full collection;
- * the finalizers of the dead tensors then return their buffers when the event loop next turns (an
- * await of a readback, say). The watermark is twice the lowest live bytes seen since the last
- * forced collection was reaped, and at least `gcFloorBytes`. No second collection is forced
- * before the event loop has turned: in a loop that never yields, finalizers cannot run and a
- * collection would free nothing.
- */
-export interface PressurePolicy {
-  /** No collection is forced below this many live bytes (default 64 MiB; 0 disables forcing). */
-  gcFloorBytes: number;
-}
-
-type Collect = () => void;
-let collector: Collect | null | undefined;
-/**
- * V8's `gc`, from --expose-gc or enabled at run time (node:v8 and node:vm, loaded at the first
- * forced collection); null if neither works.
- */
-function gcFunction(): Collect | null {
-  if (collector !== undefined) return collector;
-  const g = (globalThis as { gc?: Collect }).gc;
-  if (typeof g === 'function') return (collector = g);
-  try {
-    nodeBuiltin<typeof import('node:v8')>('node:v8')!.setFlagsFromString('--expose-gc');
-    collector = nodeBuiltin<typeof import('node:vm')>('node:vm')!.runInNewContext('gc') as Collect;
-  } catch {
-    collector = null;
-  }
-  return collector;
-}
-
 let nextId = 1;
 /** A fresh buffer id (shared with the parameter buffers of the dispatcher). */
 export const newBufferId = (): number => nextId++;
@@ -111,14 +70,12 @@ export class BufferPool {
   private destroyed = false;
   /** Called with the ids of buffers about to be destroyed (the dispatcher drops its bind groups). */
   onDestroy: (ids: readonly number[]) => void = () => {};
-  /** See {@link PressurePolicy}. */
-  readonly pressure: PressurePolicy = { gcFloorBytes: 64 * 2 ** 20 };
-  /** The lowest live bytes since the last forced collection was reaped (the working set). */
-  private settled = 0;
-  /** A forced collection waits for the event loop to turn (its finalizers to run). */
-  private reaping = false;
+  /** GPU buffers are invisible to V8: a full collection is forced past a watermark (see {@link GcPressure}). */
+  readonly pressure: GcPressure = new GcPressure(64 * 2 ** 20);
   /** Full collections forced so far. */
-  forcedGcs = 0;
+  get forcedGcs(): number {
+    return this.pressure.forcedGcs;
+  }
 
   constructor(
     private readonly device: GPUDevice,
@@ -182,7 +139,7 @@ export class BufferPool {
     if (s.refs < 0) throw new Error(`webgpu pool: buffer ${s.id} released more often than retained`);
     this.live -= s.bytes;
     this.liveCount--;
-    if (this.live < this.settled) this.settled = this.live;
+    this.pressure.released(this.live);
 
     (this.free.get(s.bytes) ?? this.free.set(s.bytes, []).get(s.bytes)!).push(s.buffer);
     this.releasedIn.set(s.buffer, this.serial);
@@ -226,19 +183,9 @@ export class BufferPool {
     this.free.clear();
   }
 
-  /** Forces a full GC when the live bytes pass the watermark (see {@link PressurePolicy}). */
+  /** Forces a full GC when the live bytes pass the watermark (see {@link GcPressure} (../gc-pressure.ts)). */
   private relieve(): void {
-    const floor = this.pressure.gcFloorBytes;
-    if (floor <= 0 || this.reaping || this.live < floor || this.live < 2 * this.settled) return;
-    const gc = gcFunction();
-    if (!gc) return;
-    gc();
-    this.forcedGcs++;
-    this.reaping = true;
-    setImmediate(() => {
-      this.reaping = false;
-      this.settled = this.live;
-    }).unref();
+    this.pressure.relieve(this.live, () => this.live);
   }
 
   private create(size: number, mapped: boolean): GPUBuffer {

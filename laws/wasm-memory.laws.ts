@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import * as P from '../src/index.js';
+import { ArrayTensor, type Tensor } from '../src/index.js';
+import { gcFunction } from '../src/backends/gc-pressure.js';
+import { Arena } from '../src/backends/wasm/arena.js';
+import { Heap } from '../src/backends/wasm/heap.js';
+import { getKernels } from '../src/backends/wasm/kernels.js';
+import { wasmAvailable } from '../src/backends/wasm/index.js';
+import { arbSeed, RUNS } from './harness/index.js';
+
+/**
+ * The memory of the cpu-wasm backend (src/backends/wasm/heap.ts): tensors live in the wasm memory,
+ * kernels read them in place, and a region comes back when its tensor is collected.
+ *
+ * - Generated programs run with memory pressure (a full collection and a turn of the event loop
+ *   between steps, freed regions filled with NaN bits and reused at once) give the CPU backend's
+ *   numbers, step after step, and outputs kept across those collections still read right: no
+ *   kernel reads a freed region, no region is freed while its tensor lives.
+ * - The heap reuses regions: a training loop's memory top and live bytes stay flat over its steps.
+ * - Where the heap refuses regions (a cap, a memory without SharedArrayBuffer), results are host
+ *   buffers with the same values.
+ */
+
+const skip = wasmAvailable ? false : 'cpu-wasm: this runtime has no WebAssembly SIMD; backend absent, laws skipped';
+if (skip) console.log(`# ${skip}`);
+
+type F = 'float32' | 'float64';
+const TOL: Record<F, { rtol: number; atol: number }> = {
+  // float64: kernels sum in another order than the oracle (matmul, reductions): a few ulps per
+  // operation, over at most 8 operations on values of order 1
+  float64: { rtol: 1e-9, atol: 1e-9 },
+  // float32: the same with ε = 2^-24 and sums of up to 33 terms; tanh/exp within 1 ulp
+  float32: { rtol: 2e-4, atol: 2e-4 },
+};
+
+/** Full collection, then one turn of the event loop so that the finalizers run. */
+async function collect(): Promise<void> {
+  const gc = gcFunction();
+  assert.ok(gc, 'V8 gc is available (--expose-gc or enabled at run time)');
+  gc();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Continuous operations over nodes of one shape [m, n]: resident operands, scalar operands on
+ * either side, row and column broadcasts, GEMMs with either operand transposed, reductions.
+ */
+const MENU: ((a: Tensor, b: Tensor) => Tensor)[] = [
+  (a) => P.tanh(a),
+  (a, b) => P.mul(a, b),
+  (a, b) => P.add(a, b),
+  (a, b) => P.sub(a, P.mul(b, 0.5)),
+  (a, b) => P.div(a, P.add(P.abs(b), 1)),
+  (a, b) => P.add(a, P.sum(b, 0)),
+  (a, b) => P.mul(a, P.mean(b, 1, { keepdims: true })),
+  (a, b) => P.div(P.matmul(P.matmul(a, P.transpose(b)), b), a.size),
+  (a, b) => P.div(P.matmul(a, P.matmul(P.transpose(a), b)), a.size),
+  (a, b) => P.maximum(a, b),
+  (a, b) => P.minimum(a, P.neg(b)),
+  (a) => P.exp(P.tanh(a)),
+  (a) => P.sqrt(P.add(P.abs(a), 0.5)),
+  (a) => P.sub(2, a),
+  (a) => P.div(1, P.add(P.abs(a), 1)),
+  (a, b) => P.transpose(P.add(P.transpose(a), P.transpose(b))),
+];
+
+interface Prog {
+  readonly dtype: F;
+  readonly shape: readonly [number, number];
+  readonly ops: readonly (readonly [number, number, number])[];
+}
+
+/** Sizes around the 256-element cut-off below which elementwise kernels stay in JavaScript. */
+const arbDim = fc.constantFrom(1, 3, 8, 16, 17, 33);
+const arbProg: fc.Arbitrary<Prog> = fc.record({
+  dtype: fc.constantFrom<F>('float32', 'float64'),
+  shape: fc.tuple(arbDim, arbDim),
+  ops: fc.array(fc.tuple(fc.nat(MENU.length - 1), fc.nat(), fc.nat()), { minLength: 1, maxLength: 8 }),
+});
+
+/** The program's nodes after the inputs (x, y). */
+const run = (prog: Prog, x: Tensor, y: Tensor): Tensor[] => {
+  const nodes = [x, y];
+  for (const [k, i, j] of prog.ops) nodes.push(MENU[k]!(nodes[i % nodes.length]!, nodes[j % nodes.length]!));
+  return nodes.slice(2);
+};
+
+/** Inputs in [−1.5, 1.5] from a seed, on `backend`; on cpu-wasm the second is made by a kernel (resident). */
+function inputs(prog: Prog, seed: number, backend: 'cpu' | 'cpu-wasm'): [Tensor, Tensor] {
+  return P.withBackend(backend, () => {
+    const [m, n] = prog.shape;
+    const make = (s: number) => P.fromBuffer(Float64Array.from({ length: m * n }, (_, i) => 1.5 * Math.sin(s + 0.7 * i)), 'float64', [m, n]);
+    const x = P.astype(make(seed), prog.dtype);
+    return [x, P.mul(P.astype(make(seed + 1), prog.dtype), 1)];
+  });
+}
+
+function assertNear(got: ArrayLike<number>, want: ArrayLike<number>, tol: { rtol: number; atol: number }, label: string): void {
+  assert.equal(got.length, want.length, `${label}: lengths`);
+  for (let i = 0; i < got.length; i++) {
+    const d = Math.abs(got[i]! - want[i]!);
+    if (!(d <= tol.atol + tol.rtol * Math.abs(want[i]!))) assert.fail(`${label}: element ${i}: cpu-wasm ${got[i]} vs cpu ${want[i]}`);
+  }
+}
+
+test('memory pressure: generated programs on cpu-wasm give the CPU numbers with collections between steps; kept outputs survive them', { skip }, async () => {
+  const heap = getKernels().heap;
+  heap.poison = true;
+  try {
+    await fc.assert(
+      fc.asyncProperty(arbProg, arbSeed, async (prog, seed) => {
+        const want = P.withBackend('cpu', () => run(prog, ...inputs(prog, seed, 'cpu')).map((t) => t.dataSync()));
+        const kept = P.withBackend('cpu-wasm', () => run(prog, ...inputs(prog, seed, 'cpu-wasm')));
+        await collect();
+        for (let step = 0; step < 2; step++) {
+          const again = P.withBackend('cpu-wasm', () => run(prog, ...inputs(prog, seed, 'cpu-wasm')).map((t) => t.dataSync()));
+          again.forEach((g, i) => assertNear(g, want[i]!, TOL[prog.dtype], `step ${step}, node ${i}`));
+          await collect();
+        }
+        kept.forEach((t, i) => assertNear(t.dataSync(), want[i]!, TOL[prog.dtype], `kept node ${i} after 3 collections`));
+      }),
+      RUNS,
+    );
+  } finally {
+    heap.poison = false;
+  }
+});
+
+test('the heap reuses regions: a training loop on cpu-wasm keeps its memory top and live bytes flat', { skip }, async () => {
+  const heap = getKernels().heap;
+  await P.withBackend('cpu-wasm', async () => {
+    const k = P.random.split(P.random.key(3), 3);
+    let w = P.mul(P.random.normal(k[0]!, [64, 48], 'float32'), 0.1);
+    let v = P.mul(P.random.normal(k[1]!, [48, 10], 'float32'), 0.1);
+    const x = P.random.normal(k[2]!, [100, 64], 'float32');
+    const loss = (ps: [Tensor, Tensor]) => P.mean(P.square(P.matmul(P.tanh(P.matmul(x, ps[0])), ps[1])));
+    const samples: { top: number; live: number; reused: number }[] = [];
+    for (let step = 0; step < 40; step++) {
+      const [, [gw, gv]] = P.valueAndGrad(loss)([w, v]) as [Tensor, [Tensor, Tensor]];
+      w = P.sub(w, P.mul(gw, 0.1));
+      v = P.sub(v, P.mul(gv, 0.1));
+      await collect();
+      const s = heap.stats();
+      samples.push({ top: s.topBytes, live: s.liveBytes, reused: s.reused });
+    }
+    const [early, late] = [samples[9]!, samples[39]!];
+    assert.equal(late.top, early.top, `memory top grew from ${early.top} to ${late.top} bytes between steps 10 and 40`);
+    assert.ok(late.live <= early.live, `live bytes after a collection grew from ${early.live} to ${late.live} between steps 10 and 40`);
+    assert.ok(late.reused - early.reused >= 30 * 10, `regions reused over 30 steps: ${late.reused - early.reused}`);
+  });
+});
+
+test('a region comes back when its tensor is collected and is taken again at once; nothing else frees it', { skip }, async () => {
+  const heap = new Heap(new Arena(1)); // its own memory: no other test's regions in its free lists
+  heap.poison = true;
+  const make = () => heap.resident('float32', 1000)!;
+  let a: Float32Array | null = make();
+  const at = a.byteOffset;
+  a.fill(7);
+  const keep = make();
+  keep.fill(3);
+  await collect();
+  assert.ok(a.every((v) => v === 7), 'a live view keeps its region through a collection');
+  a = null;
+  await collect();
+  const b = make();
+  assert.equal(b.byteOffset, at, 'the freed region of the same class is the next one taken');
+  assert.ok(Number.isNaN(b[0]!), 'a freed region is poisoned (NaN bits) before it is taken again');
+  assert.ok(keep.every((v) => v === 3), 'a region still referenced is never freed');
+});
+
+test('refused regions: under a cap, past 2 GiB, or in a memory without SharedArrayBuffer, results are host buffers with the same values', { skip }, () => {
+  const heap = getKernels().heap;
+  assert.equal(new Heap(new Arena(1, false)).resident('float64', 10), null, 'no tensor lives in an unshared memory (its buffer detaches on growth)');
+  const before = heap.stats();
+  assert.equal(heap.resident('float32', 2 ** 29 + 1), null, 'a tensor past the 2 GiB the kernels address is refused (a host buffer), not an error');
+  assert.equal(heap.stats().topBytes, before.topBytes, 'and the memory did not grow for it');
+  fc.assert(
+    fc.property(arbProg, arbSeed, (prog, seed) => {
+      const free = P.withBackend('cpu-wasm', () => run(prog, ...inputs(prog, seed, 'cpu-wasm')).map((t) => t.dataSync()));
+      heap.maxResidentBytes = 0;
+      try {
+        const capped = P.withBackend('cpu-wasm', () => run(prog, ...inputs(prog, seed, 'cpu-wasm')));
+        for (const t of capped) assert.ok((t as ArrayTensor).buffer.buffer instanceof ArrayBuffer, 'under a zero cap every result is a host buffer');
+        capped.forEach((t, i) => assert.deepEqual(t.dataSync(), free[i], `node ${i}: the copying path gives the resident path's values`));
+      } finally {
+        heap.maxResidentBytes = Infinity;
+      }
+    }),
+    { ...RUNS, numRuns: 30 },
+  );
+});
