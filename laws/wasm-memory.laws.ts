@@ -8,7 +8,7 @@ import { Arena } from '../src/backends/wasm/arena.js';
 import { Heap } from '../src/backends/wasm/heap.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
 import { wasmAvailable } from '../src/backends/wasm/index.js';
-import { arbSeed, RUNS } from './harness/index.js';
+import { arbSeed, RUNS, runs } from './harness/index.js';
 
 /**
  * The memory of the cpu-wasm backend (src/backends/wasm/heap.ts): tensors live in the wasm memory,
@@ -189,6 +189,6 @@ test('refused regions: under a cap, past 2 GiB, or in a memory without SharedArr
         heap.maxResidentBytes = Infinity;
       }
     }),
-    { ...RUNS, numRuns: 30 },
+    runs(30),
   );
 });
