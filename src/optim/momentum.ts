@@ -1,6 +1,6 @@
 import { add, mul, zerosLike } from '../ops/arith.js';
 import { type GradientTransformation, transformation } from './transformation.js';
-import { checkSameStructure, treeMap } from './tree-util.js';
+import { checkSameStructure, map, structure } from '../core/tree.js';
 
 /** Options of {@link traceMomentum}. */
 export interface TraceMomentumOptions {
@@ -40,11 +40,11 @@ export function traceMomentum({ momentum, dampening = 0, nesterov = false }: Tra
   if (nesterov && (momentum <= 0 || dampening !== 0))
     throw new RangeError(`traceMomentum: nesterov momentum needs momentum > 0 and dampening = 0 (as torch.optim.SGD), got momentum ${momentum}, dampening ${dampening}`);
   return transformation<TraceMomentumState>(
-    (params) => ({ trace: treeMap('traceMomentum', (p) => zerosLike(p), params), count: 0 }),
+    (params) => ({ trace: map('traceMomentum', (p) => zerosLike(p), params), count: 0 }),
     (g, { trace, count }) => {
-      checkSameStructure('traceMomentum', g, trace, ['updates', 'the momentum buffer']);
-      const buf = count === 0 ? g : treeMap('traceMomentum', (b, x) => add(mul(b, momentum), mul(x, 1 - dampening)), trace, g);
-      const out = nesterov ? treeMap('traceMomentum', (x, b) => add(x, mul(b, momentum)), g, buf) : buf;
+      checkSameStructure('traceMomentum', [structure(trace), structure(g)], ['the momentum buffer', 'the updates']);
+      const buf = count === 0 ? g : map('traceMomentum', (b, x) => add(mul(b, momentum), mul(x, 1 - dampening)), trace, g);
+      const out = nesterov ? map('traceMomentum', (x, b) => add(x, mul(b, momentum)), g, buf) : buf;
       return [out, { trace: buf, count: count + 1 }];
     },
   );

@@ -2,7 +2,7 @@ import { mul } from '../ops/arith.js';
 import { type Labels, leafLabels } from './partition-by.js';
 import { type ScalarOrSchedule, valueAt } from './schedule.js';
 import { type EmptyState, type GradientTransformation, transformation } from './transformation.js';
-import { treeMap, treeMapIndexed } from './tree-util.js';
+import { map, mapIndexed } from '../core/tree.js';
 
 const checkFinite = (op: string, name: string, v: number) => {
   if (!Number.isFinite(v)) throw new RangeError(`${op}: ${name} must be a finite number, got ${v}`);
@@ -17,7 +17,7 @@ export function scale(c: number): GradientTransformation<EmptyState> {
   checkFinite('scale', 'the factor', c);
   return transformation(
     () => ({}),
-    (u, s) => [treeMap('scale', (x) => mul(x, c), u), s],
+    (u, s) => [map('scale', (x) => mul(x, c), u), s],
   );
 }
 
@@ -39,7 +39,7 @@ export function scaleByLearningRate(lr: ScalarOrSchedule): GradientTransformatio
     (u, { count }) => {
       const v = valueAt(lr, count);
       checkFinite('scaleByLearningRate', `lr at step ${count}`, v);
-      return [treeMap('scaleByLearningRate', (x) => mul(x, -v), u), { count: count + 1 }];
+      return [map('scaleByLearningRate', (x) => mul(x, -v), u), { count: count + 1 }];
     },
   );
 }
@@ -55,7 +55,7 @@ export function scaleBySchedule(f: ScalarOrSchedule): GradientTransformation<Sca
     (u, { count }) => {
       const v = valueAt(f, count);
       checkFinite('scaleBySchedule', `the factor at step ${count}`, v);
-      return [treeMap('scaleBySchedule', (x) => mul(x, v), u), { count: count + 1 }];
+      return [map('scaleBySchedule', (x) => mul(x, v), u), { count: count + 1 }];
     },
   );
 }
@@ -80,7 +80,7 @@ export function scaleByGroupLearningRates(labels: Labels, lrs: Readonly<Record<s
         at[l] = valueAt(lrs[l]!, count);
         checkFinite('scaleByGroupLearningRates', `the rate of '${l}' at step ${count}`, at[l]);
       }
-      return [treeMapIndexed('scaleByGroupLearningRates', (i, x) => mul(x, -at[ls[i]!]!), u), { count: count + 1 }];
+      return [mapIndexed('scaleByGroupLearningRates', (i, x) => mul(x, -at[ls[i]!]!), u), { count: count + 1 }];
     },
   );
 }

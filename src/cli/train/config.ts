@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import { DecodeError, type DecodeIssue, decodeOrThrow, formatIssues, showValue } from '../../core/decode.js';
+import { isPlainObject } from '../../core/tree.js';
 import { BACKENDS } from '../backend.js';
 import { dir, int, nullable, num, oneOf, type OptionSpec, sizes } from './option-codecs.js';
 import { FLAG_USERS, OPTIMIZER_NAMES, OPTIMIZER_OPTIONS, optimizerEntry, resolveFlags } from './optimizers.js';
@@ -77,9 +78,6 @@ export function suggest(name: string, known: readonly string[]): string | null {
   }
   return best !== null && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
 }
-
-const isPlainObject = (u: unknown): u is Record<string, unknown> =>
-  typeof u === 'object' && u !== null && !Array.isArray(u) && [Object.prototype, null].includes(Object.getPrototypeOf(u));
 
 /**
  * The io-ts codec of {@link TrainOptions}: a JSON object of known options only; every bad or
