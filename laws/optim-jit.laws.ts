@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { add, div, full, grad, jit, mul, optim, sqrt, sum, tanh, type Tensor, tensor, tree } from '../src/index.js';
+import { hostDispatches } from '../src/backends/dispatch-count.js';
 import { withBackend } from '../src/backends/transfer.js';
 import { decodeOrThrow } from '../src/core/decode.js';
 import { flatten, showDef } from '../src/core/tree.js';
@@ -212,6 +213,42 @@ describe('optim under jit', () => {
       assert.throws(() => run(optim.sgd(plain), 1, true), (e: Error) => e instanceof TypeError && /scaleByLearningRate: the learning rate, a plain function of the step number, needs the step count as a number on the host.*jit/.test(e.message));
       assert.throws(() => run(optim.inject(({ lr: r }: { lr: number }) => optim.sgd(r), { lr: plain }), 1, true), /inject: the schedule of 'lr' needs the step count/);
     });
+  });
+
+  test('jitted Adam on the host is one loop per parameter (μ′, ν′ and θ′ its outputs) and at most two scalar loops (count and bias corrections); a call dispatches exactly the compiled steps', () => {
+    for (const backend of ['cpu', 'cpu-wasm']) {
+      withBackend(backend, () => {
+        fc.assert(
+          fc.property(arbParams('float32'), (params) => {
+            const opt = optim.adam(1e-3);
+            // the optimizer alone (the gradient an input): nothing but its own loops
+            const update = jit((g: unknown, s: unknown, p: unknown) => {
+              const [u, next] = opt.update(g, s as never, p);
+              return [optim.applyUpdates(p, u), next] as const;
+            });
+            const n = tree.leaves(params).length;
+            const g = tree.map((x) => mul(x, 0.5), params);
+            const steps = update.lower(g, opt.init(params), params).program.steps.filter((st) => st.kind === 'kernel' || st.kind === 'loop');
+            const perParam = steps.filter((st) => st.kind === 'loop' && st.covers.includes('sqrt'));
+            assert.equal(perParam.length, n, `${backend}: one update loop per parameter`);
+            // μ′ and ν′ of the parameter's dtype (a scalar parameter's loop may take in the scalar loops too, and store the count)
+            for (const st of perParam) if (st.kind === 'loop') assert.equal(st.stores.filter((v) => v.aval.dtype === st.out.aval.dtype).length, 2, `${backend}: the update loop also stores μ′ and ν′`);
+            const shown = steps.map((st) => (st.kind === 'loop' ? `loop{${st.covers.join(' ')}}` : st.kind)).join(', ');
+            assert.ok(steps.length <= n + 2, `${backend}: ${n} parameter loops and at most 2 scalar loops, got ${shown}`);
+            // the whole step: one trace, and each call runs exactly its compiled steps
+            const step = jit(stepOf(opt));
+            let [p, s] = [params as unknown, opt.init(params)];
+            for (let t = 0; t < 3; t++) [p, s] = step(p, s);
+            const compiled = step.lower(p, s).program.steps.filter((st) => st.kind === 'kernel' || st.kind === 'loop').length;
+            const before = hostDispatches();
+            step(p, s);
+            assert.equal(hostDispatches() - before, compiled, `${backend}: a call dispatches its compiled steps, no more`);
+            assert.equal(step.traceCount(), 1);
+          }),
+          { ...RUNS, numRuns: 25 },
+        );
+      });
+    }
   });
 
   test('counts saturate at 2³¹ − 1 instead of wrapping', () => {

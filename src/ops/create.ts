@@ -70,7 +70,7 @@ export function full<D extends DType = 'float32'>(shape: Shape, value: number, d
   checkShape('full', shape);
   if (dtype === 'int32' && !Number.isInteger(value)) throw new DTypeError(`full: ${value} is not an integer (dtype int32)`);
   const buf = allocate(dtype, sizeOf(shape));
-  if (value !== 0) buf.fill(value);
+  if (!Object.is(value, 0)) buf.fill(value); // −0 is a value too (a sign bit to keep)
   return new ArrayTensor(shape, dtype, buf, backendForNew(dtype, 'full'));
 }
 /** Zeros of `shape`. */
