@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
-import { add, grad, mul, optim, partition, sum, type Tensor, tensor } from '../src/index.js';
+import { add, grad, jit, mul, optim, partition, sum, type Tensor, tensor } from '../src/index.js';
 import { setBackend } from '../src/backends/registry.js';
 import { withBackend } from '../src/backends/transfer.js';
 import { initWebGPU, shutdownWebGPU } from '../src/backends/webgpu/index.js';
@@ -74,4 +74,29 @@ test('on WebGPU, NewtonSummary through masked, partitionBy and inject steps with
     }),
     runs(5),
   );
+});
+
+test('on WebGPU, a jitted Adam step (gradient, update, applyUpdates) traces once and follows the eager steps within float32 rounding; its bias corrections are float32 (no float64 there)', { skip: unavailable ?? false }, async () => {
+  await withBackend('webgpu', async () => {
+    const L = (p: Q) => add(sum(mul(mul(p.a, p.a), p.a)), mul(sum(p.b), sum(mul(p.a, p.a))));
+    const opt = optim.adamw(0.05, { weightDecay: 0.1 });
+    const step = (p: Q, s: unknown) => {
+      const [u, next] = opt.update(grad(L)(p), s as never, p);
+      return [optim.applyUpdates(p, u), next] as const;
+    };
+    const jitted = jit(step);
+    const p0 = { a: tensor([0.3, -0.7, 1.1], 'float32'), b: tensor([0.5, -0.2], 'float32') };
+    let [pe, se] = [p0 as Q, opt.init(p0) as unknown];
+    let [pj, sj] = [p0 as Q, opt.init(p0) as unknown];
+    for (let t = 0; t < 5; t++) {
+      [pe, se] = step(pe, se);
+      [pj, sj] = jitted(pj, sj);
+    }
+    assert.equal(jitted.traceCount(), 1, 'one trace for 5 steps');
+    // float32 kernels (fused or not) on the same inputs: within a few ulp per step over 5 steps
+    for (const k of ['a', 'b'] as const) {
+      const [x, y] = [await values(pj[k]), await values(pe[k])];
+      x.forEach((v, i) => assert.ok(Math.abs(v - y[i]!) <= 1e-5 * (1 + Math.abs(y[i]!)), `${k}[${i}]: jit ${v} vs eager ${y[i]}`));
+    }
+  });
 });

@@ -3,9 +3,8 @@
  * `applyUpdates`), written as a user would, eager or under `jit` (the whole step as one jitted
  * function). Beside PyTorch's `torch.optim.Adam` step in bench/cases/targets.ts.
  *
- * The optimizer state carries its step count as a plain number, which `jit` treats as a static
- * argument: today the jitted step traces again on every call. The bench reports that as it is
- * (the number of traces beside the number of calls).
+ * The optimizer state carries its step count as an int32 tensor, so the jitted step traces once;
+ * the bench reports the number of traces beside the number of calls (a retrace would show there).
  */
 import * as P from '../../src/index.js';
 import { hostDispatches } from '../../src/backends/dispatch-count.js';

@@ -51,6 +51,16 @@ export function backendForNew(dtype: DType, where: string): string {
   return current;
 }
 
+/** Whether the default backend can hold tensors of `dtype` (webgpu has no float64). */
+export function defaultHolds(dtype: DType): boolean {
+  try {
+    backends.get(current)?.checkDType?.(dtype, 'defaultHolds');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The backend that evaluates a primitive on these inputs: theirs when they agree; for inputs on
  * different backends, the default backend if one of them is on it, else the first input's (the

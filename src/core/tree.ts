@@ -4,6 +4,12 @@ import { Tensor } from './tensor.js';
 /**
  * Trees of tensors (JAX's pytrees): tensors at the leaves, arrays and plain records as nodes.
  * Other values (numbers, strings, booleans, null, undefined) are static: part of the structure.
+ *
+ * This is the one module of tree structure: flatten/unflatten, leaves and paths, comparing
+ * structures (with errors that name both trees and the first differing path), map and zip, and
+ * masked trees. It sits in core because the interpreters and transforms flatten their arguments;
+ * tree arithmetic, which needs ops, is in `src/tree/math.ts`, and `src/tree/index.ts` is the
+ * public `tree` namespace over both.
  */
 export type Tree = Tensor | readonly Tree[] | { readonly [k: string]: Tree } | number | string | boolean | null | undefined;
 
@@ -14,8 +20,15 @@ export type TreeDef =
   | { readonly kind: 'array'; readonly children: readonly TreeDef[] }
   | { readonly kind: 'record'; readonly keys: readonly string[]; readonly children: readonly TreeDef[] };
 
-const isRecord = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Tensor) && Object.getPrototypeOf(x) === Object.prototype;
+/** A plain record (`{…}`, or one made with a null prototype): a tree node, unlike class instances. */
+export const isPlainObject = (x: unknown): x is Record<string, unknown> => {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+};
+
+/** A leaf's path: keys and indices joined by dots (`layers.0.weight`). */
+const joinPath = (path: string, k: string | number) => (path ? `${path}.${k}` : String(k));
 
 /** Leaves (tensors, in depth-first key order) and the structure to rebuild the tree. */
 export function flatten(t: unknown): { leaves: Tensor[]; def: TreeDef } {
@@ -26,7 +39,7 @@ export function flatten(t: unknown): { leaves: Tensor[]; def: TreeDef } {
       return { kind: 'leaf' };
     }
     if (Array.isArray(x)) return { kind: 'array', children: x.map(go) };
-    if (isRecord(x)) {
+    if (isPlainObject(x)) {
       const keys = Object.keys(x);
       return { kind: 'record', keys, children: keys.map((k) => go(x[k])) };
     }
@@ -62,17 +75,6 @@ export function unflatten<T = Tree>(def: TreeDef, leaves: readonly unknown[]): T
 export const numLeaves = (d: TreeDef): number =>
   d.kind === 'leaf' ? 1 : d.kind === 'static' ? 0 : d.children.reduce((n, c) => n + numLeaves(c), 0);
 
-/** Structural equality of two tree definitions. */
-export function sameDef(a: TreeDef, b: TreeDef): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'leaf') return true;
-  if (a.kind === 'static') return Object.is(a.value, (b as typeof a).value);
-  const bc = b as typeof a;
-  if (a.children.length !== bc.children.length) return false;
-  if (a.kind === 'record' && a.keys.some((k, i) => k !== (bc as typeof a).keys[i])) return false;
-  return a.children.every((c, i) => sameDef(c, bc.children[i]!));
-}
-
 /** Renders a structure for error messages. */
 export function showDef(d: TreeDef): string {
   switch (d.kind) {
@@ -92,9 +94,252 @@ export function leavesWithPaths(t: unknown): [string, Tensor][] {
   const out: [string, Tensor][] = [];
   const go = (x: unknown, path: string) => {
     if (x instanceof Tensor) out.push([path, x]);
-    else if (Array.isArray(x)) x.forEach((c, i) => go(c, path ? `${path}.${i}` : String(i)));
-    else if (isRecord(x)) for (const k of Object.keys(x)) go(x[k], path ? `${path}.${k}` : k);
+    else if (Array.isArray(x)) x.forEach((c, i) => go(c, joinPath(path, i)));
+    else if (isPlainObject(x)) for (const k of Object.keys(x)) go(x[k], joinPath(path, k));
   };
   go(t, '');
   return out;
+}
+
+/**
+ * The tensor leaves of a tree, depth first (arrays in order, records in key order).
+ *
+ *     leaves({ w: a, b: [c, d] })  // [a, c, d]
+ */
+export const leaves = (t: unknown): Tensor[] => flatten(t).leaves;
+
+/** The structure of a tree (its {@link TreeDef}): everything but the tensors. */
+export const structure = (t: unknown): TreeDef => flatten(t).def;
+
+/**
+ * The path of every leaf, in {@link leaves} order: keys and indices joined by dots.
+ *
+ *     paths({ layers: [{ weight: w, bias: b }] })  // ['layers.0.weight', 'layers.0.bias']
+ */
+export const paths = (t: unknown): string[] => leavesWithPaths(t).map(([p]) => p);
+
+// ---- comparing structures -------------------------------------------------------------------
+
+/** What a structure node is, for error messages. */
+function describe(d: TreeDef): string {
+  switch (d.kind) {
+    case 'leaf':
+      return 'a tensor';
+    case 'static':
+      return d.value === undefined ? 'nothing' : `the static value ${JSON.stringify(d.value)}`;
+    case 'array':
+      return `an array of ${d.children.length}`;
+    case 'record': {
+      const ks = d.keys.length > 8 ? [...d.keys.slice(0, 8), '…'] : d.keys;
+      return `a record {${ks.join(', ')}}`;
+    }
+  }
+}
+
+const isZero = (d: TreeDef) => d.kind === 'static' && (d.value === null || d.value === undefined);
+
+/** Options of {@link firstDifference} and {@link checkSameStructure}. */
+export interface CompareOptions {
+  /**
+   * `null` or `undefined` in the second structure stands for any subtree of the first (a symbolic
+   * zero tangent, a masked leaf); against a static value it must still be that value.
+   */
+  readonly zeros?: boolean;
+}
+
+interface Difference {
+  /** Keys and indices from the root to the first node where the structures differ (innermost last). */
+  readonly path: (string | number)[];
+  readonly a: TreeDef;
+  readonly b: TreeDef;
+}
+
+/** The first node where `a` and `b` differ (its path is built only on failure: sameDef stays cheap). */
+function difference(a: TreeDef, b: TreeDef, zeros: boolean): Difference | null {
+  if (zeros && isZero(b) && a.kind !== 'static') return null;
+  const here = { path: [], a, b };
+  if (a.kind !== b.kind) return here;
+  if (a.kind === 'leaf') return null;
+  if (a.kind === 'static') return Object.is(a.value, (b as typeof a).value) ? null : here;
+  const bc = b as typeof a;
+  if (a.children.length !== bc.children.length) return here;
+  if (a.kind === 'record' && a.keys.some((k, i) => k !== (bc as typeof a).keys[i])) return here;
+  for (let i = 0; i < a.children.length; i++) {
+    const d = difference(a.children[i]!, bc.children[i]!, zeros);
+    if (d) {
+      d.path.unshift(a.kind === 'record' ? a.keys[i]! : i);
+      return d;
+    }
+  }
+  return null;
+}
+
+/** The first place where two structures differ, as "at 'path': X vs Y", or null if they agree. */
+export function firstDifference(a: TreeDef, b: TreeDef, opts: CompareOptions = {}): string | null {
+  const d = difference(a, b, opts.zeros === true);
+  return d && `at ${d.path.length ? `'${d.path.join('.')}'` : 'the root'}: ${describe(d.a)} vs ${describe(d.b)}`;
+}
+
+/** Structural equality of two tree definitions. */
+export const sameDef = (a: TreeDef, b: TreeDef): boolean => difference(a, b, false) === null;
+
+const ORDINALS = ['first', 'second', 'third', 'fourth', 'fifth'];
+/** "the first tree", "the second tree" … "tree 6". */
+const nthTree = (i: number) => (i < ORDINALS.length ? `the ${ORDINALS[i]} tree` : `tree ${i + 1}`);
+const clip = (s: string, n = 240) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/**
+ * Throws a ShapeError unless every structure `defs[i]` equals `defs[0]`, naming the caller `op`,
+ * both trees (`names[i]`, default "the first tree", "the second tree"…), the first path where they
+ * differ and both structures:
+ *
+ *     applyUpdates: the structure of the updates differs from that of the params at 'b': nothing vs a tensor (the params: {a: *, b: *}; the updates: {a: *})
+ */
+export function checkSameStructure(op: string, defs: readonly TreeDef[], names: readonly string[] = [], opts: CompareOptions = {}): void {
+  const name = (i: number) => names[i] ?? nthTree(i);
+  for (let i = 1; i < defs.length; i++) {
+    const where = firstDifference(defs[0]!, defs[i]!, opts);
+    if (where === null) continue;
+    throw new ShapeError(
+      `${op}: the structure of ${name(i)} differs from that of ${name(0)} ${where} (${name(0)}: ${clip(showDef(defs[0]!))}; ${name(i)}: ${clip(showDef(defs[i]!))})`,
+    );
+  }
+}
+
+// ---- mapping --------------------------------------------------------------------------------
+
+type LeafFn = (leaf: Tensor, ...rest: Tensor[]) => Tensor;
+
+/**
+ * `map(f, t, ...rest)`: the tree of `t`'s structure whose leaf i is `f(t_i, rest[0]_i, …)`. Every
+ * tree in `rest` must have `t`'s structure (else a ShapeError naming both, see
+ * {@link checkSameStructure}); `map(op, f, t, ...rest)` names the caller `op` in that error. The
+ * result has the type of `t`: `f` is expected to keep each leaf's dtype (use `tree.cast` to change
+ * dtypes).
+ *
+ *     const step = map((p, g) => sub(p, mul(g, 0.1)), params, grads);  // same type as params
+ *     map('scaleByAdam', (m, g) => add(mul(m, b1), mul(g, 1 - b1)), mu, grads);
+ */
+export function map<T>(f: LeafFn, t: T, ...rest: readonly NoInfer<T>[]): T;
+export function map<T>(op: string, f: LeafFn, t: T, ...rest: readonly NoInfer<T>[]): T;
+export function map<T>(...args: unknown[]): T {
+  const [op, f, t, ...rest] = (typeof args[0] === 'string' ? args : ['tree.map', ...args]) as [string, LeafFn, T, ...unknown[]];
+  const { leaves: ls, def } = flatten(t);
+  const others = rest.map((r) => flatten(r));
+  checkSameStructure(op, [def, ...others.map((o) => o.def)]);
+  return unflatten<T>(def, ls.map((x, i) => f(x, ...others.map((o) => o.leaves[i]!))));
+}
+
+/** Like {@link map} (with the caller's name `op`), but `f` also gets the leaf's index in flatten order. */
+export function mapIndexed<T>(op: string, f: (i: number, ...leaves: Tensor[]) => Tensor, t: T, ...rest: readonly NoInfer<T>[]): T {
+  let i = 0;
+  return map(op, (...ls: Tensor[]) => f(i++, ...ls), t, ...rest);
+}
+
+/**
+ * `zip(t, ...rest)`: the leaves of trees of one structure, grouped by position: entry i is
+ * `[t_i, rest[0]_i, …]`, in {@link leaves} order (a ShapeError if the structures differ).
+ * `zip(a, b).map(([x]) => x)` is `leaves(a)`, and `unflatten(structure(a), zip(a, b).map(g))` is
+ * `map((x, y) => g([x, y]), a, b)`.
+ *
+ *     for (const [p, g] of zip(params, grads)) console.log(p.shape, g.shape);
+ */
+export function zip(t: unknown, ...rest: readonly unknown[]): Tensor[][] {
+  const all = [t, ...rest].map((r) => flatten(r));
+  checkSameStructure('tree.zip', all.map((o) => o.def));
+  return all[0]!.leaves.map((_, i) => all.map((o) => o.leaves[i]!));
+}
+
+// ---- masked trees -------------------------------------------------------------------------------
+//
+// A *masked* tree is a tree with the leaves that a transformation must not see replaced by `null`
+// (optax's MaskedNode): `null` is a static node, so a masked tree keeps the paths of the leaves it
+// holds, and `map` over two masked trees with the same mask lines up.
+
+/** How leaves are picked: a function of the leaf's path (`layers.0.weight`) and value, or a tree of annotations. */
+export type LeafSelector<V> = ((path: string, leaf: Tensor) => V) | unknown;
+
+/**
+ * One annotation per tensor leaf of `tree`, in flatten order. `ann` is either a function
+ * `(path, leaf) → V`, or a tree with the structure of `tree` holding a `V` (tested by `isV`) where
+ * `tree` has a tensor. An annotation tree may also hold a `V` where `tree` has a whole subtree:
+ * it then applies to every leaf below (`{encoder: 'frozen', decoder: 'adam'}`). `op` names the
+ * caller and `what` the annotations ('mask', 'labels') in errors.
+ */
+export function leafAnnotations<V>(op: string, tree: unknown, ann: LeafSelector<V>, isV: (x: unknown) => x is V, what: string): V[] {
+  if (typeof ann === 'function')
+    return leavesWithPaths(tree).map(([p, x]) => {
+      const v = (ann as (path: string, leaf: Tensor) => V)(p, x);
+      if (!isV(v)) throw new TypeError(`${op}: the ${what} function returned ${String(v)} for leaf '${p}'`);
+      return v;
+    });
+  const out: V[] = [];
+  const go = (x: unknown, a: unknown, path: string) => {
+    if (isV(a)) {
+      for (let k = leaves(x).length; k > 0; k--) out.push(a);
+      return;
+    }
+    const at = path || '(root)';
+    const has = (there: string) => new ShapeError(`${op}: the ${what} tree has ${describeValue(a)} at '${at}' where the parameters have ${there}`);
+    if (x instanceof Tensor) throw has('a tensor');
+    if (Array.isArray(x)) {
+      if (!Array.isArray(a) || a.length !== x.length) throw has(`an array of ${x.length}`);
+      x.forEach((c, i) => go(c, a[i], joinPath(path, i)));
+      return;
+    }
+    if (isPlainObject(x)) {
+      if (!isPlainObject(a)) throw has('a record');
+      const extra = Object.keys(a).filter((k) => !(k in x));
+      if (extra.length) throw new ShapeError(`${op}: the ${what} tree has keys ${extra.join(', ')} at '${at}' that the parameters lack`);
+      for (const k of Object.keys(x)) go(x[k], a[k], joinPath(path, k));
+    }
+    // static parameter nodes (numbers, null…) hold no leaf: nothing to annotate
+  };
+  go(tree, ann, '');
+  return out;
+}
+
+/** What an annotation value is, for error messages. */
+const describeValue = (a: unknown): string => {
+  try {
+    return describe(flatten(a).def);
+  } catch {
+    return Object.prototype.toString.call(a);
+  }
+};
+
+/**
+ * The tree with the leaves whose `keep` flag is false replaced by `null` (a masked tree).
+ * `keep` is indexed in flatten order.
+ */
+export function maskLeaves<T>(tree: T, keep: readonly boolean[]): T {
+  const { leaves: ls, def } = flatten(tree);
+  if (keep.length !== ls.length) throw new ShapeError(`maskLeaves: ${keep.length} flags for ${ls.length} leaves`);
+  // replace dropped leaf nodes by static nulls in the structure itself
+  let i = 0;
+  const go = (d: TreeDef): TreeDef => {
+    switch (d.kind) {
+      case 'leaf':
+        return keep[i++] ? d : { kind: 'static', value: null };
+      case 'static':
+        return d;
+      case 'array':
+        return { kind: 'array', children: d.children.map(go) };
+      case 'record':
+        return { kind: 'record', keys: d.keys, children: d.children.map(go) };
+    }
+  };
+  return unflatten<T>(go(def), ls.filter((_, k) => keep[k]));
+}
+
+/**
+ * Merges the leaves of a masked tree (as returned by a transformation that saw `maskLeaves(tree,
+ * keep)`) back into `tree`: leaves with `keep` true come from `masked`, the others from `tree`.
+ */
+export function mergeMasked<T>(op: string, tree: T, keep: readonly boolean[], masked: unknown): T {
+  const kept = leaves(masked);
+  const nKeep = keep.filter(Boolean).length;
+  if (kept.length !== nKeep) throw new ShapeError(`${op}: the inner transformation returned ${kept.length} leaves for ${nKeep} selected ones`);
+  let j = 0;
+  return mapIndexed(op, (i, x) => (keep[i] ? kept[j++]! : x), tree);
 }

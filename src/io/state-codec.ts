@@ -2,7 +2,8 @@ import * as t from 'io-ts';
 import { showValue } from '../core/decode.js';
 import { showShape } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
-import { isPlainObject, tensorCodec, treeToJSON } from './tree-codec.js';
+import { isPlainObject } from '../core/tree.js';
+import { tensorCodec, treeToJSON } from './tree-codec.js';
 
 /**
  * Optimizer states as JSON (the checkpoints of `partax train`, or any saved optimizer state). A

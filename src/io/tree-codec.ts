@@ -3,7 +3,7 @@ import { allocate, type DType, DTYPES } from '../core/dtype.js';
 import { decodeOrThrow, parseOrThrow, showValue } from '../core/decode.js';
 import { type Shape, sizeOf } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
-import type { Tree } from '../core/tree.js';
+import { isPlainObject, type Tree } from '../core/tree.js';
 import { fromBuffer } from '../ops/create.js';
 
 /**
@@ -30,12 +30,6 @@ const MAX_BAD_VALUES = 3;
 const FLOAT32_MAX = 3.4028234663852886e38;
 const LEAF_KEYS = new Set(['shape', 'data', 'dtype']);
 
-/** A plain record (`{…}` or a null-prototype object): not an array, a tensor or a class instance. */
-export const isPlainObject = (x: unknown): x is Record<string, unknown> => {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
-};
 const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 /** Names used in the validation context (only their names show up in messages). */

@@ -47,12 +47,14 @@ export interface LoopSpec {
   readonly reads: readonly LoopRead[];
   readonly ops: readonly LoopOp[];
   readonly result: Ref;
+  /** Further values stored at each output index (second outputs of an elementwise loop), one buffer each. */
+  readonly stores?: readonly Ref[];
   readonly reduce: null | 'sum' | 'max' | 'min';
   readonly outDtype: DType;
   readonly accumulate?: { readonly outStrides: readonly number[]; readonly outSize: number };
 }
 
-/** A compiled loop: the input buffers (one per read), then the output buffer. */
+/** A compiled loop: the input buffers (one per read), the output buffer, then one buffer per store. */
 export type LoopFn = (...bufs: Buffer[]) => void;
 
 /** JavaScript functions of the scalar operations (neg and the infix ones are written inline). */
@@ -131,7 +133,7 @@ const term = (base: string, i: string, s: number): string => {
 };
 
 /**
- * The source of a function that returns the loop (parameters r0…r{n−1}, out); the outer function
+ * The source of a function that returns the loop (parameters r0…r{n−1}, out, s0…); the outer function
  * holds the double accumulators of an `accumulate` reduction into a float32/int32 output.
  */
 export function loopSource(spec: LoopSpec): string {
@@ -158,7 +160,8 @@ export function loopSource(spec: LoopSpec): string {
   const result = name(spec.result);
   const init = reduce === 'sum' ? '0' : reduce === 'max' ? '-Infinity' : 'Infinity';
   const scratch = acc !== null && spec.outDtype !== 'float64';
-  const params = [...spec.reads.map((_, r) => `r${r}`), 'out'].join(', ');
+  const stores = spec.reduce ? [] : (spec.stores ?? []);
+  const params = [...spec.reads.map((_, r) => `r${r}`), 'out', ...stores.map((_, q) => `s${q}`)].join(', ');
   const lines: string[] = ['"use strict";'];
   if (scratch) lines.push(`const scratch = new Float64Array(${acc.outSize});`);
   lines.push(`return function loop(${params}) {`, 'let o = 0;');
@@ -184,7 +187,10 @@ export function loopSource(spec: LoopSpec): string {
       lines.push(`for (let i${a + 1} = 0; i${a + 1} < ${shape[a + 1]}; i${a + 1}++) {`);
       body(a + 1);
       lines.push('}');
-    } else lines.push(!reduce ? `out[o++] = ${result};` : acc ? combine(`acc[${pos[R]}]`) : combine('acc'));
+    } else {
+      stores.forEach((ref, q) => lines.push(`s${q}[o] = ${name(ref)};`));
+      lines.push(!reduce ? `out[o++] = ${result};` : acc ? combine(`acc[${pos[R]}]`) : combine('acc'));
+    }
     if (reduce && !acc && a === nOuter - 1) lines.push('out[o++] = acc;');
   };
   body(-1);

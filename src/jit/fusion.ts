@@ -17,6 +17,12 @@ import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
  * The matmul + elementwise epilogue (x·W + b, then tanh) needs nothing special: the epilogue is an
  * ordinary group that reads the matmul output at its own index, and buffer planning (program.ts)
  * lets it write its result over that dying buffer, in place.
+ *
+ * With `stores` (host loops), an elementwise producer of the group's shape whose value is also
+ * needed elsewhere — a program output, or an input of equations that run after the group's root —
+ * is computed in the loop too and *stored* as a second output (a multi-output loop): Adam's
+ * μ' = b₁μ + (1 − b₁)g, ν' = b₂ν + (1 − b₂)g² and θ' = θ − lr·μ̂/(√ν̂ + ε), all three outputs of a
+ * step, are one pass over each parameter instead of three.
  */
 
 /** How the loop of a group treats each equation kind. */
@@ -38,6 +44,8 @@ export interface Group {
   readonly members: readonly number[];
   /** Structural equations absorbed as strided reads, in program order (a view may serve several groups). */
   readonly views: readonly number[];
+  /** Members whose value is also stored (second outputs of the loop, in program order). */
+  readonly stores: readonly number[];
   /** The reduction of the root, if it is one: what it computes and over which axes of its input. */
   readonly reduce: null | { readonly kind: 'sum' | 'max' | 'min'; readonly axes: readonly number[] };
   /** The loop's index space: the root's output shape, or the reduced input's shape. */
@@ -82,7 +90,7 @@ export interface FusionPlan {
  * consumer is placed before its producers are considered), then decides which absorbed views must
  * still be materialised for consumers outside the groups that read through them.
  */
-export function planFusion(j: Jaxpr, uses: Uses = usesOf(j)): FusionPlan {
+export function planFusion(j: Jaxpr, uses: Uses = usesOf(j), opts: { readonly stores?: boolean } = {}): FusionPlan {
   const eqns = j.equations;
   const kinds = eqns.map(eqnKind);
   const groupOf = new Int32Array(eqns.length).fill(-1);
@@ -95,6 +103,7 @@ export function planFusion(j: Jaxpr, uses: Uses = usesOf(j)): FusionPlan {
     const isReduce = kinds[k] === 'reduce';
     const shape = isReduce ? root.inputs[0]!.aval.shape : root.outputs[0]!.aval.shape;
     const members = new Set<number>(isReduce ? [] : [k]);
+    const stores = new Set<number>();
     const views = new Set<number>();
     groupOf[k] = gid;
     for (let changed = true; changed; ) {
@@ -105,11 +114,15 @@ export function planFusion(j: Jaxpr, uses: Uses = usesOf(j)): FusionPlan {
           if (p < 0) continue;
           const us = uses.users[v.id]!;
           if (kinds[p] === 'elementwise') {
+            if (groupOf[p] !== -1 || !shapeEq(eqns[p]!.outputs[0]!.aval.shape, shape)) continue;
             // stays in a register: every consumer is a member reading it at the loop index
-            if (groupOf[p] !== -1 || uses.outputs.has(v.id)) continue;
-            if (!us.every((u) => members.has(u) || u === k)) continue;
-            if (!shapeEq(eqns[p]!.outputs[0]!.aval.shape, shape)) continue;
+            const inside = !uses.outputs.has(v.id) && us.every((u) => members.has(u) || u === k);
+            // or is computed here and stored too: every other consumer runs after the root (so
+            // after this loop), and none reads it through a view of this group
+            const stored = !inside && opts.stores === true && !isReduce && us.every((u) => members.has(u) || u >= k);
+            if (!inside && !stored) continue;
             members.add(p);
+            if (stored) stores.add(p);
             groupOf[p] = gid;
           } else if (kinds[p] === 'view') {
             if (views.has(p)) continue;
@@ -136,6 +149,7 @@ export function planFusion(j: Jaxpr, uses: Uses = usesOf(j)): FusionPlan {
     groups.push({
       root: k,
       members: sorted(members),
+      stores: sorted(stores),
       views: sorted(views),
       reduce: root.prim.fusion.role === 'reduce' ? { kind: root.prim.fusion.monoid, axes: (root.params as { axes: readonly number[] }).axes } : null,
       shape,

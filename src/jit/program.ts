@@ -38,6 +38,8 @@ export type Step =
       /** Variable id of each read, in the loop's parameter order. */
       readonly reads: readonly number[];
       readonly out: Var;
+      /** Further outputs: values of members that are also stored (a multi-output loop). */
+      readonly stores: readonly Var[];
       /** Reads (by position) whose buffer the output may take over when it dies here. */
       readonly inPlace: readonly number[];
       /** Names of the equations the loop computes (members, reduction, absorbed views). */
@@ -108,7 +110,7 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
   const backend = getBackend(backendName);
   const host = HOST_BACKENDS.has(backend.name);
   const uses = usesOf(j);
-  const plan = host && opts.fuse !== false ? planFusion(j, uses) : null;
+  const plan = host && opts.fuse !== false ? planFusion(j, uses, { stores: true }) : null;
   const uniform = plan ? uniformConsts(j) : new Set<number>();
   const steps: Step[] = [];
   j.equations.forEach((e, k) => {
@@ -180,7 +182,8 @@ function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet
       const once = readVars.filter((id) => id === v.src.id).length === 1;
       if (identity && once && v.src.aval.dtype === out.aval.dtype) inPlace.push(r);
     });
-  return { kind: 'loop', fn, source, reads: readVars, out, inPlace, covers, copy: false, free: [] };
+  const stores = g.stores.map((m) => j.equations[m]!.outputs[0]!);
+  return { kind: 'loop', fn, source, reads: readVars, out, stores, inPlace, covers, copy: false, free: [] };
 }
 
 /** The loop of a fusion group, before code generation (host loops and WebGPU kernels share it). */
@@ -259,6 +262,7 @@ export function groupLoop(j: Jaxpr, g: Group, producer: Int32Array, uniform: Rea
     reads,
     ops,
     result,
+    stores: g.stores.map((m): Ref => ({ kind: 'op', index: opIndex.get(m)! })),
     reduce: g.reduce?.kind ?? null,
     outDtype: out.aval.dtype,
     ...(outStrides ? { accumulate: { outStrides, outSize: sizeOf(out.aval.shape) } } : {}),
@@ -282,14 +286,15 @@ function copyStep(e: Eqn, uniform: ReadonlySet<number>): Step {
     reduce: null,
     outDtype: out.aval.dtype,
   });
-  return { kind: 'loop', fn, source, reads: [src.id], out, inPlace: [], covers: [e.prim.name], copy: true, free: [] };
+  return { kind: 'loop', fn, source, reads: [src.id], out, stores: [], inPlace: [], covers: [e.prim.name], copy: true, free: [] };
 }
 
 /** Liveness: each variable is released after the step of its last read (never for outputs). */
 export function planFrees(j: Jaxpr, steps: Step[]): void {
   const last = new Int32Array(j.nVars).fill(-1);
   const readsOf = (s: Step): readonly number[] => (s.kind === 'kernel' ? s.eqn.inputs.map((v) => v.id) : s.kind === 'alias' ? [s.from] : s.reads);
-  const defsOf = (s: Step): readonly number[] => (s.kind === 'kernel' ? s.eqn.outputs.map((v) => v.id) : s.kind === 'alias' ? [s.to] : [s.out.id]);
+  const defsOf = (s: Step): readonly number[] =>
+    s.kind === 'kernel' ? s.eqn.outputs.map((v) => v.id) : s.kind === 'alias' ? [s.to] : s.kind === 'loop' ? [s.out.id, ...s.stores.map((v) => v.id)] : [s.out.id];
   for (const v of j.inputs) last[v.id] = 0;
   for (const c of j.consts) last[c.v.id] = 0;
   steps.forEach((s, i) => {
@@ -377,8 +382,13 @@ function runProgram(
     } else if (s.kind === 'gpu') {
       throw new Error('jit: a WebGPU kernel step in a host program (internal error)');
     } else {
-      const { dtype, shape } = s.out.aval;
-      const n = sizeOf(shape);
+      /** A buffer for output `v`: a dead one of its size from the pool, else a new one (resident where the backend allocates). */
+      const fresh = (v: Var): Buffer => {
+        const [dtype, n] = [v.aval.dtype, sizeOf(v.aval.shape)];
+        const b = pool.get(poolKey(dtype, n))?.pop() ?? backend.allocate?.(dtype, n) ?? allocate(dtype, n);
+        owned.add(storeOf(b));
+        return b;
+      };
       let out: Buffer | undefined;
       for (const r of s.inPlace) {
         const b = vals[s.reads[r]!]!;
@@ -387,16 +397,18 @@ function runProgram(
           break;
         }
       }
-      if (!out) {
-        out = pool.get(poolKey(dtype, n))?.pop() ?? backend.allocate?.(dtype, n) ?? allocate(dtype, n);
-        owned.add(storeOf(out));
-      }
+      out ??= fresh(s.out);
+      const stored = s.stores.map(fresh);
       const bufs = s.reads.map((id) => vals[id]!);
-      bufs.push(out);
+      bufs.push(out, ...stored);
       countHostDispatch();
       s.fn(...bufs);
       vals[s.out.id] = out;
       hold(out);
+      s.stores.forEach((v, q) => {
+        vals[v.id] = stored[q]!;
+        hold(stored[q]!);
+      });
     }
     for (const id of s.free) release(id);
     if (timings) timings[i] = timings[i]! + performance.now() - t0;
@@ -415,7 +427,8 @@ export function describe(steps: readonly Step[], timings?: Float64Array): string
       if (s.kind === 'alias') return `${v(s.to)} = alias ${s.prim}(${v(s.from)})${free}`;
       if (s.kind === 'gpu') return `${v(s.out.id)}:${s.out.aval.dtype}${showShape(s.out.aval.shape)} = wgsl{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${free}`;
       const inPlace = s.inPlace.length ? ` [may write over ${s.inPlace.map((r) => v(s.reads[r]!)).join('/')}]` : '';
-      return `${v(s.out.id)}:${s.out.aval.dtype}${showShape(s.out.aval.shape)} = ${s.copy ? "copy" : "loop"}{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
+      const outs = [s.out, ...s.stores].map((o) => `${v(o.id)}:${o.aval.dtype}${showShape(o.aval.shape)}`).join(', ');
+      return `${outs} = ${s.copy ? "copy" : "loop"}{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
   }
 }
 

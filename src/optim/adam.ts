@@ -1,6 +1,7 @@
-import { add, div, mul, sqrt, zerosLike } from '../ops/arith.js';
+import { checkSameStructure, map, structure } from '../core/tree.js';
+import { add, astype, div, mul, sqrt, zerosLike } from '../ops/arith.js';
+import { biasCorrection, checkCount, type Count, incrementCount, perDType, zeroCount } from './count.js';
 import { type GradientTransformation, transformation } from './transformation.js';
-import { checkSameStructure, treeMap } from './tree-util.js';
 
 /** Options of {@link scaleByAdam}. */
 export interface ScaleByAdamOptions {
@@ -14,9 +15,12 @@ export interface ScaleByAdamOptions {
   readonly epsRoot?: number;
 }
 
-/** State of {@link scaleByAdam}: step count, first moments μ and second moments ν (trees like params). */
+/**
+ * State of {@link scaleByAdam}: the step count (an int32 scalar tensor, so that a jitted step
+ * traces once), first moments μ and second moments ν (trees like params).
+ */
 export interface ScaleByAdamState {
-  readonly count: number;
+  readonly count: Count;
   readonly mu: unknown;
   readonly nu: unknown;
 }
@@ -43,15 +47,16 @@ export function scaleByAdam({ b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 }: S
   checkNonNeg('scaleByAdam', 'eps', eps);
   checkNonNeg('scaleByAdam', 'epsRoot', epsRoot);
   return transformation<ScaleByAdamState>(
-    (params) => ({ count: 0, mu: treeMap('scaleByAdam', (p) => zerosLike(p), params), nu: treeMap('scaleByAdam', (p) => zerosLike(p), params) }),
+    (params) => ({ count: zeroCount(), mu: map('scaleByAdam', (p) => zerosLike(p), params), nu: map('scaleByAdam', (p) => zerosLike(p), params) }),
     (g, { count, mu, nu }) => {
-      checkSameStructure('scaleByAdam', g, mu, ['updates', 'the first moments']);
-      const mu2 = treeMap('scaleByAdam', (m, x) => add(mul(m, b1), mul(x, 1 - b1)), mu, g);
-      const nu2 = treeMap('scaleByAdam', (v, x) => add(mul(v, b2), mul(mul(x, x), 1 - b2)), nu, g);
-      const t = count + 1;
-      const bc1 = 1 - b1 ** t;
-      const bc2 = 1 - b2 ** t;
-      const out = treeMap('scaleByAdam', (m, v) => div(div(m, bc1), add(sqrt(add(div(v, bc2), epsRoot)), eps)), mu2, nu2);
+      checkSameStructure('scaleByAdam', [structure(mu), structure(g)], ['the first moments', 'the updates']);
+      const t = incrementCount(checkCount('scaleByAdam', count));
+      // 1 − bᵗ in float64 (float32 on webgpu), rounded once to each leaf's dtype
+      const bc1 = perDType((dt) => astype(biasCorrection(b1, t), dt));
+      const bc2 = perDType((dt) => astype(biasCorrection(b2, t), dt));
+      const mu2 = map('scaleByAdam', (m, x) => add(mul(m, b1), mul(x, 1 - b1)), mu, g);
+      const nu2 = map('scaleByAdam', (v, x) => add(mul(v, b2), mul(mul(x, x), 1 - b2)), nu, g);
+      const out = map('scaleByAdam', (m, v) => div(div(m, bc1(m.dtype)), add(sqrt(add(div(v, bc2(v.dtype)), epsRoot)), eps)), mu2, nu2);
       return [out, { count: t, mu: mu2, nu: nu2 }];
     },
   );
@@ -91,11 +96,11 @@ export function scaleByRms({ decay = 0.9, eps = 1e-8, epsInSqrt = true, initialS
   checkNonNeg('scaleByRms', 'eps', eps);
   checkNonNeg('scaleByRms', 'initialScale', initialScale);
   return transformation<ScaleByRmsState>(
-    (params) => ({ nu: treeMap('scaleByRms', (p) => add(zerosLike(p), initialScale), params) }),
+    (params) => ({ nu: map('scaleByRms', (p) => add(zerosLike(p), initialScale), params) }),
     (g, { nu }) => {
-      checkSameStructure('scaleByRms', g, nu, ['updates', 'the second moments']);
-      const nu2 = treeMap('scaleByRms', (v, x) => add(mul(v, decay), mul(mul(x, x), 1 - decay)), nu, g);
-      const out = treeMap('scaleByRms', (x, v) => div(x, epsInSqrt ? sqrt(add(v, eps)) : add(sqrt(v), eps)), g, nu2);
+      checkSameStructure('scaleByRms', [structure(nu), structure(g)], ['the second moments', 'the updates']);
+      const nu2 = map('scaleByRms', (v, x) => add(mul(v, decay), mul(mul(x, x), 1 - decay)), nu, g);
+      const out = map('scaleByRms', (x, v) => div(x, epsInSqrt ? sqrt(add(v, eps)) : add(sqrt(v), eps)), g, nu2);
       return [out, { nu: nu2 }];
     },
   );

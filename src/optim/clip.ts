@@ -3,7 +3,7 @@ import { sum } from '../ops/reduce.js';
 import { full } from '../ops/create.js';
 import type { Tensor } from '../core/tensor.js';
 import { type EmptyState, type GradientTransformation, transformation } from './transformation.js';
-import { treeLeaves, treeMap } from './tree-util.js';
+import { leaves, map } from '../core/tree.js';
 
 /**
  * The global Euclidean norm √(Σ_leaves Σ x²) of a tree, as a float64 scalar tensor (each leaf's
@@ -12,7 +12,7 @@ import { treeLeaves, treeMap } from './tree-util.js';
  *     globalNorm({ a: tensor([3], 'float64'), b: tensor([4], 'float64') }).item() // 5
  */
 export function globalNorm(tree: unknown): Tensor<'float64'> {
-  const squares = treeLeaves(tree).map((x) => astype(sum(mul(x, x)), 'float64'));
+  const squares = leaves(tree).map((x) => astype(sum(mul(x, x)), 'float64'));
   return sqrt(squares.reduce((a, b) => add(a, b), full([], 0, 'float64')));
 }
 
@@ -29,7 +29,7 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyS
     () => ({}),
     (u, s) => {
       const factor = div(maxNorm, maximum(globalNorm(u), maxNorm));
-      return [treeMap('clipByGlobalNorm', (x) => mul(x, astype(factor, x.dtype)), u), s];
+      return [map('clipByGlobalNorm', (x) => mul(x, astype(factor, x.dtype)), u), s];
     },
   );
 }

@@ -18,11 +18,17 @@ export { scale, scaleByLearningRate, scaleBySchedule, scaleByGroupLearningRates,
 export { traceMomentum, type TraceMomentumOptions, type TraceMomentumState } from './momentum.js';
 export { scaleByAdam, scaleByRms, type ScaleByAdamOptions, type ScaleByAdamState, type ScaleByRmsOptions, type ScaleByRmsState } from './adam.js';
 export { addDecayedWeights } from './weight-decay.js';
+export { type Count, zeroCount, incrementCount, MAX_COUNT, biasCorrection, countFloat } from './count.js';
 export { clipByGlobalNorm, globalNorm } from './clip.js';
 export { sgd, momentum, adam, adamw, rmsprop, type MomentumOptions, type AdamWOptions } from './alias.js';
 export {
   type Schedule,
   type ScalarOrSchedule,
+  type FormulaSchedule,
+  type Formula,
+  type Arith,
+  hasFormula,
+  scheduleAtCount,
   constantSchedule,
   piecewiseConstantSchedule,
   stepDecaySchedule,

@@ -1,9 +1,13 @@
+import { checkCount, type Count, hostCount, incrementCount, zeroCount } from './count.js';
 import { type ScalarOrSchedule, valueAt } from './schedule.js';
 import { fromSteps, type GradientTransformation, readsHost, stepsOf } from './transformation.js';
 
-/** State of {@link inject}: the step count, the hyper-parameters used at the last step, and the inner state. */
+/**
+ * State of {@link inject}: the step count (an int32 scalar tensor), the hyper-parameters used at
+ * the last step (numbers, for logs and {@link setHyperparams}), and the inner state.
+ */
 export interface InjectState<H, S> {
-  readonly count: number;
+  readonly count: Count;
   readonly hyperparams: Readonly<H>;
   readonly inner: S;
 }
@@ -17,6 +21,13 @@ export interface InjectState<H, S> {
  * whose state structure does not depend on the values (true of every builder in `optim`); it is
  * also called once when `inject` is, with the first step's values, to learn whether the
  * transformations read host values (then `inject` has `updateAsync` too).
+ *
+ * Under jit: the hyper-parameters are numbers, static to `jit`, so a jitted step traces once per
+ * distinct set of values (once, if they never change). A hyper-parameter given as a schedule is a
+ * function of the step number, so `inject` then reads its count on the host at every step, which
+ * only an eager step can do; for a jitted step with a scheduled learning rate, give the schedule
+ * to the transformation itself (`adam(cosineDecaySchedule(…))`: the built-in schedules evaluate on
+ * the count tensor).
  *
  *     const opt = inject(({ lr }) => adam(lr), { lr: 1e-3 });
  *     state = setHyperparams(state, { lr: 1e-4 });  // from the next step on
@@ -36,16 +47,20 @@ export function inject<K extends string, S, E>(
     }
     return out as H;
   };
+  const scheduled = keys.filter((k) => typeof hyperparams[k] === 'function');
   const first = make(evaluate(0));
   return fromSteps<InjectState<H, S>, E>(
-    (params) => ({ count: 0, hyperparams: evaluate(0), inner: first.init(params) }),
+    (params) => ({ count: zeroCount(), hyperparams: evaluate(0), inner: first.init(params) }),
     function* (updates, state, params, extra) {
-      const hp = evaluate(state.count, state.hyperparams);
+      const count = checkCount('inject', state.count);
+      // the step number is read only for the schedules among the hyper-parameters
+      const t = scheduled.length ? yield* hostCount('inject', `the schedule of '${scheduled[0]}'`, count) : 0;
+      const hp = evaluate(t, state.hyperparams);
       const [u, inner] = yield* stepsOf(make(hp), updates, state.inner, params, extra);
-      return [u, { count: state.count + 1, hyperparams: hp, inner }] as const;
+      return [u, { count: incrementCount(count), hyperparams: hp, inner }] as const;
     },
     // whether the built transformations read host values does not depend on the values
-    readsHost(first),
+    scheduled.length > 0 || readsHost(first),
   );
 }
 

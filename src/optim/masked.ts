@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/tensor.js';
 import { fromSteps, type GradientTransformation, readsHost, stepsOf } from './transformation.js';
-import { leafAnnotations, maskLeaves, mergeMasked } from './tree-util.js';
+import { leafAnnotations, maskLeaves, mergeMasked } from '../core/tree.js';
 
 /**
  * Which leaves a transformation applies to: a function `(path, leaf) → boolean` (called with the

@@ -1,6 +1,7 @@
-import { add, mul, zerosLike } from '../ops/arith.js';
+import { add, eq, full, mul, sub, where, zerosLike } from '../ops/arith.js';
+import { checkCount, type Count, incrementCount, perDType, zeroCount } from './count.js';
 import { type GradientTransformation, transformation } from './transformation.js';
-import { checkSameStructure, treeMap } from './tree-util.js';
+import { checkSameStructure, map, structure } from '../core/tree.js';
 
 /** Options of {@link traceMomentum}. */
 export interface TraceMomentumOptions {
@@ -15,11 +16,11 @@ export interface TraceMomentumOptions {
 /**
  * State of {@link traceMomentum}: the buffer (zeros before the first step; PyTorch creates it on
  * the first step, here the count says whether it exists, so the state keeps one structure) and
- * the step count.
+ * the step count (an int32 scalar tensor, so that a jitted step traces once).
  */
 export interface TraceMomentumState {
   readonly trace: unknown;
-  readonly count: number;
+  readonly count: Count;
 }
 
 /**
@@ -40,12 +41,20 @@ export function traceMomentum({ momentum, dampening = 0, nesterov = false }: Tra
   if (nesterov && (momentum <= 0 || dampening !== 0))
     throw new RangeError(`traceMomentum: nesterov momentum needs momentum > 0 and dampening = 0 (as torch.optim.SGD), got momentum ${momentum}, dampening ${dampening}`);
   return transformation<TraceMomentumState>(
-    (params) => ({ trace: treeMap('traceMomentum', (p) => zerosLike(p), params), count: 0 }),
+    (params) => ({ trace: map('traceMomentum', (p) => zerosLike(p), params), count: zeroCount() }),
     (g, { trace, count }) => {
-      checkSameStructure('traceMomentum', g, trace, ['updates', 'the momentum buffer']);
-      const buf = count === 0 ? g : treeMap('traceMomentum', (b, x) => add(mul(b, momentum), mul(x, 1 - dampening)), trace, g);
-      const out = nesterov ? treeMap('traceMomentum', (x, b) => add(x, mul(b, momentum)), g, buf) : buf;
-      return [out, { trace: buf, count: count + 1 }];
+      checkSameStructure('traceMomentum', [structure(trace), structure(g)], ['the momentum buffer', 'the updates']);
+      const c = checkCount('traceMomentum', count);
+      // buf = g at step 0, μ·buf + (1 − τ)·g after, without branching on the count (a tensor):
+      // buf' = (1 − τ)'·g − buf·(−μ)' with (1 − τ)' = 1 and (−μ)' = +0 at step 0. That is g exactly
+      // (g·1 = g, g − (+0·+0) = g, −0 and NaN included), and after step 0 it is μ·buf + (1 − τ)·g
+      // bit for bit (−(buf·−μ) = buf·μ exactly, and x − (−y) = x + y).
+      const first = eq(c, 0);
+      const gain = perDType((dt) => where(first, full([], 1, dt), 1 - dampening));
+      const decay = perDType((dt) => where(first, full([], 0, dt), -momentum));
+      const buf = map('traceMomentum', (b, x) => sub(mul(x, gain(x.dtype)), mul(b, decay(b.dtype))), trace, g);
+      const out = nesterov ? map('traceMomentum', (x, b) => add(x, mul(b, momentum)), g, buf) : buf;
+      return [out, { trace: buf, count: incrementCount(c) }];
     },
   );
 }

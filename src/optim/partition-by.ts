@@ -1,7 +1,7 @@
 import type { Tensor } from '../core/tensor.js';
 import type { ChainExtra } from './chain.js';
 import { fromSteps, type GradientTransformation, readsHost, type StateOf, stepsOf } from './transformation.js';
-import { leafAnnotations, maskLeaves, mergeMasked } from './tree-util.js';
+import { leafAnnotations, maskLeaves, mergeMasked } from '../core/tree.js';
 
 type AnyGT = GradientTransformation<any, any>;
 

@@ -1,6 +1,6 @@
 import { mul } from '../ops/arith.js';
 import { type GradientTransformation, transformation } from './transformation.js';
-import { treeMap } from './tree-util.js';
+import { map } from '../core/tree.js';
 
 /** Options of {@link reduceOnPlateau} (those of PyTorch's `ReduceLROnPlateau`). */
 export interface ReduceOnPlateauOptions {
@@ -130,7 +130,7 @@ export function reduceOnPlateau(opts: ReduceOnPlateauOptions = {}): GradientTran
     () => initialPlateauState(opts),
     (u, state, _params, extra) => {
       const next = extra?.value === undefined ? state : plateauStep(opts, state, extra.value);
-      return [next.scale === 1 ? u : treeMap('reduceOnPlateau', (x) => mul(x, next.scale), u), next];
+      return [next.scale === 1 ? u : map('reduceOnPlateau', (x) => mul(x, next.scale), u), next];
     },
   );
 }

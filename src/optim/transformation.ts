@@ -2,7 +2,7 @@ import { DTypeError, ShapeError } from '../core/errors.js';
 import { shapeEq, showShape } from '../core/shape.js';
 import { add } from '../ops/arith.js';
 import { done, driveAsync, driveSync, perform, type Steps } from './steps.js';
-import { checkSameStructure, treeMap } from './tree-util.js';
+import { checkSameStructure, map, structure } from '../core/tree.js';
 
 /**
  * A gradient transformation (optax's central abstraction): a pure pair
@@ -120,8 +120,8 @@ export const identity = (): GradientTransformation<EmptyState> => transformation
  *     params = applyUpdates(params, updates);
  */
 export function applyUpdates<P>(params: P, updates: unknown): P {
-  checkSameStructure('applyUpdates', updates, params);
-  return treeMap(
+  checkSameStructure('applyUpdates', [structure(params), structure(updates)], ['the params', 'the updates']);
+  return map(
     'applyUpdates',
     (p, u) => {
       if (p.dtype !== u.dtype) throw new DTypeError(`applyUpdates: a parameter is ${p.dtype} but its update is ${u.dtype} (no implicit promotion)`);
@@ -129,7 +129,7 @@ export function applyUpdates<P>(params: P, updates: unknown): P {
       return add(p, u);
     },
     params,
-    updates,
+    updates as P,
   );
 }
 

@@ -1,7 +1,7 @@
 import { add, mul } from '../ops/arith.js';
 import { leafMask, type Mask } from './masked.js';
 import { type EmptyState, type GradientTransformation, requireParams, transformation } from './transformation.js';
-import { checkSameStructure, treeMapIndexed } from './tree-util.js';
+import { checkSameStructure, mapIndexed, structure } from '../core/tree.js';
 
 /**
  * `addDecayedWeights(wd, mask?)`: updates ↦ updates + wd·params (decoupled weight decay when
@@ -16,9 +16,9 @@ export function addDecayedWeights(weightDecay: number, mask?: Mask): GradientTra
     () => ({}),
     (u, s, params) => {
       const p = requireParams('addDecayedWeights', params);
-      checkSameStructure('addDecayedWeights', u, p);
+      checkSameStructure('addDecayedWeights', [structure(p), structure(u)], ['the params', 'the updates']);
       const keep = mask === undefined ? null : leafMask('addDecayedWeights', u, mask);
-      return [treeMapIndexed('addDecayedWeights', (i, x, w) => (keep === null || keep[i] ? add(x, mul(w, weightDecay)) : x), u, p), s];
+      return [mapIndexed('addDecayedWeights', (i, x, w) => (keep === null || keep[i] ? add(x, mul(w, weightDecay)) : x), u, p), s];
     },
   );
 }

@@ -16,7 +16,7 @@ export const constant = <D extends DType>(buf: ArrayFor<D>, dtype: D, shape: Sha
 /** A tensor of `shape` filled with `value` (no checks: the caller validated both). */
 export function filled<D extends DType>(shape: Shape, value: number, dtype: D, where = 'full'): Tensor<D> {
   const buf = allocate(dtype, sizeOf(shape));
-  if (value !== 0) buf.fill(value);
+  if (!Object.is(value, 0)) buf.fill(value); // −0 is a value too (a sign bit to keep)
   return constant(buf, dtype, shape, where);
 }
 

@@ -2,7 +2,7 @@ import { DTypeError, ShapeError } from '../core/errors.js';
 import { isFloat } from '../core/dtype.js';
 import { shapeEq, showShape } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
-import { flatten, sameDef, showDef, type TreeDef, unflatten } from '../core/tree.js';
+import { checkSameStructure, flatten, type TreeDef, unflatten } from '../core/tree.js';
 import { add, mul } from '../ops/arith.js';
 import { fromBuffer, full, tensor, zeros } from '../ops/create.js';
 import type { MaybeZero } from '../transforms/args.js';
@@ -81,7 +81,7 @@ export const groupDirection = <P>(u: P, partition: CompiledPartition, s: number)
 export function checkDirection(fn: string, params: unknown, u: unknown): 'float32' | 'float64' {
   const p = flatten(params);
   const d = flatten(u);
-  if (!sameDef(p.def, d.def)) throw new ShapeError(`${fn}: the direction has structure ${showDef(d.def)} but the parameters have ${showDef(p.def)}`);
+  checkSameStructure(fn, [p.def, d.def], ['the parameters', 'the direction']);
   if (p.leaves.length === 0) throw new ShapeError(`${fn}: the parameter tree has no tensors`);
   const dtype = p.leaves[0]!.dtype;
   if (!isFloat(dtype)) throw new DTypeError(`${fn}: parameters must be float32 or float64, got ${dtype}`);

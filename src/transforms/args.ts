@@ -2,7 +2,7 @@ import { DTypeError, ShapeError } from '../core/errors.js';
 import { isFloat } from '../core/dtype.js';
 import { shapeEq, showShape } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
-import { flatten, numLeaves, sameDef, showDef, type TreeDef } from '../core/tree.js';
+import { checkSameStructure, flatten, numLeaves, showDef, type TreeDef } from '../core/tree.js';
 
 /** Argument plumbing shared by the transforms. */
 
@@ -15,12 +15,14 @@ export function argnumsList(fn: string, argnums: number | readonly number[], nar
   return list;
 }
 
-/** Checks that a tangent/cotangent tree matches its primal tree leaf by leaf. */
-export function checkMatching(fn: string, what: string, primal: unknown, other: unknown): { leaves: Tensor[]; def: TreeDef; others: Tensor[] } {
+/**
+ * Checks that a tangent/cotangent tree (`what`, e.g. 'the tangents') matches its primal tree (named
+ * `primalName`) leaf by leaf.
+ */
+export function checkMatching(fn: string, what: string, primal: unknown, other: unknown, primalName = 'the primals'): { leaves: Tensor[]; def: TreeDef; others: Tensor[] } {
   const p = flatten(primal);
   const o = flatten(other);
-  if (!sameDef(p.def, o.def))
-    throw new ShapeError(`${fn}: ${what} has structure ${showDef(o.def)} but the primal has ${showDef(p.def)}`);
+  checkSameStructure(fn, [p.def, o.def], [primalName, what]);
   checkLeaves(fn, what, p.leaves, o.leaves);
   return { leaves: p.leaves, def: p.def, others: o.leaves };
 }
@@ -64,27 +66,20 @@ export type TangentsOf<A extends readonly unknown[]> = { readonly [K in keyof A]
 export function matchTangents(fn: string, what: string, primal: unknown, other: unknown): { leaves: Tensor[]; def: TreeDef; others: (Tensor | null)[] } {
   const p = flatten(primal);
   const o = flatten(other);
-  if (sameDef(p.def, o.def)) return checkMatching(fn, what, primal, other);
+  checkSameStructure(fn, [p.def, o.def], ['the primals', what], { zeros: true });
+  // the structures agree up to null subtrees: each null stands for the leaves of its primal subtree
   const others: (Tensor | null)[] = [];
-  const walk = (d: TreeDef, t: unknown): boolean => {
-    if (t === null || t === undefined) {
-      if (d.kind === 'static') return Object.is(d.value, t);
+  let next = 0;
+  const walk = (d: TreeDef, t: TreeDef): void => {
+    if (d.kind === 'static') return;
+    if (t.kind === 'static') {
       for (let k = numLeaves(d); k > 0; k--) others.push(null);
-      return true;
+      return;
     }
-    if (d.kind === 'leaf') {
-      if (!(t instanceof Tensor)) return false;
-      others.push(t);
-      return true;
-    }
-    if (d.kind === 'static') return Object.is(d.value, t);
-    if (d.kind === 'array') return Array.isArray(t) && t.length === d.children.length && d.children.every((c, i) => walk(c, t[i]));
-    if (typeof t !== 'object' || Array.isArray(t) || t instanceof Tensor) return false;
-    const rec = t as Record<string, unknown>;
-    const keys = Object.keys(rec);
-    return keys.length === d.keys.length && d.keys.every((k, i) => k === keys[i] && walk(d.children[i]!, rec[k]));
+    if (d.kind === 'leaf') others.push(o.leaves[next++]!);
+    else d.children.forEach((c, i) => walk(c, (t as typeof d).children[i]!));
   };
-  if (!walk(p.def, other)) throw new ShapeError(`${fn}: ${what} has structure ${showDef(o.def)} but the primal has ${showDef(p.def)}`);
+  walk(p.def, o.def);
   checkLeaves(fn, what, p.leaves, others);
   return { leaves: p.leaves, def: p.def, others };
 }

@@ -1,7 +1,6 @@
 import { isFloat } from '../core/dtype.js';
-import { ShapeError } from '../core/errors.js';
 import type { Aval, Tensor } from '../core/tensor.js';
-import { flatten, sameDef, showDef, unflatten, type TreeDef } from '../core/tree.js';
+import { flatten, unflatten, type TreeDef } from '../core/tree.js';
 import { JVPTrace, JVPTracer } from '../interp/jvp.js';
 import { evalLinear, LinearTrace, type LinearTracer, transposeLinear } from '../interp/linear.js';
 import { zerosLike } from '../prim/constant.js';
@@ -74,10 +73,8 @@ export function vjpWithAux<A extends readonly unknown[], R>(fn: string, f: (...a
   const l = linearizeFlat(fn, f as (...a: any[]) => unknown, primals, { hasAux });
   const out = unflatten<R>(l.outDef, l.primalOut);
   const vjpFn = (ct: R): A => {
-    const c = flatten(ct);
-    if (!sameDef(c.def, l.outDef)) throw new ShapeError(`vjp: cotangent has structure ${showDef(c.def)} but the output has ${showDef(l.outDef)}`);
-    checkMatching('vjp', 'cotangent', out, ct);
-    const cts = transposeLinear(l.tangentOut, c.leaves, l.inAvals);
+    const { others } = checkMatching('vjp', 'cotangent', out, ct, 'the output');
+    const cts = transposeLinear(l.tangentOut, others, l.inAvals);
     return unflatten<A>(l.inDef, cts);
   };
   return [out, vjpFn, l.aux];

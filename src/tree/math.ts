@@ -2,11 +2,10 @@ import { type DType } from '../core/dtype.js';
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { shapeEq, showShape } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
-import { flatten, leavesWithPaths, type Tree, unflatten } from '../core/tree.js';
+import { checkSameStructure, flatten, paths, type Tree, unflatten } from '../core/tree.js';
 import { add as addT, astype, mul, sqrt, sub as subT } from '../ops/arith.js';
 import { full } from '../ops/create.js';
 import { sum } from '../ops/reduce.js';
-import { checkSameStructure } from './structure.js';
 
 /**
  * Tree arithmetic: the parameter trees of a model form a vector space, leaf by leaf. All of it is
@@ -34,8 +33,8 @@ const where = (path: string) => (path ? `'${path}'` : 'the root');
 function pairs(op: string, a: unknown, b: unknown): { def: ReturnType<typeof flatten>['def']; items: [string, Tensor, Tensor][] } {
   const fa = flatten(a);
   const fb = flatten(b);
-  checkSameStructure(op, [fa.def, fb.def], ['the first tree', 'the second tree']);
-  const ps = leavesWithPaths(a).map(([p]) => p);
+  checkSameStructure(op, [fa.def, fb.def]);
+  const ps = paths(a);
   const items = fa.leaves.map((x, i): [string, Tensor, Tensor] => {
     const y = fb.leaves[i]!;
     if (!shapeEq(x.shape, y.shape)) throw new ShapeError(`${op}: at ${where(ps[i]!)} the shapes differ: ${showShape(x.shape)} vs ${showShape(y.shape)}`);
@@ -76,7 +75,7 @@ export function scale<T>(t: T, c: number | Tensor): T {
   if (isT && c.shape.length !== 0) throw new ShapeError(`tree.scale: c must be a number or a scalar tensor, got a tensor of shape ${showShape(c.shape)}`);
   if (!isT && typeof c !== 'number') throw new TypeError(`tree.scale: c must be a number or a scalar tensor, got ${typeof c}`);
   const { leaves, def } = flatten(t);
-  const ps = leavesWithPaths(t).map(([p]) => p);
+  const ps = paths(t);
   return unflatten<T>(
     def,
     leaves.map((x, i) => {

@@ -18,25 +18,32 @@ import { StateCodec, stateToJSON } from '../../io/state-codec.js';
  * old one), so a crash, Ctrl-C or a full disk at any moment leaves either the previous checkpoint
  * or the new one, whole.
  *
- * Formats 2 and 3 carry `sha256`, the SHA-256 of the checkpoint's JSON text without that field
+ * Formats 2 to 4 carry `sha256`, the SHA-256 of the checkpoint's JSON text without that field
  * (the text `JSON.stringify` gives of the rest, which parsing and re-serialising reproduces
  * exactly), checked on every load: a flipped digit or a cut file is refused, never resumed from.
  * Format 1 files (no checksum, from earlier partax versions) still load, unverified, with a notice.
  *
- * Format 3 holds the optimizer state in the layout of today's optimizers: NewtonSummary is a chain,
+ * Format 3 holds the optimizer state in the layout of the chain optimizers: NewtonSummary is a chain,
  * its state `{direction, newton: {count, currLrs, lrs, last}}` where formats 1 and 2 have
  * `{count, direction, currLrs, lrs, last}`. An older file's state is brought to today's layout on
  * load by the optimizer's registry entry (`migrateState` in optimizers.ts), so older runs resume
- * exactly; every other field is the same in all three formats.
+ * exactly; every other field is the same in all the formats.
+ *
+ * Format 4 holds step counts as int32 scalar tensors (`{"$tensor": …}`), so that a jitted training
+ * step traces once; formats 1–3 hold them as numbers, and `scaleByLearningRate` with a constant
+ * rate (stateless today) kept a `{count}` of its own. The registry's `migrateState` turns an older
+ * state's counts into tensors, so older runs resume exactly.
  */
 
-export const CHECKPOINT_FORMAT = 'partax-checkpoint/3';
+export const CHECKPOINT_FORMAT = 'partax-checkpoint/4';
+/** The format before step counts were tensors: read (and migrated), not written. */
+export const CHECKPOINT_FORMAT_V3 = 'partax-checkpoint/3';
 /** The format before NewtonSummary's state was a chain state: read (and migrated), not written. */
 export const CHECKPOINT_FORMAT_V2 = 'partax-checkpoint/2';
 /** The format before checksums: read (and migrated), not written. */
 export const CHECKPOINT_FORMAT_V1 = 'partax-checkpoint/1';
 /** Every format read, oldest first: the version of a file is its index + 1. */
-const FORMATS = [CHECKPOINT_FORMAT_V1, CHECKPOINT_FORMAT_V2, CHECKPOINT_FORMAT] as const;
+const FORMATS = [CHECKPOINT_FORMAT_V1, CHECKPOINT_FORMAT_V2, CHECKPOINT_FORMAT_V3, CHECKPOINT_FORMAT] as const;
 /** The version number of the format written. */
 export const CHECKPOINT_VERSION = FORMATS.length;
 export const CHECKPOINT_FILE = 'checkpoint.json';

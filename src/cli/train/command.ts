@@ -80,7 +80,8 @@ function resolveRequest(flags: ReturnType<typeof parseFlags>): Request {
     const outDir = flags.resume;
     if (!existsSync(join(outDir, 'config.json'))) throw new DecodeError(`partax train: --resume ${outDir}: no config.json there (is it a partax train run directory?)`);
     const saved = readJsonFile(join(outDir, 'config.json'), TrainOptionsCodec, 'partax train --resume');
-    return { config: resolveConfig({ ...saved, ...flags.options, out: outDir }, `partax train --resume ${outDir}`, fromFlags), outDir, resuming: true };
+    // a run from before the jit option was trained op by op, and continues so (exactly)
+    return { config: resolveConfig({ jit: false, ...saved, ...flags.options, out: outDir }, `partax train --resume ${outDir}`, fromFlags), outDir, resuming: true };
   }
   const env = envBackend();
   const fileOptions = flags.configFile === undefined ? {} : readJsonFile(flags.configFile, TrainOptionsCodec, 'partax train --config');

@@ -1,7 +1,8 @@
 import * as t from 'io-ts';
 import { DecodeError, type DecodeIssue, decodeOrThrow, formatIssues, showValue } from '../../core/decode.js';
+import { isPlainObject } from '../../core/tree.js';
 import { BACKENDS } from '../backend.js';
-import { dir, int, nullable, num, oneOf, type OptionSpec, sizes } from './option-codecs.js';
+import { bool, dir, int, nullable, num, oneOf, type OptionSpec, sizes } from './option-codecs.js';
 import { FLAG_USERS, OPTIMIZER_NAMES, OPTIMIZER_OPTIONS, optimizerEntry, resolveFlags } from './optimizers.js';
 
 /**
@@ -41,6 +42,10 @@ export const OPTIONS = {
   batchSize: { codec: int(1), help: 'examples per training step (default 100)' },
   seed: { codec: int(0, 'a non-negative integer'), help: 'seed of the initialisation and of the batch order (default 0)' },
   backend: { codec: oneOf('a backend', BACKENDS), help: 'compute backend: cpu-wasm (WASM SIMD kernels; default) | cpu (plain TypeScript, the oracle) | webgpu (a GPU through Dawn; float32); default: PARTAX_BACKEND when set' },
+  jit: {
+    codec: bool,
+    help: 'run each training step under jit: the gradient, the update and the new parameters as one compiled program (an optimizer that reads values on the host, newton-summary, jits the gradient and updates eagerly); --no-jit: op by op (default true; a run whose config.json predates this option resumes without)',
+  },
   out: { codec: dir, help: 'output directory (default runs/<dataset>-<model>-<optimizer>-<time>)' },
   checkpointEvery: { codec: int(0, 'a non-negative integer'), help: 'write a checkpoint every this many steps; 0: only at the end (default 100)' },
   progress: { codec: oneOf('a progress style', PROGRESS), help: 'auto (a bar on a terminal, lines otherwise) | bar | lines | none (default auto)' },
@@ -77,9 +82,6 @@ export function suggest(name: string, known: readonly string[]): string | null {
   }
   return best !== null && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
 }
-
-const isPlainObject = (u: unknown): u is Record<string, unknown> =>
-  typeof u === 'object' && u !== null && !Array.isArray(u) && [Object.prototype, null].includes(Object.getPrototypeOf(u));
 
 /**
  * The io-ts codec of {@link TrainOptions}: a JSON object of known options only; every bad or
@@ -121,7 +123,7 @@ export type TrainConfig = TrainOptions &
   Required<
     Pick<
       TrainOptions,
-      'dataset' | 'model' | 'hidden' | 'activation' | 'sigmaW' | 'sigmaB' | 'normalize' | 'optimizer' | 'epochs' | 'maxSteps' | 'batchSize' | 'seed' | 'backend' | 'checkpointEvery' | 'progress'
+      'dataset' | 'model' | 'hidden' | 'activation' | 'sigmaW' | 'sigmaB' | 'normalize' | 'optimizer' | 'epochs' | 'maxSteps' | 'batchSize' | 'seed' | 'backend' | 'jit' | 'checkpointEvery' | 'progress'
     >
   >;
 
@@ -190,6 +192,7 @@ export function resolveConfig(o: TrainOptions, what = 'partax train', name: (f: 
     batchSize: o.batchSize ?? 100,
     seed: o.seed ?? 0,
     backend: o.backend ?? 'cpu-wasm',
+    jit: o.jit ?? true,
     checkpointEvery: o.checkpointEvery ?? 100,
     progress: o.progress ?? 'auto',
   };

@@ -2,7 +2,8 @@ import type { Tensor } from '../../core/tensor.js';
 import { cyclingLoader, epochLoader, type LoaderPosition, START } from '../../data/batches.js';
 import { type Dataset, takeRows } from '../../data/dataset.js';
 import { treeToBackend } from '../../backends/transfer.js';
-import { applyUpdates, updateAsync } from '../../optim/transformation.js';
+import { jit } from '../../jit/jit.js';
+import { applyUpdates, readsHost, updateAsync } from '../../optim/transformation.js';
 import { key, keyData, split } from '../../random/index.js';
 import { valueAndGrad } from '../../transforms/grad.js';
 import { type Checkpoint, CHECKPOINT_FORMAT, type EpochStats, saveCheckpoint } from './checkpoint.js';
@@ -22,6 +23,14 @@ import { skeletonMismatch } from '../../io/state-codec.js';
  * the test set is evaluated. A checkpoint is written every `checkpointEvery` steps, at the end, and
  * when a stop is requested (Ctrl-C), which is honoured between steps: the loop yields to the event
  * loop after each step so that the signal handler can run.
+ *
+ * With `config.jit` (the default) the step runs under jit: for an optimizer that reads nothing on
+ * the host and draws no batches of its own (sgd, momentum, adam, adamw, rmsprop) the gradient, the
+ * update and the new parameters are one compiled program, traced once (the optimizer state holds
+ * its step counts as tensors); for one that does (newton-summary reads its summary on hg steps and
+ * draws hg batches) the gradient is jitted and the update runs eagerly after it. With
+ * `--no-jit` everything runs op by op. On the cpu backend both give the same numbers bit for bit;
+ * on cpu-wasm they agree within float32 rounding (its kernels sum in another order).
  *
  * Every number is a pure function of the configuration and the checkpoint, so a resumed run
  * continues exactly as an uninterrupted one would have.
@@ -166,7 +175,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
   }
   opts.beforeTraining?.();
 
-  const vg = valueAndGrad(setup.lossWithOutputs, { hasAux: true, allowNaN: true });
+  const vg = valueAndGrad(setup.lossWithOutputs, { hasAux: true, allowNaN: true }) as (params: unknown, x: Tensor, y: Tensor) => [[Tensor, Tensor], unknown];
   const classification = setup.task === 'classification';
   /** The next batch of the optimizer's stream; each call draws one and moves the position on. */
   const nextBatch = (): [Tensor, Tensor] => {
@@ -176,6 +185,16 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
     return [b.x, b.y];
   };
   const extra = opt.extra?.({ loss: setup.loss, nextBatch });
+  // the whole step under jit when the update is a pure function of tensors (see the module comment)
+  const whole = config.jit && !readsHost(opt.transformation) && !opt.batchStream;
+  const fusedStep = whole
+    ? jit((p: unknown, state: unknown, x: Tensor, y: Tensor) => {
+        const [[l, out], g] = vg(p, x, y);
+        const [updates, next] = opt.transformation.update(g, state, p, extra);
+        return [l, out, applyUpdates(p, updates), next] as const;
+      })
+    : null;
+  const gradient = config.jit && !whole ? jit(vg) : vg;
   let lastEpoch: EpochRecord | null = null;
   let stoppedBy: RunResult['stoppedBy'] = 'finished';
   const recent: number[] = [performance.now()]; // times of the last steps, for steps/s
@@ -184,27 +203,30 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
   try {
     while (step < limit) {
       const { x, y } = train.at(pos);
-      const [[lossT, auxOut], g] = vg(params, x, y) as [[Tensor, Tensor], unknown];
-      const out = auxOut;
+      const fused = fusedStep?.(params, optState, x, y);
+      const [[lossT, out], g] = fused ? [[fused[0], fused[1]], null] : gradient(params, x, y);
       const [lossV, right] = await Promise.all([lossT.data(), classification ? countCorrect(out, y) : 0]);
       const loss = lossV[0]!;
       lastLosses.push(loss);
       if (lastLosses.length > 10) lastLosses.shift();
       if (!Number.isFinite(loss))
         throw new DivergedError(`the training loss is ${loss} at step ${step + 1} (epoch ${pos.epoch + 1}): the run diverged; ${kept()}. Try ${opt.divergenceHint}`);
-      let updates: unknown;
-      let nextState: unknown;
-      try {
-        [updates, nextState] = await updateAsync(opt.transformation, g, optState, params, extra);
-      } catch (e) {
-        // e.g. a NaN in H̄ once the parameters have blown up: say so without a stack trace.
-        throw new DivergedError(
-          `${config.optimizer} failed at step ${step + 1} (epoch ${pos.epoch + 1}, training loss ${loss.toPrecision(4)}): ${(e as Error).message}. ` +
-            `The run has probably diverged; ${kept()}. Try ${opt.divergenceHint}`,
-        );
+      if (fused) [, , params, optState] = fused;
+      else {
+        let updates: unknown;
+        let nextState: unknown;
+        try {
+          [updates, nextState] = await updateAsync(opt.transformation, g, optState, params, extra);
+        } catch (e) {
+          // e.g. a NaN in H̄ once the parameters have blown up: say so without a stack trace.
+          throw new DivergedError(
+            `${config.optimizer} failed at step ${step + 1} (epoch ${pos.epoch + 1}, training loss ${loss.toPrecision(4)}): ${(e as Error).message}. ` +
+              `The run has probably diverged; ${kept()}. Try ${opt.divergenceHint}`,
+          );
+        }
+        params = applyUpdates(params, updates);
+        optState = nextState;
       }
-      params = applyUpdates(params, updates);
-      optState = nextState;
       const batchIndex = pos.batch;
       const epoch = pos.epoch;
       pos = train.next(pos);

@@ -1,5 +1,7 @@
 import type { Tensor } from '../../core/tensor.js';
-import { leavesWithPaths } from '../../core/tree.js';
+import { isPlainObject, leavesWithPaths } from '../../core/tree.js';
+import { full } from '../../ops/create.js';
+import { MAX_COUNT } from '../../optim/count.js';
 import { adam, adamw, momentum, rmsprop, sgd } from '../../optim/alias.js';
 import { traceMomentum } from '../../optim/momentum.js';
 import { newtonSummary, type NewtonSummaryState } from '../../optim/newton-summary.js';
@@ -173,7 +175,12 @@ export const OPTIMIZERS = [
         },
       };
     },
-    migrateState: (state, version) => (version < 3 ? nestNewtonState(state) : state),
+    // newton.count stays a number (the hg schedule is decided on the host); the direction's count became a tensor
+    migrateState: (state, version) => {
+      const nested = version < 3 ? nestNewtonState(state) : state;
+      if (version >= 4 || !isPlainObject(nested) || !('direction' in nested)) return nested;
+      return { ...nested, direction: tensorCounts(nested['direction']) };
+    },
   }),
   entry({
     name: 'sgd',
@@ -182,6 +189,7 @@ export const OPTIMIZERS = [
     stateCopies: 0,
     divergenceHint: 'a smaller --lr',
     build: (o) => single(sgd(o.lr), o.lr),
+    migrateState: countsAsTensors,
   }),
   entry({
     name: 'momentum',
@@ -191,6 +199,7 @@ export const OPTIMIZERS = [
     stateCopies: 1,
     divergenceHint: 'a smaller --lr',
     build: (o) => single(momentum(o.lr, o.momentum, { dampening: o.dampening, nesterov: o.nesterov }), o.lr),
+    migrateState: countsAsTensors,
   }),
   entry({
     name: 'adam',
@@ -199,6 +208,7 @@ export const OPTIMIZERS = [
     stateCopies: 2,
     divergenceHint: 'a smaller --lr',
     build: (o) => single(adam(o.lr, { b1: o.beta1, b2: o.beta2, eps: o.eps }), o.lr),
+    migrateState: countsAsTensors,
   }),
   entry({
     name: 'adamw',
@@ -213,6 +223,7 @@ export const OPTIMIZERS = [
     stateCopies: 2,
     divergenceHint: 'a smaller --lr',
     build: (o) => single(adamw(o.lr, { b1: o.beta1, b2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }), o.lr),
+    migrateState: countsAsTensors,
   }),
   entry({
     name: 'rmsprop',
@@ -226,8 +237,31 @@ export const OPTIMIZERS = [
     stateCopies: 1,
     divergenceHint: 'a smaller --lr',
     build: (o) => single(rmsprop(o.lr, { decay: o.decay, eps: o.eps, epsInSqrt: o.epsInSqrt }), o.lr),
+    migrateState: countsAsTensors,
   }),
 ] as const;
+
+/**
+ * A state from before checkpoint format 4, when step counts were numbers, in today's layout: every
+ * `count` field holding a step number becomes an int32 scalar tensor, except that a record holding
+ * nothing but a count — the state `scaleByLearningRate` kept for a constant learning rate, which
+ * is stateless today — becomes `{}`. Anything else is unchanged (for the resume's structure check
+ * to name what does not fit).
+ */
+function tensorCounts(state: unknown): unknown {
+  if (Array.isArray(state)) return state.map(tensorCounts);
+  if (!isPlainObject(state)) return state;
+  const keys = Object.keys(state);
+  const c = state['count'];
+  const isStep = typeof c === 'number' && Number.isInteger(c) && c >= 0 && c <= MAX_COUNT;
+  if (isStep && keys.length === 1) return {};
+  return Object.fromEntries(keys.map((k) => [k, k === 'count' && isStep ? full([], c, 'int32') : tensorCounts(state[k])]));
+}
+
+/** {@link tensorCounts} for a file older than format 4. */
+function countsAsTensors(state: unknown, version: number): unknown {
+  return version < 4 ? tensorCounts(state) : state;
+}
 
 /**
  * NewtonSummary's state before checkpoint format 3, `{count, direction, currLrs, lrs, last}`, as
