@@ -8,7 +8,7 @@ import { decodeOrThrow } from '../src/core/decode.js';
 import { flatten, showDef } from '../src/core/tree.js';
 import { StateCodec, skeletonMismatch, stateToJSON } from '../src/io/state-codec.js';
 import { optimizerEntry } from '../src/cli/train/optimizers.js';
-import { arbTensorOf, RUNS } from './harness/index.js';
+import { arbTensorOf, RUNS, runs } from './harness/index.js';
 
 /**
  * Laws of optimizers under jit: step counts are int32 tensors in the state, so a jitted training
@@ -96,7 +96,7 @@ describe('optim under jit', () => {
           for (let t = 0; t < 2; t++) [po, so] = jitted(po, so);
           assert.equal(jitted.traceCount(), 2, `${name}: a new structure traces once`);
         }),
-        { ...RUNS, numRuns: 60 },
+        runs(60),
       );
     });
   });
@@ -105,13 +105,14 @@ describe('optim under jit', () => {
     withBackend('cpu', () => {
       fc.assert(
         fc.property(
-          fc.constantFrom('float32', 'float64') as fc.Arbitrary<FloatDType>,
+          (fc.constantFrom('float32', 'float64') as fc.Arbitrary<FloatDType>).chain((dtype) =>
+            fc.tuple(fc.constant(dtype), arbTensorOf([3, 2], dtype), arbTensorOf([3, 2], dtype), arbTensorOf([3, 2], dtype, [0, 2])),
+          ),
           fc.integer({ min: 0, max: 10_000_000 }),
           fc.double({ min: 0.5, max: 0.99, noNaN: true }),
           fc.double({ min: 0.9, max: 0.99999, noNaN: true }),
           fc.constantFrom(0, 1e-12),
-          (dtype, t0, b1, b2, epsRoot) => {
-            const [g, m, v0] = fc.sample(fc.tuple(arbTensorOf([3, 2], dtype), arbTensorOf([3, 2], dtype), arbTensorOf([3, 2], dtype, [0, 2])), { numRuns: 1, seed: t0 })[0]!;
+          ([dtype, g, m, v0], t0, b1, b2, epsRoot) => {
             const eps = 1e-8;
             const tx = optim.scaleByAdam({ b1, b2, eps, epsRoot });
             const [out, next] = tx.update({ g }, { count: full([], t0, 'int32'), mu: { g: m }, nu: { g: v0 } });
@@ -245,7 +246,7 @@ describe('optim under jit', () => {
             assert.equal(hostDispatches() - before, compiled, `${backend}: a call dispatches its compiled steps, no more`);
             assert.equal(step.traceCount(), 1);
           }),
-          { ...RUNS, numRuns: 25 },
+          runs(25),
         );
       });
     }
@@ -276,7 +277,7 @@ describe('optim under jit', () => {
           assert.equal(skeletonMismatch(back, opt.init(params)), null, `${name}: the decoded state has the skeleton of init`);
           assertBits(step(p, back), step(p, s), `${name}: the step after the round trip`);
         }),
-        { ...RUNS, numRuns: 40 },
+        runs(40),
       );
     });
   });
