@@ -20,7 +20,7 @@ import { Arena, ArenaFullError } from '../src/backends/wasm/arena.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
 import { workerFailure } from '../src/backends/wasm/pool.js';
 import { sleb, uleb } from '../src/backends/wasm/leb128.js';
-import { RUNS } from './harness/index.js';
+import { RUNS, runs } from './harness/index.js';
 
 /**
  * Every backend present against the CPU oracle. For cpu-wasm: each primitive it runs in
@@ -151,7 +151,7 @@ test('cpu-wasm float32 matmul over a long K stays within the blocked bound (KC +
         }
       }
     }),
-    { ...RUNS, numRuns: 30 },
+    runs(30),
   );
 });
 
@@ -318,7 +318,7 @@ test('end to end: valueAndGrad of an MLP loss on cpu-wasm = on cpu (float64 1e-1
           within(t.dataSync() as Buffer, w, rtol * scale, `MLP ${dtype} batch ${batch}: output ${j}`);
         });
       }),
-      { numRuns: 100 },
+      runs(100),
     );
   } finally {
     P.setBackend(before);

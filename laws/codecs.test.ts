@@ -5,7 +5,7 @@ import * as t from 'io-ts';
 import { type DType, DecodeError, decodeOrThrow, fromBuffer, parseOrThrow, type Tensor, tensor, tensorCodec, tree, treeCodec, treeFromJSON, treeToJSON } from '../src/index.js';
 import { allocate } from '../src/core/dtype.js';
 import { sizeOf } from '../src/core/shape.js';
-import { RUNS } from './harness/index.js';
+import { RUNS, runs } from './harness/index.js';
 
 /**
  * The JSON codecs of tensor trees: tree → JSON → tree is the identity (through JSON text too),
@@ -148,7 +148,7 @@ test('fuzz: random JSON values decode or give a DecodeError', () => {
       decodesOrNamesTheProblem(() => treeFromJSON(v, d, 'fuzz'));
       decodesOrNamesTheProblem(() => decodeOrThrow(tensorCodec(d ?? 'float64'), v, 'fuzz'));
     }),
-    { numRuns: 300 },
+    runs(300),
   );
 });
 
@@ -173,7 +173,7 @@ test('fuzz: arbitrary JS values (null prototypes, typed arrays, maps, bigints, s
       decodesOrNamesTheProblem(() => treeFromJSON({ w: { shape: v, data: [1, 2] } }, d ?? 'float64', 'fuzz'));
       decodesOrNamesTheProblem(() => treeFromJSON({ w: { shape: [2], data: [1, v] } }, d ?? 'float64', 'fuzz'));
     }),
-    { numRuns: 300 },
+    runs(300),
   );
   // sparse arrays: holes are reported, not skipped
   // eslint-disable-next-line no-sparse-arrays
@@ -229,7 +229,7 @@ test('fuzz: mutated trees decode to a tree that round-trips, or give a DecodeErr
         if (r === 'ok') assertTreeEqual(treeFromJSON(JSON.stringify(treeToJSON(decoded!))), decoded);
       },
     ),
-    { numRuns: 300 },
+    runs(300),
   );
 });
 

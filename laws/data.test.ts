@@ -31,7 +31,7 @@ import {
 import { fromBuffer } from '../src/ops/create.js';
 import { mlp } from '../src/nn/mlp.js';
 import { foldIn, key } from '../src/random/index.js';
-import { RUNS } from './harness/index.js';
+import { RUNS, runs } from './harness/index.js';
 
 /**
  * Laws of src/data: the IDX reader against the writer and against damaged or foreign bytes, the
@@ -164,7 +164,7 @@ test('IDX fuzz: random bytes (raw, with an IDX or gzip prefix) give an array or 
         assert.match(e.message, /fuzz/);
       }
     }),
-    { ...RUNS, numRuns: 300 },
+    runs(300),
   );
 });
 
@@ -251,7 +251,7 @@ test('teacher–student: with no noise the targets are the teacher MLP applied t
       assert.deepEqual(values(dataset.y), values(expected));
       assert.deepEqual([...dataset.y.shape], [7, 2]);
     }),
-    { ...RUNS, numRuns: 100 },
+    runs(100),
   );
 });
 

@@ -17,7 +17,7 @@ import { eigvalsSymmetric } from '../src/optim/small-linalg.js';
 import { traceMomentum } from '../src/optim/momentum.js';
 import type { MlpParams } from '../src/nn/mlp.js';
 import { arbProblem, ravelTree } from './harness/models.js';
-import { assertClose, RUNS } from './harness/index.js';
+import { assertClose, RUNS, runs } from './harness/index.js';
 
 /** Laws of the NewtonSummary optimizer (issue 4). */
 
@@ -211,7 +211,7 @@ test('the partition is compiled once per parameter structure: steps with new par
       assert.equal(compiles - before, 2, 'a new structure compiles once more');
       assert.deepEqual(flatten(u2).leaves.map((l) => l.shape), flatten(reshaped).leaves.map((l) => l.shape), 'the update has the new shapes');
     }),
-    { numRuns: 20, includeErrorInReport: true },
+    runs(20),
   );
 });
 
@@ -249,7 +249,7 @@ test('updateAsync (device reads awaited) gives update’s numbers bit for bit: n
       const g = grad(q.loss)(q.params);
       same((await updateAsync(plain, g, plain.init(q.params), q.params))[0], plain.update(g, plain.init(q.params), q.params)[0], 'fallback to update');
     }),
-    { ...RUNS, numRuns: 25 },
+    runs(25),
   );
 });
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { add, grad, mul, optim, sub, sum, type Tensor, tensor } from '../src/index.js';
 import { flatten } from '../src/core/tree.js';
 import { cholesky, choleskySolve, eighJacobi, luSolve, matVec, norm2 } from '../src/optim/small-linalg.js';
-import { arbTensorOf, RUNS } from './harness/index.js';
+import { arbTensorOf, RUNS, runs } from './harness/index.js';
 
 /**
  * Laws of the optimizer algebra (composition laws, textbook update equations, convergence) and of
@@ -764,7 +764,7 @@ describe('optim: the anisotropic Nesterov solver', () => {
         const scale = norm2(g) + (hMax + 0.5 * lam * rr * d2Max) * norm2(eta) * H.length;
         assert.ok(norm2(resid) <= 1e-10 * scale, `residual ${norm2(resid).toExponential(3)} vs scale ${scale.toExponential(3)}`);
       }),
-      { numRuns: 300 },
+      runs(300),
     );
     assert.ok(found > 100 && wellConditioned > found / 2, `only ${found} of 300 generated problems had a solution, ${wellConditioned} well-conditioned`);
   });

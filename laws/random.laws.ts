@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { DTypeError, ShapeError } from '../src/index.js';
 import { bernoulli, foldIn, key, keyData, normal, permutation, randint, split, threefry2x32, uniform, wrapKeyData } from '../src/random/index.js';
 import { erf, erfc, erfinv } from '../src/random/erfinv.js';
-import { RUNS } from './harness/index.js';
+import { RUNS, runs } from './harness/index.js';
 
 /**
  * Laws of the PRNG: known answers (Threefry-2x32 test vectors, values printed by JAX), determinism,
@@ -250,7 +250,7 @@ test('permutation is a permutation of 0..n−1, and all 24 orders of 4 are about
       const p = 1 / 24;
       for (const [s, c] of counts) assert.ok(Math.abs(c / m - p) <= 5 * Math.sqrt((p * (1 - p)) / m), `order ${s}: frequency ${c / m}`);
     }),
-    { numRuns: 20 },
+    runs(20),
   );
 });
 

@@ -11,7 +11,7 @@ import { FileError } from '../src/io/file-error.js';
 import { LOCK_FILE, LockedError, lockDirectory } from '../src/io/run-lock.js';
 import { CHECKPOINT_FORMAT_V1, ChecksumError, checkpointToJSON, parseCheckpoint } from '../src/cli/train/checkpoint.js';
 import { BIN, partax, ROOT, startLongRun } from './harness/cli.js';
-import { RUNS } from './harness/index.js';
+import { RUNS, runs } from './harness/index.js';
 
 /**
  * Files and runs of `partax train`: what survives a full disk, a kill, a second process, a closed
@@ -148,7 +148,7 @@ test('checkpoints carry a sha256 of their content: any changed number is refused
       // accepted only when the change did not change a value (a 17th digit below a double's resolution)
       assert.equal(checkpointToJSON(parsed), text, `a changed checkpoint was accepted (digit ${at})`);
     }),
-    { ...RUNS, numRuns: 60 },
+    runs(60),
   );
   const json = JSON.parse(text) as Record<string, unknown>;
   delete json.sha256;

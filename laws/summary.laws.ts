@@ -12,7 +12,7 @@ import { compilePartition } from '../src/summary/partition.js';
 import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
 import { mse, nll } from '../src/nn/losses.js';
 import { arbProblem, ravelTree, type SmallProblem, unravelLike } from './harness/models.js';
-import { arbSeed, assertClose, RUNS, finiteDifference, seededTensor } from './harness/index.js';
+import { arbSeed, assertClose, RUNS, finiteDifference, seededTensor, runs } from './harness/index.js';
 
 /** Laws of the partition summaries (issue 3). */
 
@@ -34,7 +34,7 @@ test('finest partition with u = 1 gives the exact Hessian; with any u it gives U
       const U = diag(ravelTree(pb.u));
       assertClose(su.H!, matmul(matmul(U, H), U), T64, 'H̄(finest, u) vs U·H·U');
     }),
-    { numRuns: RUNS.numRuns },
+    RUNS,
   );
 });
 
@@ -114,7 +114,7 @@ test('summaryN(k) agrees with g (k = 1), H̄ (k = 2) and D̄³ (k = 3)', () => {
       assertClose(summaryN(pb.loss, pb.params, pb.u, part, 2).dense(), s.H!, T64, 'k=2');
       assertClose(summaryN(pb.loss, pb.params, pb.u, part, 3).dense(), s.D3!, T64, 'k=3');
     }),
-    { numRuns: 100 },
+    runs(100),
   );
 });
 
@@ -216,7 +216,7 @@ test('every pass of the order-3 summary runs at θ itself: each layer\'s product
       assert.deepEqual(counts, operands.map(() => 1), `${name} (S = ${part.length}): evaluations of h_{ℓ−1}·W_ℓᵀ per layer`);
       assertClose(s.loss, pb.loss(pb.params), { atol: 0 }, 'L(θ), exactly');
     }),
-    { numRuns: 30, includeErrorInReport: true },
+    runs(30),
   );
 });
 

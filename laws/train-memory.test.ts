@@ -11,7 +11,7 @@ import { resolveConfig, type TrainOptions } from '../src/cli/train/config.js';
 import { activationsPerExample, checkMemory, estimateMemory, formatBytes, type MemoryLimits, parameterShapes } from '../src/cli/train/memory.js';
 import { setupTraining } from '../src/cli/train/setup.js';
 import { partax } from './harness/cli.js';
-import { RUNS } from './harness/index.js';
+import { RUNS, runs } from './harness/index.js';
 
 /**
  * The memory estimate of `partax train`, made from the configuration before anything is
@@ -44,7 +44,7 @@ test('parameterShapes = the names and shapes of model.init, for mlps, autoencode
       const m = lenet({ channels, hidden, classes, kernel, imageSize: [least + dh, least + dw] });
       assert.deepEqual(parameterShapes(m), shapesOfInit(m.init(key(2))));
     }),
-    { ...RUNS, numRuns: 40 },
+    runs(40),
   );
 });
 

@@ -24,7 +24,7 @@ import { flagOf, optimizersHelp, optionsHelp, parseFlags } from '../src/cli/trai
 import { OPTIMIZERS } from '../src/cli/train/optimizers.js';
 import { StateCodec, stateToJSON } from '../src/io/state-codec.js';
 import { startLongRun } from './harness/cli.js';
-import { RUNS } from './harness/index.js';
+import { RUNS, runs } from './harness/index.js';
 
 /**
  * Laws of the models' initialisation and of `partax train`: weight statistics, model outputs,
@@ -141,7 +141,7 @@ test('train config decoder fuzz: any JSON gives options or a DecodeError naming 
       if (e && u && typeof u === 'object' && !Array.isArray(u))
         for (const issue of e.issues) assert.ok(issue.path === '' || Object.keys(u).includes(issue.path) || OPTION_NAMES.includes(issue.path as never), `path ${issue.path}`);
     }),
-    { ...RUNS, numRuns: 300 },
+    runs(300),
   );
 });
 
@@ -227,7 +227,7 @@ test('flags fuzz: any argument list gives flags or a DecodeError, never a crash'
     fc.constantFrom(...OPTION_NAMES).map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`),
     fc.constantFrom('--config', '--resume', '--no-nesterov', '--help', '--', '-h', '1', 'none', 'true', '3,4', '--x=1'),
   );
-  fc.assert(fc.property(fc.array(arbArg, { maxLength: 8 }), (argv) => void namedOrFine(() => parseFlags(argv))), { ...RUNS, numRuns: 300 });
+  fc.assert(fc.property(fc.array(arbArg, { maxLength: 8 }), (argv) => void namedOrFine(() => parseFlags(argv))), runs(300));
 });
 
 // ---------------------------------------------------------------- checkpoints and states
@@ -315,7 +315,7 @@ test('checkpoint decoder fuzz: random JSON, truncated text and corrupted fields 
         }
       },
     ),
-    { ...RUNS, numRuns: 200 },
+    runs(200),
   );
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as px from '../src/index.js';
 import { ShapeError, type Tensor } from '../src/index.js';
-import { arbSeed, arbShape, arbTensorOf, assertClose, inner, seededTensor, RUNS } from './harness/index.js';
+import { arbSeed, arbShape, arbTensorOf, assertClose, inner, seededTensor, RUNS, runs } from './harness/index.js';
 
 /**
  * Laws of the public pieces the summaries are built from: symbolic-zero tangents in `jvp` and
@@ -141,7 +141,7 @@ test('shareEvaluations is exactly value-preserving, computes a repeated subcompu
       assert.deepEqual(bits(u2), bits(u1), `${pureName}: and gives the same values`);
       assert.deepEqual(bits(u1), bits(g(x)), `${pureName}: which are g's`);
     }),
-    { numRuns: 30, includeErrorInReport: true },
+    runs(30),
   );
 });
 

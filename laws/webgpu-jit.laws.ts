@@ -6,7 +6,7 @@ import type { Tensor } from '../src/index.js';
 import { setBackend } from '../src/backends/registry.js';
 import { toBackend, withBackend } from '../src/backends/transfer.js';
 import { GpuTensor, initWebGPU, shutdownWebGPU, webgpuStats } from '../src/backends/webgpu/index.js';
-import { arbSeed, arbShape, RUNS, seededTensor } from './harness/index.js';
+import { arbSeed, arbShape, RUNS, seededTensor, runs } from './harness/index.js';
 import { arbProg, inputsOf, programFn, scalarFn } from './harness/programs.js';
 
 /**
@@ -113,7 +113,7 @@ law('integer powers fused under jit on webgpu (x^k by squaring in the kernel, k 
       await assertCloseList(P.jit(f)(gx), withBackend('webgpu', () => f(gx)), TOL, 'jit(x^k) vs eager webgpu');
       await assertCloseList(P.jit(d3)(gx), d3(xz), TOL, 'jit(d³ x³) on webgpu vs cpu');
     }),
-    { ...RUNS, numRuns: 25 },
+    runs(25),
   );
 });
 
@@ -149,7 +149,7 @@ law('grad(f) jitted on webgpu matches grad(f) on the CPU oracle: jit(grad(f)) an
       await assertCloseList(P.jit(P.grad(f, { argnums }))(...gpu) as Tensor[], ref, DTOL, 'jit(grad(f))');
       await assertCloseList(P.grad(P.jit(f), { argnums })(...gpu) as Tensor[], ref, DTOL, 'grad(jit(f))');
     }),
-    { ...RUNS, numRuns: 50 },
+    runs(50),
   );
 });
 
@@ -283,7 +283,7 @@ law('long fused reductions (one workgroup per output) agree with the CPU: sum, m
       const depth = n < 256 ? n : n / 64 + 8;
       await assertClose(out, f(xc), kind === 'sum' ? 1e-6 + depth * 2 ** -24 * 2.3 * n : 1e-6, `${kind} over ${n}`);
     }),
-    { ...RUNS, numRuns: 30 },
+    runs(30),
   );
 });
 
@@ -301,6 +301,6 @@ law('a group reading n inputs is one kernel up to 7 (inputs packed in one bind g
       assert.equal(dispatches() - d0, n <= 7 ? 1 : ops, `${n} inputs`);
       await assertClose(out, f(...cs), TOL, `${n} inputs`);
     }),
-    { ...RUNS, numRuns: 40 },
+    runs(40),
   );
 });

@@ -17,7 +17,7 @@ import { primitive, primitives } from '../src/prim/primitive.js';
 import { registerCpuKernel } from '../src/backends/cpu/index.js';
 import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
 import { assertIndexError } from './harness/index-errors.js';
-import { arbAxes, arbBroadcastShapes, arbShape } from './harness/index.js';
+import { arbAxes, arbBroadcastShapes, arbShape, runs } from './harness/index.js';
 
 /**
  * WebGPU laws: every primitive, and its jvp and grad, gives on the webgpu backend the values of the
@@ -38,7 +38,7 @@ else setBackend('cpu'); // every law names its backend (PARTAX_BACKEND=webgpu wo
 after(() => shutdownWebGPU());
 
 /** 25 cases per law: each runs dozens of kernels on a CPU-emulated GPU. */
-const GPU_RUNS = { numRuns: 25, includeErrorInReport: true } as const;
+const GPU_RUNS = runs(25);
 const law = (name: string, fn: () => Promise<void> | void) => test(name, { skip: unavailable ?? false }, fn);
 
 // ---- host specs of inputs, built on either backend -------------------------------------------
@@ -320,7 +320,7 @@ law('long reductions (one workgroup per output) agree: full sums, max and argmax
       await agree('max (long)', (v) => max(v, 1), [x], EW);
       await agree('argmin (long)', (v) => argmin(v, 1), [x], { rtol: 0, atol: 0 });
     }),
-    { ...GPU_RUNS, numRuns: 8 },
+    runs(8),
   );
 });
 
@@ -402,7 +402,7 @@ for (const variant of ['register', 'workgroup'] as MatmulVariant[])
             }
           }
         }),
-        { ...GPU_RUNS, numRuns: 8 }, // 2^20 + 4096 (register only: past KC2) takes a second on lavapipe
+        runs(8), // 2^20 + 4096 (register only: past KC2) takes a second on lavapipe
       );
     } finally {
       setMatmulVariant('auto');

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import * as px from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 import { sizeOf, stridesOf } from '../../src/core/shape.js';
-import { arbSeed, arbTensorOf, assertClose, checkDerivatives, distinctValues, RUNS, throwsWith } from '../harness/index.js';
+import { arbSeed, arbTensorOf, assertClose, checkDerivatives, distinctValues, RUNS, throwsWith, runs } from '../harness/index.js';
 
 /**
  * Laws of conv2d, maxPool2d and avgPool2d (src/ops/conv.ts, pool.ts, patches.ts): values against
@@ -127,7 +127,7 @@ test('conv2d: third derivatives (grad³, jvp³) match central differences of the
       const f = convOf(c);
       checkDerivatives(`conv2d(${show(c)})`, ([x, w]) => f(x!, w!), [c.x, c.w], seed, { order: 3 });
     }),
-    { numRuns: 100 },
+    runs(100),
   );
 });
 
