@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { add, grad, mul, optim, sub, sum, type Tensor, tensor } from '../src/index.js';
 import { flatten } from '../src/core/tree.js';
 import { cholesky, choleskySolve, eighJacobi, luSolve, matVec, norm2 } from '../src/optim/small-linalg.js';
-import { arbTensorOf, RUNS, runs } from './harness/index.js';
+import { arbTensorOf, RUNS, runs, scaledRuns } from './harness/index.js';
 
 /**
  * Laws of the optimizer algebra (composition laws, textbook update equations, convergence) and of
@@ -746,16 +746,23 @@ describe('optim: the anisotropic Nesterov solver', () => {
         assert.ok(r > res.x0! || r === res.x0, `r* = ${r} below x0 = ${res.x0}`);
         if (r - w > res.x0!) assert.ok(f(r - w) >= 0, `f(r* − w) = ${f(r - w)} < 0`);
         assert.ok(f(r + w) <= 0, `f(r* + w) = ${f(r + w)} > 0`);
-        // η = M(r*)⁻¹·g, and M(r*) is positive definite
+        // η = M(r*)⁻¹·g, and M(r*) is positive definite — decided up to the error of the computed
+        // λ_min: eighJacobi's eigenvalues are exact for M + E with |E_ij| ≤ 1e-13·S·max|M| (the
+        // backward error the Jacobi law above bounds), so by Weyl's inequality |λ̂_min − λ_min| ≤
+        // ‖E‖₂ ≤ S·max|E_ij|. A λ_min inside that band (H singular to working precision on the
+        // groups where D = 0, whose block M(r) never changes) is PD or not by rounding alone, and
+        // M(r*) is then ill-conditioned (the flag is checked below).
         const eta = res.lrs!;
-        assert.ok(eighJacobi(M(r), { vectors: false }).values[0]! > 0, 'M(r*) must be positive definite');
+        const Mr = M(r);
+        const eigTol = 1e-13 * H.length ** 2 * Math.max(...Mr.flat().map(Math.abs));
+        const lminComputed = eighJacobi(Mr, { vectors: false }).values[0]!;
+        assert.ok(lminComputed > -eigTol, `M(r*) must be positive definite: λ_min = ${lminComputed} (error bound ${eigTol.toExponential(2)})`);
         // the fixed-point equation at ‖Dη‖, relative to the size of its terms; its residual is
         // (λ/2)·(‖Dη‖ − r*)·D²η, which brentq\'s tolerance bounds only when f is not too steep
         const rr = norm2(eta.map((v, i) => d[i]! * v));
         const hMax = Math.max(...H.flat().map(Math.abs));
         const d2Max = Math.max(...d.map((v) => v * v));
-        const lminR = eighJacobi(M(r), { vectors: false }).values[0]!;
-        if (res.illConditioned || res.mCondition! > 1e6 || lminR < 1e-3 * (hMax + 0.5 * lam * r * d2Max)) {
+        if (res.illConditioned || res.mCondition! > 1e6 || lminComputed < 1e-3 * (hMax + 0.5 * lam * r * d2Max)) {
           if (res.mCondition! > 1e12) assert.ok(res.warnings.some((x) => /ill-conditioned/.test(x)), 'an ill-conditioned M(r*) must be flagged');
           return;
         }
@@ -766,7 +773,11 @@ describe('optim: the anisotropic Nesterov solver', () => {
       }),
       runs(300),
     );
-    assert.ok(found > 100 && wellConditioned > found / 2, `only ${found} of 300 generated problems had a solution, ${wellConditioned} well-conditioned`);
+    // coverage: a third of the problems solved, most of those well-conditioned (a statistical claim
+    // of the default sample of 300 or more; PARTAX_LAW_RUNS may make the count smaller)
+    const n = scaledRuns(300);
+    if (n >= 300)
+      assert.ok(found > n / 3 && wellConditioned > found / 2, `only ${found} of ${n} generated problems had a solution, ${wellConditioned} well-conditioned`);
   });
 
   test('λ = 0 and H positive definite: η = H⁻¹·g (checked by residual and against λ → 0)', () => {
