@@ -72,6 +72,21 @@ export function finiteDifference(f: (x: Tensor) => Tensor | number, x: Tensor, h
   return fromBuffer(out, 'float64', x.shape);
 }
 
+/**
+ * Central differences at steps h and h/2, with a bound on the truncation error of the second.
+ * D(h) = f′ + c·h² + O(h⁴) with c = f‴/6, so D(h) − D(h/2) = ¾·c·h² + O(h⁴) and the error c·h²/4 of
+ * D(h/2) is about a third of |D(h) − D(h/2)|: `error` is |D(h) − D(h/2)| itself (3× the estimate,
+ * margin for the O(h⁴) terms). A fixed tolerance fails wherever f‴ is large — a generated program
+ * that multiplies its inputs up to a high degree and takes sin of the result has f‴ ~ 1e8, an error
+ * of 2e-3 at h = 1e-5 — while `error` follows f‴ and stays ~1e-10·|f‴| where f is tame.
+ */
+export function finiteDifferenceWithError(f: (x: Tensor) => Tensor | number, x: Tensor, h = 1e-5): { value: Tensor; error: Float64Array } {
+  const coarse = finiteDifference(f, x, h).dataSync() as Float64Array;
+  const value = finiteDifference(f, x, h / 2);
+  const fine = value.dataSync() as Float64Array;
+  return { value, error: Float64Array.from(fine, (v, i) => Math.abs(coarse[i]! - v)) };
+}
+
 /** Directional central difference (f(x + h t) − f(x − h t)) / 2h for a tensor-valued f. */
 export function directionalDifference(f: (x: Tensor) => Tensor, x: Tensor, t: Tensor, h = 1e-5): Tensor {
   const xb = x.dataSync() as Float64Array;
