@@ -206,7 +206,7 @@ const arbPoolCase = (opts: { dilation?: boolean; distinct?: boolean } = {}): fc.
 
 const showPool = (c: PoolCase) => `x ${JSON.stringify(c.x.shape)} kernel ${c.kernel} stride ${c.stride} padding ${c.padding} dilation ${c.dilation}`;
 
-/** Direct nested-loop pooling: max over the window (padding −∞) or the mean with zero padding counted. */
+/** Direct nested-loop pooling: max over the window in (i, j) order (padding −∞) or the mean with zero padding counted. */
 function poolReference(c: PoolCase, kind: 'max' | 'avg'): Tensor {
   const [n, ch, h, w] = c.x.shape as number[] as [number, number, number, number];
   const [kh, kw] = c.kernel;
@@ -228,7 +228,7 @@ function poolReference(c: PoolCase, kind: 'max' | 'avg'): Tensor {
               const z = q * c.stride[1] - c.padding[1] + j * c.dilation[1];
               if (y < 0 || y >= h || z < 0 || z >= w) continue;
               const v = x[a * st[0]! + b * st[1]! + y * st[2]! + z]!;
-              m = Math.max(m, v);
+              if (v > m || Number.isNaN(v)) m = v; // PyTorch's rule: the first of equal maxima (−0 before +0 stays −0; Math.max would give +0)
               s += v;
             }
           out[k++] = kind === 'max' ? m : s / (kh * kw);
