@@ -311,7 +311,7 @@ test('NewtonSummary through masked, partitionBy and inject: the selected leaf mo
         [pi, pp, si, sp] = [applyUpdates(pi, ui), applyUpdates(pp, up), ni, np];
       }
     }),
-    { ...RUNS, numRuns: 15 },
+    runs(15),
   );
 });
 
@@ -335,6 +335,6 @@ test('the hg batch given as a function is called on hg steps only, once each, an
       assert.throws(() => bad.update(grad(q.loss)(q.params), bad.init(q.params), q.params, { loss: q.loss, hgBatch: (() => 'x') as never }), /extra\.hgBatch\(\) returned string at step 0/);
       assert.throws(() => bad.update(grad(q.loss)(q.params), bad.init(q.params), q.params, { loss: q.loss } as never), /needs extra = \{ loss: .*hgBatch/);
     }),
-    { ...RUNS, numRuns: 25 },
+    runs(25),
   );
 });

@@ -291,7 +291,7 @@ describe('optim: composition laws', () => {
           assertNums(flat(u), flat(t.update(grads[0], t.init(params), params, extra)[0]), EXACT, `${name}: fallback`);
         }
       }),
-      { ...RUNS, numRuns: 30 },
+      runs(30),
     );
   });
 

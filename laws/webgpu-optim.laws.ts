@@ -6,6 +6,7 @@ import { setBackend } from '../src/backends/registry.js';
 import { withBackend } from '../src/backends/transfer.js';
 import { initWebGPU, shutdownWebGPU } from '../src/backends/webgpu/index.js';
 import { flatten } from '../src/core/tree.js';
+import { runs } from './harness/index.js';
 
 /**
  * NewtonSummary on WebGPU through every combinator: its summary lives on the GPU and can only be
@@ -71,6 +72,6 @@ test('on WebGPU, NewtonSummary through masked, partitionBy and inject steps with
         });
       }
     }),
-    { numRuns: 5, includeErrorInReport: true },
+    runs(5),
   );
 });
