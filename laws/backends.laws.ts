@@ -474,7 +474,7 @@ test('every elementwise primitive is fusable in both codegens: for each dtype it
               if (!Object.is(got[i], want[i]))
                 assert.fail(`${p.name}(${types.map((d, k) => `${d} ${xs[k]!.buffer[i]}`).join(', ')}) ${JSON.stringify(params)}: jit loop ${got[i]}, cpu kernel ${want[i]}\n${source}`);
           }),
-          { numRuns: 20 },
+          runs(20),
         );
       }
     }
