@@ -250,11 +250,16 @@ const { state: arbState } = fc.letrec<{ state: unknown }>((tie) => ({
   ),
 }));
 
-/** Deep equality with tensors compared by shape, dtype and bits, numbers with Object.is. */
+/**
+ * Deep equality with tensors compared by shape, dtype and bits, numbers with Object.is — except
+ * that −0 and +0 count as equal, in tensors as in numbers: JSON has one zero, and the tree codec
+ * documents that −0 is written as 0.
+ */
 function sameState(a: unknown, b: unknown): boolean {
+  const sameValue = (v: number, w: number) => Object.is(v, w) || (v === 0 && w === 0);
   if (a instanceof Tensor || b instanceof Tensor)
-    return a instanceof Tensor && b instanceof Tensor && a.dtype === b.dtype && a.shape.join() === b.shape.join() && values(a).every((v, i) => Object.is(v, values(b)[i]));
-  if (typeof a === 'number') return typeof b === 'number' && (Object.is(a, b) || (a === 0 && b === 0));
+    return a instanceof Tensor && b instanceof Tensor && a.dtype === b.dtype && a.shape.join() === b.shape.join() && values(a).every((v, i) => sameValue(v, values(b)[i]!));
+  if (typeof a === 'number') return typeof b === 'number' && sameValue(a, b);
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => sameState(v, b[i]));
   if (a && typeof a === 'object') {
     const ka = Object.keys(a);
