@@ -63,6 +63,21 @@ export class Heap {
     this.sentinelDone = done;
     this.registry.register({}, -1);
   });
+  /**
+   * Resolves once the next garbage collection's finalizers have reached this heap (a sentinel in
+   * its own registry, whose callback comes with those of the regions freed by that collection).
+   * V8 posts them in a task that may come several turns of the event loop after the collection.
+   */
+  afterCollection(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const pending = this.sentinelDone;
+      this.sentinelDone = () => {
+        pending?.();
+        resolve();
+      };
+      this.registry.register({}, -1);
+    });
+  }
   /** Testing aid: fill every freed region with NaN bits, so a read after free shows. */
   poison = false;
   /** Resident allocations that would take the live bytes past this are refused (host buffers instead). */
