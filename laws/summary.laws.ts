@@ -11,7 +11,7 @@ import { reducedLoss } from '../src/summary/summary.js';
 import { compilePartition } from '../src/summary/partition.js';
 import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
 import { mse, nll } from '../src/nn/losses.js';
-import { arbProblem, ravelTree, type SmallProblem, unravelLike } from './harness/models.js';
+import { arbProblem, ravelTree, type SmallProblem, unravelLike, withValues } from './harness/models.js';
 import { arbSeed, assertClose, RUNS, finiteDifference, seededTensor, runs } from './harness/index.js';
 
 /** Laws of the partition summaries (issue 3). */
@@ -143,9 +143,14 @@ test('reparameterisation laws: a positively homogeneous rescaling of consecutive
   fc.assert(
     fc.property(
       arbProblem({ activations: ['relu'] }).filter((pb) => pb.sizes.length >= 3),
-      fc.double({ min: 0.25, max: 4, noNaN: true }),
+      fc.constantFrom(0.25, 0.5, 2, 4),
       fc.array(fc.double({ min: -3, max: 3, noNaN: true }).filter((c) => Math.abs(c) > 0.1), { minLength: 8, maxLength: 8 }),
-      (pb, c, cs) => {
+      (pb0, c, cs) => {
+        // The invariance is exact in floating point only where rescaling is: c a power of two and no
+        // value or product near underflow. Otherwise rounding moves a pre-activation that cancels to
+        // ~0 across relu's kink, where L is not differentiable and both summaries are right (a seed
+        // drew θ = 3e-323, scaled by 0.25 with rounding, and turned a unit off).
+        const pb = withValues(pb0, flushBelow(1e-30));
         const part = partition.canonical(pb.params);
         const s = summary(pb.loss, pb.params, pb.u, part, { order: 3 });
         // layer 0 (weight and bias) × c, layer 1 weight × 1/c: relu(c·z)/c = relu(z), so L is unchanged
@@ -176,15 +181,14 @@ test('reparameterisation laws: a positively homogeneous rescaling of consecutive
   );
 });
 
-/** The same problem (sizes, activation, loss, targets) with θ, u and x replaced by seeded uniform values. */
+/** Replaces values of magnitude below `tiny` by 0: products of a few such values stay clear of subnormals. */
+const flushBelow = (tiny: number) => (t: Tensor<'float64'>): Tensor<'float64'> =>
+  tensor(Array.from(t.dataSync(), (v) => (Math.abs(v) < tiny ? 0 : v)), 'float64', t.shape);
+
+/** The same problem with θ, u and x replaced by seeded uniform values. */
 function withSeededValues(pb: SmallProblem, seed: number): SmallProblem {
   let k = seed;
-  const fresh = <T>(t: T): T => tree.map((l: Tensor) => seededTensor(l.shape, k++), t) as T;
-  const x = fresh(pb.x);
-  const config = { sizes: pb.sizes, activation: pb.activation, output: pb.lossKind === 'nll' ? 'log_softmax' : 'identity' };
-  const loss = (p: MlpParams<'float64'>) =>
-    pb.lossKind === 'nll' ? nll(mlpApply(config, p, x), pb.y as Tensor<'int32'>) : mse(mlpApply(config, p, x), pb.y as Tensor<'float64'>);
-  return { ...pb, params: fresh(pb.params), u: fresh(pb.u), x, loss };
+  return withValues(pb, (t) => seededTensor(t.shape, k++));
 }
 
 test('every pass of the order-3 summary runs at θ itself: each layer\'s product h_{ℓ−1}·W_ℓᵀ at θ is evaluated once, not once per group', () => {

@@ -55,13 +55,24 @@ export function arbProblem(opts: { activations?: SmallProblem['activation'][]; m
       });
     })
     .map(({ r, theta, u, x, yReal, yInt }) => {
-      const config = { sizes: r.sizes, activation: r.activation, output: r.lossKind === 'nll' ? 'log_softmax' : 'identity' };
       const xt = tensor(x, 'float64', [r.n, r.sizes[0]!]);
       const y = r.lossKind === 'nll' ? tensor(yInt, 'int32', [r.n]) : tensor(yReal, 'float64', [r.n, r.sizes[r.sizes.length - 1]!]);
-      const loss = (p: MlpParams<'float64'>) =>
-        r.lossKind === 'nll' ? nll(mlpApply(config, p, xt), y as Tensor<'int32'>) : mse(mlpApply(config, p, xt), y as Tensor<'float64'>);
-      return { sizes: r.sizes, activation: r.activation, lossKind: r.lossKind, params: record(r.sizes, theta), u: record(r.sizes, u), x: xt, y, loss };
+      const base = { sizes: r.sizes, activation: r.activation, lossKind: r.lossKind, params: record(r.sizes, theta), u: record(r.sizes, u), x: xt, y };
+      return { ...base, loss: lossOf(base) };
     });
+}
+
+/** The loss of a problem's model, sizes and targets on its batch `x`, as a function of the parameter record. */
+function lossOf(pb: Omit<SmallProblem, 'loss'>): SmallProblem['loss'] {
+  const config = { sizes: pb.sizes, activation: pb.activation, output: pb.lossKind === 'nll' ? 'log_softmax' : 'identity' };
+  return (p) => (pb.lossKind === 'nll' ? nll(mlpApply(config, p, pb.x), pb.y as Tensor<'int32'>) : mse(mlpApply(config, p, pb.x), pb.y as Tensor<'float64'>));
+}
+
+/** The same problem (sizes, activation, loss, targets) with every tensor of θ, u and x replaced by `replace` of it (same shape). */
+export function withValues(pb: SmallProblem, replace: (t: Tensor<'float64'>) => Tensor<'float64'>): SmallProblem {
+  const fresh = (p: MlpParams<'float64'>): MlpParams<'float64'> => ({ layers: p.layers.map((l) => ({ weight: replace(l.weight), bias: replace(l.bias) })) });
+  const base = { ...pb, params: fresh(pb.params), u: fresh(pb.u), x: replace(pb.x) };
+  return { ...base, loss: lossOf(base) };
 }
 
 /** Concatenates a tree's leaves into one flat vector (flatten order). */
