@@ -16,6 +16,7 @@ export * from './ops/create.js';
 export * from './ops/arith.js';
 export * from './ops/shape-ops.js';
 export { jvp } from './transforms/jvp.js';
+export { jet, type SeriesOf } from './transforms/jet.js';
 export type { MaybeZero, TangentsOf } from './transforms/args.js';
 export { linearTranspose } from './transforms/linear-transpose.js';
 export { shareEvaluations, type ShareEvaluationsOptions } from './transforms/share-evaluations.js';
