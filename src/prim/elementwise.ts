@@ -89,8 +89,7 @@ export const tanhP = unary(
     const y2 = mul(y, y);
     return mul(dx, sub(lit(1, y2), y2));
   },
-  // tanh′ = 1 − y²: the coefficients of 1 − y(t)² need y's up to the same order
-  { jet: (x, y0) => odeJet(x, y0, (y, m) => (m === 0 ? sub(lit(1, y0), mul(y0, y0)) : negT(squareCoefficient(y, m)))) },
+  { jet: tanhJet },
 );
 export const sinP = unary('sin', S.call('sin', X), (x, _y, dx) => mul(dx, cos(x)), { jet: (x, y0) => sinCosJet(x, y0, cos(x[0]!), 'sin') });
 export const cosP = unary('cos', S.call('cos', X), (x, _y, dx) => neg(mul(dx, sin(x))), { jet: (x, y0) => sinCosJet(x, sin(x[0]!), y0, 'cos') });
@@ -388,7 +387,7 @@ export function sumTerms(terms: readonly (Tensor | null)[]): Tensor | null {
 }
 
 /** c·x (x itself for c = 1; null for a null x). */
-export const scaleBy = (x: Tensor | null, c: number): Tensor | null => (x == null ? null : c === 1 ? x : mul(x, lit(c, x)));
+export const scaleBy = (x: Tensor | null, c: number): Tensor | null => (x == null ? null : c === 1 ? x : c === -1 ? neg(x) : mul(x, lit(c, x)));
 
 const negT = (x: Tensor | null): Tensor | null => (x == null ? null : neg(x));
 const subT = (a: Tensor | null, b: Tensor | null): Tensor | null => (b == null ? a : a == null ? neg(b) : sub(a, b));
@@ -432,11 +431,58 @@ export function squareCoefficient(y: Series, m: number): Tensor | null {
 /** log(d(t)) for a series x with d = x + c, d₀ given: d·y′ = x′, so y_k = (x_k − (1/k)·Σ_{j=1…k−1} j·y_j·x_{k−j}) / d₀. */
 function logJet(x: Series, d0: Tensor): (Tensor | null)[] {
   const y: (Tensor | null)[] = [null];
+  // j·y_j, kept as the coefficients are found
+  const yw: (Tensor | null)[] = [null];
   for (let k = 1; k < x.length; k++) {
-    const num = subT(x[k] ?? null, scaleBy(cauchy(derivativeWeighted(y), x, k, mul, 1, k - 1), 1 / k));
+    const num = subT(x[k] ?? null, scaleBy(cauchy(yw, x, k, mul, 1, k - 1), 1 / k));
     y.push(num == null ? null : div(num, d0));
+    yw.push(scaleBy(y[k]!, k));
   }
   return y.slice(1);
+}
+
+/**
+ * tanh by Faà di Bruno: its Taylor factors are f⁽ᵐ⁾/m! = q_m(y)·(1 − y²) with y = tanh x₀ and
+ * q₁ = 1, q_{m+1} = (q_m′·(1 − y²) − 2y·q_m)/(m + 1) (q₂ = −y, q₃ = y² − 1/3, q₄ = 2y/3 − y³),
+ * each polynomial evaluated once; 1 − y² is written as the jvp rule writes it (a shared evaluation
+ * serves both).
+ */
+function tanhJet(x: Series, y0: Tensor): (Tensor | null)[] {
+  const y2 = mul(y0, y0);
+  const f1 = sub(lit(1, y2), y2);
+  const q = tanhFactorPolynomials(x.length - 1);
+  return composeSeries(x, (m) => (m === 1 ? f1 : mul(evalParityPolynomial(q[m]!, y0, y2), f1)));
+}
+
+/** The coefficients (by power of y) of q_1 … q_K of {@link tanhJet}. */
+function tanhFactorPolynomials(K: number): number[][] {
+  const q: number[][] = [[], [1]];
+  for (let m = 1; m < K; m++) {
+    const c = q[m]!;
+    const next = new Array<number>(c.length + 1).fill(0);
+    // q′·(1 − y²)
+    for (let i = 1; i < c.length; i++) {
+      next[i - 1]! += i * c[i]!;
+      next[i + 1]! -= i * c[i]!;
+    }
+    // − 2y·q
+    for (let i = 0; i < c.length; i++) next[i + 1]! -= 2 * c[i]!;
+    q.push(next.map((v) => v / (m + 1)));
+  }
+  return q;
+}
+
+/** Σ_i c_i·yⁱ for a polynomial of one parity (only odd or only even powers), by Horner in y² (`y2`). */
+function evalParityPolynomial(c: readonly number[], y: Tensor, y2: Tensor): Tensor {
+  const odd = c.findIndex((v) => v !== 0) % 2 === 1;
+  // q = y^odd · Σ_i r_i·(y²)^i
+  const r = c.filter((_, i) => i % 2 === (odd ? 1 : 0));
+  const d = r.length - 1;
+  if (d === 0) return odd ? scaleBy(y, r[0]!)! : lit(r[0]!, y);
+  let acc = scaleBy(y2, r[d]!)!;
+  for (let i = d - 1; i >= 1; i--) acc = mul(r[i] === 0 ? acc : add(acc, lit(r[i]!, y)), y2);
+  if (r[0] !== 0) acc = add(acc, lit(r[0]!, y));
+  return odd ? mul(acc, y) : acc;
 }
 
 /** √x: y² = x, so y_k = (x_k − Σ_{j=1…k−1} y_j·y_{k−j}) / (2·y₀). */

@@ -1,6 +1,7 @@
 import { ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { jvp } from '../transforms/jvp.js';
+import { jet } from '../transforms/jet.js';
 import { linearize } from '../transforms/vjp.js';
 import { linearTranspose } from '../transforms/linear-transpose.js';
 import { shareEvaluations } from '../transforms/share-evaluations.js';
@@ -71,6 +72,15 @@ export function directional<X>(f: (x: X) => Tensor, x0: X, dirs: readonly MaybeZ
 }
 
 /**
+ * ∂ᵏf(x0)[d, …, d] (k times the same direction): the k-th Taylor term of t ↦ f(x0 + t·d), one
+ * `jet` pass of k + 1 coefficients. `d` may leave any subtree `null` (that part of x stays fixed).
+ */
+export function directionalPower<X>(f: (x: X) => Tensor, x0: X, d: MaybeZero<X>, k: number): Tensor {
+  const terms: MaybeZero<X>[] = [d, ...Array.from({ length: k - 1 }, () => null)];
+  return jet(f, [x0] as [X], [terms])[1][k - 1]!;
+}
+
+/**
  * The loss and the reduced gradient at θ, [L(θ), ḡ(θ)] with ḡ_s = ∂L(θ)[U·I·e_s]: the transpose of
  * the linear map τ ↦ ∂L(θ)[U·I·τ] (τ ∈ ℝ^S) applied to 1, so that L's forward pass runs at θ
  * itself. The tangent of group s is a scalar times u, which the linear trace keeps factored:
@@ -119,7 +129,7 @@ function summaryUnshared<P>(loss: (p: P) => Tensor, params: P, u: P, partition: 
     out.loss = reshape(slice(ls, [0], [1]), []);
     out.g = reshape(slice(gs, [0, 0], [1, S]), [S]);
     out.H = hCols;
-    if (order === 3) out.order3 = vmap((e: Tensor) => directional(psi, eta0, [e, e, e]))(basis);
+    if (order === 3) out.order3 = vmap((e: Tensor) => directionalPower(psi, eta0, e, 3))(basis);
   } else {
     // One linearisation of θ' ↦ (L, ḡ)(θ') at θ records the tangent map once (the primal forward
     // and backward run once, at θ itself); row s of H̄ is that map applied to the direction of group
@@ -129,9 +139,11 @@ function summaryUnshared<P>(loss: (p: P) => Tensor, params: P, u: P, partition: 
     out.g = g;
     const dirs = Array.from({ length: S }, (_, s) => groupDirection(u, cp, s));
     out.H = stack(dirs.map((d) => fLin(d as MaybeZero<P>)[1]));
-    // ∂³ψ(0)[e_s, e_s, e_s] = ∂³L(θ)[v_s, v_s, v_s] with v_s = U·I·e_s: every pass runs at θ, so
-    // the S passes share the primal forward (and the products x·u_sᵀ) through the cache
-    if (order === 3) out.order3 = stack(dirs.map((d) => directional(loss, params, [d, d, d])));
+    // ∂³ψ(0)[e_s, e_s, e_s] = ∂³L(θ)[v_s, v_s, v_s] with v_s = U·I·e_s: the third Taylor term of
+    // t ↦ L(θ + t·v_s), one jet pass of four coefficients per group (three nested jvps would push
+    // eight streams). Every pass runs at θ, so the S passes share the primal forward (and the
+    // products x·u_sᵀ) through the cache
+    if (order === 3) out.order3 = stack(dirs.map((d) => directionalPower(loss, params, d, 3)));
   }
   if (order === 3 && opts.full3) out.D3 = jacfwd(jacfwd(grad(psi)))(eta0) as Tensor;
   return out;
