@@ -9,11 +9,13 @@ import type { MaybeZero } from '../transforms/args.js';
 import { grad, valueAndGrad } from '../transforms/grad.js';
 import { jacfwd } from '../transforms/jac.js';
 import { vmap } from '../transforms/vmap.js';
-import { eye, ones, zeros } from '../ops/create.js';
-import { add, mul } from '../ops/arith.js';
+import { eye, fromBuffer, ones, zeros } from '../ops/create.js';
+import { sum } from '../ops/reduce.js';
+import { add, astype, mul } from '../ops/arith.js';
 import { slice, reshape, stack, take } from '../ops/shape-ops.js';
 import { checkDirection, displace, groupDirection, scaleGroups } from './displace.js';
 import { type CompiledPartition, compilePartitionCached, type Partition } from './partition.js';
+import { taylorInterpolation } from './taylor-interpolation.js';
 
 /**
  * The partition summary of a loss L along a direction u (Wolinski 2023): with
@@ -57,8 +59,8 @@ const resolve = (partition: Partition | CompiledPartition, params: unknown): Com
   'leaves' in partition && 'size' in partition ? (partition as CompiledPartition) : compilePartitionCached(partition as Partition, params);
 
 /**
- * Nested directional derivative ∂ᵏf(x0)[d_1, …, d_k] (k forward passes nested), the building block
- * of order-k summaries. `x0` and the directions are trees of the same structure, in which a
+ * Nested directional derivative ∂ᵏf(x0)[d_1, …, d_k] (k forward passes nested, 2ᵏ streams; with
+ * one direction repeated k times, {@link directionalPower} gives the same in one jet pass). `x0` and the directions are trees of the same structure, in which a
  * direction may leave any subtree `null` (a symbolic zero: that part of x stays fixed). Exact; no
  * finite differences.
  */
@@ -176,9 +178,10 @@ export function sortedTuples(S: number, k: number): number[][] {
 }
 
 /**
- * The order-k reduced derivative ∇ᵏψ(0) for any k ≥ 1, by the same composition: every sorted
- * tuple (s₁ … s_k) is one nested k-fold directional derivative along (e_{s₁}, …, e_{s_k}), all
- * tuples batched with vmap.
+ * The order-k reduced derivative ∇ᵏψ(0) for any k ≥ 1: every sorted tuple (s₁ … s_k) is a fixed
+ * combination of k-th derivatives of ψ along the lines t ↦ t·Σ_m j_m·e_m, |j| = k (as many lines
+ * as tuples; Griewank, Utke & Walther's interpolation, ./taylor-interpolation.ts), each one `jet`
+ * pass of k + 1 coefficients, all lines batched with vmap.
  */
 export function summaryN<P>(loss: (p: P) => Tensor, params: P, u: P, partition: Partition | CompiledPartition, k: number): SymmetricTensor {
   if (!Number.isInteger(k) || k < 1) throw new ShapeError(`summaryN: order k must be a positive integer, got ${k}`);
@@ -188,9 +191,11 @@ export function summaryN<P>(loss: (p: P) => Tensor, params: P, u: P, partition: 
   const psi = reducedLoss(loss, params, u, cp);
   const eta0 = zeros([S], dtype);
   const index = sortedTuples(S, k);
-  const I = eye(S, dtype);
-  const dirs = Array.from({ length: k }, (_, j) => take(I, index.map((t) => t[j]!), 0));
-  const values = vmap((...ds: Tensor[]) => directional(psi, eta0, ds))(...dirs);
+  const plan = taylorInterpolation(S, k, index);
+  const lines = astype(fromBuffer(Float64Array.from(plan.directions.flat()), 'float64', [index.length, S]), dtype);
+  const jets = vmap((d: Tensor) => directionalPower(psi, eta0, d, k))(lines);
+  const weights = astype(fromBuffer(plan.weights, 'float64', [plan.weights.length]), dtype);
+  const values = sum(reshape(mul(take(jets, fromBuffer(plan.take, 'int32', [plan.take.length]), 0), weights), [index.length, plan.width]), 1);
   return {
     order: k,
     size: S,
