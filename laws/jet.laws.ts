@@ -334,6 +334,22 @@ test('grad of a function using jet equals grad of the nested-jvp form and its fi
   );
 });
 
+test('jets nest without confusing their perturbations: the first term of a jet of a first jet term is the second term, and a closure over the outer tracer is not the inner variable (float64)', () => {
+  fc.assert(
+    fc.property(arbComposite, arbSeed, ({ x, v, f }, seed) => {
+      const w = seededTensor(x.shape, seed) as Tensor;
+      const first = (y: Tensor) => px.jet(f, [y], [[v]])[1][0]!;
+      const [, [viaNest]] = px.jet(first, [x], [[v]]);
+      closeSeries([viaNest!], [lineTerm(f, x, v, 2)], 'jet(jet) vs the second term');
+      // d/ds of jet_t(f(x + s·w + t·v)) — the inner jet closes over the outer tracer x + s·w
+      const [, [mixed]] = px.jet((y: Tensor) => px.jet((z: Tensor) => f(px.add(z, px.mul(y, 0))), [y], [[v]])[1][0]!, [x], [[w]]);
+      const [, wantMixed] = px.jvp((y: Tensor) => px.jvp(f, [y], [v])[1], [x], [w]);
+      closeSeries([mixed!], [wantMixed], 'mixed second derivative through nested jets');
+    }),
+    runs(15),
+  );
+});
+
 test('jet rejects series that do not match the arguments, naming what differs', () => {
   const x = px.tensor([1, 2], 'float64');
   const f = (a: Tensor) => px.sum(a);
