@@ -103,8 +103,9 @@ function lossAndReducedGradient<P>(loss: (p: P) => Tensor, params: P, u: P, cp: 
 
 /**
  * Computes the summary of `loss` at `params` along `u` for a partition (see {@link Summary}).
- * Cost: one forward-over-reverse pass batched over the S basis directions for (L, ḡ, H̄); one
- * third-order forward pass batched over S for order3; S² for the full D̄³.
+ * Cost: one linearisation of (L, ḡ) and its tangent map applied to the S group directions for
+ * H̄; one Taylor-mode (`jet`) pass of four coefficients per group for order3; S² directional
+ * passes for the full D̄³.
  *
  *     const s = summary((p) => nll(mlp(p, x), y), params, direction, partition.canonical(params), { order: 3 });
  */
