@@ -119,6 +119,18 @@ test('summaryN(k) agrees with g (k = 1), H̄ (k = 2) and D̄³ (k = 3)', () => {
   );
 });
 
+test("strategy 'vmap' (one batched pass) gives the summary of the default per-group loop: L, ḡ, H̄ and order3 (float64)", () => {
+  fc.assert(
+    fc.property(arbProblem({ maxDepth: 2 }), (pb) => {
+      const part = partition.canonical(pb.params);
+      const loop = summary(pb.loss, pb.params, pb.u, part, { order: 3 });
+      const batched = summary(pb.loss, pb.params, pb.u, part, { order: 3, strategy: 'vmap' });
+      for (const key of ['loss', 'g', 'H', 'order3'] as const) assertClose(batched[key]!, loop[key]!, T64, key);
+    }),
+    runs(40),
+  );
+});
+
 test('Taylor interpolation recovers every order-k partial of a homogeneous polynomial from its k-th coefficients along the lines Σ j_m·e_m (k ≤ 5, plain float64)', () => {
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), arbSeed, (S, k, seed) => {

@@ -29,7 +29,7 @@ export * from './ops/reduce.js';
 export * from './ops/matmul.js';
 export { stopGradient } from './prim/stop-gradient.js';
 export * as partition from './summary/partition.js';
-export { summary, summaryN, summaryOverBatches, directional, reducedLoss, type Summary, type SummaryOptions, type SymmetricTensor } from './summary/summary.js';
+export { summary, summaryN, summaryOverBatches, directional, directionalPower, reducedLoss, type Summary, type SummaryOptions, type SymmetricTensor } from './summary/summary.js';
 export { compilePartition, type Partition, type Member, type CompiledPartition } from './summary/partition.js';
 export * from './ops/conv.js';
 export * from './ops/pool.js';
