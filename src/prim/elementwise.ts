@@ -75,11 +75,11 @@ function unary(name: string, scalar: ScalarExpr, derivative: UnaryDerivative, op
 const ZERO = { zero: true } as const;
 
 export const negP = unary('neg', S.call('neg', X), { linear: true }, { intOk: true });
-export const expP = unary('exp', S.call('exp', X), (_x, y, dx) => mul(dx, y), { jet: (x, y0) => odeJet(x, y0, (y, m) => y[m]!) });
+export const expP = unary('exp', S.call('exp', X), (_x, y, dx) => mul(dx, y), { jet: (x, y0) => odeJet(x, y0, (y, m) => y[m] ?? null) });
 export const logP = unary('log', S.call('log', X), (x, _y, dx) => div(dx, x), { jet: (x) => logJet(x, x[0]!) });
 export const log1pP = unary('log1p', S.call('log1p', X), (x, _y, dx) => div(dx, add(x, lit(1, x))), { jet: (x) => logJet(x, add(x[0]!, lit(1, x[0]!))) });
 export const expm1P = unary('expm1', S.call('expm1', X), (_x, y, dx) => mul(dx, add(y, lit(1, y))), {
-  jet: (x, y0) => odeJet(x, y0, (y, m) => (m === 0 ? add(y0, lit(1, y0)) : y[m]!)),
+  jet: (x, y0) => odeJet(x, y0, (y, m) => (m === 0 ? add(y0, lit(1, y0)) : (y[m] ?? null))),
 });
 export const sqrtP = unary('sqrt', S.call('sqrt', X), (_x, y, dx) => div(dx, mul(y, lit(2, y))), { jet: sqrtJet });
 export const tanhP = unary(
@@ -380,7 +380,7 @@ export const convert = <D extends DType>(x: Tensor, dtype: D): Tensor<D> => bind
 export type Series = readonly (Tensor | null)[];
 
 /** The sum of the non-null terms; null when there are none. */
-export function sumTerms(terms: readonly (Tensor | null)[]): Tensor | null {
+function sumTerms(terms: readonly (Tensor | null)[]): Tensor | null {
   let acc: Tensor | null = null;
   for (const t of terms) acc = addT(acc, t);
   return acc;
@@ -410,7 +410,7 @@ const derivativeWeighted = (x: Series): Series => x.map((c, j) => (j === 0 ? nul
  * The coefficients 1 … K of y with y′ = g·x′ and y(0) = y₀, where g's coefficient m depends on y's
  * up to m (`gAt(y, m)`): k·y_k = Σ_{j=1…k} j·x_j·g_{k−j}.
  */
-export function odeJet(x: Series, y0: Tensor, gAt: (y: Series, m: number) => Tensor | null): (Tensor | null)[] {
+function odeJet(x: Series, y0: Tensor, gAt: (y: Series, m: number) => Tensor | null): (Tensor | null)[] {
   const xw = derivativeWeighted(x);
   const y: (Tensor | null)[] = [y0];
   const g: (Tensor | null)[] = [];
@@ -419,13 +419,6 @@ export function odeJet(x: Series, y0: Tensor, gAt: (y: Series, m: number) => Ten
     y.push(scaleBy(cauchy(xw, g, k, mul, 1, k), 1 / k));
   }
   return y.slice(1);
-}
-
-/** Coefficient m of y(t)²: Σ_{i=0…m} y_i·y_{m−i}, each cross product once, doubled. */
-export function squareCoefficient(y: Series, m: number): Tensor | null {
-  const cross = cauchy(y, y, m, mul, 0, Math.ceil(m / 2) - 1);
-  const mid = m % 2 === 0 && y[m / 2] != null ? mul(y[m / 2]!, y[m / 2]!) : null;
-  return addT(scaleBy(cross, 2), mid);
 }
 
 /** log(d(t)) for a series x with d = x + c, d₀ given: d·y′ = x′, so y_k = (x_k − (1/k)·Σ_{j=1…k−1} j·y_j·x_{k−j}) / d₀. */
@@ -524,7 +517,7 @@ function sinCosJet(x: Series, s0: Tensor, c0: Tensor, which: 'sin' | 'cos'): (Te
  * f(x(t)) by Faà di Bruno: with δ(t) = x(t) − x₀, y_k = Σ_{m=1…k} (f⁽ᵐ⁾(x₀)/m!)·[δᵐ]_k, given the
  * Taylor factors f⁽ᵐ⁾(x₀)/m! (`factor(m)`, null when zero).
  */
-export function composeSeries(x: Series, factor: (m: number) => Tensor | null): (Tensor | null)[] {
+function composeSeries(x: Series, factor: (m: number) => Tensor | null): (Tensor | null)[] {
   const K = x.length - 1;
   const delta: Series = [null, ...x.slice(1)];
   const out: (Tensor | null)[] = Array.from({ length: K }, () => null);
@@ -534,6 +527,7 @@ export function composeSeries(x: Series, factor: (m: number) => Tensor | null): 
       const prev = power;
       power = delta.map((_, k) => (k < m ? null : cauchy(delta, prev, k, mul, 1, k - m + 1)));
     }
+    if (power.every((c) => c == null)) continue;
     const f = factor(m);
     if (f == null) continue;
     for (let k = m; k <= K; k++) {
