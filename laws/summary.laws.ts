@@ -7,7 +7,8 @@ import {
 } from '../src/index.js';
 import { activation } from '../src/nn/activations.js';
 import { linear } from '../src/nn/linear.js';
-import { reducedLoss } from '../src/summary/summary.js';
+import { directional, reducedLoss, sortedTuples } from '../src/summary/summary.js';
+import { taylorInterpolation } from '../src/summary/taylor-interpolation.js';
 import { compilePartition } from '../src/summary/partition.js';
 import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
 import { mse, nll } from '../src/nn/losses.js';
@@ -115,6 +116,57 @@ test('summaryN(k) agrees with g (k = 1), H̄ (k = 2) and D̄³ (k = 3)', () => {
       assertClose(summaryN(pb.loss, pb.params, pb.u, part, 3).dense(), s.D3!, T64, 'k=3');
     }),
     runs(100),
+  );
+});
+
+test("strategy 'vmap' (one batched pass) gives the summary of the default per-group loop: L, ḡ, H̄ and order3 (float64)", () => {
+  fc.assert(
+    fc.property(arbProblem({ maxDepth: 2 }), (pb) => {
+      const part = partition.canonical(pb.params);
+      const loop = summary(pb.loss, pb.params, pb.u, part, { order: 3 });
+      const batched = summary(pb.loss, pb.params, pb.u, part, { order: 3, strategy: 'vmap' });
+      for (const key of ['loss', 'g', 'H', 'order3'] as const) assertClose(batched[key]!, loop[key]!, T64, key);
+    }),
+    runs(40),
+  );
+});
+
+test('Taylor interpolation recovers every order-k partial of a homogeneous polynomial from its k-th coefficients along the lines Σ j_m·e_m (k ≤ 5, plain float64)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), arbSeed, (S, k, seed) => {
+      const tuples = sortedTuples(S, k);
+      const plan = taylorInterpolation(S, k, tuples);
+      // f(x) = Σ_i c_i·xⁱ over the multi-indices i of the tuples: ∂ⁱf = c_i·i!, and along the line
+      // t·j the k-th derivative is k!·Σ_i c_i·jⁱ
+      const c = Array.from(seededTensor([tuples.length], seed).dataSync() as Float64Array);
+      const fact = (n: number): number => (n <= 1 ? 1 : n * fact(n - 1));
+      const jets = plan.directions.map((j) => fact(k) * plan.directions.reduce((acc, i, q) => acc + c[q]! * i.reduce((p, im, m) => p * j[m]! ** im, 1), 0));
+      plan.directions.forEach((i, t) => {
+        let got = 0;
+        for (let w = 0; w < plan.width; w++) got += plan.weights[t * plan.width + w]! * jets[plan.take[t * plan.width + w]!]!;
+        const want = c[t]! * i.reduce((p, im) => p * fact(im), 1);
+        // |γ| ≤ 1 over at most C(2k−1, k) terms of size ≤ k!·kᵏ·Σ|c|: rounding far below 1e-9 of that
+        assert.ok(Math.abs(got - want) <= 1e-9 * fact(k) * k ** k * tuples.length, `S=${S} k=${k} tuple ${tuples[t]}: ${got} vs ${want}`);
+      });
+    }),
+    runs(100),
+  );
+});
+
+test('summaryN(k) equals the nested directional derivative of ψ along each sorted tuple (k = 1 … 4, float64)', () => {
+  fc.assert(
+    fc.property(arbProblem({ maxDepth: 1 }), fc.integer({ min: 1, max: 4 }), (pb, k) => {
+      const part = partition.canonical(pb.params);
+      const sn = summaryN(pb.loss, pb.params, pb.u, part, k);
+      const S = sn.size;
+      const cp = compilePartition(part, pb.params);
+      const psi = reducedLoss(pb.loss, pb.params, pb.u, cp);
+      const eta0 = mul(eye(S, 'float64'), 0);
+      const basis = (s: number) => reshape(slice(eye(S, 'float64'), [s, 0], [s + 1, S]), [S]);
+      const want = stack(sn.index.map((t) => directional(psi, reshape(slice(eta0, [0, 0], [1, S]), [S]), t.map(basis))));
+      assertClose(sn.values, want, T64, `k=${k}`);
+    }),
+    runs(25),
   );
 });
 

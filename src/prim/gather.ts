@@ -7,7 +7,7 @@ import { batchBroadcast, broadcastTo } from './broadcast.js';
 import { constant } from './constant.js';
 import { add, mul } from './elementwise.js';
 import { lit } from './lit.js';
-import { type Primitive, primitive } from './primitive.js';
+import { jetByCoefficient, type Primitive, primitive } from './primitive.js';
 import { moveAxis, reshape, transpose } from './structural.js';
 
 /**
@@ -70,6 +70,7 @@ export const gatherP: Primitive<GatherParams> = primitive({
   },
   linear: true,
   jvp: ([x, idx], [dx], p) => [[bind1(gatherP, [x!, idx!], p)], [dx == null ? null : bind1(gatherP, [dx, idx!], p)]],
+  jet: jetByCoefficient(() => gatherP, ([, idx], [dx], p) => [dx == null ? null : bind1(gatherP, [dx, idx!], p)]),
   transpose: ([ct], [a, idx], { axis }) => [
     ct == null ? null : bind1(scatterAddP, [ct, (idx as { value: Tensor }).value], { axis, shape: (a as { aval: Aval }).aval.shape }),
     null,
@@ -102,6 +103,7 @@ export const scatterAddP: Primitive<ScatterParams> = primitive({
   },
   linear: true,
   jvp: ([u, idx], [du], p) => [[bind1(scatterAddP, [u!, idx!], p)], [du == null ? null : bind1(scatterAddP, [du, idx!], p)]],
+  jet: jetByCoefficient(() => scatterAddP, ([, idx], [du], p) => [du == null ? null : bind1(scatterAddP, [du, idx!], p)]),
   transpose: ([ct], [, idx], { axis }) => [ct == null ? null : bind1(gatherP, [ct, (idx as { value: Tensor }).value], { axis }), null],
   vmap: ([u, idx], [bu, bi], { axis, shape }, size) => {
     if (!bi) return [[bind1(scatterAddP, [u!, idx!], { axis: axis + 1, shape: [size, ...shape] })], [true]];

@@ -6,7 +6,7 @@ import { allocate } from '../core/dtype.js';
 import { bind, bind1 } from './bind.js';
 import { batchBroadcast, broadcastTo, reduceSum } from './broadcast.js';
 import { constant } from './constant.js';
-import { add, div, mul, neg, sub } from './elementwise.js';
+import { add, cauchy, div, mul, neg, sub } from './elementwise.js';
 import { lit } from './lit.js';
 import { matmul, mT } from './matmul.js';
 import { type Batched, type Primitive, primitive } from './primitive.js';
@@ -116,6 +116,17 @@ export const triangularSolveP: Primitive<TriangularSolveParams> = primitive<Tria
     }
     return [[x], [t]];
   },
+  // op(tri(A(t)))·x(t) = b(t), solved coefficient by coefficient as for solve
+  jet: ([a, b], [sa, sb], p) => {
+    const x = bind1(triangularSolveP, [a!, b!], p);
+    const n = lastN(a!);
+    const mask = constMatrix(n, a!.dtype, (i, j) => ((p.lower ? i >= j : i <= j) ? 1 : 0));
+    const opTri = (aj: Tensor) => {
+      const tri = mulMatrix(aj, mask);
+      return p.transposeA ? mT(tri) : tri;
+    };
+    return [[x], solveSeries([a!, ...sa!], [b!, ...sb!], x, (aj, xj) => mm(opTri(aj), xj), (r) => bind1(triangularSolveP, [a!, r], p))];
+  },
   linear: true,
   transpose: ([ct], [a, b], p) => {
     if (a!.linear) throw new Error('triangularSolve: transpose with respect to the matrix (it is only linear in b)');
@@ -139,6 +150,11 @@ export const solveP: Primitive<{}> = primitive<{}>({
     const rhs = da == null ? db! : db == null ? neg(mm(da, x)) : sub(db, mm(da, x));
     return [[x], [solve(a!, rhs)]];
   },
+  // A(t)·x(t) = b(t): x_k = A₀⁻¹·(b_k − Σ_{j=1…k} A_j·x_{k−j})
+  jet: ([a, b], [sa, sb]) => {
+    const x = bind1(solveP, [a!, b!]);
+    return [[x], solveSeries([a!, ...sa!], [b!, ...sb!], x, mm, (r) => solve(a!, r))];
+  },
   linear: true,
   transpose: ([ct], [a, b]) => {
     if (a!.linear) throw new Error('solve: transpose with respect to A (it is only linear in b)');
@@ -149,6 +165,21 @@ export const solveP: Primitive<{}> = primitive<{}>({
 });
 
 const batchShape = (a: Aval): Shape => a.shape.slice(0, -2);
+
+/**
+ * The coefficients 1 … K of x(t) with M(A(t))·x(t) = b(t), for a solve with x₀ = M(A₀)⁻¹·b₀ given:
+ * x_k = M(A₀)⁻¹·(b_k − Σ_{j=1…k} M(A_j)·x_{k−j}), with `apply(A_j, x)` = M(A_j)·x (M linear in A).
+ */
+function solveSeries(a: readonly (Tensor | null)[], b: readonly (Tensor | null)[], x0: Tensor, apply: (aj: Tensor, x: Tensor) => Tensor, solve0: (r: Tensor) => Tensor): (Tensor | null)[][] {
+  const x: (Tensor | null)[] = [x0];
+  for (let k = 1; k < a.length; k++) {
+    const known = cauchy(a, x, k, apply, 1, k);
+    const bk = b[k] ?? null;
+    const r = known == null ? bk : bk == null ? neg(known) : sub(bk, known);
+    x.push(r == null ? null : solve0(r));
+  }
+  return [x.slice(1)];
+}
 
 /** det(A) over the last two axes; d det = det · tr(A⁻¹ Ȧ). */
 export const detP: Primitive<{}> = primitive<{}>({

@@ -4,7 +4,7 @@ import type { Tensor } from '../core/tensor.js';
 import type { DType } from '../core/dtype.js';
 import { bind1 } from './bind.js';
 import { batchBroadcast } from './broadcast.js';
-import { add } from './elementwise.js';
+import { add, cauchy } from './elementwise.js';
 import { type Primitive, primitive } from './primitive.js';
 import { requireFloat } from './rules.js';
 import { reshape, transpose } from './structural.js';
@@ -41,6 +41,12 @@ export const matmulP: Primitive<{}> = primitive<{}>({
     const ta = da == null ? null : matmul(da, b!);
     const tb = db == null ? null : matmul(a!, db);
     return [[out], [ta == null ? tb : tb == null ? ta : add(ta, tb)]];
+  },
+  // Leibniz: (a·b)_k = Σ_j a_j·b_{k−j}
+  jet: ([a, b], [sa, sb]) => {
+    const sA = [a!, ...sa!];
+    const sB = [b!, ...sb!];
+    return [[matmul(a!, b!)], [sa!.map((_, i) => cauchy(sA, sB, i + 1, matmul))]];
   },
   linear: true,
   transpose: ([ct], [a, b]) => {

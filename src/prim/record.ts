@@ -15,6 +15,17 @@ export type Batched = readonly [Tensor[], boolean[]];
 export type JvpRule<P> = (primals: readonly Tensor[], tangents: readonly (Tensor | null)[], params: P) => [Tensor[], (Tensor | null)[]];
 /** Cotangents of the linear arguments (null elsewhere) from the cotangents of the outputs. */
 export type TransposeRule<P> = (cts: readonly (Tensor | null)[], args: readonly LinearArg[], params: P) => (Tensor | null)[];
+/**
+ * Taylor-mode rule (the `jet` interpreter): from the primals and, per argument, the Taylor
+ * coefficients x_1 … x_K of a curve x(t) = x_0 + x_1·t + … + x_K·t^K (normalised coefficients,
+ * x_k = x⁽ᵏ⁾(0)/k!; null is a symbolic zero; all arguments have the same K), the primal outputs
+ * and the coefficients y_1 … y_K of y(t) = f(x(t)) truncated at t^K.
+ */
+export type JetRule<P> = (
+  primals: readonly Tensor[],
+  series: readonly (readonly (Tensor | null)[])[],
+  params: P,
+) => [Tensor[], (Tensor | null)[][]];
 /** Batching rule; batched arguments carry the batch along axis 0. */
 export type VmapRule<P> = (args: readonly Tensor[], batched: readonly boolean[], params: P, size: number) => Batched;
 
@@ -44,6 +55,8 @@ export type Fusion<P> =
  * - `zeroDerivative`: its derivative is zero everywhere (comparisons, sign, argmax, stop_gradient):
  *   the jvp rule gives symbolic zero tangents;
  * - `jvp`: forward-mode rule, written with the strict wrappers (so it is itself differentiable);
+ * - `jet`: Taylor-mode rule, written with the strict wrappers; `null` where the jet interpreter
+ *   derives it from the jvp rule (y′ = J(x)·x′ propagated one order lower, src/interp/jet.ts);
  * - `vmap`: batching rule; batched arguments carry the batch along axis 0;
  * - `fusion`: its role in a fused loop, with the scalar expression of an elementwise primitive.
  */
@@ -54,6 +67,7 @@ export interface Primitive<P = any> {
   readonly fusion: Fusion<P>;
   abstractEval(avals: readonly Aval[], params: P): Aval[];
   readonly jvp: JvpRule<P>;
+  readonly jet: JetRule<P> | null;
   readonly transpose: TransposeRule<P> | null;
   readonly vmap: VmapRule<P>;
 }

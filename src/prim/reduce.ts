@@ -22,15 +22,26 @@ function extremum(name: string): Primitive<AxesParams> {
     jvp: ([x], [dx], params) => {
       const y = bind1(p, [x!], params);
       if (dx == null) return [[y], [null]];
-      const mask = convert(eq(x!, unreduce(y, x!.shape, params.axes)), x!.dtype);
-      const count = reduceSum(mask, params.axes);
-      return [[y], [div(reduceSum(mul(dx, mask), params.axes), count)]];
+      return [[y], [extremalMean(x!, y, params.axes)(dx)]];
+    },
+    // piecewise linear, the piece fixed by x₀: each coefficient is averaged over the same positions
+    jet: ([x], [s], params) => {
+      const y = bind1(p, [x!], params);
+      const mean = extremalMean(x!, y, params.axes);
+      return [[y], [s!.map((c) => (c == null ? null : mean(c)))]];
     },
     vmap: ([x], _b, { axes }) => [[bind1(p, [x!], { axes: shiftAxes(axes) })], [true]],
     fusion: { role: 'reduce', monoid: name === 'reduce_max' ? 'max' : 'min' },
   });
   return p;
 }
+/** dx ↦ the mean of dx over the positions where x attains its extremum y (along `axes`). */
+function extremalMean(x: Tensor, y: Tensor, axes: readonly number[]): (dx: Tensor) => Tensor {
+  const mask = convert(eq(x, unreduce(y, x.shape, axes)), x.dtype);
+  const count = reduceSum(mask, axes);
+  return (dx) => div(reduceSum(mul(dx, mask), axes), count);
+}
+
 export const reduceMaxP = extremum('reduce_max');
 export const reduceMinP = extremum('reduce_min');
 

@@ -3,7 +3,7 @@ import type { DType } from '../core/dtype.js';
 import { checkShape, type Shape, showShape, sizeOf, stridesOf } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { bind1 } from './bind.js';
-import { type Primitive, primitive } from './primitive.js';
+import { jetByCoefficient, type Primitive, primitive } from './primitive.js';
 
 /**
  * Structural primitives that move elements within one tensor: reshape, transpose, slice and pad.
@@ -90,6 +90,7 @@ export const padP: Primitive<{ lo: readonly number[]; hi: readonly number[]; val
   linear: true,
   // the padding value is a constant: the tangent pads with zeros
   jvp: ([x], [dx], p) => [[bind1(padP, [x!], p)], [dx == null ? null : bind1(padP, [dx], { ...p, value: 0 })]],
+  jet: jetByCoefficient(() => padP, (_x, [dx], p) => [dx == null ? null : bind1(padP, [dx], { ...p, value: 0 })]),
   transpose: ([ct], [a], { lo }) => {
     if (ct == null) return [null];
     const s = (a as { aval: { shape: Shape } }).aval.shape;

@@ -1,6 +1,7 @@
 import { ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { jvp } from '../transforms/jvp.js';
+import { jet } from '../transforms/jet.js';
 import { linearize } from '../transforms/vjp.js';
 import { linearTranspose } from '../transforms/linear-transpose.js';
 import { shareEvaluations } from '../transforms/share-evaluations.js';
@@ -8,11 +9,13 @@ import type { MaybeZero } from '../transforms/args.js';
 import { grad, valueAndGrad } from '../transforms/grad.js';
 import { jacfwd } from '../transforms/jac.js';
 import { vmap } from '../transforms/vmap.js';
-import { eye, ones, zeros } from '../ops/create.js';
-import { add, mul } from '../ops/arith.js';
+import { eye, fromBuffer, ones, zeros } from '../ops/create.js';
+import { sum } from '../ops/reduce.js';
+import { add, astype, mul } from '../ops/arith.js';
 import { slice, reshape, stack, take } from '../ops/shape-ops.js';
 import { checkDirection, displace, groupDirection, scaleGroups } from './displace.js';
 import { type CompiledPartition, compilePartitionCached, type Partition } from './partition.js';
+import { taylorInterpolation } from './taylor-interpolation.js';
 
 /**
  * The partition summary of a loss L along a direction u (Wolinski 2023): with
@@ -56,8 +59,8 @@ const resolve = (partition: Partition | CompiledPartition, params: unknown): Com
   'leaves' in partition && 'size' in partition ? (partition as CompiledPartition) : compilePartitionCached(partition as Partition, params);
 
 /**
- * Nested directional derivative ∂ᵏf(x0)[d_1, …, d_k] (k forward passes nested), the building block
- * of order-k summaries. `x0` and the directions are trees of the same structure, in which a
+ * Nested directional derivative ∂ᵏf(x0)[d_1, …, d_k] (k forward passes nested, 2ᵏ streams; with
+ * one direction repeated k times, {@link directionalPower} gives the same in one jet pass). `x0` and the directions are trees of the same structure, in which a
  * direction may leave any subtree `null` (a symbolic zero: that part of x stays fixed). Exact; no
  * finite differences.
  */
@@ -68,6 +71,15 @@ export function directional<X>(f: (x: X) => Tensor, x0: X, dirs: readonly MaybeZ
     g = (x: X) => jvp(prev, [x] as [X], [d] as [MaybeZero<X>])[1];
   }
   return g(x0);
+}
+
+/**
+ * ∂ᵏf(x0)[d, …, d] (k times the same direction): the k-th Taylor term of t ↦ f(x0 + t·d), one
+ * `jet` pass of k + 1 coefficients. `d` may leave any subtree `null` (that part of x stays fixed).
+ */
+export function directionalPower<X>(f: (x: X) => Tensor, x0: X, d: MaybeZero<X>, k: number): Tensor {
+  const terms: MaybeZero<X>[] = [d, ...Array.from({ length: k - 1 }, () => null)];
+  return jet(f, [x0] as [X], [terms])[1][k - 1]!;
 }
 
 /**
@@ -91,8 +103,9 @@ function lossAndReducedGradient<P>(loss: (p: P) => Tensor, params: P, u: P, cp: 
 
 /**
  * Computes the summary of `loss` at `params` along `u` for a partition (see {@link Summary}).
- * Cost: one forward-over-reverse pass batched over the S basis directions for (L, ḡ, H̄); one
- * third-order forward pass batched over S for order3; S² for the full D̄³.
+ * Cost: one linearisation of (L, ḡ) and its tangent map applied to the S group directions for
+ * H̄; one Taylor-mode (`jet`) pass of four coefficients per group for order3; S² directional
+ * passes for the full D̄³.
  *
  *     const s = summary((p) => nll(mlp(p, x), y), params, direction, partition.canonical(params), { order: 3 });
  */
@@ -119,7 +132,7 @@ function summaryUnshared<P>(loss: (p: P) => Tensor, params: P, u: P, partition: 
     out.loss = reshape(slice(ls, [0], [1]), []);
     out.g = reshape(slice(gs, [0, 0], [1, S]), [S]);
     out.H = hCols;
-    if (order === 3) out.order3 = vmap((e: Tensor) => directional(psi, eta0, [e, e, e]))(basis);
+    if (order === 3) out.order3 = vmap((e: Tensor) => directionalPower(psi, eta0, e, 3))(basis);
   } else {
     // One linearisation of θ' ↦ (L, ḡ)(θ') at θ records the tangent map once (the primal forward
     // and backward run once, at θ itself); row s of H̄ is that map applied to the direction of group
@@ -129,9 +142,11 @@ function summaryUnshared<P>(loss: (p: P) => Tensor, params: P, u: P, partition: 
     out.g = g;
     const dirs = Array.from({ length: S }, (_, s) => groupDirection(u, cp, s));
     out.H = stack(dirs.map((d) => fLin(d as MaybeZero<P>)[1]));
-    // ∂³ψ(0)[e_s, e_s, e_s] = ∂³L(θ)[v_s, v_s, v_s] with v_s = U·I·e_s: every pass runs at θ, so
-    // the S passes share the primal forward (and the products x·u_sᵀ) through the cache
-    if (order === 3) out.order3 = stack(dirs.map((d) => directional(loss, params, [d, d, d])));
+    // ∂³ψ(0)[e_s, e_s, e_s] = ∂³L(θ)[v_s, v_s, v_s] with v_s = U·I·e_s: the third Taylor term of
+    // t ↦ L(θ + t·v_s), one jet pass of four coefficients per group (three nested jvps would push
+    // eight streams). Every pass runs at θ, so the S passes share the primal forward (and the
+    // products x·u_sᵀ) through the cache
+    if (order === 3) out.order3 = stack(dirs.map((d) => directionalPower(loss, params, d, 3)));
   }
   if (order === 3 && opts.full3) out.D3 = jacfwd(jacfwd(grad(psi)))(eta0) as Tensor;
   return out;
@@ -164,9 +179,10 @@ export function sortedTuples(S: number, k: number): number[][] {
 }
 
 /**
- * The order-k reduced derivative ∇ᵏψ(0) for any k ≥ 1, by the same composition: every sorted
- * tuple (s₁ … s_k) is one nested k-fold directional derivative along (e_{s₁}, …, e_{s_k}), all
- * tuples batched with vmap.
+ * The order-k reduced derivative ∇ᵏψ(0) for any k ≥ 1: every sorted tuple (s₁ … s_k) is a fixed
+ * combination of k-th derivatives of ψ along the lines t ↦ t·Σ_m j_m·e_m, |j| = k (as many lines
+ * as tuples; Griewank, Utke & Walther's interpolation, ./taylor-interpolation.ts), each one `jet`
+ * pass of k + 1 coefficients, all lines batched with vmap.
  */
 export function summaryN<P>(loss: (p: P) => Tensor, params: P, u: P, partition: Partition | CompiledPartition, k: number): SymmetricTensor {
   if (!Number.isInteger(k) || k < 1) throw new ShapeError(`summaryN: order k must be a positive integer, got ${k}`);
@@ -176,9 +192,11 @@ export function summaryN<P>(loss: (p: P) => Tensor, params: P, u: P, partition: 
   const psi = reducedLoss(loss, params, u, cp);
   const eta0 = zeros([S], dtype);
   const index = sortedTuples(S, k);
-  const I = eye(S, dtype);
-  const dirs = Array.from({ length: k }, (_, j) => take(I, index.map((t) => t[j]!), 0));
-  const values = vmap((...ds: Tensor[]) => directional(psi, eta0, ds))(...dirs);
+  const plan = taylorInterpolation(S, k, index);
+  const lines = astype(fromBuffer(Float64Array.from(plan.directions.flat()), 'float64', [index.length, S]), dtype);
+  const jets = vmap((d: Tensor) => directionalPower(psi, eta0, d, k))(lines);
+  const weights = astype(fromBuffer(plan.weights, 'float64', [plan.weights.length]), dtype);
+  const values = sum(reshape(mul(take(jets, fromBuffer(plan.take, 'int32', [plan.take.length]), 0), weights), [index.length, plan.width]), 1);
   return {
     order: k,
     size: S,
