@@ -16,14 +16,8 @@ if [ -x "$chromium" ] && "$chromium" --version >/dev/null 2>&1; then
   say "$("$chromium" --version 2>/dev/null) is already installed; nothing to do."
   exit 0
 fi
-if [ "$(id -u)" != 0 ]; then
-  say "not root: cannot install chromium. The browser tests will be skipped."
-  exit 0
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  say "no apt-get on this machine: cannot install chromium. The browser tests will be skipped."
-  exit 0
-fi
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/apt-preflight.sh"
+apt_preflight chromium "The browser tests will be skipped." || exit 0
 
 export DEBIAN_FRONTEND=noninteractive
 log=/tmp/setup-browser-apt.log
