@@ -35,7 +35,7 @@ const STALL_TIMEOUT_MS = 120_000;
  * The loop every worker runs, as source: it expects `module`, `memory`, `slot` and `names`
  * (a {@link WorkerData}) in scope, and never returns.
  */
-export const WORKER_LOOP = `
+export const WORKER_LOOP: string = `
 const inst = new WebAssembly.Instance(module, { env: { memory } });
 const fns = names.map((n) => inst.exports[n]);
 const ctl = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
@@ -67,10 +67,15 @@ const { workerData } = require('node:worker_threads');
 const { module, memory, slot, names } = workerData;
 ${WORKER_LOOP}`;
 
-/** What a worker is started with: the compiled kernels, the shared memory, its control slot, the kernel names. */
+/**
+ * What a worker is started with: the compiled kernels (a WebAssembly.Module), the shared memory
+ * (a WebAssembly.Memory), its control slot, the kernel names. The two handles are typed `object`:
+ * this declaration is reachable from the root entry's, which compile without the WebAssembly
+ * namespace (lib ES2022 alone; laws/package.test.ts).
+ */
 export interface WorkerData {
-  readonly module: WebAssembly.Module;
-  readonly memory: WebAssembly.Memory;
+  readonly module: object;
+  readonly memory: object;
   readonly slot: number;
   readonly names: readonly string[];
 }
