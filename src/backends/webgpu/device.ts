@@ -1,6 +1,8 @@
-// The WebGPU types (GPUDevice, GPUBuffer…), as globals, from the optional peer `webgpu`; kept in the
-// published device.d.ts (preserve) so that a project importing partax/webgpu gets them too.
-/// <reference types="webgpu" preserve="true" />
+// The WebGPU types (GPUDevice, GPUBuffer…), as globals, from @webgpu/types: what the optional peer
+// `webgpu` (Dawn) brings with it in Node, and what a browser project installs alone (a few hundred
+// KB, no Dawn). Kept in the published device.d.ts (preserve) so that a project importing
+// partax/webgpu or partax/browser gets them too.
+/// <reference types="@webgpu/types" preserve="true" />
 import { WebGPUError } from './errors.js';
 
 /**
