@@ -24,7 +24,7 @@ export interface AdapterInfo {
   readonly software: boolean;
 }
 
-/** Options of {@link acquireDevice}. */
+/** Options of `initWebGPU` in Node (Dawn: ./dawn.ts; in a browser only `timeoutMs` applies). */
 export interface DeviceOptions {
   /** Milliseconds to wait for Dawn to load and for the adapter and the device (default 30 000). */
   readonly timeoutMs?: number;
