@@ -109,11 +109,13 @@ test('cpu-wasm in a cross-origin isolated page runs on Web Workers: 3 threads gi
   assert.ok(relL2(three.grad, cpu.grad) < 3e-5, `gradient: relative distance ${relL2(three.grad, cpu.grad)}`);
 });
 
-test('a page that is not cross-origin isolated runs cpu-wasm on one thread, says why, and computes the same', async (t) => {
+test('a page that is not cross-origin isolated runs cpu-wasm on one thread, says why, and computes the same; init refuses an unknown backend, naming it', async (t) => {
   if (skip) return t.skip(skip);
   const setup = await plain.evaluate(async () => (await import('/partax.js' as string)).init({ backend: 'cpu-wasm', threads: 3 }));
   assert.equal(setup.threads, 1);
   assert.match(setup.threadsNote ?? '', /not cross-origin isolated.*Cross-Origin-Opener-Policy/);
+  const refused = await plain.evaluate(async () => (await import('/partax.js' as string)).init({ backend: 'gpu' }).then(() => 'resolved', (e: Error) => e.message));
+  assert.equal(refused, "init: unknown backend 'gpu' (expected one of cpu, cpu-wasm, webgpu)");
   const alone = await session!.run<Awaited<ReturnType<typeof cases.wasmWork>>>(plain, 'wasmWork', 'cpu-wasm');
   const threaded = await session!.run<typeof alone>(isolated, 'wasmWork', 'cpu-wasm', 3);
   assert.deepEqual({ ...alone, threads: 3 }, threaded);

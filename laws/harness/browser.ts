@@ -82,8 +82,8 @@ export async function openBrowser(): Promise<BrowserSession | string> {
       headless: true,
       timeout: 60_000,
       protocolTimeout: 120_000,
-      // root (CI) needs --no-sandbox; WebGPU on Linux is behind --enable-unsafe-webgpu, on SwiftShader without a GPU
-      args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'],
+      // root (CI) needs --no-sandbox; a container's small /dev/shm, --disable-dev-shm-usage; WebGPU on Linux is behind --enable-unsafe-webgpu, on SwiftShader without a GPU
+      args: ['--no-sandbox', '--disable-dev-shm-usage', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'],
     });
   } catch (e) {
     server.close();
