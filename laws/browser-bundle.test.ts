@@ -9,8 +9,8 @@ import { build, type Metafile } from 'esbuild';
 /**
  * The browser entries (package.json's `browser` conditions: src/browser.ts, the root in a page,
  * and src/backends/webgpu/browser.ts, `partax/webgpu` in a page) bundle for the browser platform
- * with esbuild with no error and no warning, import no Node built-in (statically or dynamically)
- * and hold no Dawn (the `webgpu` package). The strings 'node:…' that remain are arguments of
+ * with esbuild with no error and no warning, import no Node built-in (statically or dynamically),
+ * touch no bare `process` (a ReferenceError in a page) and hold no Dawn (the `webgpu` package). The strings 'node:…' that remain are arguments of
  * `process.getBuiltinModule` (src/backends/node-builtin.ts), undefined in a page, and the source
  * of Node's worker threads (src/backends/wasm/pool.ts), which a page never starts.
  */
@@ -43,6 +43,12 @@ for (const entry of browserSources) {
     assert.ok(text.length > 50_000, `only ${text.length} characters bundled`);
     // (a `require('node:worker_threads')` remains, inside the source of Node's worker thread: a string)
     assert.doesNotMatch(text, /(?:^\s*import\b[^;]*?\bfrom\s*|\bimport\s*\(\s*)["'](?:node:|fs["'/]|path["'/]|worker_threads["'])/m, 'an import of a Node built-in in the bundle');
+    // a page has no `process`: every read of the environment goes through envVar or
+    // globalThis.process?.… (src/backends/node-builtin.ts), never a bare `process.env` that
+    // throws a ReferenceError in the page when the code runs
+    const bare = [...text.matchAll(/(?<![.\w$])process\s*\.\s*\w+/g)].map((m) => m[0]);
+    assert.deepEqual(bare, [], 'a bare process.… in the browser bundle');
+    assert.ok(/(?<![.\w$])process\s*\.\s*\w+/.test('const t = process.env.X'), 'the check sees a bare one');
     // the check above sees one: the Node root entry (src/index.ts) loads Dawn when PARTAX_BACKEND says so
     const node = await build({ absWorkingDir: ROOT, entryPoints: [join(ROOT, 'src/index.ts')], bundle: true, format: 'esm', platform: 'browser', write: false, metafile: true, logLevel: 'silent' }).catch((e: { errors: { text: string }[] }) => e);
     assert.ok('errors' in node && node.errors.some((e) => /node:|module/.test(e.text)), 'bundling the Node entry for the browser fails on Node built-ins');

@@ -81,6 +81,16 @@ test('an order-3 summary (ḡ, H̄, order3) computed in the page equals Node\'s 
   }
 });
 
+test('a jitted gradient of the MLP (a compiled program; fused loops on cpu-wasm) in the page equals Node\'s, on cpu and cpu-wasm (to float64 rounding)', async (t) => {
+  if (skip) return t.skip(skip);
+  const node = await cases.jitGradient(P, 'cpu');
+  for (const backend of ['cpu', 'cpu-wasm'] as const) {
+    const page = await session!.run<typeof node>(isolated, 'jitGradient', backend);
+    assertCloseScalar(page.loss, node.loss, { rtol: 1e-13, atol: 0 }, `loss on ${backend}`);
+    assert.ok(relL2(page.grad, node.grad) < 1e-12, `gradient on ${backend}: relative distance ${relL2(page.grad, node.grad)}`);
+  }
+});
+
 test('four NewtonSummary steps in the page (two hg steps, with the summary read through updateAsync) equal the same steps in Node', async (t) => {
   if (skip) return t.skip(skip);
   const node = await cases.newtonSteps(P, 'cpu');

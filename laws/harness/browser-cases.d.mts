@@ -5,3 +5,4 @@ export function gradient(P: Partax, backend: Backend): Promise<{ x: number[]; va
 export function summary3(P: Partax, backend: Backend): Promise<{ loss: number; g: number[]; H: number[]; order3: number[] }>;
 export function newtonSteps(P: Partax, backend: Backend): Promise<{ loss: number; lrs: number[]; params: number[] }[]>;
 export function wasmWork(P: Partax, backend: Backend, threads?: number): Promise<{ loss: number; grad: number[]; threads: number }>;
+export function jitGradient(P: Partax, backend: Backend): Promise<{ loss: number; grad: number[] }>;

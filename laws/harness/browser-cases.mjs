@@ -68,3 +68,16 @@ export async function wasmWork(P, backend, threads) {
   const [l, g] = P.valueAndGrad(loss)(w);
   return { loss: (await l.data())[0], grad: await arr(g), threads: P.wasmThreads() };
 }
+
+/** The MLP's loss and gradient through jit (a compiled program; on cpu-wasm, its fused loops), three calls. */
+export async function jitGradient(P, backend) {
+  P.setBackend(backend);
+  const { params, loss } = mlpProblem(P);
+  const vg = P.jit(P.valueAndGrad(loss));
+  let out;
+  for (let k = 0; k < 3; k++) out = vg(params);
+  const [l, g] = out;
+  const flat = [];
+  for (const leaf of P.tree.leaves(g)) flat.push(...(await arr(leaf)));
+  return { loss: (await l.data())[0], grad: flat };
+}
