@@ -66,7 +66,7 @@ test('from source: the root entry reaches no node: module and no package but io-
   for (const entry of ['api.ts', 'index.ts']) {
     const r = await build({ absWorkingDir: ROOT, entryPoints: [join(ROOT, 'src', entry)], bundle: true, write: false, metafile: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'silent' });
     const external = Object.entries(r.metafile.inputs).flatMap(([file, v]) => v.imports.filter((i) => i.external).map((i) => `${i.path}${i.kind === 'dynamic-import' ? ' (dynamic)' : ''} <- ${file}`));
-    const bad = external.filter((e) => !/^(io-ts|\.\.?\/)/.test(e) && !/^webgpu \(dynamic\) <- src\/backends\/webgpu\/device\.ts$/.test(e));
+    const bad = external.filter((e) => !/^(io-ts|\.\.?\/)/.test(e) && !/^webgpu \(dynamic\) <- src\/backends\/webgpu\/dawn\.ts$/.test(e));
     assert.deepEqual(bad, [], `${entry}: imports outside the lean core`);
     const files = Object.keys(r.metafile.inputs);
     assert.ok(files.some((f) => f.endsWith('transforms/grad.ts')), `${entry}: the graph was read`);
@@ -161,7 +161,7 @@ console.log(JSON.stringify({ exports: Object.keys(P).length, builtins: urls.filt
   assert.deepEqual(r.files.filter((f) => !f.startsWith('partax/dist/')), []);
 });
 
-test('the published declarations compile under strict, skipLibCheck false, lib ES2022 and no @types/node (partax/webgpu: with the DOM lib and the webgpu package), and carry the types of valueAndGrad, argnums, hasAux and split', (t) => {
+test('the published declarations compile under strict, skipLibCheck false, lib ES2022 and no @types/node (partax/webgpu: with the DOM lib and the webgpu package; partax/browser: with the DOM lib and @webgpu/types alone), and carry the types of valueAndGrad, argnums, hasAux and split', (t) => {
   if (skipUnlessInstalled(t)) return;
   const dir = join(app, 'typed');
   mkdirSync(dir, { recursive: true });
@@ -252,6 +252,32 @@ export { info, live, onGpu, n };
   );
   const gpu = tsc(join(dir, 'tsconfig.webgpu.json'));
   assert.equal(gpu.status, 0, `tsc on partax/webgpu in the consumer:\n${gpu.stdout}${gpu.stderr}`);
+  // partax/browser (the browser entry's types: init, startWasmThreads, WebGPU on navigator.gpu)
+  // needs the DOM lib and @webgpu/types alone, not Dawn: a type root holding only @webgpu/types
+  const onlyWebgpuTypes = join(dir, 'browser-types');
+  mkdirSync(join(onlyWebgpuTypes, '@webgpu'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules', '@webgpu', 'types'), join(onlyWebgpuTypes, '@webgpu', 'types'), 'dir');
+  writeFileSync(
+    join(dir, 'tsconfig.browser.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, skipLibCheck: false, lib: ['ES2022', 'DOM'], types: [], typeRoots: [onlyWebgpuTypes], target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', noEmit: true },
+      files: ['page.ts'],
+    }),
+  );
+  writeFileSync(
+    join(dir, 'page.ts'),
+    `import { init, grad, sum, tanh, tensor, initWebGPU, startWasmThreads, type InitResult, type AdapterInfo, type Tensor } from 'partax/browser';
+const setup: InitResult = await init({ backend: 'cpu-wasm', threads: 2 });
+const threads: number = (await startWasmThreads()).threads;
+const g: Tensor<'float64'> = grad((x: Tensor<'float64'>) => sum(tanh(x)))(tensor([0.5], 'float64'));
+const info: AdapterInfo = await initWebGPU({ timeoutMs: 1000 });
+// @ts-expect-error the backends are 'cpu', 'cpu-wasm' and 'webgpu'
+await init({ backend: 'gpu' });
+export { setup, threads, g, info };
+`,
+  );
+  const page = tsc(join(dir, 'tsconfig.browser.json'));
+  assert.equal(page.status, 0, `tsc on partax/browser in the consumer:\n${page.stdout}${page.stderr}`);
 });
 
 test('the optional peers name themselves when missing: initWebGPU says to install webgpu, the MNIST reader mnist; the bin runs from dist/ without tsx', (t) => {

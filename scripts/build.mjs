@@ -5,7 +5,10 @@
 //                                   module (dist/index.d.ts, dist/backends/webgpu/index.d.ts, …);
 //   2. esbuild                      bundles each entry of package.json `exports` (src/X.ts →
 //                                   dist/X.js, ESM) with the code they share split into
-//                                   dist/chunks/, so one module instance backs every entry.
+//                                   dist/chunks/, so one module instance backs every entry;
+//   3. esbuild, for the browser     the entries under a `browser` condition (src/browser.ts …),
+//                                   self-contained (io-ts and fp-ts in, no Node built-in, no
+//                                   Dawn), their shared code in dist/browser-chunks/.
 //
 // Why a bundle and not tsc's one .js per module: Node spends its import time on loading modules,
 // not on running them. The 140 modules behind `import 'partax'`, plus io-ts and fp-ts loaded as
@@ -30,25 +33,31 @@ const BUNDLED = new Set(['io-ts', 'fp-ts']);
 /** Every package partax names, except the bundled ones: left to the user's node_modules. */
 const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].filter((n) => !BUNDLED.has(n));
 
-/** The entries: every `./dist/X.js` that package.json `exports` names, built from src/X.ts. */
+/**
+ * The entries: every `./dist/X.js` that package.json `exports` names, built from src/X.ts; those
+ * named under a `browser` condition anywhere go to the browser build, the others to Node's.
+ */
 function entries() {
-  const out = {};
-  const walk = (v) => {
+  const node = {};
+  const browser = {};
+  const walk = (v, inBrowser) => {
     if (typeof v === 'string') {
       const m = /^\.\/dist\/(.+)\.js$/.exec(v);
-      if (m) out[m[1]] = join(root, 'src', `${m[1]}.ts`);
-    } else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+      if (m) (inBrowser ? browser : node)[m[1]] = join(root, 'src', `${m[1]}.ts`);
+    } else if (v && typeof v === 'object') Object.entries(v).forEach(([k, w]) => walk(w, inBrowser || k === 'browser'));
   };
-  walk(pkg.exports);
-  return out;
+  walk(pkg.exports, false);
+  for (const k of Object.keys(browser)) delete node[k];
+  return { node, browser };
 }
+const { node: nodeEntries, browser: browserEntries } = entries();
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: entries(),
+  entryPoints: nodeEntries,
   outdir: join(root, 'dist'),
   bundle: true,
   splitting: true,
@@ -61,9 +70,25 @@ const result = await build({
   logLevel: 'warning',
 });
 
+// The browser entries: everything bundled (a page has no node_modules), for the browser platform,
+// which has no Node built-in to import: any import of one is an error here.
+const browserResult = await build({
+  absWorkingDir: root,
+  entryPoints: browserEntries,
+  outdir: join(root, 'dist'),
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  chunkNames: 'browser-chunks/[name]-[hash]',
+  metafile: true,
+  logLevel: 'warning',
+});
+
 // The licences of the third-party code bundled in
 const bundled = new Set();
-for (const input of Object.keys(result.metafile.inputs)) {
+for (const input of [...Object.keys(result.metafile.inputs), ...Object.keys(browserResult.metafile.inputs)]) {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (m) bundled.add(m[1]);
 }

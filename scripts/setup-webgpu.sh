@@ -21,14 +21,8 @@ if probe; then
   exit 0
 fi
 
-if [ "$(id -u)" != 0 ]; then
-  say "not root: cannot install mesa-vulkan-drivers (lavapipe). WebGPU laws will be skipped."
-  exit 0
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  say "no apt-get on this machine: cannot install lavapipe. WebGPU laws will be skipped."
-  exit 0
-fi
+. "$here/apt-preflight.sh"
+apt_preflight "mesa-vulkan-drivers (lavapipe)" "WebGPU laws will be skipped." || exit 0
 
 src_dir=/etc/apt/sources.list.d
 debian_sources="$src_dir/debian.sources"

@@ -13,3 +13,8 @@ export function nodeBuiltin<M>(id: `node:${string}`): M | undefined {
   const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   return p?.getBuiltinModule?.(id) as M | undefined;
 }
+
+/** An environment variable of the Node process; undefined outside Node (a browser has none). */
+export function envVar(name: string): string | undefined {
+  return (globalThis as { process?: { env?: Readonly<Record<string, string | undefined>> } }).process?.env?.[name];
+}

@@ -1,13 +1,14 @@
 import type { DType } from '../core/dtype.js';
 import type { Backend } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
+import { envVar } from './node-builtin.js';
 import { wasmAvailable, wasmBackend } from './wasm/index.js';
 
 const backends = new Map<string, Backend>([['cpu', cpuBackend]]);
 if (wasmAvailable) backends.set(wasmBackend.name, wasmBackend);
 
 /** PARTAX_BACKEND, read once at startup; a backend registered later (e.g. webgpu) may be named. */
-const fromEnv = typeof process === 'object' ? process.env.PARTAX_BACKEND?.trim() || undefined : undefined;
+const fromEnv = envVar('PARTAX_BACKEND')?.trim() || undefined;
 /**
  * The default: cpu-wasm where WebAssembly SIMD runs (it passes every law the CPU oracle passes,
  * see laws/backends.laws.ts, and runs float32/float64 matmul 15–30× faster), else cpu.

@@ -6,6 +6,7 @@
  * Relaxed-SIMD fused multiply-add is used when the engine validates it (Node ≥ 22 ships it; on
  * Node 20 it exists behind `--experimental-wasm-relaxed-simd`). PARTAX_WASM_FMA=0 turns it off.
  */
+import { envVar } from '../node-builtin.js';
 import { Arena } from './arena.js';
 import { Heap } from './heap.js';
 import { addElementwiseKernels } from './elementwise-kernel.js';
@@ -56,7 +57,7 @@ export const builtKernels = (): Kernels | undefined => kernels;
 export function getKernels(): Kernels {
   if (kernels) return kernels;
   const arena = new Arena();
-  const fma = process.env.PARTAX_WASM_FMA !== '0' && relaxedSimdAvailable();
+  const fma = envVar('PARTAX_WASM_FMA') !== '0' && relaxedSimdAvailable();
   const gemm = { float32: { ...gemmF32, fma }, float64: { ...gemmF64, fma } };
   const mod = new ModuleBuilder(arena.limits);
   addGemmKernel(mod, gemm.float32);

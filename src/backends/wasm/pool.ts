@@ -1,10 +1,13 @@
 /**
  * Worker threads for cpu-wasm: each worker instantiates the kernels' module on the shared arena
  * memory and waits on a control word (Atomics.wait) for jobs: a kernel name and its i32 arguments.
- * The calling thread runs part 0 itself and blocks (Atomics.wait, allowed on Node's main thread)
- * until the workers are done, so kernels stay synchronous behind the Backend interface. Workers
- * are unref'd: they never keep the process alive. Without shared memory, or when a worker
- * fails to start, every part runs on the calling thread.
+ * The calling thread runs part 0 itself and blocks (Atomics.wait, allowed on Node's main thread;
+ * on a browser's main thread, which may not block, it spins on the word) until the workers are
+ * done, so kernels stay synchronous behind the Backend interface. Workers are unref'd: they never
+ * keep the process alive. Without shared memory, or when a worker fails to start, every part runs
+ * on the calling thread. In Node the workers are worker_threads, started here when first needed;
+ * in a browser they are Web Workers, started ahead by {@link addWorkers} (./web-workers.ts: a
+ * browser starts a worker only once its main thread returns to the event loop).
  *
  * A worker can be slow to wake on a busy machine (tens of ms). So the caller, once done with its
  * own part, takes back every job no worker has started (compare-and-swap of the job's state from
@@ -16,7 +19,6 @@
  *   [2] kernel index, [3] argument count, [4…19] arguments, [30] 1 if the last job threw,
  *   [31] job state: 0 idle, 1 posted, 2 running (set by the worker), 3 taken back by the caller.
  */
-import type { Worker } from 'node:worker_threads';
 import { nodeBuiltin } from '../node-builtin.js';
 import { CONTROL_BYTES } from './arena.js';
 import { getKernels } from './kernels.js';
@@ -29,10 +31,11 @@ const START_TIMEOUT_MS = 10_000;
 /** How long the caller waits for a worker's part (after finishing its own) before giving up on threads. */
 const STALL_TIMEOUT_MS = 120_000;
 
-/** The worker's whole program (plain CommonJS, evaluated by worker_threads: no loader, no files). */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, slot, names } = workerData;
+/**
+ * The loop every worker runs, as source: it expects `module`, `memory`, `slot` and `names`
+ * (a {@link WorkerData}) in scope, and never returns.
+ */
+export const WORKER_LOOP: string = `
 const inst = new WebAssembly.Instance(module, { env: { memory } });
 const fns = names.map((n) => inst.exports[n]);
 const ctl = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
@@ -58,7 +61,31 @@ for (;;) {
 }
 `;
 
-const workers: Worker[] = [];
+/** The Node worker's whole program (plain CommonJS, evaluated by worker_threads: no loader, no files). */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, slot, names } = workerData;
+${WORKER_LOOP}`;
+
+/**
+ * What a worker is started with: the compiled kernels (a WebAssembly.Module), the shared memory
+ * (a WebAssembly.Memory), its control slot, the kernel names. The two handles are typed `object`:
+ * this declaration is reachable from the root entry's, which compile without the WebAssembly
+ * namespace (lib ES2022 alone; laws/package.test.ts).
+ */
+export interface WorkerData {
+  readonly module: object;
+  readonly memory: object;
+  readonly slot: number;
+  readonly names: readonly string[];
+}
+
+/** A started worker (a worker_threads Worker or a Web Worker). */
+interface Terminable {
+  terminate(): unknown;
+}
+
+const workers: Terminable[] = [];
 let workersFailed: string | undefined;
 
 /** node:worker_threads and node:os are loaded when threads are first used, not at import (see ../node-builtin.ts). */
@@ -100,8 +127,8 @@ function ensureWorkers(n: number): number {
   }
   const wt = nodeBuiltin<WorkerThreads>('node:worker_threads');
   if (!wt) {
-    workersFailed = 'no node:worker_threads here (it needs Node ≥ 20.16)';
-    return 0;
+    workersFailed = 'no node:worker_threads here (Node ≥ 20.16 has it; in a browser, start Web Workers with init() or startWasmThreads())';
+    return workers.length; // those started ahead (addWorkers), if any
   }
   const names = Object.keys(ks.exports);
   const ctl = ks.arena.i32;
@@ -122,6 +149,49 @@ function ensureWorkers(n: number): number {
     workers.push(w);
   }
   return n;
+}
+
+/**
+ * Starts `n` more workers with `start` (a Web Worker per call in a browser), each given its
+ * {@link WorkerData} and resolving once its loop runs; resolves to the number of workers. A
+ * worker that fails to start rejects, leaving the ones already started in use.
+ */
+export async function addWorkers(n: number, start: (data: WorkerData) => Promise<Terminable>): Promise<number> {
+  const ks = getKernels();
+  if (!ks.arena.shared) throw new Error('cpu-wasm: worker threads need a shared wasm memory (SharedArrayBuffer)');
+  const names = Object.keys(ks.exports);
+  for (let i = 0; i < n && workers.length < MAX_WORKERS; i++) {
+    const slot = workers.length + 1;
+    Atomics.store(ks.arena.i32, slot * SLOT + 1, -1);
+    workers.push(await start({ module: ks.module, memory: ks.arena.memory, slot, names }));
+  }
+  workersFailed = undefined;
+  return workers.length;
+}
+
+/** The number of worker threads started (the calling thread not counted). */
+export const workerCount = (): number => workers.length;
+
+let blockingAllowed: boolean | undefined;
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+function canBlock(): boolean {
+  if (blockingAllowed === undefined) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      blockingAllowed = true;
+    } catch {
+      blockingAllowed = false;
+    }
+  }
+  return blockingAllowed;
+}
+
+/** Atomics.wait(ctl, i, v, ms) where this thread may block; else a spin on the word for as long. */
+function waitWord(ctl: Int32Array, i: number, v: number, ms: number): 'ok' | 'not-equal' | 'timed-out' {
+  if (canBlock()) return Atomics.wait(ctl, i, v, ms);
+  const t0 = performance.now();
+  while (Atomics.load(ctl, i) === v) if (performance.now() - t0 > ms) return 'timed-out';
+  return 'ok';
 }
 
 /** A job: an exported kernel's name and its i32 arguments. */
@@ -165,7 +235,7 @@ export function parallelFor(parts: number, job: (i: number) => Job): void {
     // stop the workers and run single-threaded from then on.
     const t0 = Date.now();
     for (let done = Atomics.load(ctl, base + 1); done !== seq; done = Atomics.load(ctl, base + 1)) {
-      if (Atomics.wait(ctl, base + 1, done, 1000) === 'timed-out' && Date.now() - t0 > STALL_TIMEOUT_MS) {
+      if (waitWord(ctl, base + 1, done, 1000) === 'timed-out' && Date.now() - t0 > STALL_TIMEOUT_MS) {
         workersFailed = `a worker gave no answer for ${STALL_TIMEOUT_MS / 1000} s`;
         for (const w of workers.splice(0)) void w.terminate();
         throw new Error(`cpu-wasm: ${workersFailed} (running single-threaded from now on)`);

@@ -1,12 +1,14 @@
-// The WebGPU types (GPUDevice, GPUBuffer…), as globals, from the optional peer `webgpu`; kept in the
-// published device.d.ts (preserve) so that a project importing partax/webgpu gets them too.
-/// <reference types="webgpu" preserve="true" />
-import { isMissingPackage } from '../../core/errors.js';
+// The WebGPU types (GPUDevice, GPUBuffer…), as globals, from @webgpu/types: what the optional peer
+// `webgpu` (Dawn) brings with it in Node, and what a browser project installs alone (a few hundred
+// KB, no Dawn). Kept in the published device.d.ts (preserve) so that a project importing
+// partax/webgpu or partax/browser gets them too.
+/// <reference types="@webgpu/types" preserve="true" />
 import { WebGPUError } from './errors.js';
 
 /**
- * Acquiring a WebGPU device through Dawn (the `webgpu` npm package), with a timeout on every
- * asynchronous step so that a missing or wedged driver gives an error instead of a hang.
+ * Acquiring a WebGPU device from a `GPU` object — Dawn's in Node (./dawn.ts), `navigator.gpu` in
+ * a browser (./browser.ts) — with a timeout on every asynchronous step so that a missing or wedged
+ * driver gives an error instead of a hang.
  *
  * Dawn keeps a native instance alive while the object returned by `create` is referenced, so the
  * handle keeps it only until {@link DeviceHandle.destroy}, which also destroys the device.
@@ -22,11 +24,11 @@ export interface AdapterInfo {
   readonly software: boolean;
 }
 
-/** Options of {@link acquireDevice}. */
+/** Options of `initWebGPU` in Node (Dawn: ./dawn.ts; in a browser only `timeoutMs` applies). */
 export interface DeviceOptions {
   /** Milliseconds to wait for Dawn to load and for the adapter and the device (default 30 000). */
   readonly timeoutMs?: number;
-  /** Extra Dawn flags for `create` (e.g. `['backend=vulkan']`). */
+  /** Extra Dawn flags for `create` (e.g. `['backend=vulkan']`; Node only, a browser has no Dawn). */
   readonly dawnFlags?: readonly string[];
 }
 
@@ -74,39 +76,36 @@ export class DeviceHandle {
   }
 }
 
-/** Rejects after `ms` with a WebGPUError naming `what`; the timer never keeps Node alive. */
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** Rejects after `ms` with a WebGPUError naming `what` (and `hint`); the timer never keeps Node alive. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string, hint: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new WebGPUError(`initWebGPU: ${what} did not answer within ${ms} ms (is a Vulkan driver such as Mesa's lavapipe installed? see scripts/setup-webgpu.sh)`)), ms);
-    timer.unref?.();
+    timer = setTimeout(() => reject(new WebGPUError(`initWebGPU: ${what} did not answer within ${ms} ms${hint}`)), ms);
+    (timer as { unref?: () => void }).unref?.();
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-const NO_ADAPTER =
-  'initWebGPU: Dawn found no WebGPU adapter (no GPU driver it can use). On Linux without a GPU install Mesa\'s software Vulkan driver, lavapipe (scripts/setup-webgpu.sh installs it from bookworm-backports), or use the cpu backend';
+/** Where a `GPU` comes from, and what to tell the user when it offers no adapter or hangs. */
+export interface GpuSource {
+  readonly gpu: GPU;
+  /** The error message when `requestAdapter()` gives none. */
+  readonly noAdapter: string;
+  /** Appended to a timeout's message (how to get a working driver). */
+  readonly hint: string;
+}
 
 /**
- * Loads Dawn, requests a high-performance adapter and a device with the adapter's largest buffer
- * limits. Throws a {@link WebGPUError} when Dawn does not load, no adapter exists, or a step
- * takes longer than the timeout.
+ * Requests a high-performance adapter of `source.gpu` and a device with the adapter's largest
+ * buffer limits. Throws a {@link WebGPUError} when no adapter exists or a step takes longer than
+ * `timeoutMs` (default 30 000).
  */
-export async function acquireDevice(opts: DeviceOptions = {}): Promise<DeviceHandle> {
+export async function deviceFrom(source: GpuSource, opts: { readonly timeoutMs?: number } = {}): Promise<DeviceHandle> {
   const ms = opts.timeoutMs ?? 30_000;
-  let mod: typeof import('webgpu');
+  let gpu: GPU | null = source.gpu;
   try {
-    mod = await withTimeout(import('webgpu'), ms, 'loading the webgpu package');
-  } catch (e) {
-    if (e instanceof WebGPUError) throw e;
-    if (isMissingPackage(e, 'webgpu'))
-      throw new WebGPUError("initWebGPU: the WebGPU backend needs Dawn's node bindings, an optional peer dependency of partax: install the 'webgpu' package (npm install webgpu)");
-    throw new WebGPUError(`initWebGPU: the 'webgpu' package (Dawn's node bindings) did not load: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  let gpu: GPU | null = mod.create([...(opts.dawnFlags ?? [])]);
-  try {
-    const adapter = await withTimeout(gpu.requestAdapter({ powerPreference: 'high-performance' }), ms, 'requestAdapter()');
-    if (!adapter) throw new WebGPUError(NO_ADAPTER);
+    const adapter = await withTimeout(gpu.requestAdapter({ powerPreference: 'high-performance' }), ms, 'requestAdapter()', source.hint);
+    if (!adapter) throw new WebGPUError(source.noAdapter);
     const lim = adapter.limits;
     const device = await withTimeout(
       adapter.requestDevice({
@@ -118,6 +117,7 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<DeviceHan
       }),
       ms,
       'requestDevice()',
+      source.hint,
     );
     const i = adapter.info;
     const text = `${i.vendor} ${i.architecture} ${i.device} ${i.description}`.toLowerCase();
@@ -128,7 +128,7 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<DeviceHan
     return handle;
   } catch (e) {
     if (e instanceof WebGPUError) throw e;
-    throw new WebGPUError(`${NO_ADAPTER}. Dawn said: ${e instanceof Error ? e.message : String(e)}`);
+    throw new WebGPUError(`${source.noAdapter}. The WebGPU implementation said: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     gpu = null; // on failure, drop Dawn's instance so that the process can still exit
   }

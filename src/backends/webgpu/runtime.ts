@@ -1,4 +1,4 @@
-import { type AdapterInfo, acquireDevice, type DeviceHandle, type DeviceOptions } from './device.js';
+import type { AdapterInfo, DeviceHandle } from './device.js';
 import { Dispatcher } from './dispatch.js';
 import { WebGPUError } from './errors.js';
 import { BufferPool } from './pool.js';
@@ -20,10 +20,13 @@ export interface Runtime {
 let current: Runtime | null = null;
 let starting: Promise<Runtime> | null = null;
 
-/** Acquires the device and builds the runtime, or returns the live one. */
-export function startRuntime(opts: DeviceOptions = {}): Promise<Runtime> {
+/**
+ * Acquires the device (`acquire`: Dawn's in Node, navigator.gpu's in a browser) and builds the
+ * runtime, or returns the live one.
+ */
+export function startRuntime(acquire: () => Promise<DeviceHandle>): Promise<Runtime> {
   if (current && current.handle.lostReason === null) return Promise.resolve(current);
-  starting ??= acquireDevice(opts)
+  starting ??= acquire()
     .then((handle) => {
       const pool = new BufferPool(handle.device);
       const queue = new CommandQueue(handle, pool);

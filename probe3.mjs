@@ -1,0 +1,15 @@
+import puppeteer from 'puppeteer-core';
+import { buildWeb, serveWeb } from './examples/web/web.mjs';
+const { server, url } = await serveWeb(await buildWeb(), 0);
+const b = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'] });
+const p = await b.newPage();
+p.on('pageerror', (e) => console.log('pageerror', e.message));
+p.on('console', (m) => console.log('console', m.text()));
+const q = process.argv[2] ?? 'optimizer=newton-summary&steps=40';
+const t0 = Date.now();
+await p.goto(`${url}?${q}&auto=1`);
+await p.waitForFunction(() => ['done', 'error'].includes(window.partaxWeb?.status), { timeout: 300000, polling: 500 });
+const st = await p.evaluate(() => ({ ...window.partaxWeb, losses: window.partaxWeb.losses.filter((_, i) => i % 5 === 0), text: document.getElementById('status').textContent, rects: document.querySelectorAll('#hbar svg path, #hbar svg rect').length, texts: [...document.querySelectorAll('#hbar svg text')].map((t) => t.textContent).slice(0, 40), note: document.getElementById('backend-note').textContent }));
+console.log(JSON.stringify(st, null, 1), Date.now() - t0);
+await p.screenshot({ path: '/tmp/web.png', fullPage: true });
+await b.close(); server.close();
