@@ -135,6 +135,10 @@ test('the directions `partax train` builds: Adam’s is optim.adam’s update, t
       let buf: number[][] | null = null;
       let p: unknown = prob.params;
       let state = built.transformation.init(p);
+      // the memory estimate's buffers: the direction's float state is stateCopies − 1 parameter-sized copies
+      const P = flatten(p).leaves.reduce((a, l) => a + l.size, 0);
+      const held = flatten((state as NewtonSummaryState).direction).leaves.reduce((a, l) => a + (l.dtype === 'int32' ? 0 : l.size), 0); // the step count is an int32 scalar
+      assert.equal(held / P, built.stateCopies - 1, `${direction}: the direction's state holds ${held} numbers for ${P} parameters`);
       for (let t = 0; t < 3; t++) {
         const g = grad(prob.loss)(p as never);
         const [updates, next] = built.transformation.update(g, state, p, extra);

@@ -87,8 +87,8 @@ export interface OptimizerEntry<N extends string = string, F extends Flags = Fla
   readonly check?: (o: FlagValues<F>) => readonly { readonly flag: keyof F & string; readonly message: string }[];
   /** Why flags of other optimizers do not apply to it, where that is worth saying. */
   readonly refuses?: Readonly<Record<string, string>>;
-  /** Parameter-sized buffers its state holds (for the memory estimate). */
-  readonly stateCopies: number;
+  /** Parameter-sized buffers its state holds (for the memory estimate), or how they follow from its flags. */
+  readonly stateCopies: number | ((o: FlagValues<F>) => number);
   /** What to try when a run with it diverges. */
   readonly divergenceHint: string;
   readonly build: (o: FlagValues<F>, ctx: BuildContext) => BuiltOptimizer;
@@ -213,7 +213,8 @@ export const OPTIMIZERS = [
         : []),
     ],
     refuses: { lr: 'newton-summary picks its own per-group learning rates; scale them with damping' },
-    stateCopies: 2,
+    // the direction's buffers (momentum: its trace; adam: two moments; gradient: none) and one more
+    stateCopies: (o) => ({ momentum: 1, adam: 2, gradient: 0 })[o.direction] + 1,
     divergenceHint: 'a larger --damping-int or a smaller --damping',
     build: (o, ctx) => {
       const partition = (params: unknown): Partition => named(o.partition, params);
@@ -419,7 +420,7 @@ export function buildOptimizer(config: Readonly<Record<string, unknown>> & { rea
     groupsOf: (params) => [leavesWithPaths(params).map(([p]) => p)],
     ...built,
     name: e.name,
-    stateCopies: e.stateCopies,
+    stateCopies: typeof e.stateCopies === 'number' ? e.stateCopies : e.stateCopies(values as FlagValues<Flags>),
     divergenceHint: e.divergenceHint,
     migrateState: e.migrateState ?? ((s) => s),
   };
