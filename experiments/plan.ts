@@ -138,11 +138,11 @@ export const SETTINGS: readonly Setting[] = [
 /** The settings `--quick` runs. */
 export const QUICK_SETTINGS = ['default', 'dir-adam', 'part-wb', 'neg-abs'] as const;
 
-/** The baselines, with their learning-rate grids (searched on seed 0 of each task). */
+/** The baselines, with their learning-rate grids (searched on seed 0 of each task; `--quick`: two rates, no extension). */
 export const BASELINES = {
-  momentum: { title: 'SGD + momentum 0.9', grid: [0.01, 0.03, 0.1] },
-  adam: { title: 'Adam', grid: [1e-3, 3e-3, 1e-2] },
-  adamw: { title: 'AdamW (wd 1e-4)', grid: [1e-3, 3e-3, 1e-2] },
+  momentum: { title: 'SGD + momentum 0.9', grid: [0.01, 0.03, 0.1], quickGrid: [0.03, 0.1] },
+  adam: { title: 'Adam', grid: [1e-3, 3e-3, 1e-2], quickGrid: [1e-3, 3e-3] },
+  adamw: { title: 'AdamW (wd 1e-4)', grid: [1e-3, 3e-3, 1e-2], quickGrid: [1e-3, 3e-3] },
 } as const;
 export type Baseline = keyof typeof BASELINES;
 export const BASELINE_NAMES = Object.keys(BASELINES) as Baseline[];

@@ -1,4 +1,4 @@
-import { BASELINES, type Baseline, type Setting, type Task } from './plan.js';
+import { BASELINES, type Baseline, mergeArgs, type Setting, type Task } from './plan.js';
 import type { RunResult } from './runs.js';
 import type { StudyPlan, StudyResult } from './study.js';
 
@@ -66,7 +66,7 @@ export function reportMarkdown(plan: StudyPlan, study: StudyResult, meta: { comm
   say('| task | set | flags | epochs |');
   say('|---|---|---|---|');
   for (const t of tasks)
-    say(`| ${t.title} | ${t.set} | \`${[...t.args, ...(plan.quick ? t.quickArgs : [])].join(' ')}\` | ${t.unavailable ? `skipped: ${t.unavailable}` : (plan.epochs ?? (plan.quick ? t.quickEpochs : t.epochs))} |`);
+    say(`| ${t.title} | ${t.set} | \`${mergeArgs(t.args, plan.quick ? t.quickArgs : []).join(' ')}\` | ${t.unavailable ? `skipped: ${t.unavailable}` : (plan.epochs ?? (plan.quick ? t.quickEpochs : t.epochs))} |`);
   say();
   say(`Seeds ${plan.seeds.join(', ')}; batches of 100. Final train loss: the mean training loss over the last epoch. Spread: sample standard deviation over the seeds.`);
   say();
@@ -76,7 +76,7 @@ export function reportMarkdown(plan: StudyPlan, study: StudyResult, meta: { comm
   say('|---|---|---|');
   for (const s of plan.settings) say(`| ${s.id} | ${s.factor} | ${s.args.length ? `\`${s.args.join(' ')}\`` : '(none)'} |`);
   say();
-  say('**Protocol.** On the tuning set every setting runs on every seed; one setting is chosen for all tasks by the lowest mean rank of its final train loss (mean over seeds; a diverged run ranks last) across the tuning tasks, ties to the defaults. The baselines’ learning rate is tuned per task on seed 0’s final train loss' + (plan.quick ? ' (first grid only in quick mode)' : ', extending the grid along the 1-3 ladder while the best rate is at an edge') + '. The held-out tasks run only the defaults and the chosen setting, after the choice.');
+  say('**Protocol.** On the tuning set every setting runs on every seed; one setting is chosen for all tasks by the lowest mean rank of its final train loss (mean over seeds; a diverged run ranks last) across the tuning tasks, ties to the defaults. The baselines’ learning rate is tuned per task on seed 0’s final train loss' + (plan.quick ? ' (in quick mode two rates, no extension)' : ', extending the grid along the 1-3 ladder while the best rate is at an edge') + '. The held-out tasks run only the defaults and the chosen setting, after the choice.');
   say();
   say('## Tuning set: every setting');
   say();

@@ -49,7 +49,7 @@ export interface StudyProgress {
 /** A run's spec: the task's flags (quick or full), the optimizer's and the run's. */
 function spec(plan: StudyPlan, task: Task, optimizer: string, setting: Setting | null, lr: number | null, seed: number): RunSpec {
   const epochs = plan.epochs ?? (plan.quick ? task.quickEpochs : task.epochs);
-  const base = [...task.args, ...(plan.quick ? task.quickArgs : []), '--epochs', String(epochs), '--seed', String(seed), '--optimizer', optimizer];
+  const base = [...mergeArgs(task.args, plan.quick ? task.quickArgs : []), '--epochs', String(epochs), '--seed', String(seed), '--optimizer', optimizer];
   const own = optimizer === 'newton-summary' ? [...(plan.quick ? ['--hg-batch-size', '100'] : []), ...setting!.args] : ['--lr', String(lr)];
   const args = mergeArgs(mergeArgs(base, plan.extraArgs), own);
   const name = optimizer === 'newton-summary' ? `ns-${setting!.id}` : `${optimizer}-lr${lr}`;
@@ -84,7 +84,7 @@ export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promis
     for (const b of plan.baselines) {
       const tried = new Map<number, RunResult>();
       const notes: string[] = [];
-      const grid = BASELINES[b].grid;
+      const grid = plan.quick ? BASELINES[b].quickGrid : BASELINES[b].grid;
       plan1(grid.length + plan.seeds.length - 1);
       for (const lr of grid) tried.set(lr, await run(spec(plan, task, b, null, lr, 0)));
       let best = [...tried.values()].reduce(better);
