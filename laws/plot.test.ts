@@ -250,6 +250,19 @@ test('partax plot --x epoch,time --step 4,10: curves against epochs and training
   assert.match(bad.stderr, /--x expects step, epoch, time \(or several, comma-separated\), got 'wallclock'/);
 });
 
+test('partax plot of a run without accuracy (reconstruction: accuracy null in every line) draws the loss panel only', () => {
+  const dir = join(TMP, 'no-accuracy');
+  mkdirSync(dir, { recursive: true });
+  const lines = [1, 2, 3, 4].map((step) => JSON.stringify({ type: 'step', step, epoch: step > 2 ? 1 : 0, batch: (step - 1) % 2, loss: 1 / step, accuracy: null, lrs: [0.1], time: step / 10 }));
+  lines.splice(2, 0, JSON.stringify({ type: 'epoch', epoch: 1, step: 2, trainLoss: 0.7, trainAccuracy: null, testLoss: 0.6, testAccuracy: null, time: 0.2 }));
+  lines.push(JSON.stringify({ type: 'epoch', epoch: 2, step: 4, trainLoss: 0.3, trainAccuracy: null, testLoss: 0.35, testAccuracy: null, time: 0.4 }));
+  writeFileSync(join(dir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
+  const r = plot([dir, '--x', 'step,time']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual([...textsIn(readSvg(join(dir, 'plots', 'curves.svg')), 'role-axis-title')].sort(), ['loss', 'step']);
+  assert.deepEqual([...textsIn(readSvg(join(dir, 'plots', 'curves-time.svg')), 'role-axis-title')].sort(), ['loss', 'training seconds']);
+});
+
 test('partax plot of several runs: one curves chart coloured by run, per-run charts, --png', async () => {
   const a = join(TMP, 'cmp', 'newton');
   const b = join(TMP, 'cmp', 'sgd');
