@@ -141,6 +141,7 @@ async function main(): Promise<number> {
   mkdirSync(plan.out, { recursive: true });
   for (const t of plan.tasks) if (t.unavailable) process.stderr.write(`experiments: ${t.title}: skipped. ${t.unavailable}\n`);
   const load0 = loadavg()[0]!;
+  const t0 = performance.now();
   const progress = progressDisplay();
   const study = await runStudy(plan, progress);
   progress.stop();
@@ -149,7 +150,7 @@ async function main(): Promise<number> {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${load0.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (a shared machine)`;
   const minutes = study.runs.reduce((a, r) => a + r.wallSeconds, 0) / 60;
   mkdirSync(docs, { recursive: true });
-  writeFileSync(join(docs, 'experiments.md'), reportMarkdown(plan, study, { command, machine, minutes, plots: figures }));
+  writeFileSync(join(docs, 'experiments.md'), reportMarkdown(plan, study, { command, machine, minutes, elapsed: (performance.now() - t0) / 60000, plots: figures }));
   writeFileSync(join(docs, 'experiments.json'), `${JSON.stringify(reportJson(plan, study, { command, machine, generated: new Date().toISOString() }), null, 1)}\n`);
   process.stderr.write(`experiments: ${study.runs.length} runs (${study.reused} done earlier); chose ${study.chosen}; wrote ${join(docs, 'experiments.md')} and experiments.json\n`);
   return 0;

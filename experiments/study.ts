@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { BASELINE_NAMES, BASELINES, type Baseline, LADDER, MAX_EXTEND, mergeArgs, type Setting, type Task } from './plan.js';
-import { isDone, type RunResult, type RunSpec, runOnce } from './runs.js';
+import { BASELINES, type Baseline, LADDER, MAX_EXTEND, mergeArgs, type Setting, type Task } from './plan.js';
+import { type RunResult, type RunSpec, runOnce } from './runs.js';
 
 /**
  * The protocol of the study (issue 14, item 3), as a function of its plan:
@@ -139,13 +139,3 @@ export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promis
   }
   return { runs, tuned, ranks, chosen, reused };
 }
-
-/** How many of `plan`'s first-phase runs are already done (for the message at the start). */
-export function doneAlready(plan: StudyPlan): number {
-  let n = 0;
-  for (const task of plan.tasks)
-    for (const s of plan.settings) for (const seed of plan.seeds) if (isDone(spec(plan, task, 'newton-summary', s, null, seed))) n++;
-  return n;
-}
-
-export { BASELINE_NAMES };
