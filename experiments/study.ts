@@ -56,7 +56,8 @@ function spec(plan: StudyPlan, task: Task, optimizer: string, setting: Setting |
   return { task: task.id, optimizer, setting: setting?.id ?? null, lr, seed, args, dir: join(plan.out, task.id, `${name}-s${seed}`) };
 }
 
-const better = (a: RunResult, b: RunResult) => (a.status === 'ok' && (b.status !== 'ok' || a.trainLoss! < b.trainLoss!) ? a : b);
+/** The better of two runs by final train loss (a diverged run loses); on a tie the first. */
+const better = (a: RunResult, b: RunResult) => (b.status === 'ok' && (a.status !== 'ok' || b.trainLoss! < a.trainLoss!) ? b : a);
 
 /** Runs the study. */
 export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promise<StudyResult> {
@@ -77,6 +78,12 @@ export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promis
   };
   const available = plan.tasks.filter((t) => t.unavailable === null);
   const tuned: StudyResult['tuned'] = {};
+  // the runs planned: every setting on the tuning set, the defaults and one other on the held-out
+  // set, each baseline's grid and its other seeds; revised when the choice is made and when a grid is extended
+  const n = plan.seeds.length;
+  const perBaselines = plan.baselines.reduce((a, b) => a + (plan.quick ? BASELINES[b].quickGrid : BASELINES[b].grid).length + n - 1, 0);
+  const heldOutSettings = Math.min(2, plan.settings.length);
+  plan1(available.reduce((a, t) => a + (t.set === 'tuning' ? plan.settings.length : heldOutSettings) * n + perBaselines, 0));
 
   /** The baselines on one task: tune on seed 0, then every seed. */
   async function baselines(task: Task): Promise<void> {
@@ -85,7 +92,6 @@ export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promis
       const tried = new Map<number, RunResult>();
       const notes: string[] = [];
       const grid = plan.quick ? BASELINES[b].quickGrid : BASELINES[b].grid;
-      plan1(grid.length + plan.seeds.length - 1);
       for (const lr of grid) tried.set(lr, await run(spec(plan, task, b, null, lr, 0)));
       let best = [...tried.values()].reduce(better);
       for (let k = 0; !plan.quick && k < MAX_EXTEND; k++) {
@@ -107,7 +113,6 @@ export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promis
   // 1. the tuning set
   const tuning = available.filter((t) => t.set === 'tuning');
   for (const task of tuning) {
-    plan1(plan.settings.length * plan.seeds.length);
     for (const s of plan.settings) for (const seed of plan.seeds) await run(spec(plan, task, 'newton-summary', s, null, seed));
     await baselines(task);
   }
@@ -132,8 +137,8 @@ export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promis
 
   // 3. the held-out set, with the setting frozen
   const frozen = plan.settings.filter((s) => s.id === 'default' || s.id === chosen);
+  plan1((frozen.length - heldOutSettings) * n * available.filter((t) => t.set === 'held-out').length);
   for (const task of available.filter((t) => t.set === 'held-out')) {
-    plan1(frozen.length * plan.seeds.length);
     for (const s of frozen) for (const seed of plan.seeds) await run(spec(plan, task, 'newton-summary', s, null, seed));
     await baselines(task);
   }
