@@ -189,6 +189,43 @@ test('a λ₁ schedule multiplies the averaged rates at every step: linear and c
   }
 });
 
+test('rate averaging by hand: currLrs = (1 − m)·x + m·currLrs (x the treated raw rates, or with --maintain-true-lrs the raw ones, treated after), the rates in force λ₁(t)·(treated) currLrs at every step', () => {
+  fc.assert(
+    fc.property(
+      arbProblem({ maxDepth: 2 }),
+      fc.constantFrom('clip', 'abs'),
+      fc.boolean(),
+      fc.double({ min: 0, max: 0.9, noNaN: true }),
+      (prob, negativeLrs, maintainTrueLrs, momLrs) => {
+        const built = cliNewtonSummary({ partition: 'canonical', dampingInt: 1, periodHg: 2, momLrs, negativeLrs, maintainTrueLrs, damping: 0.5, dampingSchedule: 'linear:1:4' });
+        const extra = built.extra!({ loss: (p: unknown) => prob.loss(p as never), nextBatch: () => [] as unknown as [Tensor, Tensor] });
+        const treat = (v: readonly number[]) => v.map((x) => (x < 0 ? (negativeLrs === 'clip' ? 0 : -x) : x));
+        const lambda = (t: number) => 0.5 + 0.5 * (Math.min(t, 4) / 4);
+        let p: unknown = prob.params;
+        let state = built.transformation.init(p);
+        let curr: number[] | null = null;
+        for (let t = 0; t < 5; t++) {
+          const [updates, next] = built.transformation.update(grad(prob.loss)(p as never), state, p, extra);
+          const nw = (next as NewtonSummaryState).newton;
+          if (t % 2 === 0) {
+            const raw = nw.last!.lrsRaw;
+            if (!raw.every(Number.isFinite)) return; // a diverged summary says nothing here
+            const m = t === 0 ? 0 : momLrs;
+            const x = maintainTrueLrs ? raw : treat(raw);
+            curr = x.map((v, i) => (1 - m) * v + m * (curr?.[i] ?? 0));
+          }
+          const inForce = (maintainTrueLrs ? treat(curr!) : curr!).map((v) => lambda(t) * v);
+          nw.currLrs!.forEach((c, i) => assertClose(c, curr![i]!, { rtol: 1e-12, atol: 1e-300 }, `currLrs[${i}] at step ${t}`));
+          nw.lrs.forEach((l, i) => assertClose(l, inForce[i]!, { rtol: 1e-12, atol: 1e-300 }, `lrs[${i}] at step ${t}`));
+          p = applyUpdates(p, updates);
+          state = next;
+        }
+      },
+    ),
+    runs(20),
+  );
+});
+
 test('partax train refuses study options that would be ignored or are malformed, naming the flag and the value', () => {
   const bad: [string[], RegExp][] = [
     [['--direction', 'sideways'], /--direction: expected one of momentum, adam, gradient, got "sideways"/],
