@@ -63,10 +63,12 @@ export function reportMarkdown(plan: StudyPlan, study: StudyResult, meta: { comm
   say();
   say('## Set-up');
   say();
-  say('| task | set | flags | epochs |');
-  say('|---|---|---|---|');
+  say('| task | set | flags | NewtonSummary’s flags | epochs |');
+  say('|---|---|---|---|---|');
   for (const t of tasks)
-    say(`| ${t.title} | ${t.set} | \`${mergeArgs(t.args, plan.quick ? t.quickArgs : []).join(' ')}\` | ${t.unavailable ? `skipped: ${t.unavailable}` : (plan.epochs ?? (plan.quick ? t.quickEpochs : t.epochs))} |`);
+    say(
+      `| ${t.title} | ${t.set} | \`${mergeArgs(t.args, plan.quick ? t.quickArgs : []).join(' ')}\` | ${t.nsArgs ? `\`${t.nsArgs.join(' ')}\` (a cost cap, overridden by a setting that sets it)` : ''} | ${t.unavailable ? `skipped: ${t.unavailable}` : (plan.epochs ?? (plan.quick ? t.quickEpochs : t.epochs))} |`,
+    );
   say();
   say(`Seeds ${plan.seeds.join(', ')}; batches of 100. Final train loss: the mean training loss over the last epoch. Spread: sample standard deviation over the seeds. s / epoch: training seconds per epoch (test evaluation included), median over epochs and runs. hg share: the time of NewtonSummary's hg steps beyond a median ordinary step, over the whole training time (its first step, which also compiles, is an hg step, so short runs overstate it).`);
   say();

@@ -50,7 +50,7 @@ export interface StudyProgress {
 function spec(plan: StudyPlan, task: Task, optimizer: string, setting: Setting | null, lr: number | null, seed: number): RunSpec {
   const epochs = plan.epochs ?? (plan.quick ? task.quickEpochs : task.epochs);
   const base = [...mergeArgs(task.args, plan.quick ? task.quickArgs : []), '--epochs', String(epochs), '--seed', String(seed), '--optimizer', optimizer];
-  const own = optimizer === 'newton-summary' ? [...(plan.quick ? ['--hg-batch-size', '100'] : []), ...setting!.args] : ['--lr', String(lr)];
+  const own = optimizer === 'newton-summary' ? mergeArgs(mergeArgs(plan.quick ? ['--hg-batch-size', '100'] : [], task.nsArgs ?? []), setting!.args) : ['--lr', String(lr)];
   const args = mergeArgs(mergeArgs(base, plan.extraArgs), own);
   const name = optimizer === 'newton-summary' ? `ns-${setting!.id}` : `${optimizer}-lr${lr}`;
   return { task: task.id, optimizer, setting: setting?.id ?? null, lr, seed, args, dir: join(plan.out, task.id, `${name}-s${seed}`) };
