@@ -47,7 +47,7 @@ export interface StudyProgress {
 }
 
 /** A run's spec: the task's flags (quick or full), the optimizer's and the run's. */
-function spec(plan: StudyPlan, task: Task, optimizer: string, setting: Setting | null, lr: number | null, seed: number): RunSpec {
+export function runSpec(plan: StudyPlan, task: Task, optimizer: string, setting: Setting | null, lr: number | null, seed: number): RunSpec {
   const epochs = plan.epochs ?? (plan.quick ? task.quickEpochs : task.epochs);
   const base = [...mergeArgs(task.args, plan.quick ? task.quickArgs : []), '--epochs', String(epochs), '--seed', String(seed), '--optimizer', optimizer];
   const own = optimizer === 'newton-summary' ? mergeArgs(mergeArgs(plan.quick ? ['--hg-batch-size', '100'] : [], task.nsArgs ?? []), setting!.args) : ['--lr', String(lr)];
@@ -92,7 +92,7 @@ export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promis
       const tried = new Map<number, RunResult>();
       const notes: string[] = [];
       const grid = plan.quick ? BASELINES[b].quickGrid : BASELINES[b].grid;
-      for (const lr of grid) tried.set(lr, await run(spec(plan, task, b, null, lr, 0)));
+      for (const lr of grid) tried.set(lr, await run(runSpec(plan, task, b, null, lr, 0)));
       let best = [...tried.values()].reduce(better);
       for (let k = 0; !plan.quick && k < MAX_EXTEND; k++) {
         const lrs = [...tried.keys()].sort((x, y) => x - y);
@@ -101,19 +101,19 @@ export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promis
         if (next === undefined) break;
         notes.push(`the best of {${lrs.join(', ')}} was at the edge (${best.lr}), so ${next} was tried too`);
         plan1(1);
-        tried.set(next, await run(spec(plan, task, b, null, next, 0)));
+        tried.set(next, await run(runSpec(plan, task, b, null, next, 0)));
         best = [...tried.values()].reduce(better);
       }
       if (best.status !== 'ok') notes.push('every rate tried diverged');
       tuned[task.id]![b] = { lr: best.lr!, tried: [...tried.values()].sort((x, y) => x.lr! - y.lr!), notes };
-      for (const seed of plan.seeds.slice(1)) await run(spec(plan, task, b, null, best.lr!, seed));
+      for (const seed of plan.seeds.slice(1)) await run(runSpec(plan, task, b, null, best.lr!, seed));
     }
   }
 
   // 1. the tuning set
   const tuning = available.filter((t) => t.set === 'tuning');
   for (const task of tuning) {
-    for (const s of plan.settings) for (const seed of plan.seeds) await run(spec(plan, task, 'newton-summary', s, null, seed));
+    for (const s of plan.settings) for (const seed of plan.seeds) await run(runSpec(plan, task, 'newton-summary', s, null, seed));
     await baselines(task);
   }
 
@@ -139,7 +139,7 @@ export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promis
   const frozen = plan.settings.filter((s) => s.id === 'default' || s.id === chosen);
   plan1((frozen.length - heldOutSettings) * n * available.filter((t) => t.set === 'held-out').length);
   for (const task of available.filter((t) => t.set === 'held-out')) {
-    for (const s of frozen) for (const seed of plan.seeds) await run(spec(plan, task, 'newton-summary', s, null, seed));
+    for (const s of frozen) for (const seed of plan.seeds) await run(runSpec(plan, task, 'newton-summary', s, null, seed));
     await baselines(task);
   }
   return { runs, tuned, ranks, chosen, reused };

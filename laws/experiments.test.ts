@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { mergeArgs } from '../experiments/plan.js';
+import { BASELINE_NAMES, BASELINES, LADDER, mergeArgs, SETTINGS, tasks } from '../experiments/plan.js';
+import { runSpec, type StudyPlan } from '../experiments/study.js';
+import { resolveConfig } from '../src/cli/train/config.js';
+import { flagOf, parseFlags } from '../src/cli/train/flags.js';
 
 /**
  * `npm run experiments` end to end on a tiny configuration (two tasks, one tuning and one held out,
@@ -43,6 +46,28 @@ const finalTrainLoss = (dir: string) => {
 test('mergeArgs: a later flag replaces the same flag (valued or boolean, --no- included), the rest keep their order', () => {
   assert.deepEqual(mergeArgs(['--train-size', '300', '--epochs', '1', '--remove-negative'], ['--train-size', '100', '--no-remove-negative']), ['--epochs', '1', '--train-size', '100', '--no-remove-negative']);
   assert.deepEqual(mergeArgs(['--lr', '0.1'], []), ['--lr', '0.1']);
+});
+
+test('every run of the full and the quick plan is a valid partax train command line: each setting’s flags take effect, and nothing else differs from the defaults’ run', () => {
+  for (const quick of [false, true]) {
+    const plan: StudyPlan = { tasks: tasks(), settings: SETTINGS, baselines: BASELINE_NAMES, seeds: [0, 4], quick, out: '/nowhere', extraArgs: [], epochs: null };
+    for (const task of plan.tasks) {
+      const resolve = (args: readonly string[]) => resolveConfig(parseFlags(args).options, `${task.id}: partax train ${args.join(' ')}`, flagOf);
+      const base = resolve(runSpec(plan, task, 'newton-summary', SETTINGS[0]!, null, 0).args);
+      for (const setting of SETTINGS) {
+        const c = resolve(runSpec(plan, task, 'newton-summary', setting, null, 4).args);
+        assert.equal(c.seed, 4);
+        // the options that differ from the defaults' run are among those the setting's flags name, and
+        // each of those holds the setting's value (none is overridden by the task or by --quick)
+        const named = parseFlags(setting.args).options as Record<string, unknown>;
+        const differ = Object.keys(c).filter((k) => k !== 'seed' && JSON.stringify((c as Record<string, unknown>)[k]) !== JSON.stringify((base as Record<string, unknown>)[k]));
+        for (const k of differ) assert.ok(k in named, `${task.id} ${setting.id}: ${k} differs from the defaults but the setting does not name it`);
+        for (const [k, v] of Object.entries(named)) assert.deepEqual((c as Record<string, unknown>)[k], v, `${task.id} ${setting.id}: ${k}`);
+      }
+      for (const b of plan.baselines)
+        for (const lr of [...BASELINES[b].grid, ...LADDER]) assert.equal(resolve(runSpec(plan, task, b, null, lr, 0).args).optimizer, b);
+    }
+  }
 });
 
 test('npm run experiments on a tiny configuration: the report’s choices and timings are the run directories’ own; a second invocation trains nothing; an interrupted run is trained again', () => {
