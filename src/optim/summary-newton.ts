@@ -17,9 +17,9 @@ import { fromSteps, type GradientTransformation } from './transformation.js';
  *     η = (H̄ + λ_int/2·‖Dη‖·D²)⁻¹ ḡ,   D = diag(|order3|^{1/3});
  * then optionally bounds them to a trust region ‖Dη‖ ≤ Δ (`trustRadius`), removes negative rates
  * (`negativeLrs`: clipped to 0 or replaced by |η|), averages them over time (`momLrs`) and damps
- * them (λ₁, a number or a schedule over the steps). Its output is the step −U·I·η: −η_s·u on the elements of group s. The hg batch comes
- * through `extra`, as a batch or as a function it calls on its hg steps only, so the training loop
- * needs to know nothing of its schedule.
+ * them (λ₁, a number or a schedule over the steps). Its output is the step −U·I·η: −η_s·u on the
+ * elements of group s. The hg batch comes through `extra`, as a batch or as a function it calls
+ * on its hg steps only, so the training loop needs to know nothing of its schedule.
  */
 
 /** Options of {@link scaleBySummaryNewton}. */
@@ -121,7 +121,7 @@ export interface HgRecord {
 export interface ScaleBySummaryNewtonState {
   /** Updates done. */
   readonly count: number;
-  /** The moving average of the (clipped) raw learning rates. */
+  /** The moving average of the raw learning rates, negative ones treated (before averaging unless `maintainTrueLrs`). */
   readonly currLrs: readonly number[] | null;
   /** The learning rates in force: λ₁(count) · currLrs, one per group. */
   readonly lrs: readonly number[];
@@ -209,15 +209,15 @@ export function scaleBySummaryNewton(opts: ScaleBySummaryNewtonOptions): Gradien
       }
       const m = state.count > 0 && currLrs !== null ? momLrs : 0;
       const solved = opts.trustRadius === undefined ? raw : trustRegion(raw, order3, opts.trustRadius);
-      const clip = (v: number[]) => treatNegative(v, negative);
+      const treat = (v: number[]) => treatNegative(v, negative);
       const avg = (v: number[]) => v.map((x, i) => (1 - m) * x + m * (currLrs?.[i] ?? 0));
       let effective: number[];
       if (opts.maintainTrueLrs) {
         const averaged = avg(solved);
         currLrs = averaged;
-        effective = clip(averaged);
+        effective = treat(averaged);
       } else {
-        const averaged = avg(clip(solved));
+        const averaged = avg(treat(solved));
         currLrs = averaged;
         effective = averaged;
       }
