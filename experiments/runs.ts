@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
  * directory, and the numbers read back from the files `partax train` writes (metrics.jsonl,
  * config.json, run.json). A finished run leaves `experiment.json` (its arguments and exit) beside
  * them; a later invocation finds it and reads the run back instead of training again, which makes
- * the study resumable. A directory without it (a run interrupted) is trained again from scratch.
+ * the study resumable. A directory without it (a run interrupted) is trained again from scratch;
+ * so a finished run's checkpoint is deleted (the study never resumes inside a run).
  */
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -111,6 +112,9 @@ export async function runOnce(spec: RunSpec): Promise<{ result: RunResult; reuse
     const wallSeconds = (performance.now() - t0) / 1000;
     const diverged = code === 1 && /diverged|non-finite/i.test(stderr);
     if (code !== 0 && !diverged) throw new Error(`experiments: partax train ${spec.args.join(' ')} failed (exit ${code}):\n${stderr}${stdout}`);
+    // the report reads metrics, config and run.json only; the final checkpoint (120 MB for the deep
+    // autoencoder) is dropped, as an interrupted run is trained again from scratch anyway
+    rmSync(join(spec.dir, 'checkpoint.json'), { force: true });
     const note: DoneNote = { args: [...spec.args], diverged, stderr: stderr.trim(), wallSeconds };
     writeFileSync(join(spec.dir, DONE), `${JSON.stringify(note, null, 1)}\n`);
   }

@@ -110,6 +110,7 @@ test('npm run experiments on a tiny configuration: the report’s choices and ti
       .map((l) => l['time'] as number);
     assert.ok(Math.abs(r.epochSeconds - (t[0]! + (t[1]! - t[0]!)) / 2) < 1e-9, `${dirOf(r)}: s/epoch ${r.epochSeconds}, epoch lines at ${t}`);
     assert.equal(r.trainLoss, finalTrainLoss(dirOf(r)));
+    assert.ok(!existsSync(join(dirOf(r), 'checkpoint.json')), `${dirOf(r)}: a finished run keeps no checkpoint`);
     if (r.optimizer === 'newton-summary') assert.ok(r.hgShare > 0 && r.hgShare < 1, `hg share ${r.hgShare}`);
     else assert.equal(r.hgShare, 0);
   }
