@@ -26,7 +26,7 @@
  *   `--tune` runs that search (and reuses the seed-0 run of the winner); without it the rates come
  *   from {@link TUNED_LRS}, which holds what `--tune` chose on the reference machine.
  *
- * Results, commentary and how the NewtonSummary defaults came about: docs/experiments.md.
+ * Results, commentary and how the NewtonSummary defaults came about: docs/paper-experiments.md.
  *
  * `--quick` is a smoke test (one seed, 500 training examples, one epoch, hg batches of 100) that
  * finishes in well under a minute; its numbers mean nothing. `--out DIR` keeps every run's

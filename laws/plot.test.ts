@@ -227,6 +227,42 @@ test('partax plot --step N draws that hg step; a step without H̄ is an error li
   assert.match(bad.stderr, /no H̄ at step 5 \(its hg steps: 1, 4, 7, 10\)/);
 });
 
+test('partax plot --x epoch,time --step 4,10: curves against epochs and training seconds (points at the metrics’ own times) and one H̄ per step', () => {
+  const dir = join(TMP, 'axes');
+  writeRun(dir);
+  const out = join(TMP, 'axes-out');
+  const r = plot([dir, '--x', 'epoch,time', '--step', '4,10', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(readdirSync(out).sort(), ['curves-epoch.svg', 'curves-time.svg', 'hbar-step10.svg', 'hbar-step4.svg', 'learning-rates.svg']);
+  checkHeatmap(readSvg(join(out, 'hbar-step4.svg')), hbarAt(4), NAMES);
+  checkHeatmap(readSvg(join(out, 'hbar-step10.svg')), hbarAt(10), NAMES);
+  // writeRun: step s at 0.1·s seconds, 5 steps an epoch; the test points at the epoch lines (epochs 1, 2)
+  for (const [x, title, at] of [['epoch', 'epoch', (s: number) => s / 5], ['time', 'training seconds', (s: number) => 0.1 * s]] as const) {
+    const svg = readSvg(join(out, `curves-${x}.svg`));
+    assert.deepEqual([...textsIn(svg, 'role-axis-title')].sort(), ['accuracy', 'loss', title, title].sort());
+    const points = itemsIn(svg, 'path', 'mark-symbol', 'role-mark').map((p) => p.attrs['aria-label']!);
+    assert.equal(points.length, 4, 'a point per epoch on the two test lines');
+    const xs = points.map((l) => Number(new RegExp(`${title}: ([\\d.]+)`).exec(l)?.[1])).sort((a, b) => a - b);
+    assert.deepEqual(xs, [at(5), at(5), at(10), at(10)].map((v) => Number(v.toPrecision(12))), `${x}: the test points sit at their epoch lines' ${x}`);
+  }
+  const bad = plot([dir, '--x', 'wallclock']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--x expects step, epoch, time \(or several, comma-separated\), got 'wallclock'/);
+});
+
+test('partax plot of a run without accuracy (reconstruction: accuracy null in every line) draws the loss panel only', () => {
+  const dir = join(TMP, 'no-accuracy');
+  mkdirSync(dir, { recursive: true });
+  const lines = [1, 2, 3, 4].map((step) => JSON.stringify({ type: 'step', step, epoch: step > 2 ? 1 : 0, batch: (step - 1) % 2, loss: 1 / step, accuracy: null, lrs: [0.1], time: step / 10 }));
+  lines.splice(2, 0, JSON.stringify({ type: 'epoch', epoch: 1, step: 2, trainLoss: 0.7, trainAccuracy: null, testLoss: 0.6, testAccuracy: null, time: 0.2 }));
+  lines.push(JSON.stringify({ type: 'epoch', epoch: 2, step: 4, trainLoss: 0.3, trainAccuracy: null, testLoss: 0.35, testAccuracy: null, time: 0.4 }));
+  writeFileSync(join(dir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
+  const r = plot([dir, '--x', 'step,time']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual([...textsIn(readSvg(join(dir, 'plots', 'curves.svg')), 'role-axis-title')].sort(), ['loss', 'step']);
+  assert.deepEqual([...textsIn(readSvg(join(dir, 'plots', 'curves-time.svg')), 'role-axis-title')].sort(), ['loss', 'training seconds']);
+});
+
 test('partax plot of several runs: one curves chart coloured by run, per-run charts, --png', async () => {
   const a = join(TMP, 'cmp', 'newton');
   const b = join(TMP, 'cmp', 'sgd');

@@ -216,7 +216,7 @@ test('adamw and rmsprop flags: bad values and flags of other optimizers are name
   assert.match(msg(['--optimizer', 'rmsprop', '--eps-in-sqrt=maybe']), /--eps-in-sqrt: expected true or false, got "maybe"/);
   assert.match(msg(['--optimizer', 'adam', '--weight-decay', '0.1']), /--weight-decay: does not apply to optimizer adam \(only to adamw\)/);
   assert.match(msg(['--optimizer', 'adamw', '--decay', '0.9']), /--decay: does not apply to optimizer adamw \(only to rmsprop\)/);
-  assert.match(msg(['--optimizer', 'rmsprop', '--beta1', '0.9']), /--beta1: does not apply to optimizer rmsprop \(only to adam, adamw\)/);
+  assert.match(msg(['--optimizer', 'rmsprop', '--beta1', '0.9']), /--beta1: does not apply to optimizer rmsprop \(only to newton-summary, adam, adamw\)/);
   assert.match(msg(['--optimizer', 'adamax']), /--optimizer: expected one of newton-summary, sgd, momentum, adam, adamw, rmsprop, got "adamax"/);
   assert.deepEqual(parseFlags(['--optimizer', 'rmsprop', '--no-eps-in-sqrt', '--decay', '0.99']).options, { optimizer: 'rmsprop', epsInSqrt: false, decay: 0.99 });
 });

@@ -46,6 +46,9 @@ export { newtonSummary, type NewtonSummaryOptions, type NewtonSummaryState } fro
 export {
   scaleBySummaryNewton,
   scaleByGroups,
+  treatNegative,
+  trustRegion,
+  type NegativeLrs,
   type ScaleBySummaryNewtonOptions,
   type ScaleBySummaryNewtonState,
   type NewtonSummaryExtra,

@@ -4,6 +4,7 @@ import { summary } from '../summary/summary.js';
 import { type CompiledPartition, type Partition, partitionCompiler } from '../summary/partition.js';
 import { nesterovLrs, type NesterovResult } from './nesterov.js';
 import { newtonLrs } from './newton-lrs.js';
+import { type ScalarOrSchedule, valueAt } from './schedule.js';
 import { readHost, type Steps } from './steps.js';
 import { fromSteps, type GradientTransformation } from './transformation.js';
 
@@ -14,26 +15,43 @@ import { fromSteps, type GradientTransformation } from './transformation.js';
  * the per-group learning rates η by Newton's method on the summary, regularised by the anisotropic
  * Nesterov cubic scheme
  *     η = (H̄ + λ_int/2·‖Dη‖·D²)⁻¹ ḡ,   D = diag(|order3|^{1/3});
- * then optionally clips them at 0 (`removeNegative`), averages them over time (`momLrs`) and damps
- * them (λ₁). Its output is the step −U·I·η: −η_s·u on the elements of group s. The hg batch comes
- * through `extra`, as a batch or as a function it calls on its hg steps only, so the training loop
- * needs to know nothing of its schedule.
+ * then optionally bounds them to a trust region ‖Dη‖ ≤ Δ (`trustRadius`), removes negative rates
+ * (`negativeLrs`: clipped to 0 or replaced by |η|), averages them over time (`momLrs`) and damps
+ * them (λ₁, a number or a schedule over the steps). Its output is the step −U·I·η: −η_s·u on the
+ * elements of group s. The hg batch comes through `extra`, as a batch or as a function it calls
+ * on its hg steps only, so the training loop needs to know nothing of its schedule.
  */
 
 /** Options of {@link scaleBySummaryNewton}. */
 export interface ScaleBySummaryNewtonOptions {
   /** The partition of the parameters, or a builder (e.g. `partition.canonical`). */
   readonly partition: Partition | ((params: unknown) => Partition);
-  /** λ₁: the global damping multiplying the learning rates (default 1). */
-  readonly damping?: number;
+  /**
+   * λ₁: the global damping multiplying the learning rates (default 1), or a schedule of it over the
+   * steps (`linearSchedule(0.1, 0.5, 200)`…): the rates in force at step t are λ₁(t)·η̄, with η̄ the
+   * averaged rates of the latest hg step.
+   */
+  readonly damping?: ScalarOrSchedule;
   /** λ_int: the Nesterov cubic regularisation strength; undefined = no cubic term (plain Newton with `ridge`). */
   readonly dampingInt?: number;
   /** Recompute the summary every `periodHg` steps (default 1). */
   readonly periodHg?: number;
   /** Moving-average factor of the learning rates across hg steps (default 0). */
   readonly momLrs?: number;
-  /** Clip negative learning rates to 0 (default false). */
+  /** Clip negative learning rates to 0 (default false); the same as `negativeLrs: 'clip'`. */
   readonly removeNegative?: boolean;
+  /**
+   * What becomes of a negative rate η_s < 0 (after the trust region, before averaging): 'keep' it
+   * (default, unless `removeNegative`), 'clip' it to 0 (the paper's `remove_negative`), or take
+   * 'abs', |η_s| (move along −u in that group, as far as the model said to move along +u).
+   */
+  readonly negativeLrs?: NegativeLrs;
+  /**
+   * Δ, a trust region on the solver's rates: η ← η·min(1, Δ/‖Dη‖) with D = diag(|order3|^{1/3}),
+   * the cubic scheme's norm (the summary is computed to order 3 for it, with or without the cubic
+   * term). Default: none.
+   */
+  readonly trustRadius?: number;
   /** Average the raw (unclipped) rates and clip after averaging (default false: clip, then average). */
   readonly maintainTrueLrs?: boolean;
   /** Plain Newton on the summary: η = H̄⁻¹ḡ, ignoring `dampingInt` and `ridge`. */
@@ -55,6 +73,30 @@ export interface ScaleBySummaryNewtonOptions {
 export interface NewtonSummaryExtra<P = any, B extends readonly unknown[] = any[]> {
   readonly loss: (params: P, ...batch: B) => Tensor;
   readonly hgBatch: B | (() => B);
+}
+
+/** What {@link ScaleBySummaryNewtonOptions.negativeLrs} does with a negative learning rate. */
+export type NegativeLrs = 'keep' | 'clip' | 'abs';
+
+/** The treatment of negative rates named by the options (`removeNegative` is `negativeLrs: 'clip'`). */
+function negativeTreatment(opts: ScaleBySummaryNewtonOptions): NegativeLrs {
+  const { removeNegative, negativeLrs } = opts;
+  if (negativeLrs !== undefined && !['keep', 'clip', 'abs'].includes(negativeLrs))
+    throw new RangeError(`newtonSummary: negativeLrs must be 'keep', 'clip' or 'abs', got ${JSON.stringify(negativeLrs)}`);
+  if (removeNegative !== undefined && negativeLrs !== undefined && removeNegative !== (negativeLrs !== 'keep'))
+    throw new RangeError(`newtonSummary: removeNegative ${removeNegative} contradicts negativeLrs '${negativeLrs}' (give one of them)`);
+  return negativeLrs ?? (removeNegative ? 'clip' : 'keep');
+}
+
+/** η with each negative rate treated as `how` says (NaN stays NaN, for the divergence check to see). */
+export function treatNegative(eta: readonly number[], how: NegativeLrs): number[] {
+  return eta.map((x) => (x < 0 && how !== 'keep' ? (how === 'clip' ? 0 : -x) : x));
+}
+
+/** η scaled back onto the trust region ‖Dη‖ ≤ Δ, D = diag(|order3|^{1/3}); unchanged inside it. */
+export function trustRegion(eta: readonly number[], order3: readonly number[], radius: number): number[] {
+  const norm = Math.hypot(...eta.map((x, i) => Math.cbrt(Math.abs(order3[i]!)) * x));
+  return norm > radius ? eta.map((x) => (x * radius) / norm) : [...eta];
 }
 
 /** What one hg step computed, kept in the state for plots and diagnostics. */
@@ -79,9 +121,9 @@ export interface HgRecord {
 export interface ScaleBySummaryNewtonState {
   /** Updates done. */
   readonly count: number;
-  /** The moving average of the (clipped) raw learning rates. */
+  /** The moving average of the raw learning rates, negative ones treated (before averaging unless `maintainTrueLrs`). */
   readonly currLrs: readonly number[] | null;
-  /** The learning rates in force: λ₁ · currLrs, one per group. */
+  /** The learning rates in force: λ₁(count) · currLrs, one per group. */
   readonly lrs: readonly number[];
   /** The latest hg step's record (null before the first). */
   readonly last: HgRecord | null;
@@ -115,6 +157,10 @@ export function scaleBySummaryNewton(opts: ScaleBySummaryNewtonOptions): Gradien
   if (!Number.isInteger(period) || period < 1) throw new RangeError(`newtonSummary: periodHg must be a positive integer, got ${period}`);
   if (!(momLrs >= 0 && momLrs < 1)) throw new RangeError(`newtonSummary: momLrs must be in [0, 1), got ${momLrs}`);
   if (opts.dampingInt !== undefined && !(opts.dampingInt >= 0)) throw new RangeError(`newtonSummary: dampingInt must be ≥ 0, got ${opts.dampingInt}`);
+  if (opts.trustRadius !== undefined && !(opts.trustRadius > 0 && Number.isFinite(opts.trustRadius)))
+    throw new RangeError(`newtonSummary: trustRadius must be a positive finite number, got ${opts.trustRadius}`);
+  if (typeof damping === 'number' && !Number.isFinite(damping)) throw new RangeError(`newtonSummary: damping must be a finite number or a schedule, got ${damping}`);
+  const negative = negativeTreatment(opts);
   // compiled once per parameter structure: the params are a new object every step
   const partitionFor = partitionCompiler(opts.partition);
   /** One update; it yields the summary it must read on the host (synchronously or not, see `steps.ts`). */
@@ -127,7 +173,8 @@ export function scaleBySummaryNewton(opts: ScaleBySummaryNewtonOptions): Gradien
     if (state.count % period === 0) {
       const useCubic = !opts.noRegul && opts.dampingInt !== undefined;
       const batch = hgBatchOf(extra, state.count);
-      const s = summary((p: unknown) => extra.loss(p, ...batch), params, u, cp, { order: useCubic ? 3 : 2 });
+      const order = useCubic || opts.trustRadius !== undefined ? 3 : 2;
+      const s = summary((p: unknown) => extra.loss(p, ...batch), params, u, cp, { order });
       const S = cp.size;
       const [vg, vH, vLoss, vOrder3] = yield* readHost(s.order3 ? [s.g, s.H!, s.loss, s.order3] : [s.g, s.H!, s.loss]);
       const v = { g: vg!, H: vH!, loss: vLoss![0]!, order3: vOrder3 ?? null };
@@ -161,20 +208,25 @@ export function scaleBySummaryNewton(opts: ScaleBySummaryNewtonOptions): Gradien
         raw = res.lrs ?? new Array<number>(S).fill(0);
       }
       const m = state.count > 0 && currLrs !== null ? momLrs : 0;
-      const clip = (v: number[]) => (opts.removeNegative ? v.map((x) => Math.max(x, 0)) : v);
+      const solved = opts.trustRadius === undefined ? raw : trustRegion(raw, order3, opts.trustRadius);
+      const treat = (v: number[]) => treatNegative(v, negative);
       const avg = (v: number[]) => v.map((x, i) => (1 - m) * x + m * (currLrs?.[i] ?? 0));
       let effective: number[];
       if (opts.maintainTrueLrs) {
-        const averaged = avg(raw);
+        const averaged = avg(solved);
         currLrs = averaged;
-        effective = clip(averaged);
+        effective = treat(averaged);
       } else {
-        const averaged = avg(clip(raw));
+        const averaged = avg(treat(solved));
         currLrs = averaged;
         effective = averaged;
       }
-      lrs = effective.map((x) => damping * x);
+      lrs = effective.map((x) => valueAt(damping, state.count) * x);
       last = { step: state.count, loss: v.loss, H, g, order3, lrsRaw: raw, found, r, branch, notes };
+    } else if (typeof damping !== 'number' && currLrs !== null) {
+      // a scheduled λ₁ moves at every step; the rates it multiplies change on hg steps only
+      const rates = opts.maintainTrueLrs ? treatNegative(currLrs, negative) : currLrs;
+      lrs = rates.map((x) => damping(state.count) * x);
     }
     const updates = scaleByGroups(u, lrs, cp, -1);
     return [updates, { count: state.count + 1, currLrs, lrs, last }];

@@ -23,6 +23,17 @@ export { AXIS, HEAT_PALETTE, heatmapSpec, type HeatmapOptions, NON_FINITE_COLOUR
  *   {@link HEAT_PALETTE}, so the sign and order of magnitude of each entry are both visible.
  */
 
+/** What the curves are drawn against: steps, epochs (steps over the steps of an epoch) or training seconds. */
+export type CurveAxis = 'step' | 'epoch' | 'time';
+export const CURVE_AXES: readonly CurveAxis[] = ['step', 'epoch', 'time'];
+
+/** The steps of one epoch of a run, from its first epoch line. */
+function stepsPerEpoch(r: RunData): number {
+  const e = r.epochs[0];
+  if (!e || e.epoch < 1) throw new PlotError(`${r.dir}: no epoch finished, so its curves cannot be drawn against epochs`);
+  return e.step / e.epoch;
+}
+
 const TRAIN = 'train (each step)';
 /** Steps are whole numbers. */
 const STEP_AXIS = { format: 'd', tickMinStep: 1 };
@@ -35,19 +46,21 @@ const TEST = 'test (each epoch)';
  *
  *     await renderSvg(curvesSpec(readRuns(['runs/a', 'runs/b'])))
  */
-export function curvesSpec(runs: readonly RunData[]): TopLevelSpec {
+export function curvesSpec(runs: readonly RunData[], x: CurveAxis = 'step'): TopLevelSpec {
   const rows: Record<string, unknown>[] = [];
   for (const r of runs) {
+    const per = x === 'epoch' ? stepsPerEpoch(r) : 1;
+    const at = (s: { step: number; time: number }) => (x === 'step' ? s.step : x === 'epoch' ? s.step / per : s.time);
     // loss and accuracy are thinned each on its own extremes: one row per drawn point of each
-    for (const s of thinSeries(r.steps, (s) => s.loss)) rows.push({ run: r.name, step: s.step, split: TRAIN, loss: fin(s.loss), accuracy: null });
-    for (const s of thinSeries(r.steps.filter((s) => s.accuracy !== null), (s) => s.accuracy!)) rows.push({ run: r.name, step: s.step, split: TRAIN, loss: null, accuracy: fin(s.accuracy!) });
-    for (const e of r.epochs) rows.push({ run: r.name, step: e.step, split: TEST, loss: fin(e.testLoss), accuracy: e.testAccuracy === null ? null : fin(e.testAccuracy) });
+    for (const s of thinSeries(r.steps, (s) => s.loss)) rows.push({ run: r.name, [x]: at(s), split: TRAIN, loss: fin(s.loss), accuracy: null });
+    for (const s of thinSeries(r.steps.filter((s) => s.accuracy !== null), (s) => s.accuracy!)) rows.push({ run: r.name, [x]: at(s), split: TRAIN, loss: null, accuracy: fin(s.accuracy!) });
+    for (const e of r.epochs) rows.push({ run: r.name, [x]: at(e), split: TEST, loss: fin(e.testLoss), accuracy: e.testAccuracy === null ? null : fin(e.testAccuracy) });
   }
   const hasAccuracy = runs.some((r) => r.steps.some((s) => s.accuracy !== null) || r.epochs.some((e) => e.testAccuracy !== null));
   const runNames = runs.map((r) => r.name);
   const panel = (field: 'loss' | 'accuracy') => {
     const enc = {
-      x: { field: 'step', type: 'quantitative', title: AXIS.step, axis: STEP_AXIS },
+      x: { field: x, type: 'quantitative', title: AXIS[x], ...(x === 'step' ? { axis: STEP_AXIS } : {}) },
       y: { field, type: 'quantitative', title: AXIS[field], scale: { zero: field === 'accuracy' } },
       color: { field: 'run', type: 'nominal', title: 'run', scale: { domain: runNames } },
       strokeDash: { field: 'split', type: 'nominal', title: 'data', scale: { domain: [TRAIN, TEST], range: [[1, 0], [6, 3]] }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2 } },
@@ -63,7 +76,7 @@ export function curvesSpec(runs: readonly RunData[]): TopLevelSpec {
   };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'training and test curves', subtitle: runNames.join(', ') },
+    title: { text: x === 'step' ? 'training and test curves' : `training and test curves against ${AXIS[x]}`, subtitle: runNames.join(', ') },
     data: { values: rows },
     hconcat: hasAccuracy ? [panel('loss'), panel('accuracy')] : [panel('loss')],
     config: { font: 'sans-serif' },

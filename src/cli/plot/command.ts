@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { systemErrorMessage } from '../../io/file-error.js';
-import { curvesSpec, heatmapSpec, learningRatesSpec, renderPng, renderSvg, writeAtomic } from './charts.js';
+import { CURVE_AXES, type CurveAxis, curvesSpec, heatmapSpec, learningRatesSpec, renderPng, renderSvg, writeAtomic } from './charts.js';
 import { PlotError, type RunData, readRuns } from './runs.js';
 import type { TopLevelSpec } from 'vega-lite';
 
@@ -9,7 +9,7 @@ import type { TopLevelSpec } from 'vega-lite';
  * (and PNG with --png). Exit status: 0 done, 1 a run cannot be read, 2 a bad command line.
  */
 
-export const PLOT_USAGE = `usage: partax plot RUN_DIR... [--out DIR] [--png] [--step N]
+export const PLOT_USAGE = `usage: partax plot RUN_DIR... [--out DIR] [--png] [--step N[,N…]] [--x step|epoch|time[,…]]
 
 Draws the charts of runs written by partax train:
   curves.svg          training loss (each step) and test loss (each epoch), and the same for
@@ -24,7 +24,10 @@ learning-rates-RUN.svg and hbar-RUN.svg when there are several runs).
 options:
   --out DIR   write every chart into DIR
   --png       also write a PNG beside each SVG
-  --step N    draw H̄ at step N (an hg step) instead of the last one
+  --step N    draw H̄ at step N (an hg step) instead of the last one; N,M,…: one heat map
+              per step (hbar-stepN.svg, or hbar-RUN-stepN.svg)
+  --x AXES    what the curves are drawn against: step (curves.svg; the default), epoch
+              (curves-epoch.svg), time (training seconds: curves-time.svg), or several: epoch,time
   --help      show this message`;
 
 class UsageError extends Error {}
@@ -33,7 +36,8 @@ interface PlotArgs {
   readonly dirs: string[];
   readonly out: string | null;
   readonly png: boolean;
-  readonly step: number | null;
+  readonly steps: number[] | null;
+  readonly x: CurveAxis[];
   readonly help: boolean;
 }
 
@@ -41,7 +45,8 @@ function parseArgs(argv: readonly string[]): PlotArgs {
   const dirs: string[] = [];
   let out: string | null = null;
   let png = false;
-  let step: number | null = null;
+  let steps: number[] | null = null;
+  let x: CurveAxis[] = ['step'];
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -56,14 +61,22 @@ function parseArgs(argv: readonly string[]): PlotArgs {
     else if (a.startsWith('--out=')) out = a.slice(6);
     else if (a === '--step' || a.startsWith('--step=')) {
       const v = a === '--step' ? value() : a.slice(7);
-      const n = Number(v);
-      if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`partax plot: --step expects a step number ≥ 1, got '${v}'`);
-      step = n;
+      steps = v.split(',').map((p) => {
+        const n = Number(p);
+        if (!/^\d+$/.test(p) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`partax plot: --step expects a step number ≥ 1 (or several, comma-separated), got '${p}'`);
+        return n;
+      });
+    } else if (a === '--x' || a.startsWith('--x=')) {
+      const v = a === '--x' ? value() : a.slice(4);
+      x = v.split(',').map((p) => {
+        if (!(CURVE_AXES as readonly string[]).includes(p)) throw new UsageError(`partax plot: --x expects ${CURVE_AXES.join(', ')} (or several, comma-separated), got '${p}'`);
+        return p as CurveAxis;
+      });
     } else if (a.startsWith('-')) throw new UsageError(`partax plot: unknown option '${a}'\n${PLOT_USAGE}`);
     else dirs.push(a);
   }
   if (!help && dirs.length === 0) throw new UsageError(`partax plot: give at least one run directory\n${PLOT_USAGE}`);
-  return { dirs, out, png, step, help };
+  return { dirs, out, png, steps, x, help };
 }
 
 /** A file-name-safe form of a run name. */
@@ -114,19 +127,22 @@ export async function plotCommand(argv: readonly string[], out: NodeJS.WritableS
     };
     const dirOf = (r: RunData) => args.out ?? join(r.dir, 'plots');
     const suffix = (r: RunData) => (several && args.out !== null ? `-${safe(r.name)}` : '');
-    await emit(join(args.out ?? (several ? 'plots' : join(runs[0]!.dir, 'plots')), 'curves.svg'), curvesSpec(runs));
+    for (const x of args.x) await emit(join(args.out ?? (several ? 'plots' : join(runs[0]!.dir, 'plots')), x === 'step' ? 'curves.svg' : `curves-${x}.svg`), curvesSpec(runs, x));
     for (const r of runs) {
       if (r.steps.length) await emit(join(dirOf(r), `learning-rates${suffix(r)}.svg`), learningRatesSpec(r));
-      const hb = hbarOf(r, args.step);
-      if (hb === null) {
-        say(`partax plot: ${r.dir}: no H̄ recorded (only newton-summary runs have hg steps): no heat map`);
-        continue;
+      for (const step of args.steps ?? [null]) {
+        const hb = hbarOf(r, step);
+        if (hb === null) {
+          say(`partax plot: ${r.dir}: no H̄ recorded (only newton-summary runs have hg steps): no heat map`);
+          break;
+        }
+        const eig = Number.isFinite(hb.eigMin) ? `; eigenvalues in [${hb.eigMin.toPrecision(3)}, ${hb.eigMax.toPrecision(3)}]` : '';
+        const stepSuffix = args.steps !== null && args.steps.length > 1 ? `-step${hb.step}` : '';
+        await emit(
+          join(dirOf(r), `hbar${suffix(r)}${stepSuffix}.svg`),
+          heatmapSpec(hb.H, r.groups, { title: `H̄ at step ${hb.step}`, subtitle: `${r.name}: the loss's Hessian summarised over ${r.groups.length} groups${eig}` }),
+        );
       }
-      const eig = Number.isFinite(hb.eigMin) ? `; eigenvalues in [${hb.eigMin.toPrecision(3)}, ${hb.eigMax.toPrecision(3)}]` : '';
-      await emit(
-        join(dirOf(r), `hbar${suffix(r)}.svg`),
-        heatmapSpec(hb.H, r.groups, { title: `H̄ at step ${hb.step}`, subtitle: `${r.name}: the loss's Hessian summarised over ${r.groups.length} groups${eig}` }),
-      );
     }
     say(`partax plot: wrote ${written.length} file(s):\n${written.map((p) => `  ${resolve(p)}`).join('\n')}`);
     return 0;

@@ -13,7 +13,7 @@ export const HEAT_PALETTE = { negative: '#2166ac', zero: '#f7f7f7', positive: '#
 export const NON_FINITE_COLOUR = '#bdbdbd';
 
 /** Axis titles used by the charts (tests and readers look for them). */
-export const AXIS = { step: 'step', loss: 'loss', accuracy: 'accuracy', lr: 'learning rate', row: 'group (row i)', col: 'group (column j)' } as const;
+export const AXIS = { step: 'step', epoch: 'epoch', time: 'training seconds', loss: 'loss', accuracy: 'accuracy', lr: 'learning rate', row: 'group (row i)', col: 'group (column j)' } as const;
 
 /** Options of {@link heatmapSpec}. */
 export interface HeatmapOptions {

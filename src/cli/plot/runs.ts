@@ -26,6 +26,8 @@ const Num = new t.Type<number, number | null, unknown>(
   (u, c) => (typeof u === 'number' ? t.success(u) : u === null ? t.success(NaN) : t.failure(u, c)),
   (n) => (Number.isFinite(n) ? n : null),
 );
+/** An accuracy: null is "none" (a regression or reconstruction run), not NaN, so such runs get no accuracy panel. */
+const Accuracy = t.union([t.null, Num]);
 
 /** A count (step, epoch, batch): a non-negative integer. */
 const Count = new t.Type<number, number, unknown>(
@@ -43,12 +45,12 @@ const HgCodec = t.intersection([
 
 const StepCodec = t.intersection([
   t.type({ type: t.literal('step'), step: Count, loss: Num, lrs: t.array(Num), time: Num }),
-  t.partial({ epoch: Count, batch: Count, accuracy: t.union([Num, t.null]), hg: HgCodec }),
+  t.partial({ epoch: Count, batch: Count, accuracy: Accuracy, hg: HgCodec }),
 ]);
 
 const EpochCodec = t.intersection([
   t.type({ type: t.literal('epoch'), epoch: Count, step: Count, trainLoss: Num, testLoss: Num, time: Num }),
-  t.partial({ trainAccuracy: t.union([Num, t.null]), testAccuracy: t.union([Num, t.null]) }),
+  t.partial({ trainAccuracy: Accuracy, testAccuracy: Accuracy }),
 ]);
 
 /** One line of metrics.jsonl. */

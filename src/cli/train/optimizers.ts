@@ -3,13 +3,16 @@ import { isPlainObject, leavesWithPaths } from '../../core/tree.js';
 import { full } from '../../ops/create.js';
 import { MAX_COUNT } from '../../optim/count.js';
 import { adam, adamw, momentum, rmsprop, sgd } from '../../optim/alias.js';
+import { scaleByAdam } from '../../optim/adam.js';
 import { traceMomentum } from '../../optim/momentum.js';
 import { newtonSummary, type NewtonSummaryState } from '../../optim/newton-summary.js';
+import { cosineDecaySchedule, linearSchedule, type ScalarOrSchedule } from '../../optim/schedule.js';
+import { identity } from '../../optim/transformation.js';
 import type { NewtonSummaryExtra } from '../../optim/summary-newton.js';
 import type { GradientTransformation } from '../../optim/transformation.js';
 import { named, type Partition } from '../../summary/partition.js';
 import { hgStats, type StepRecord } from './metrics.js';
-import { bool, int, nullable, num, type OptionSpec, partitionName } from './option-codecs.js';
+import { bool, int, nullable, num, oneOf, type OptionSpec, parseSchedule, partitionName, scheduleName } from './option-codecs.js';
 
 /**
  * The optimizers of `partax train`, one entry each: its name, its flags (codec, help and default),
@@ -84,8 +87,8 @@ export interface OptimizerEntry<N extends string = string, F extends Flags = Fla
   readonly check?: (o: FlagValues<F>) => readonly { readonly flag: keyof F & string; readonly message: string }[];
   /** Why flags of other optimizers do not apply to it, where that is worth saying. */
   readonly refuses?: Readonly<Record<string, string>>;
-  /** Parameter-sized buffers its state holds (for the memory estimate). */
-  readonly stateCopies: number;
+  /** Parameter-sized buffers its state holds (for the memory estimate), or how they follow from its flags. */
+  readonly stateCopies: number | ((o: FlagValues<F>) => number);
   /** What to try when a run with it diverges. */
   readonly divergenceHint: string;
   readonly build: (o: FlagValues<F>, ctx: BuildContext) => BuiltOptimizer;
@@ -122,6 +125,35 @@ const EPS: OptionSpec<number> = { codec: positive, help: 'ε, the stabiliser of 
 const nesterovCheck = (o: { readonly nesterov: boolean; readonly dampening: number }) =>
   o.nesterov && o.dampening !== 0 ? [{ flag: 'nesterov' as const, message: `Nesterov momentum needs dampening 0 (as torch.optim.SGD), but dampening is ${o.dampening}` }] : [];
 
+/** The directions newton-summary can pick rates for. */
+export const NS_DIRECTIONS = ['momentum', 'adam', 'gradient'] as const;
+/** newton-summary's defaults of the flags that belong to one direction (a value other than these with another direction is refused). */
+const DIRECTION_FLAGS = {
+  momentum: { momentum: 0.9, dampening: 0.9, nesterov: false },
+  adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+  gradient: {},
+} as const;
+
+/** The transformation proposing newton-summary's direction u. */
+function nsDirection(o: { direction: (typeof NS_DIRECTIONS)[number]; momentum: number; dampening: number; nesterov: boolean; beta1: number; beta2: number; eps: number }): GradientTransformation<any, any> {
+  switch (o.direction) {
+    case 'momentum':
+      return traceMomentum({ momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov });
+    case 'adam':
+      return scaleByAdam({ b1: o.beta1, b2: o.beta2, eps: o.eps });
+    case 'gradient':
+      return identity();
+  }
+}
+
+/** λ₁ as `--damping` and `--damping-schedule` say. */
+export function dampingOf(damping: number, schedule: string): ScalarOrSchedule {
+  const s = parseSchedule(schedule);
+  if (s === null) throw new RangeError(`newton-summary: bad damping schedule '${schedule}'`);
+  if (s.kind === 'constant') return damping;
+  return s.kind === 'linear' ? linearSchedule(damping, s.end, s.steps) : cosineDecaySchedule(damping, s.steps, s.end / damping);
+}
+
 /** A one-rate optimizer: its rate is the one learning rate in force. */
 const single = (transformation: GradientTransformation<any, any>, lr: number): BuiltOptimizer => ({ transformation, lrsOf: () => [lr] });
 
@@ -129,37 +161,73 @@ const single = (transformation: GradientTransformation<any, any>, lr: number): B
 export const OPTIMIZERS = [
   entry({
     name: 'newton-summary',
-    about: 'NewtonSummary (Wolinski 2023): per-group learning rates from the summary of the loss along a momentum direction',
+    about: 'NewtonSummary (Wolinski 2023): per-group learning rates from the summary of the loss along a direction (momentum, Adam’s update or the gradient)',
     flags: {
-      momentum: withDefault(MOMENTUM, 0.9),
-      dampening: withDefault(DAMPENING, 0.9),
-      nesterov: withDefault(NESTEROV, false),
+      direction: withDefault(
+        {
+          codec: oneOf('a direction', NS_DIRECTIONS),
+          help: 'the direction u it picks rates along: momentum (the paper; --momentum --dampening --nesterov) | adam (Adam’s update m̂/(√v̂ + ε); --beta1 --beta2 --eps) | gradient (the plain gradient)',
+        },
+        'momentum',
+      ),
+      momentum: withDefault(MOMENTUM, DIRECTION_FLAGS.momentum.momentum),
+      dampening: withDefault(DAMPENING, DIRECTION_FLAGS.momentum.dampening),
+      nesterov: withDefault(NESTEROV, DIRECTION_FLAGS.momentum.nesterov),
+      beta1: withDefault(BETA1, DIRECTION_FLAGS.adam.beta1),
+      beta2: withDefault(BETA2, DIRECTION_FLAGS.adam.beta2),
+      eps: withDefault(EPS, DIRECTION_FLAGS.adam.eps),
       partition: withDefault({ codec: partitionName, help: 'parameter groups: canonical (one per tensor) | trivial | wb | blocks:K' }, 'canonical'),
       damping: withDefault({ codec: positive, help: 'λ₁, multiplies the learning rates it picks' }, 0.5),
+      dampingSchedule: withDefault(
+        { codec: scheduleName, help: 'λ₁ over the steps: constant (--damping) | linear:END:N (from --damping to END in N steps, then END) | cosine:END:N (cosine decay from --damping to END in N steps)' },
+        'constant',
+      ),
       dampingInt: withDefault({ codec: nullable(num('a number ≥ 0', (x) => x >= 0), 'a number ≥ 0 or null'), help: 'λ_int, the cubic (Nesterov) regularisation; none (null in JSON): plain Newton on H̄' }, 10),
       periodHg: withDefault({ codec: int(1), help: 'recompute the learning rates every this many steps' }, 10),
       momLrs: withDefault({ codec: rate, help: 'moving average of the learning rates across hg steps' }, 0.5),
-      removeNegative: withDefault({ codec: bool, help: 'clip negative learning rates to 0' }, true),
+      removeNegative: withDefault({ codec: bool, help: 'remove negative learning rates (as --negative-lrs says); --no-remove-negative: use them as they are' }, true),
+      negativeLrs: withDefault({ codec: oneOf('a treatment of negative rates', ['clip', 'abs'] as const), help: 'how --remove-negative removes a negative rate η: clip (to 0, the paper) | abs (|η|)' }, 'clip'),
+      trustRadius: withDefault(
+        { codec: nullable(positive, 'a positive number or null'), help: 'Δ: scale the solver’s rates back to ‖Dη‖ ≤ Δ, D = diag(|order3|^{1/3}) (computes order3 even without λ_int); none: no trust region' },
+        null,
+      ),
+      maintainTrueLrs: withDefault({ codec: bool, help: 'average the raw rates across hg steps, then remove negative ones (grnewt’s maintain_true_lrs); default: remove, then average' }, false),
       hgBatchSize: withDefault(
         { codec: int(1), help: 'examples in each hg batch, at most the training set' },
         (c) => (c.model === 'lenet' ? 100 : 500),
         '500, 100 for lenet, whose H̄ costs more',
       ),
     },
-    check: nesterovCheck,
+    check: (o) => [
+      ...nesterovCheck(o),
+      // a flag of one direction with another direction would be ignored: refuse any value but its default
+      ...(Object.entries(DIRECTION_FLAGS) as [string, Record<string, number | boolean>][]).flatMap(([dir, flags]) =>
+        dir === o.direction
+          ? []
+          : Object.entries(flags)
+              .filter(([k, d]) => o[k as keyof typeof o] !== d)
+              .map(([k]) => ({ flag: k as 'momentum', message: `belongs to --direction ${dir}, but the direction is ${o.direction}` })),
+      ),
+      ...(!o.removeNegative && o.negativeLrs !== 'clip'
+        ? [{ flag: 'negativeLrs' as const, message: `says how --remove-negative removes negative rates, but --no-remove-negative keeps them (got ${o.negativeLrs})` }]
+        : []),
+    ],
     refuses: { lr: 'newton-summary picks its own per-group learning rates; scale them with damping' },
-    stateCopies: 2,
+    // the direction's buffers (momentum: its trace; adam: two moments; gradient: none) and one more
+    stateCopies: (o) => ({ momentum: 1, adam: 2, gradient: 0 })[o.direction] + 1,
     divergenceHint: 'a larger --damping-int or a smaller --damping',
     build: (o, ctx) => {
       const partition = (params: unknown): Partition => named(o.partition, params);
       const transformation = newtonSummary({
         partition,
-        direction: traceMomentum({ momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov }),
-        damping: o.damping,
+        direction: nsDirection(o),
+        damping: dampingOf(o.damping, o.dampingSchedule),
         ...(o.dampingInt === null ? {} : { dampingInt: o.dampingInt }),
+        ...(o.trustRadius === null ? {} : { trustRadius: o.trustRadius }),
         periodHg: o.periodHg,
         momLrs: o.momLrs,
-        removeNegative: o.removeNegative,
+        negativeLrs: o.removeNegative ? o.negativeLrs : 'keep',
+        maintainTrueLrs: o.maintainTrueLrs,
       });
       const newton = (s: unknown) => (s as NewtonSummaryState).newton;
       return {
@@ -352,7 +420,7 @@ export function buildOptimizer(config: Readonly<Record<string, unknown>> & { rea
     groupsOf: (params) => [leavesWithPaths(params).map(([p]) => p)],
     ...built,
     name: e.name,
-    stateCopies: e.stateCopies,
+    stateCopies: typeof e.stateCopies === 'number' ? e.stateCopies : e.stateCopies(values as FlagValues<Flags>),
     divergenceHint: e.divergenceHint,
     migrateState: e.migrateState ?? ((s) => s),
   };

@@ -68,6 +68,25 @@ export const sizes = (what: string, min = 1, max = 64) =>
 export const partitionName = check<string>('a partition name', 'name', (u) =>
   typeof u === 'string' && /^(canonical|trivial|wb|blocks:[1-9]\d{0,3})$/.test(u) ? u : bad(`expected canonical, trivial, wb or blocks:K (K a positive integer), got ${showValue(u)}`),
 );
+/** A schedule of a factor over the steps, as written on the command line: constant, linear:END:N or cosine:END:N. */
+export type ScheduleSpec = { readonly kind: 'constant' } | { readonly kind: 'linear' | 'cosine'; readonly end: number; readonly steps: number };
+
+const SCHEDULE = /^(linear|cosine):([+]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?):(\d+)$/i;
+
+/** The {@link ScheduleSpec} a schedule name says, or null when it is not one (END a finite number ≥ 0, N an integer ≥ 1). */
+export function parseSchedule(u: unknown): ScheduleSpec | null {
+  if (u === 'constant') return { kind: 'constant' };
+  const m = typeof u === 'string' ? SCHEDULE.exec(u) : null;
+  if (!m) return null;
+  const [end, steps] = [Number(m[2]), Number(m[3])];
+  return Number.isFinite(end) && Number.isSafeInteger(steps) && steps >= 1 ? { kind: m[1]!.toLowerCase() as 'linear' | 'cosine', end, steps } : null;
+}
+
+/** A schedule name: constant, linear:END:N or cosine:END:N. */
+export const scheduleName = check<string>('a schedule', 'name', (u) =>
+  parseSchedule(u) !== null ? (u as string) : bad(`expected constant, linear:END:N or cosine:END:N (END a number ≥ 0, N a positive integer of steps), got ${showValue(u)}`),
+);
+
 /** `inner`, or null (`none` on the command line). */
 export const nullable = <A>(inner: OptionCodec<A>, what: string) =>
   check<A | null>(
