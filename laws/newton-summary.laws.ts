@@ -338,3 +338,25 @@ test('the hg batch given as a function is called on hg steps only, once each, an
     runs(25),
   );
 });
+
+test('a summary whose rates overflow (subnormal curvature, ḡ of order 1) finds no rates and says so, on every solve path; the parameters stay finite', () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: 1e-322, max: 1e-309, noNaN: true }),
+      fc.double({ min: 0.5, max: 2, noNaN: true }),
+      fc.constantFrom({ noRegul: true }, { dampingInt: 0 }, { dampingInt: 1 }),
+      (c, a, solve) => {
+        // L(θ) = a·θ + c·θ²: ḡ ≈ a·u, H̄ = 2c·u², so Newton's rate a/(2c·u) lies beyond float64's range
+        const loss = (p: { t: Tensor }) => add(mul(sum(p.t), a), mul(sum(mul(p.t, p.t)), c));
+        const params = { t: tensor([0.5], 'float64', [1]) };
+        const opt = newtonSummary({ partition: partition.finest, damping: 1, ...solve });
+        const { params: next, state } = step(opt, loss, params);
+        const last = (state as NewtonSummaryState).newton.last!;
+        assert.equal(last.found, false, `found with rates ${last.lrsRaw}`);
+        assert.ok(last.notes.length > 0, 'no note says why no rates were found');
+        assert.ok(Number.isFinite(next.t.item()), `θ after the step: ${next.t.item()}`);
+      },
+    ),
+    runs(30),
+  );
+});

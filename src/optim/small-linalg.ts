@@ -155,7 +155,7 @@ export const ILL_CONDITIONED = 1e12;
 
 /**
  * Solves a symmetric system A·x = b, with notes: x is null (and a note says why) when A is
- * singular; a note warns when A is indefinite or ill-conditioned (condition number > 1e12).
+ * singular or the solution is not finite (an A of subnormal entries); a note warns when A is indefinite or ill-conditioned (condition number > 1e12).
  * Uses Cholesky when A is positive definite, LU with partial pivoting otherwise.
  *
  *     solveSymmetric([[2, 0], [0, 4]], [2, 4]) // { x: [1, 1], notes: [] }
@@ -168,12 +168,23 @@ export function solveSymmetric(a: Matrix | ArrayLike<number>, b: ArrayLike<numbe
   if (condition === Infinity) return { x: null, notes: [`solveSymmetric: the ${A.length}×${A.length} matrix is singular (an eigenvalue is 0)`], condition };
   if (condition > ILL_CONDITIONED) notes.push(`solveSymmetric: the matrix is ill-conditioned (condition number ${condition.toExponential(2)}): the solution may have few correct digits`);
   const L = cholesky(A);
-  if (L) return { x: choleskySolve(L, b), notes, condition };
+  if (L) return finiteSolution(choleskySolve(L, b), notes, condition);
   notes.push(`solveSymmetric: the matrix is not positive definite (smallest eigenvalue ${values[0]!.toExponential(3)})`);
   try {
-    return { x: luSolve(A, b, 'solveSymmetric'), notes, condition };
+    return finiteSolution(luSolve(A, b, 'solveSymmetric'), notes, condition);
   } catch (e) {
     if (e instanceof SingularMatrixError) return { x: null, notes: [...notes, e.message], condition };
     throw e;
   }
+}
+
+/**
+ * A solve's result, or none with a note when an entry is not finite: a well-conditioned matrix
+ * whose entries are all tiny (subnormal) has a solution beyond float64's range, and a non-finite
+ * right-hand side gives none; neither is returned as if it were one.
+ */
+function finiteSolution(x: number[], notes: string[], condition: number): { x: number[] | null; notes: string[]; condition: number } {
+  const bad = x.findIndex((v) => !Number.isFinite(v));
+  if (bad < 0) return { x, notes, condition };
+  return { x: null, notes: [...notes, `solveSymmetric: the solution is not finite (entry ${bad} is ${x[bad]}): the matrix is too close to 0 for its inverse to be represented, or the right-hand side is not finite`], condition };
 }

@@ -207,6 +207,13 @@ export function scaleBySummaryNewton(opts: ScaleBySummaryNewtonOptions): Gradien
         notes.push(...res.notes);
         raw = res.lrs ?? new Array<number>(S).fill(0);
       }
+      const badRate = raw.findIndex((x) => !Number.isFinite(x));
+      if (found && badRate >= 0) {
+        // e.g. a summary of subnormal curvature: its rates overflow; handled as a singular H̄ is
+        found = false;
+        notes.push(`newtonSummary: learning rate ${badRate} came out ${raw[badRate]} (H̄'s entries too close to 0 for its inverse): no rates found this step, as for a singular H̄`);
+        raw = new Array<number>(S).fill(0);
+      }
       const m = state.count > 0 && currLrs !== null ? momLrs : 0;
       const solved = opts.trustRadius === undefined ? raw : trustRegion(raw, order3, opts.trustRadius);
       const treat = (v: number[]) => treatNegative(v, negative);
