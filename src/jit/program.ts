@@ -6,7 +6,7 @@ import { getBackend } from '../backends/registry.js';
 import { countHostDispatch } from '../backends/dispatch-count.js';
 import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
 import { compileLoop, type LoopFn, type LoopOp, type LoopRead, type LoopSpec, type Ref } from './codegen.js';
-import { applyView, eqnKind, type Group, identityView, keepsContiguous, planFusion, usesOf, type View } from './fusion.js';
+import { applyView, eqnKind, type Group, identityView, keepsContiguous, planFusion, type Uses, usesOf, type View } from './fusion.js';
 
 /**
  * A staged program compiled for one backend: a list of steps (backend kernels, buffer aliases,
@@ -30,11 +30,25 @@ const HOST_BACKENDS = new Set(['cpu', 'cpu-wasm']);
 /** One step of a compiled program. `free` lists the variables whose last read is this step. */
 export type Step =
   | { readonly kind: 'kernel'; readonly eqn: Eqn; readonly outAvals: readonly Aval[]; free: number[] }
-  | { readonly kind: 'alias'; readonly from: number; readonly to: number; readonly prim: string; free: number[] }
+  | {
+      readonly kind: 'alias';
+      readonly from: number;
+      readonly to: number;
+      readonly prim: string;
+      /**
+       * A layout view (a transpose) read only by backend kernels, on a backend that reads some
+       * layouts in place (`Backend.defer`: cpu-wasm's GEMM packs a transposed operand from its
+       * source): the kernels get it deferred, stored only if one of them reads its buffer.
+       */
+      readonly layout?: Eqn;
+      free: number[];
+    }
   | {
       readonly kind: 'loop';
       readonly fn: LoopFn;
       readonly source: string;
+      /** Who compiled the loop: 'js' (jit's generated JavaScript) or the backend that compiled it itself. */
+      readonly by: string;
       /** Variable id of each read, in the loop's parameter order. */
       readonly reads: readonly number[];
       readonly out: Var;
@@ -78,6 +92,8 @@ export interface ProgramStats {
   readonly copies: number;
   /** Steps that only alias a buffer (reshape, stop_gradient). */
   readonly aliases: number;
+  /** Views (transposes) handed to backend kernels as layouts read in place, never stored. */
+  readonly layouts: number;
   /** Loops that may write over a dying input (e.g. the epilogue of a matmul). */
   readonly inPlaceLoops: number;
 }
@@ -117,7 +133,7 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     if (plan) {
       const g = plan.groupOf[k]!;
       if (g >= 0) {
-        if (plan.groups[g]!.root === k) steps.push(loopStep(j, plan.groups[g]!, uses.producer, uniform));
+        if (plan.groups[g]!.root === k) steps.push(loopStep(j, plan.groups[g]!, uses.producer, uniform, backend));
         return;
       }
       if (eqnKind(e) === 'view' && !plan.materialize[k]) return;
@@ -125,6 +141,8 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     // a view that keeps its (stored, so contiguous) input contiguous is that buffer, shared
     if (host && keepsContiguous(e))
       steps.push({ kind: 'alias', from: e.inputs[0]!.id, to: e.outputs[0]!.id, prim: e.prim.name, free: [] });
+    else if (plan && eqnKind(e) === 'view' && backend.defer && readByKernelsOnly(j, e, uses, plan.groupOf))
+      steps.push({ kind: 'alias', from: e.inputs[0]!.id, to: e.outputs[0]!.id, prim: e.prim.name, layout: e, free: [] });
     else if (plan && eqnKind(e) === 'view') steps.push(copyStep(e, uniform));
     else steps.push({ kind: 'kernel', eqn: e, outAvals: e.outputs.map((v) => v.aval), free: [] });
   });
@@ -138,7 +156,8 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     fusedEquations: loops.reduce((n, s) => n + s.covers.length, 0),
     kernels: steps.filter((s) => s.kind === 'kernel').length,
     copies: steps.filter((s) => s.kind === 'loop' && s.copy).length,
-    aliases: steps.filter((s) => s.kind === 'alias').length,
+    aliases: steps.filter((s) => s.kind === 'alias' && !s.layout).length,
+    layouts: steps.filter((s) => s.kind === 'alias' && s.layout).length,
     inPlaceLoops: loops.filter((s) => s.inPlace.length > 0).length,
   };
   return {
@@ -149,6 +168,13 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     run: (inputs, donated, timings) => runProgram(j, steps, backend, inputs, donated, timings),
     describe: (timings) => describe(steps, timings),
   };
+}
+
+/** Whether the value of `e` is no program output and is read only by equations that run as backend kernels. */
+function readByKernelsOnly(j: Jaxpr, e: Eqn, uses: Uses, groupOf: Int32Array): boolean {
+  const out = e.outputs[0]!.id;
+  const us = uses.users[out]!;
+  return !uses.outputs.has(out) && us.length > 0 && us.every((u) => groupOf[u]! < 0 && eqnKind(j.equations[u]!) === 'other');
 }
 
 /**
@@ -169,10 +195,11 @@ export function uniformHostValue(t: Tensor, minSize = 2): number | undefined {
   return Number(first);
 }
 
-/** Builds the loop of a fusion group: its index space, strided reads and operations. */
-function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet<number>): Step {
+/** Builds the loop of a fusion group: its index space, strided reads and operations (compiled by the backend when it can, else JavaScript). */
+function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet<number>, backend: Backend): Step {
   const { spec, readVars, readViews, covers } = groupLoop(j, g, producer, uniform, true);
-  const { fn, source } = compileLoop(spec);
+  const own = backend.compileLoop?.(spec);
+  const { fn, source } = own ? { fn: own, source: `(compiled by ${backend.name})` } : compileLoop(spec);
   const out = j.equations[g.root]!.outputs[0]!;
   const contiguous = stridesOf(g.shape);
   const inPlace: number[] = [];
@@ -183,7 +210,7 @@ function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet
       if (identity && once && v.src.aval.dtype === out.aval.dtype) inPlace.push(r);
     });
   const stores = g.stores.map((m) => j.equations[m]!.outputs[0]!);
-  return { kind: 'loop', fn, source, reads: readVars, out, stores, inPlace, covers, copy: false, free: [] };
+  return { kind: 'loop', fn, source, by: own ? backend.name : 'js', reads: readVars, out, stores, inPlace, covers, copy: false, free: [] };
 }
 
 /** The loop of a fusion group, before code generation (host loops and WebGPU kernels share it). */
@@ -286,7 +313,7 @@ function copyStep(e: Eqn, uniform: ReadonlySet<number>): Step {
     reduce: null,
     outDtype: out.aval.dtype,
   });
-  return { kind: 'loop', fn, source, reads: [src.id], out, stores: [], inPlace: [], covers: [e.prim.name], copy: true, free: [] };
+  return { kind: 'loop', fn, source, by: 'js', reads: [src.id], out, stores: [], inPlace: [], covers: [e.prim.name], copy: true, free: [] };
 }
 
 /** Liveness: each variable is released after the step of its last read (never for outputs). */
@@ -344,9 +371,13 @@ function runProgram(
     inputs.forEach((b, i) => !donated[i] && owned.delete(storeOf(b)));
     for (const c of j.consts) owned.delete(storeOf((c.value as ArrayTensor).buffer as Buffer));
   }
+  /** Deferred layouts by variable (see the alias step), which kernels read in place. */
+  const layouts = new Array<ArrayTensor | undefined>(j.nVars);
+  const tensorOf = (v: Var): ArrayTensor => layouts[v.id] ?? new ArrayTensor(v.aval.shape, v.aval.dtype, vals[v.id]!, backend.name);
   const release = (id: number) => {
     const b = vals[id]!;
     vals[id] = undefined;
+    layouts[id] = undefined;
     const store = storeOf(b);
     const n = refs.get(store)! - 1;
     if (n > 0) {
@@ -366,7 +397,7 @@ function runProgram(
     const t0 = timings ? performance.now() : 0;
     if (s.kind === 'kernel') {
       const e = s.eqn;
-      const args = e.inputs.map((v) => new ArrayTensor(v.aval.shape, v.aval.dtype, vals[v.id]!, backend.name));
+      const args = e.inputs.map(tensorOf);
       countHostDispatch();
       const outs = backend.execute(e.prim, args, e.params, s.outAvals);
       e.outputs.forEach((v, i) => {
@@ -377,8 +408,20 @@ function runProgram(
       });
     } else if (s.kind === 'alias') {
       const b = vals[s.from]!;
-      vals[s.to] = b;
-      hold(b);
+      const e = s.layout;
+      const t = e && backend.defer!(e.prim, [tensorOf(e.inputs[0]!)], e.params, [e.outputs[0]!.aval]);
+      if (e && !t) {
+        // the backend does not read this layout in place: store it
+        countHostDispatch();
+        const out = backend.execute(e.prim, [tensorOf(e.inputs[0]!)], e.params, [e.outputs[0]!.aval])[0]!;
+        if (!refs.has(storeOf(out)) && ownable(out)) owned.add(storeOf(out));
+        vals[s.to] = out;
+        hold(out);
+      } else {
+        if (t) layouts[s.to] = t;
+        vals[s.to] = b; // the deferred view keeps its source's storage alive
+        hold(b);
+      }
     } else if (s.kind === 'gpu') {
       throw new Error('jit: a WebGPU kernel step in a host program (internal error)');
     } else {
@@ -424,11 +467,11 @@ export function describe(steps: readonly Step[], timings?: Float64Array): string
   function line(s: Step): string {
       const free = s.free.length ? `   (free ${s.free.map(v).join(' ')})` : '';
       if (s.kind === 'kernel') return `${s.eqn.outputs.map((o) => v(o.id)).join(', ')} = kernel ${s.eqn.prim.name}(${s.eqn.inputs.map((i) => v(i.id)).join(', ')})${free}`;
-      if (s.kind === 'alias') return `${v(s.to)} = alias ${s.prim}(${v(s.from)})${free}`;
+      if (s.kind === 'alias') return `${v(s.to)} = ${s.layout ? 'layout' : 'alias'} ${s.prim}(${v(s.from)})${free}`;
       if (s.kind === 'gpu') return `${v(s.out.id)}:${s.out.aval.dtype}${showShape(s.out.aval.shape)} = wgsl{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${free}`;
       const inPlace = s.inPlace.length ? ` [may write over ${s.inPlace.map((r) => v(s.reads[r]!)).join('/')}]` : '';
       const outs = [s.out, ...s.stores].map((o) => `${v(o.id)}:${o.aval.dtype}${showShape(o.aval.shape)}`).join(', ');
-      return `${outs} = ${s.copy ? "copy" : "loop"}{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
+      return `${outs} = ${s.copy ? 'copy' : s.by === 'js' ? 'loop' : `${s.by} loop`}{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
   }
 }
 

@@ -84,6 +84,7 @@ export function compileWebGPUProgram(j: Jaxpr): Program {
     kernels: steps.length - gpu.length,
     copies: 0,
     aliases: 0,
+    layouts: 0,
     inPlaceLoops: 0,
   };
 

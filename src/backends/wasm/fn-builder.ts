@@ -42,7 +42,8 @@ const plain = {
   'f32x4.relaxed_madd': simd(0x105), 'f64x2.relaxed_madd': simd(0x107),
   'f64x2.promote_low_f32x4': simd(0x5f), 'f32x4.demote_f64x2_zero': simd(0x5e), 'f64x2.nearest': simd(0x94),
   'i32x4.trunc_sat_f64x2_s_zero': simd(0xfc), 'i64x2.extend_low_i32x4_s': simd(0xc7), 'i64x2.splat': simd(0x12),
-  'i64x2.add': simd(0xce), 'i64x2.shl': simd(0xcb),
+  'i64x2.add': simd(0xce), 'i64x2.shl': simd(0xcb), 'i64x2.shr_u': simd(0xcd),
+  'f32x4.floor': simd(0x68),
 } as const satisfies Record<string, readonly number[]>;
 
 /** An operator without immediates. */
@@ -140,6 +141,19 @@ export class FnBuilder {
   shuffle(lanes: readonly number[], width: 4 | 8): this {
     if (lanes.length * width !== 16) throw new RangeError(`FnBuilder.shuffle: ${lanes.length} lanes of ${width} bytes are not 16 bytes`);
     this.code.push(...simd(0x0d), ...lanes.flatMap((l) => Array.from({ length: width }, (_, b) => l * width + b)));
+    return this;
+  }
+
+  /** v128.const of two i64 lanes (`lo`, then `hi`, default `lo`). */
+  i64x2(lo: bigint, hi: bigint = lo): this {
+    const b = new Uint8Array(new BigInt64Array([lo, hi]).buffer);
+    this.code.push(...simd(0x0c), ...b);
+    return this;
+  }
+
+  /** f32x4.replace_lane: the v128 below the f32 on the stack with lane `lane` set to that f32. */
+  replaceLane(lane: number): this {
+    this.code.push(...simd(0x20), lane);
     return this;
   }
 

@@ -1,0 +1,490 @@
+/**
+ * jit's fused loops compiled to WebAssembly SIMD (the cpu-wasm side of `Backend.compileLoop`):
+ * one generated function per loop description ({@link LoopSpec}) of an elementwise fusion group,
+ * float32, four elements per step (f32x4) with a scalar tail that runs the same code on one lane.
+ * Every member's scalar expression (its primitive's record) is rendered to SIMD instructions;
+ * exp, expm1, tanh and log run the float64-lane routines of transcendental-kernel.ts on both halves
+ * of the vector. Operands are read in place from the wasm memory with the planner's strides: a
+ * contiguous read is a v128.load, a read that does not move along the innermost axis (a scalar, a
+ * bias row's element) is one splat hoisted out of the inner loop, with every operation that
+ * depends only on such reads, and any other stride is gathered lane by lane. Outputs are written
+ * where they live. Shapes are baked in, so each module is compiled once per loop signature and
+ * cached.
+ *
+ * Values: float32 arithmetic (+ − × ÷ √, comparisons, select, abs, neg, floor) is exactly the
+ * CPU kernels' (a float32 operation rounds as the double one rounded to float32); the
+ * transcendentals and integer powers (multiplied in float64 lanes) are within one float32 ulp of
+ * them, almost always equal. Loops over float64, int32 or
+ * bool values, reductions and the other functions (sin, cos, pow, log1p) are not compiled here:
+ * jit runs its JavaScript loop for them (float64 would gain little from f64x2 over V8's own code).
+ */
+import type { Buffer } from '../../core/dtype.js';
+import { collapse, type LoopFn, type LoopSpec, type Ref } from '../../core/loop.js';
+import type { ScalarExpr } from '../../core/scalar.js';
+import { type FnBuilder, type ValType } from './fn-builder.js';
+import { withCall } from './kernel-call.js';
+import { getKernels } from './kernels.js';
+import { ModuleBuilder } from './module-builder.js';
+import { emitF64x2, type F64x2Locals, f64x2Locals, isTranscendental, type TranscendentalOp } from './transcendental-kernel.js';
+
+/** A loop this generator does not compile (jit keeps its JavaScript loop). */
+class Unsupported extends Error {}
+
+const no = (why: string): never => {
+  throw new Unsupported(why);
+};
+
+/** Largest |n| of an integer power computed by repeated multiplication. */
+const MAX_IPOW = 16;
+
+/** What a rendered node left on the stack: an f32x4 value or a lane mask. */
+type Kind = 'value' | 'cond';
+
+/** Emits the vector code of scalar expressions into one function (locals shared by all of them). */
+class VectorDialect {
+  private tmp = -1;
+  private half: { v32: number; lo: number; L: F64x2Locals } | undefined;
+
+  constructor(private readonly f: FnBuilder) {}
+
+  private temp(): number {
+    if (this.tmp < 0) this.tmp = this.f.local('v128');
+    return this.tmp;
+  }
+
+  /** A v128 local for a value that lives only between two instructions of the caller (shared with the expressions' own). */
+  scratch(): number {
+    return this.temp();
+  }
+
+  /** Emits `e` with operand i in local `args[i]`; leaves an f32x4 on the stack. */
+  value(e: ScalarExpr, args: readonly number[]): void {
+    if (this.emit(e, args) !== 'value') no('a condition where a value is needed');
+  }
+
+  private asCond(e: ScalarExpr, args: readonly number[]): void {
+    if (this.emit(e, args) === 'cond') return;
+    // a value as a condition: non-zero and not NaN
+    const t = this.temp();
+    const f = this.f;
+    f.tee(t).f32(0).op('f32x4.splat').op('f32x4.ne').get(t).get(t).op('f32x4.eq').op('v128.and');
+  }
+
+  private emit(e: ScalarExpr, args: readonly number[]): Kind {
+    const f = this.f;
+    switch (e.op) {
+      case 'arg':
+        f.get(args[e.index] ?? no(`operand ${e.index}`));
+        return 'value';
+      case 'lit':
+        f.f32(e.value).op('f32x4.splat');
+        return 'value';
+      case 'convert':
+        if (e.to !== 'float32') no(`convert to ${e.to}`);
+        this.value(e.x, args);
+        return 'value';
+      case 'select':
+        this.value(e.then, args);
+        this.value(e.else, args);
+        this.asCond(e.cond, args);
+        f.op('v128.bitselect');
+        return 'value';
+      case 'ipow':
+        this.value(e.x, args);
+        this.ipow(e.n);
+        return 'value';
+      case 'call':
+        return this.call(e.fn, e.args, args);
+    }
+  }
+
+  private call(fn: string, xs: readonly ScalarExpr[], args: readonly number[]): Kind {
+    const f = this.f;
+    const binary = (op: Parameters<FnBuilder['op']>[0]): Kind => {
+      this.value(xs[0]!, args);
+      this.value(xs[1]!, args);
+      f.op(op);
+      return op.startsWith('f32x4.') && ['eq', 'ne', 'lt', 'le', 'gt', 'ge'].includes(op.slice(6)) ? 'cond' : 'value';
+    };
+    const logic = (op: 'v128.and' | 'v128.or'): Kind => {
+      this.asCond(xs[0]!, args);
+      this.asCond(xs[1]!, args);
+      f.op(op);
+      return 'cond';
+    };
+    switch (fn) {
+      case 'add': return binary('f32x4.add');
+      case 'sub': return binary('f32x4.sub');
+      case 'mul': return binary('f32x4.mul');
+      case 'div': return binary('f32x4.div');
+      case 'lt': return binary('f32x4.lt');
+      case 'le': return binary('f32x4.le');
+      case 'gt': return binary('f32x4.gt');
+      case 'ge': return binary('f32x4.ge');
+      case 'eq': return binary('f32x4.eq');
+      case 'ne': return binary('f32x4.ne');
+      case 'and': return logic('v128.and');
+      case 'or': return logic('v128.or');
+      case 'not':
+        this.asCond(xs[0]!, args);
+        f.op('v128.not');
+        return 'cond';
+      case 'isnan': {
+        this.value(xs[0]!, args);
+        const t = this.temp();
+        f.tee(t).get(t).op('f32x4.ne');
+        return 'cond';
+      }
+      case 'neg': case 'abs': case 'sqrt': case 'floor':
+        this.value(xs[0]!, args);
+        f.op(`f32x4.${fn}` as 'f32x4.neg');
+        return 'value';
+    }
+    if (isTranscendental(fn as never)) {
+      this.value(xs[0]!, args);
+      this.halves((L) => emitF64x2(f, fn as TranscendentalOp, L));
+      return 'value';
+    }
+    return no(`scalar function ${fn}`);
+  }
+
+  /** The f32x4 on the stack through a float64-lane routine `op`, half by half (its input in local `L.v`). */
+  private halves(op: (L: F64x2Locals) => void): void {
+    const f = this.f;
+    this.half ??= { v32: f.local('v128'), lo: f.local('v128'), L: f64x2Locals(f) };
+    const { v32, lo, L } = this.half;
+    f.tee(v32).op('f64x2.promote_low_f32x4').set(L.v);
+    op(L);
+    f.set(lo);
+    f.get(v32).get(v32).shuffle([2, 3, 0, 1], 4).op('f64x2.promote_low_f32x4').set(L.v);
+    op(L);
+    f.set(L.v);
+    f.get(lo).op('f32x4.demote_f64x2_zero').get(L.v).op('f32x4.demote_f64x2_zero').shuffle([0, 1, 4, 5], 4);
+  }
+
+  /**
+   * x^n of the f32x4 on the stack (x^0 = 1, NaN included): repeated squaring in float64 lanes
+   * (products of float32 values are exact or nearly so there), 1/x^|n| for n < 0, rounded once.
+   */
+  private ipow(n: number): void {
+    const f = this.f;
+    if (!Number.isInteger(n) || Math.abs(n) > MAX_IPOW) no(`integer power ${n}`);
+    if (n === 0) {
+      f.op('drop').f32(1).op('f32x4.splat');
+      return;
+    }
+    this.halves((L) => {
+      // L.y: the running square, L.q: the product
+      f.get(L.v).set(L.y);
+      let started = false;
+      for (let m = Math.abs(n), first = true; m > 0; m >>= 1, first = false) {
+        if (!first) f.get(L.y).get(L.y).op('f64x2.mul').set(L.y);
+        if (m & 1) {
+          if (started) f.get(L.q).get(L.y).op('f64x2.mul').set(L.q);
+          else f.get(L.y).set(L.q);
+          started = true;
+        }
+      }
+      if (n < 0) f.f64(1).op('f64x2.splat').get(L.q).op('f64x2.div');
+      else f.get(L.q);
+    });
+  }
+}
+
+/** Checks that `spec` is a loop over float32 values this generator compiles. */
+function checkFloat32(spec: LoopSpec): void {
+  if (spec.outDtype !== 'float32') no(`a ${spec.outDtype} output`);
+  for (const op of spec.ops) {
+    if (op.dtype !== 'float32') no(`a ${op.dtype} value`);
+    if (op.argDtypes.some((d) => d !== 'float32')) no('an operand that is not float32');
+  }
+  for (const r of spec.reads) if (r.offset < 0 || r.strides.some((s) => s < 0)) no('a negative stride');
+  if (spec.reduce && spec.shape.some((d) => d === 0)) no('an empty reduction');
+}
+
+/** The collapsed index space of `spec` (see {@link collapse}), with the output's strides of an accumulating reduction last. */
+function layoutOf(spec: LoopSpec): { shape: number[]; nOuter: number; strides: number[][]; outStrides: number[] | null } {
+  const acc = spec.reduce ? (spec.accumulate ?? null) : null;
+  const R = spec.reads.length;
+  const c = collapse(spec.shape, acc ? spec.shape.length : spec.reduce ? spec.nOuter : spec.shape.length, [
+    ...spec.reads.map((r) => r.strides),
+    ...(acc ? [acc.outStrides] : []),
+  ]);
+  return { shape: c.shape, nOuter: c.nOuter, strides: c.strides.slice(0, R), outStrides: acc ? c.strides[R]! : null };
+}
+
+/** Identity of a reduction (the value of an empty one). */
+const IDENTITY = { sum: 0, max: -Infinity, min: Infinity } as const;
+
+/**
+ * Emits the function body of `spec`: parameters r0…, out, then s0… (the stores) or, for an
+ * accumulating sum, the address of a float64 scratch of the output's size (byte addresses).
+ *
+ * Elementwise: each element is computed and stored at the running output position. A reduction
+ * with its reduced axes innermost keeps its accumulators in registers per output (sums in two
+ * f64x2, so float32 terms add in double precision as the CPU kernel's do, in another order;
+ * max/min in an f32x4, NaN propagating); an accumulating one (the last axis kept) adds each
+ * vector of its input into the outputs at their positions (a float64 scratch for sums).
+ */
+function emitLoop(f: FnBuilder, spec: LoopSpec): void {
+  const R = spec.reads.length;
+  const stores = spec.stores ?? [];
+  const reduce = spec.reduce;
+  const { shape, nOuter, strides, outStrides } = layoutOf(spec);
+  if (shape.some((d) => d === 0)) return;
+  const n = shape.length;
+  if (reduce && !outStrides && nOuter >= n) no('a reduction over unit axes only');
+  // an accumulating reduction walks the output along the inner axis, or (its kept axes being unit ones) stays on one output
+  const innerOut = outStrides && n > 0 ? outStrides[n - 1]! : 0;
+  if (innerOut !== 0 && innerOut !== 1) no('an accumulating reduction whose inner axis is not contiguous in the output');
+  const vec = new VectorDialect(f);
+  const outParams = [R, ...stores.map((_, q) => R + 1 + q)];
+  const outRefs: Ref[] = reduce ? [] : [spec.result, ...stores];
+  const scratchParam = R + 1;
+  // byte positions of the reads at the current level, starting from their offsets
+  const cur: number[] = spec.reads.map((r, i) => {
+    if (r.offset === 0) return f.param(i);
+    const l = f.local('i32');
+    f.get(f.param(i)).i32(r.offset * 4).op('i32.add').set(l);
+    return l;
+  });
+  const o = f.local('i32'); // byte offset of the output element (elementwise, innermost reductions)
+  f.i32(0).set(o);
+  const inner = n - 1;
+  const innerStride = (r: number) => (n === 0 ? 0 : strides[r]![inner]!);
+  const invariantRead = spec.reads.map((_, r) => innerStride(r) === 0);
+  const opInvariant: boolean[] = [];
+  const isInvariant = (x: Ref) => (x.kind === 'read' ? invariantRead[x.index]! : opInvariant[x.index]!);
+  spec.ops.forEach((op, k) => (opInvariant[k] = op.args.every(isInvariant)));
+  const readLocal = spec.reads.map(() => f.local('v128'));
+  const opLocal = spec.ops.map(() => f.local('v128'));
+  const local = (x: Ref) => (x.kind === 'read' ? readLocal[x.index]! : opLocal[x.index]!);
+  const computeOps = (invariant: boolean) =>
+    spec.ops.forEach((op, k) => {
+      if (opInvariant[k] !== invariant) return;
+      vec.value(op.expr, op.args.map(local));
+      f.set(opLocal[k]!);
+    });
+  const splat = (v: number) => f.f32(v).op('f32x4.splat');
+  const laneZero = () => f.i64x2(0xffffffffn, 0n); // i32 lanes [−1, 0, 0, 0]
+  const combine = reduce === 'max' ? 'f32x4.max' : 'f32x4.min';
+
+  // accumulating reductions: the outputs (max/min) or a float64 scratch (sums) start at the identity
+  const accBytes = reduce === 'sum' ? 8 : 4;
+  const accBase = outStrides ? (reduce === 'sum' ? f.param(scratchParam) : f.param(R)) : -1;
+  const outSize = spec.accumulate?.outSize ?? 0;
+  if (outStrides) {
+    const q = f.local('i32');
+    const end = f.local('i32');
+    f.i32(outSize).set(end);
+    f.for(q, () => f.i32(0), end, 1, () => {
+      f.get(accBase).get(q).i32(accBytes).op('i32.mul').op('i32.add');
+      if (reduce === 'sum') f.f64(0).mem('f64.store');
+      else f.f32(IDENTITY[reduce!]).mem('f32.store');
+    });
+  }
+  // innermost reductions: accumulators per output
+  const accLo = f.local('v128');
+  const accHi = f.local('v128');
+  const initAcc = () => {
+    if (reduce === 'sum') f.f64(0).op('f64x2.splat').tee(accLo).set(accHi);
+    else splat(IDENTITY[reduce!]).set(accLo);
+  };
+  const finishAcc = () => {
+    f.get(f.param(R)).get(o).op('i32.add');
+    if (reduce === 'sum') {
+      f.get(accLo).get(accHi).op('f64x2.add').tee(accLo).extractLane('f64x2', 0).get(accLo).extractLane('f64x2', 1).op('f64.add').op('f32.demote_f64').mem('f32.store');
+    } else {
+      f.get(accLo).get(accLo).get(accLo).shuffle([2, 3, 0, 1], 4).op(combine).set(accLo);
+      f.get(accLo).get(accLo).get(accLo).shuffle([1, 0, 3, 2], 4).op(combine).extractLane('f32x4', 0).mem('f32.store');
+    }
+    f.inc(o, 4);
+  };
+
+  /** Consumes the result vector of one step (`lanes` valid lanes) at the output position `pOut`. */
+  const consume = (lanes: 4 | 1, pOut: number) => {
+    if (!reduce) {
+      outRefs.forEach((x, q) => {
+        f.get(f.param(outParams[q]!)).get(o).op('i32.add').get(local(x));
+        if (lanes === 4) f.mem('v128.store', 0, 2);
+        else f.storeLane(32, 0);
+      });
+      f.inc(o, lanes * 4);
+      return;
+    }
+    const v = local(spec.result);
+    if (!outStrides) {
+      if (reduce === 'sum') {
+        f.get(accLo).get(v).op('f64x2.promote_low_f32x4');
+        if (lanes === 1) f.i64x2(-1n, 0n).op('v128.and');
+        f.op('f64x2.add').set(accLo);
+        if (lanes === 4) f.get(accHi).get(v).get(v).shuffle([2, 3, 0, 1], 4).op('f64x2.promote_low_f32x4').op('f64x2.add').set(accHi);
+      } else {
+        f.get(accLo).get(v);
+        if (lanes === 1) {
+          splat(IDENTITY[reduce]);
+          laneZero();
+          f.op('v128.bitselect'); // the empty lanes hold the identity
+        }
+        f.op(combine).set(accLo);
+      }
+      return;
+    }
+    if (innerOut === 0) {
+      // every lane adds into the one output at pOut
+      if (reduce === 'sum') {
+        f.get(pOut).get(pOut).mem('f64.load').get(v).op('f64x2.promote_low_f32x4');
+        if (lanes === 4) f.get(v).get(v).shuffle([2, 3, 0, 1], 4).op('f64x2.promote_low_f32x4').op('f64x2.add');
+        else f.i64x2(-1n, 0n).op('v128.and');
+        const t = vec.scratch();
+        f.tee(t).extractLane('f64x2', 0).get(t).extractLane('f64x2', 1).op('f64.add').op('f64.add').mem('f64.store');
+      } else {
+        const t = vec.scratch();
+        f.get(pOut).get(pOut).mem('f32.load').get(v);
+        if (lanes === 1) {
+          splat(IDENTITY[reduce]);
+          laneZero();
+          f.op('v128.bitselect');
+        }
+        f.tee(t).get(t).get(t).shuffle([2, 3, 0, 1], 4).op(combine).tee(t).get(t).get(t).shuffle([1, 0, 3, 2], 4).op(combine).extractLane('f32x4', 0);
+        f.op(reduce === 'max' ? 'f32.max' : 'f32.min').mem('f32.store');
+      }
+      return;
+    }
+    // accumulate into the outputs at pOut (contiguous along the inner axis)
+    if (reduce === 'sum') {
+      if (lanes === 4) {
+        f.get(pOut).get(pOut).mem('v128.load', 0, 3).get(v).op('f64x2.promote_low_f32x4').op('f64x2.add').mem('v128.store', 0, 3);
+        f.get(pOut).get(pOut).mem('v128.load', 16, 3).get(v).get(v).shuffle([2, 3, 0, 1], 4).op('f64x2.promote_low_f32x4').op('f64x2.add').mem('v128.store', 16, 3);
+      } else f.get(pOut).get(pOut).mem('f64.load').get(v).extractLane('f32x4', 0).op('f64.promote_f32').op('f64.add').mem('f64.store');
+    } else if (lanes === 4) f.get(pOut).get(pOut).mem('v128.load', 0, 2).get(v).op(combine).mem('v128.store', 0, 2);
+    else f.get(pOut).get(pOut).mem('f32.load').get(v).extractLane('f32x4', 0).op(reduce === 'max' ? 'f32.max' : 'f32.min').mem('f32.store');
+  };
+
+  const innermost = (ptr: readonly number[], outPtr: number) => {
+    // hoisted: reads that do not move along the inner axis, and what depends only on them
+    spec.reads.forEach((_, r) => invariantRead[r] && f.get(ptr[r]!).mem('v128.load32_splat').set(readLocal[r]!));
+    computeOps(true);
+    const len = n === 0 ? 1 : shape[inner]!;
+    const moving = spec.reads.map((_, r) => r).filter((r) => !invariantRead[r]);
+    const p = moving.map((r) => {
+      const l = f.local('i32');
+      f.get(ptr[r]!).set(l);
+      return l;
+    });
+    const pOut = f.local('i32');
+    if (outStrides) f.get(outPtr).set(pOut);
+    const body = (lanes: 4 | 1) => {
+      moving.forEach((r, m) => {
+        const s = innerStride(r);
+        if (lanes === 1) f.get(p[m]!).mem('v128.load32_zero');
+        else if (s === 1) f.get(p[m]!).mem('v128.load', 0, 2);
+        else {
+          f.get(p[m]!).mem('f32.load').op('f32x4.splat');
+          for (let lane = 1; lane < 4; lane++) f.get(p[m]!).mem('f32.load', lane * s * 4).replaceLane(lane);
+        }
+        f.set(readLocal[r]!);
+      });
+      computeOps(false);
+      consume(lanes, pOut);
+      moving.forEach((r, m) => f.inc(p[m]!, lanes * innerStride(r) * 4));
+      if (outStrides && innerOut !== 0) f.inc(pOut, lanes * accBytes);
+    };
+    const j = f.local('i32');
+    const end = f.local('i32');
+    const vecLen = len & ~3;
+    if (vecLen > 0) {
+      f.i32(vecLen).set(end);
+      f.for(j, () => f.i32(0), end, 4, () => body(4));
+    }
+    if (len > vecLen) {
+      f.i32(len).set(end);
+      f.for(j, () => f.i32(vecLen), end, 1, () => body(1));
+    }
+  };
+
+  const level = (a: number, ptr: readonly number[], outPtr: number) => {
+    const first = reduce !== null && !outStrides && a === nOuter;
+    if (first) initAcc();
+    if (a >= inner) innermost(ptr, outPtr);
+    else {
+      const i = f.local('i32');
+      const end = f.local('i32');
+      f.i32(shape[a]!).set(end);
+      const next = ptr.map((p, r) => (strides[r]![a] === 0 ? p : f.local('i32')));
+      const os = outStrides ? outStrides[a]! : 0;
+      const nextOut = os === 0 ? outPtr : f.local('i32');
+      f.for(i, () => f.i32(0), end, 1, () => {
+        ptr.forEach((p, r) => {
+          const s = strides[r]![a]!;
+          if (s !== 0) f.get(p).get(i).i32(s * 4).op('i32.mul').op('i32.add').set(next[r]!);
+        });
+        if (os !== 0) f.get(outPtr).get(i).i32(os * accBytes).op('i32.mul').op('i32.add').set(nextOut);
+        level(a + 1, next, nextOut);
+      });
+    }
+    if (first) finishAcc();
+  };
+  level(0, cur, accBase);
+
+  if (outStrides && reduce === 'sum') {
+    // the float64 sums, rounded once into the float32 outputs
+    const q = f.local('i32');
+    const end = f.local('i32');
+    f.i32(outSize).set(end);
+    f.for(q, () => f.i32(0), end, 1, () => {
+      f.get(f.param(R)).get(q).i32(4).op('i32.mul').op('i32.add');
+      f.get(accBase).get(q).i32(8).op('i32.mul').op('i32.add').mem('f64.load').op('f32.demote_f64').mem('f32.store');
+    });
+  }
+}
+
+const cache = new Map<string, LoopFn | null>();
+/** Distinct loop signatures kept compiled (the oldest dropped past this). */
+const MAX_COMPILED = 1024;
+
+/**
+ * The WebAssembly function of the loop `spec`, wrapped as a {@link LoopFn} over its buffers (reads,
+ * output, stores), or null when the loop is not one this generator compiles (see the file
+ * comment). Resident buffers are passed by their offset in the wasm memory; any other is copied in
+ * (an input) or out (an output) around the call.
+ */
+export function compileFusedLoop(spec: LoopSpec): LoopFn | null {
+  const key = JSON.stringify(spec);
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  let fn: LoopFn | null;
+  try {
+    checkFloat32(spec);
+    fn = instantiate(spec);
+  } catch (e) {
+    if (!(e instanceof Unsupported)) throw e;
+    fn = null;
+  }
+  cache.set(key, fn);
+  if (cache.size > MAX_COMPILED) cache.delete(cache.keys().next().value!);
+  return fn;
+}
+
+/** Compiled fused loops (those this generator declined included), for tests and diagnostics. */
+export const fusedLoopCacheSize = (): number => cache.size;
+
+function instantiate(spec: LoopSpec): LoopFn {
+  const ks = getKernels();
+  const R = spec.reads.length;
+  const scratch = spec.reduce === 'sum' && spec.accumulate ? spec.accumulate.outSize * 8 : 0;
+  const nOut = 1 + (spec.reduce ? 0 : (spec.stores?.length ?? 0)) + (scratch > 0 ? 1 : 0);
+  const params: ValType[] = Array.from({ length: R + nOut }, () => 'i32');
+  const mod = new ModuleBuilder(ks.arena.limits).func('loop', params, [], (f) => emitLoop(f, spec));
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(mod.bytes() as BufferSource), { env: { memory: ks.arena.memory } });
+  const run = instance.exports['loop'] as (...addrs: number[]) => void;
+  // bytes each read reaches: a host buffer is copied in only that far (a scalar read of a
+  // constant broadcast while tracing copies one element, not the whole buffer)
+  const reach = spec.reads.map((r) => 4 * (spec.shape.some((d) => d === 0) ? 0 : 1 + r.offset + r.strides.reduce((s, st, a) => s + st * (spec.shape[a]! - 1), 0)));
+  return (...bufs: Buffer[]) =>
+    withCall((call) => {
+      const addrs = bufs.map((b, i) => (i < R ? call.in(b, reach[i]) : call.at(b)));
+      if (scratch > 0) addrs.push(call.temp(scratch, 'float64 sums'));
+      run(...addrs);
+    });
+}
