@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import * as P from '../src/index.js';
 import { ArrayTensor, type Tensor } from '../src/index.js';
 import { cpuBackend } from '../src/backends/cpu/index.js';
+import { hostDispatches } from '../src/backends/dispatch-count.js';
 import { compileFusedLoop } from '../src/backends/wasm/fused-kernel.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
 import { wasmAvailable } from '../src/backends/wasm/index.js';
@@ -271,6 +272,7 @@ function assertNear(got: ArrayLike<number>, want: ArrayLike<number>, label: stri
 test('generated programs jitted on cpu-wasm, with collections between calls and freed regions poisoned, give the eager CPU numbers', { skip }, async () => {
   const heap = getKernels().heap;
   heap.poison = true;
+  let withRuns = 0;
   try {
     await fc.assert(
       fc.asyncProperty(arbMemProg, arbSeed, async (prog, seed) => {
@@ -286,10 +288,39 @@ test('generated programs jitted on cpu-wasm, with collections between calls and 
         }
         kept.forEach((t, i) => assertNear(t.dataSync(), want[i]!, `kept node ${i} after 3 collections`));
         assert.equal(jf.traceCount(), 1);
+        if (P.withBackend('cpu-wasm', () => jf.lower(...inputsFor(prog, seed))).program.steps.some((s) => s.kind === 'loop' && s.run)) withRuns++;
       }),
       runs(40),
     );
   } finally {
     heap.poison = false;
+  }
+  assert.ok(withRuns > 0, 'some programs run several loops in one call');
+});
+
+test('a run of loops whose outputs cannot be resident (the heap refusing regions) runs loop by loop, one dispatch each, with the same values', { skip }, () => {
+  const heap = getKernels().heap;
+  const f = (x: Tensor, y: Tensor): Tensor[] => {
+    const a = P.tanh(P.add(x, y));
+    const b = P.sum(P.mul(a, a), 1);
+    return [a, P.add(P.exp(P.neg(b)), 1)];
+  };
+  const x = P.withBackend('cpu-wasm', () => P.mul(P.fromBuffer(Float32Array.from({ length: 99 }, (_, i) => Math.sin(i)), 'float32', [9, 11]), 1));
+  const y = P.withBackend('cpu-wasm', () => P.mul(P.fromBuffer(Float32Array.from({ length: 99 }, (_, i) => Math.cos(i)), 'float32', [9, 11]), 1));
+  const want = P.withBackend('cpu', () => f(x, y).map((t) => t.dataSync()));
+  const jf = jit(f);
+  const program = P.withBackend('cpu-wasm', () => jf.lower(x, y)).program;
+  const loops = program.steps.filter((s) => s.kind === 'loop').length;
+  assert.ok(program.steps.some((s) => s.kind === 'loop' && s.run?.length === loops), program.describe());
+  assert.equal(program.stats.dispatches, 1, 'resident: the whole program is one call');
+  const limit = heap.maxResidentBytes;
+  try {
+    heap.maxResidentBytes = 0;
+    const before = hostDispatches();
+    const got = P.withBackend('cpu-wasm', () => jf(x, y)).map((t) => t.dataSync());
+    assert.equal(hostDispatches() - before, loops, 'host outputs: one dispatch per loop');
+    got.forEach((g, i) => assertNear(g, want[i]!, `output ${i}`));
+  } finally {
+    heap.maxResidentBytes = limit;
   }
 });

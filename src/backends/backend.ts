@@ -1,5 +1,5 @@
 import type { Buffer, DType } from '../core/dtype.js';
-import type { LoopFn, LoopSpec } from '../core/loop.js';
+import type { LoopFn, LoopRunFn, LoopSpec } from '../core/loop.js';
 import type { ScalarExpr } from '../core/scalar.js';
 import type { ArrayTensor, Aval, Tensor } from '../core/tensor.js';
 
@@ -51,6 +51,11 @@ export interface Backend {
    * program is compiled; the backend caches by the loop's signature.
    */
   compileLoop?(spec: LoopSpec): LoopFn | null;
+  /**
+   * Backends with {@link compileLoop}: a sequence of loops it compiled, run one after the other by
+   * one call (one dispatch instead of one each), or null. jit groups consecutive loops so.
+   */
+  compileLoopRun?(specs: readonly LoopSpec[]): LoopRunFn | null;
   /** Device backends only: a tensor of this backend holding a host tensor's elements (an upload). */
   adopt?(t: ArrayTensor): Tensor;
 }

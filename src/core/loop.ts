@@ -54,6 +54,13 @@ export interface LoopSpec {
 export type LoopFn = (...bufs: Buffer[]) => void;
 
 /**
+ * A compiled sequence of loops run by one call: the buffers of each loop, in order (as its
+ * {@link LoopFn} takes them). Returns false, having run nothing, when it cannot run them in one
+ * call; the caller then runs each loop's own function.
+ */
+export type LoopRunFn = (bufs: readonly (readonly Buffer[])[]) => boolean;
+
+/**
  * Drops unit axes and merges neighbours that every stride vector walks contiguously (never across
  * the boundary between output and reduced axes at `nOuter`).
  */

@@ -6,6 +6,7 @@ import { getBackend } from '../backends/registry.js';
 import { countHostDispatch } from '../backends/dispatch-count.js';
 import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
 import { compileLoop, type LoopFn, type LoopOp, type LoopRead, type LoopSpec, type Ref } from './codegen.js';
+import type { LoopRunFn } from '../core/loop.js';
 import { applyView, eqnKind, type Group, identityView, keepsContiguous, planFusion, type Uses, usesOf, type View } from './fusion.js';
 
 /**
@@ -60,6 +61,10 @@ export type Step =
       readonly covers: readonly string[];
       /** A copy loop storing one view (not a fusion). */
       readonly copy: boolean;
+      /** On the first loop of a run the backend compiled into one call: the run's function and its number of loops. */
+      run?: { readonly fn: LoopRunFn; readonly length: number };
+      /** The loop description, for a loop the backend compiled (runs are compiled from these). */
+      readonly spec?: LoopSpec;
       free: number[];
     }
   | {
@@ -73,6 +78,8 @@ export type Step =
       readonly covers: readonly string[];
       free: number[];
     };
+
+type LoopStep = Extract<Step, { kind: 'loop' }>;
 
 /** What compilation did, for inspection and the fusion laws. */
 export interface ProgramStats {
@@ -96,6 +103,8 @@ export interface ProgramStats {
   readonly layouts: number;
   /** Loops that may write over a dying input (e.g. the epilogue of a matmul). */
   readonly inPlaceLoops: number;
+  /** Host dispatches of one call: kernel steps, and loops (a run of loops the backend compiled into one call counts once). */
+  readonly dispatches: number;
 }
 
 /** A compiled program. */
@@ -146,8 +155,10 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     else if (plan && eqnKind(e) === 'view') steps.push(copyStep(e, uniform));
     else steps.push({ kind: 'kernel', eqn: e, outAvals: e.outputs.map((v) => v.aval), free: [] });
   });
+  if (backend.compileLoopRun) hoistLoops(steps, backend.name);
   planFrees(j, steps);
-  const loops = steps.filter((s) => s.kind === 'loop' && !s.copy) as Extract<Step, { kind: 'loop' }>[];
+  if (backend.compileLoopRun) formRuns(steps, backend);
+  const loops = steps.filter((s) => s.kind === 'loop' && !s.copy) as LoopStep[];
   const stats: ProgramStats = {
     equations: j.equations.length,
     elementwise: j.equations.filter((e) => eqnKind(e) === 'elementwise').length,
@@ -159,6 +170,7 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     aliases: steps.filter((s) => s.kind === 'alias' && !s.layout).length,
     layouts: steps.filter((s) => s.kind === 'alias' && s.layout).length,
     inPlaceLoops: loops.filter((s) => s.inPlace.length > 0).length,
+    dispatches: dispatchCount(steps),
   };
   return {
     jaxpr: j,
@@ -210,7 +222,7 @@ function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet
       if (identity && once && v.src.aval.dtype === out.aval.dtype) inPlace.push(r);
     });
   const stores = g.stores.map((m) => j.equations[m]!.outputs[0]!);
-  return { kind: 'loop', fn, source, by: own ? backend.name : 'js', reads: readVars, out, stores, inPlace, covers, copy: false, free: [] };
+  return { kind: 'loop', fn, source, by: own ? backend.name : 'js', reads: readVars, out, stores, inPlace, covers, copy: false, ...(own ? { spec } : {}), free: [] };
 }
 
 /** The loop of a fusion group, before code generation (host loops and WebGPU kernels share it). */
@@ -316,12 +328,71 @@ function copyStep(e: Eqn, uniform: ReadonlySet<number>): Step {
   return { kind: 'loop', fn, source, by: 'js', reads: [src.id], out, stores: [], inPlace: [], covers: [e.prim.name], copy: true, free: [] };
 }
 
+/** Whether `s` is a loop the backend `by` compiled itself (one that can join a run). */
+const runnable = (s: Step | undefined, by: string): s is LoopStep => s !== undefined && s.kind === 'loop' && s.by === by && s.spec !== undefined;
+
+/** Most loops in one run (one call's parameter list grows with each). */
+const MAX_RUN = 32;
+
+/**
+ * Moves each loop `by` compiled up to just after an earlier such loop, when no step in between
+ * defines what it reads (the bias gradient's reduction runs right after the loop that produced its
+ * input, not after the next matmul), so that runs grow longer. Order among the other steps is kept.
+ */
+function hoistLoops(steps: Step[], by: string): void {
+  const out: Step[] = [];
+  for (const s of steps) {
+    let at = out.length;
+    if (runnable(s, by) && !runnable(out[at - 1], by)) {
+      const reads = new Set(readsOf(s));
+      let earliest = 0;
+      out.forEach((t, k) => defsOf(t).some((id) => reads.has(id)) && (earliest = k + 1));
+      for (let q = out.length - 1; q >= Math.max(1, earliest); q--)
+        if (runnable(out[q - 1], by)) {
+          at = q;
+          break;
+        }
+    }
+    out.splice(at, 0, s);
+  }
+  steps.splice(0, steps.length, ...out);
+}
+
+/** Groups consecutive loops `backend` compiled into runs of one call each (after liveness, which stays per loop). */
+function formRuns(steps: Step[], backend: Backend): void {
+  for (let i = 0; i < steps.length; ) {
+    let k = i;
+    while (k < steps.length && k - i < MAX_RUN && runnable(steps[k], backend.name)) k++;
+    if (k - i >= 2) {
+      const members = steps.slice(i, k) as LoopStep[];
+      const fn = backend.compileLoopRun!(members.map((m) => m.spec!));
+      if (fn) members[0]!.run = { fn, length: members.length };
+    }
+    i = Math.max(k, i + 1);
+  }
+}
+
+/** Host dispatches of one call of a program (see {@link ProgramStats.dispatches}). */
+function dispatchCount(steps: readonly Step[]): number {
+  let n = 0;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.kind === 'kernel') n++;
+    else if (s.kind === 'loop') {
+      n++;
+      if (s.run) i += s.run.length - 1;
+    }
+  }
+  return n;
+}
+
+const readsOf = (s: Step): readonly number[] => (s.kind === 'kernel' ? s.eqn.inputs.map((v) => v.id) : s.kind === 'alias' ? [s.from] : s.reads);
+const defsOf = (s: Step): readonly number[] =>
+  s.kind === 'kernel' ? s.eqn.outputs.map((v) => v.id) : s.kind === 'alias' ? [s.to] : s.kind === 'loop' ? [s.out.id, ...s.stores.map((v) => v.id)] : [s.out.id];
+
 /** Liveness: each variable is released after the step of its last read (never for outputs). */
 export function planFrees(j: Jaxpr, steps: Step[]): void {
   const last = new Int32Array(j.nVars).fill(-1);
-  const readsOf = (s: Step): readonly number[] => (s.kind === 'kernel' ? s.eqn.inputs.map((v) => v.id) : s.kind === 'alias' ? [s.from] : s.reads);
-  const defsOf = (s: Step): readonly number[] =>
-    s.kind === 'kernel' ? s.eqn.outputs.map((v) => v.id) : s.kind === 'alias' ? [s.to] : s.kind === 'loop' ? [s.out.id, ...s.stores.map((v) => v.id)] : [s.out.id];
   for (const v of j.inputs) last[v.id] = 0;
   for (const c of j.consts) last[c.v.id] = 0;
   steps.forEach((s, i) => {
@@ -392,6 +463,35 @@ function runProgram(
       else pool.set(key, [b]);
     }
   };
+  /** A buffer for output `v`: a dead one of its size from the pool, else a new one (resident where the backend allocates). */
+  const fresh = (v: Var): Buffer => {
+    const [dtype, n] = [v.aval.dtype, sizeOf(v.aval.shape)];
+    const b = pool.get(poolKey(dtype, n))?.pop() ?? backend.allocate?.(dtype, n) ?? allocate(dtype, n);
+    owned.add(storeOf(b));
+    return b;
+  };
+  /** The buffers of a loop step (reads, output, stores): its outputs are taken (in place over a dying read where allowed) and defined. */
+  const prepareLoop = (s: LoopStep): Buffer[] => {
+    let out: Buffer | undefined;
+    for (const r of s.inPlace) {
+      const b = vals[s.reads[r]!]!;
+      if (owned.has(storeOf(b)) && refs.get(storeOf(b)) === 1 && s.free.includes(s.reads[r]!)) {
+        out = b;
+        break;
+      }
+    }
+    out ??= fresh(s.out);
+    const stored = s.stores.map(fresh);
+    const bufs = s.reads.map((id) => vals[id]!);
+    bufs.push(out, ...stored);
+    vals[s.out.id] = out;
+    hold(out);
+    s.stores.forEach((v, q) => {
+      vals[v.id] = stored[q]!;
+      hold(stored[q]!);
+    });
+    return bufs;
+  };
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     const t0 = timings ? performance.now() : 0;
@@ -426,32 +526,30 @@ function runProgram(
       throw new Error('jit: a WebGPU kernel step in a host program (internal error)');
     } else {
       /** A buffer for output `v`: a dead one of its size from the pool, else a new one (resident where the backend allocates). */
-      const fresh = (v: Var): Buffer => {
-        const [dtype, n] = [v.aval.dtype, sizeOf(v.aval.shape)];
-        const b = pool.get(poolKey(dtype, n))?.pop() ?? backend.allocate?.(dtype, n) ?? allocate(dtype, n);
-        owned.add(storeOf(b));
-        return b;
-      };
-      let out: Buffer | undefined;
-      for (const r of s.inPlace) {
-        const b = vals[s.reads[r]!]!;
-        if (owned.has(storeOf(b)) && refs.get(storeOf(b)) === 1 && s.free.includes(s.reads[r]!)) {
-          out = b;
-          break;
-        }
+      if (s.run) {
+        // a run of loops the backend compiled into one call: each loop's buffers are planned
+        // (and its dead inputs released) in order, then the whole run executes at once
+        const members = steps.slice(i, i + s.run.length) as LoopStep[];
+        const bufs = members.map((m, k) => {
+          const b = prepareLoop(m);
+          if (k < members.length - 1) for (const id of m.free) release(id);
+          return b;
+        });
+        if (s.run.fn(bufs)) countHostDispatch();
+        else
+          members.forEach((m, k) => {
+            countHostDispatch();
+            m.fn(...bufs[k]!);
+          });
+        const last = members[members.length - 1]!;
+        for (const id of last.free) release(id);
+        if (timings) timings[i] = timings[i]! + performance.now() - t0;
+        i += members.length - 1;
+        continue;
       }
-      out ??= fresh(s.out);
-      const stored = s.stores.map(fresh);
-      const bufs = s.reads.map((id) => vals[id]!);
-      bufs.push(out, ...stored);
+      const bufs = prepareLoop(s);
       countHostDispatch();
       s.fn(...bufs);
-      vals[s.out.id] = out;
-      hold(out);
-      s.stores.forEach((v, q) => {
-        vals[v.id] = stored[q]!;
-        hold(stored[q]!);
-      });
     }
     for (const id of s.free) release(id);
     if (timings) timings[i] = timings[i]! + performance.now() - t0;
@@ -471,7 +569,8 @@ export function describe(steps: readonly Step[], timings?: Float64Array): string
       if (s.kind === 'gpu') return `${v(s.out.id)}:${s.out.aval.dtype}${showShape(s.out.aval.shape)} = wgsl{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${free}`;
       const inPlace = s.inPlace.length ? ` [may write over ${s.inPlace.map((r) => v(s.reads[r]!)).join('/')}]` : '';
       const outs = [s.out, ...s.stores].map((o) => `${v(o.id)}:${o.aval.dtype}${showShape(o.aval.shape)}`).join(', ');
-      return `${outs} = ${s.copy ? 'copy' : s.by === 'js' ? 'loop' : `${s.by} loop`}{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
+      const run = s.run ? `[one call for this loop and the next ${s.run.length - 1}] ` : '';
+      return `${run}${outs} = ${s.copy ? 'copy' : s.by === 'js' ? 'loop' : `${s.by} loop`}{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
   }
 }
 

@@ -85,6 +85,7 @@ export function compileWebGPUProgram(j: Jaxpr): Program {
     copies: 0,
     aliases: 0,
     layouts: 0,
+    dispatches: 0,
     inPlaceLoops: 0,
   };
 

@@ -187,6 +187,11 @@ export class FnBuilder {
     this.code.push(0x0b);
     return this;
   }
+  /** Calls function `index` of the module (its arguments on the stack). */
+  call(index: number): this {
+    this.code.push(0x10, ...uleb(index));
+    return this;
+  }
   br(depth: number): this {
     this.code.push(0x0c, ...uleb(depth));
     return this;

@@ -19,7 +19,7 @@
  * jit runs its JavaScript loop for them (float64 would gain little from f64x2 over V8's own code).
  */
 import type { Buffer } from '../../core/dtype.js';
-import { collapse, type LoopFn, type LoopSpec, type Ref } from '../../core/loop.js';
+import { collapse, type LoopFn, type LoopRunFn, type LoopSpec, type Ref } from '../../core/loop.js';
 import type { ScalarExpr } from '../../core/scalar.js';
 import { type FnBuilder, type ValType } from './fn-builder.js';
 import { withCall } from './kernel-call.js';
@@ -469,22 +469,91 @@ export function compileFusedLoop(spec: LoopSpec): LoopFn | null {
 /** Compiled fused loops (those this generator declined included), for tests and diagnostics. */
 export const fusedLoopCacheSize = (): number => cache.size;
 
+/** Bytes each read of `spec` reaches (a host buffer is copied in only that far: a scalar read of a constant broadcast while tracing copies one element). */
+const reachOf = (spec: LoopSpec): number[] =>
+  spec.reads.map((r) => 4 * (spec.shape.some((d) => d === 0) ? 0 : 1 + r.offset + r.strides.reduce((s, st, a) => s + st * (spec.shape[a]! - 1), 0)));
+
+/** Bytes of the float64 scratch of an accumulating sum (0 for any other loop). */
+const scratchOf = (spec: LoopSpec): number => (spec.reduce === 'sum' && spec.accumulate ? spec.accumulate.outSize * 8 : 0);
+
+/** The parameters of a loop's function: its reads, outputs, and scratch (see {@link emitLoop}). */
+const paramsOf = (spec: LoopSpec): ValType[] =>
+  Array.from({ length: spec.reads.length + 1 + (spec.reduce ? 0 : (spec.stores?.length ?? 0)) + (scratchOf(spec) > 0 ? 1 : 0) }, () => 'i32');
+
+/** Compiles `mod` and instantiates it on the kernels' memory. */
+function exportsOf(mod: ModuleBuilder): Record<string, (...addrs: number[]) => void> {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(mod.bytes() as BufferSource), { env: { memory: getKernels().arena.memory } });
+  return instance.exports as Record<string, (...addrs: number[]) => void>;
+}
+
 function instantiate(spec: LoopSpec): LoopFn {
-  const ks = getKernels();
   const R = spec.reads.length;
-  const scratch = spec.reduce === 'sum' && spec.accumulate ? spec.accumulate.outSize * 8 : 0;
-  const nOut = 1 + (spec.reduce ? 0 : (spec.stores?.length ?? 0)) + (scratch > 0 ? 1 : 0);
-  const params: ValType[] = Array.from({ length: R + nOut }, () => 'i32');
-  const mod = new ModuleBuilder(ks.arena.limits).func('loop', params, [], (f) => emitLoop(f, spec));
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(mod.bytes() as BufferSource), { env: { memory: ks.arena.memory } });
-  const run = instance.exports['loop'] as (...addrs: number[]) => void;
-  // bytes each read reaches: a host buffer is copied in only that far (a scalar read of a
-  // constant broadcast while tracing copies one element, not the whole buffer)
-  const reach = spec.reads.map((r) => 4 * (spec.shape.some((d) => d === 0) ? 0 : 1 + r.offset + r.strides.reduce((s, st, a) => s + st * (spec.shape[a]! - 1), 0)));
+  const run = exportsOf(new ModuleBuilder(getKernels().arena.limits).func('loop', paramsOf(spec), [], (f) => emitLoop(f, spec)))['loop']!;
+  const reach = reachOf(spec);
+  const scratch = scratchOf(spec);
   return (...bufs: Buffer[]) =>
     withCall((call) => {
       const addrs = bufs.map((b, i) => (i < R ? call.in(b, reach[i]) : call.at(b)));
       if (scratch > 0) addrs.push(call.temp(scratch, 'float64 sums'));
       run(...addrs);
     });
+}
+
+const runs = new Map<string, LoopRunFn | null>();
+
+/**
+ * The loops `specs` (each one {@link compileFusedLoop} compiles) as one module whose driver calls
+ * them in order: one call from JavaScript for the whole sequence. Every output must be resident (a
+ * host output would live in scratch that a later loop of the run could not see): otherwise the run
+ * returns false and the caller runs the loops one by one. Host inputs are copied in once, as far as
+ * any loop reads them.
+ */
+export function compileFusedRun(specs: readonly LoopSpec[]): LoopRunFn | null {
+  const key = JSON.stringify(specs);
+  const hit = runs.get(key);
+  if (hit !== undefined) return hit;
+  let fn: LoopRunFn | null = null;
+  if (specs.length >= 2 && specs.every((s) => compileFusedLoop(s) !== null)) {
+    const mod = new ModuleBuilder(getKernels().arena.limits);
+    const params = specs.map(paramsOf);
+    specs.forEach((spec, k) => mod.func(`l${k}`, params[k]!, [], (f) => emitLoop(f, spec)));
+    mod.func('run', params.flat(), [], (f) => {
+      let base = 0;
+      params.forEach((ps, k) => {
+        ps.forEach((_, p) => f.get(f.param(base + p)));
+        f.call(k);
+        base += ps.length;
+      });
+    });
+    const run = exportsOf(mod)['run']!;
+    const reach = specs.map(reachOf);
+    const scratch = specs.map(scratchOf);
+    const reads = specs.map((s) => s.reads.length);
+    fn = (bufs) =>
+      withCall((call) => {
+        const { arena } = call.ks;
+        const need = new Map<Buffer, number>();
+        for (let k = 0; k < bufs.length; k++) {
+          const bs = bufs[k]!;
+          for (let i = 0; i < bs.length; i++) {
+            const b = bs[i]!;
+            if (arena.owns(b)) continue;
+            if (i >= reads[k]!) return false;
+            need.set(b, Math.max(need.get(b) ?? 0, reach[k]![i]!));
+          }
+        }
+        const at = new Map<Buffer, number>();
+        for (const [b, bytes] of need) at.set(b, call.in(b, bytes));
+        const addrs: number[] = [];
+        bufs.forEach((bs, k) => {
+          for (const b of bs) addrs.push(at.get(b) ?? b.byteOffset);
+          if (scratch[k]! > 0) addrs.push(call.temp(scratch[k]!, 'float64 sums'));
+        });
+        run(...addrs);
+        return true;
+      });
+  }
+  runs.set(key, fn);
+  if (runs.size > MAX_COMPILED) runs.delete(runs.keys().next().value!);
+  return fn;
 }

@@ -28,7 +28,7 @@ import { afterTurn } from '../gc-pressure.js';
 import { BINARY_OPS, type BinaryOp, binaryName, broadcastBinaryName, UNARY_OPS, unaryName } from './elementwise-kernel.js';
 import { broadcastBlock, type BroadcastBlock, isMatrixTranspose } from './layouts.js';
 import { ArenaFullError } from './arena.js';
-import { compileFusedLoop } from './fused-kernel.js';
+import { compileFusedLoop, compileFusedRun } from './fused-kernel.js';
 import { builtKernels, getKernels, wasmSimdAvailable } from './kernels.js';
 import { withCall } from './kernel-call.js';
 import { type GemmOperand, wasmMatmul } from './matmul.js';
@@ -228,4 +228,5 @@ export const wasmBackend: Backend = {
   },
   allocate: (dtype, n) => (n > 0 ? (getKernels().heap.resident(dtype, n) ?? undefined) : undefined),
   compileLoop: (spec) => (process.env.PARTAX_WASM_FUSE === '0' ? null : compileFusedLoop(spec)),
+  compileLoopRun: (specs) => compileFusedRun(specs),
 };
