@@ -19,9 +19,10 @@ import { collect } from './harness/collect.js';
 /**
  * jit's fused loops compiled to WebAssembly SIMD on cpu-wasm (src/backends/wasm/fused-kernel.ts):
  *
- * - every float32 elementwise record compiles, and its loop equals the CPU kernel: bit for bit for
- *   IEEE arithmetic, comparisons folded into select, abs/neg/floor/sqrt; within one float32 ulp for
- *   exp, expm1, tanh, log and integer powers;
+ * - every elementwise record compiles for float32, int32 and bool operands (save float32 → int32
+ *   casts, int32 division and powers, sin, cos, pow, log1p), and its loop equals the CPU kernel: bit
+ *   for bit for IEEE and wrapping int32 arithmetic, comparisons, select, casts, abs/neg/floor/sqrt;
+ *   within one float32 ulp for exp, expm1, tanh, log and integer powers;
  * - generated loops (chains of records, strided, broadcast and scalar reads, tails of every length,
  *   stored second outputs, sum/max/min reductions over any axes in both of jit's orders) equal jit's
  *   JavaScript loop of the same description: bit for bit, sums within one float32 ulp;
@@ -43,72 +44,94 @@ function ulps(a: number, b: number): number {
   return Math.abs(key(a) - key(b));
 }
 
-/** Runs a compiled loop on resident buffers holding `cols` and returns its outputs (result, then stores). */
-function runWasm(fn: (...b: Float32Array[]) => void, cols: readonly Float32Array[], outs: readonly number[]): Float32Array[] {
+type Lane = 'float32' | 'int32' | 'bool';
+type Col = Float32Array | Int32Array | Uint8Array;
+
+/** Runs a compiled loop on resident buffers holding `cols` and returns copies of its outputs (result, then stores) of dtypes `outs`. */
+function runWasm(fn: (...b: Col[]) => void, cols: readonly Col[], outs: readonly (readonly [Lane, number])[]): Col[] {
   const heap = getKernels().heap;
+  const dtypeOf = (c: Col): Lane => (c instanceof Float32Array ? 'float32' : c instanceof Int32Array ? 'int32' : 'bool');
   const ins = cols.map((c) => {
-    const r = heap.resident('float32', Math.max(1, c.length))!;
+    const r = heap.resident(dtypeOf(c), Math.max(1, c.length))!;
     r.set(c);
     return r;
   });
-  const os = outs.map((n) => heap.resident('float32', Math.max(1, n))!.subarray(0, n));
+  const os = outs.map(([d, n]) => heap.resident(d, Math.max(1, n))!.subarray(0, n));
   fn(...ins, ...os);
-  return os.map((o) => Float32Array.from(o));
+  return os.map((o) => o.slice());
 }
+
+/** Runs a compiled float32 loop (see {@link runWasm}). */
+const runWasm32 = (fn: unknown, cols: readonly Float32Array[], outs: readonly number[]): Float32Array[] =>
+  runWasm(fn as never, cols, outs.map((n) => ['float32', n] as const)) as Float32Array[];
 
 const N = 37; // nine vectors of four and a tail of one
 
-const F32_SPECIAL = [0, -0, 1, -1, 0.5, -2.25, 3, 7.5, 1e-3, 1e-40, 88.5, -100, 3.4e38, Infinity, -Infinity, NaN];
-const f32Value = fc.oneof(fc.constantFrom(...F32_SPECIAL), fc.double({ min: -20, max: 20 }), fc.float({ noNaN: false }));
+const SPECIAL: Record<Lane, readonly number[]> = {
+  float32: [0, -0, 1, -1, 0.5, -2.25, 3, 7.5, 1e-3, 1e-40, 88.5, -100, 3.4e38, Infinity, -Infinity, NaN],
+  int32: [0, 1, -1, 2, -3, 7, 46341, 2147483647, -2147483648],
+  bool: [0, 1],
+};
+const valueOf = (d: Lane) =>
+  fc.oneof(
+    fc.constantFrom(...SPECIAL[d]),
+    d === 'bool' ? fc.constantFrom(0, 1) : d === 'int32' ? fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) : fc.oneof(fc.double({ min: -20, max: 20 }), fc.float({ noNaN: false })),
+  );
+const colOf = (d: Lane, v: readonly number[]): Col => (d === 'float32' ? Float32Array.from(v) : d === 'int32' ? Int32Array.from(v) : Uint8Array.from(v));
+const LANES: readonly Lane[] = ['float32', 'int32', 'bool'];
+const combos = (n: number): Lane[][] => (n === 0 ? [[]] : LANES.flatMap((d) => combos(n - 1).map((c) => [d, ...c])));
 
-/** Records that take float32 operands only and give float32 (the ones cpu-wasm's fused loops compile). */
-const float32Records = () =>
+/** Every elementwise record with parameters to try and each combination of float32/int32/bool operands its shape rule accepts. */
+const laneRecords = () =>
   [...primitives().values()].flatMap((p) => {
     if (p.fusion.role !== 'elementwise') return [];
-    const paramsList = p.name === 'integer_pow' ? [-3, -1, 0, 1, 2, 3, 5].map((y) => ({ y })) : p.name === 'convert' ? [{ dtype: 'float32' }] : [{}];
+    const paramsList = p.name === 'integer_pow' ? [-3, -1, 0, 1, 2, 3, 5].map((y) => ({ y })) : p.name === 'convert' ? LANES.map((dtype) => ({ dtype })) : [{}];
     return paramsList.flatMap((params) => {
-      const n = arityOf((p.fusion as { scalar: (q: unknown) => ScalarExpr }).scalar(params));
-      try {
-        const out = p.abstractEval(Array.from({ length: n }, () => ({ shape: [1], dtype: 'float32' as const })), params as never)[0]!;
-        return out.dtype === 'float32' ? [{ p, params, n }] : [];
-      } catch {
-        return []; // not defined on float32 operands
-      }
+      const expr = (p.fusion as { scalar: (q: unknown) => ScalarExpr }).scalar(params);
+      return combos(arityOf(expr)).flatMap((types) => {
+        try {
+          const out = p.abstractEval(types.map((dtype) => ({ shape: [1], dtype })), params as never)[0]!.dtype;
+          return out === 'float64' ? [] : [{ p, params, expr, types, out: out as Lane }];
+        } catch {
+          return []; // not defined on these operands
+        }
+      });
     });
   });
 
-test('every float32 elementwise record compiles to a fused wasm loop equal to the CPU kernel (bitwise; transcendentals and integer powers within 1 ulp)', { skip }, () => {
-  const compiled: string[] = [];
-  for (const { p, params, n } of float32Records()) {
-    const expr = (p.fusion as { scalar: (q: unknown) => LoopOp['expr'] }).scalar(params);
+test('every elementwise record compiles to a fused wasm loop over float32, int32 and bool lanes equal to the CPU kernel (bitwise; float32 transcendentals and integer powers within 1 ulp)', { skip }, () => {
+  const compiled = new Set<string>();
+  for (const { p, params, expr, types, out } of laneRecords()) {
     const spec: LoopSpec = {
       shape: [N],
       nOuter: 1,
-      reads: Array.from({ length: n }, () => ({ strides: [1], offset: 0 })),
-      ops: [{ expr, dtype: 'float32', argDtypes: Array.from({ length: n }, () => 'float32' as const), args: Array.from({ length: n }, (_, index) => ({ kind: 'read' as const, index })) }],
+      reads: types.map(() => ({ strides: [1], offset: 0 })),
+      ops: [{ expr, dtype: out, argDtypes: types, args: types.map((_, index) => ({ kind: 'read' as const, index })) }],
       result: { kind: 'op', index: 0 },
       reduce: null,
-      outDtype: 'float32',
+      outDtype: out,
     };
     const fn = compileFusedLoop(spec);
     if (fn === null) continue;
-    compiled.push(p.name);
-    const bound = ['exp', 'expm1', 'tanh', 'log', 'integer_pow'].includes(p.name) ? 1 : 0;
+    compiled.add(`${p.name}(${types})`);
+    const bound = out === 'float32' && ['exp', 'expm1', 'tanh', 'log', 'integer_pow'].includes(p.name) ? 1 : 0;
     fc.assert(
-      fc.property(fc.array(fc.array(f32Value, { minLength: 1, maxLength: N }), { minLength: n, maxLength: n }), (raw) => {
-        const cols = raw.map((c) => Float32Array.from({ length: N }, (_, i) => c[i % c.length]!));
-        const want = cpuBackend.execute(p, cols.map((c) => new ArrayTensor([N], 'float32', c, 'cpu')), params, [{ shape: [N], dtype: 'float32' }])[0]!;
-        const [got] = runWasm(fn as never, cols, [N]);
+      fc.property(fc.tuple(...types.map((d) => fc.array(valueOf(d), { minLength: 1, maxLength: N }))), (raw) => {
+        const cols = types.map((d, k) => colOf(d, Array.from({ length: N }, (_, i) => raw[k]![i % raw[k]!.length]!)));
+        const want = cpuBackend.execute(p, cols.map((c, k) => new ArrayTensor([N], types[k]!, c, 'cpu')), params, [{ shape: [N], dtype: out }])[0]!;
+        const [got] = runWasm(fn as never, cols, [[out, N]]);
         for (let i = 0; i < N; i++) {
-          const d = ulps(got![i]!, want[i]!);
-          if (d > bound) assert.fail(`${p.name}(${cols.map((c) => c[i]).join(', ')}) ${JSON.stringify(params)}: wasm loop ${got![i]}, cpu kernel ${want[i]} (${d} ulps > ${bound})`);
+          const d = out === 'float32' ? ulps(got![i]!, want[i]!) : Object.is(got![i], want[i]) ? 0 : Infinity;
+          if (d > bound) assert.fail(`${p.name}(${cols.map((c, k) => `${types[k]} ${c[i]}`).join(', ')}) ${JSON.stringify(params)}: wasm loop ${got![i]}, cpu kernel ${want[i]} (${d} ulps > ${bound})`);
         }
       }),
       runs(20),
     );
   }
-  for (const name of ['add', 'sub', 'mul', 'div', 'max', 'min', 'neg', 'abs', 'sqrt', 'floor', 'exp', 'expm1', 'tanh', 'log', 'integer_pow'])
-    assert.ok(compiled.includes(name), `${name} compiles to a fused wasm loop (compiled: ${[...new Set(compiled)].join(' ')})`);
+  const unary = ['neg', 'abs', 'sqrt', 'floor', 'exp', 'expm1', 'tanh', 'log', 'integer_pow'].map((n) => `${n}(float32)`);
+  const binary = ['add', 'sub', 'mul', 'div', 'max', 'min', 'lt'].map((n) => `${n}(float32,float32)`);
+  const expected = [...unary, ...binary, 'add(int32,int32)', 'mul(int32,int32)', 'max(int32,int32)', 'eq(int32,int32)', 'select(bool,float32,float32)', 'and(bool,bool)', 'not(bool)', 'convert(bool)', 'convert(int32)'];
+  for (const name of expected) assert.ok(compiled.has(name), `${name} compiles to a fused wasm loop (compiled: ${[...compiled].join(' ')})`);
 });
 
 /** Records whose float32 loops are bitwise equal to jit's JavaScript loops (no transcendental). */
@@ -203,7 +226,7 @@ test('generated fused wasm loops (strided, broadcast and scalar reads; tails; st
       const outSize = reduce ? c.shape.filter((_, a) => !axes.includes(a)).reduce((p, d) => p * d, 1) : c.shape.reduce((p, d) => p * d, 1);
       const cols = c.reads.map((r, k) => Float32Array.from({ length: r.size }, (_, i) => 3 * Math.sin(seed + 13 * k + 0.7 * i)));
       const outs = [outSize, ...(reduce ? [] : c.stores.map(() => outSize))];
-      const got = runWasm(fn as never, cols, outs);
+      const got = runWasm32(fn, cols, outs);
       const want = outs.map((n) => new Float32Array(n));
       compileLoop(spec).fn(...cols, ...want);
       want.forEach((w, q) =>

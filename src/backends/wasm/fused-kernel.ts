@@ -37,8 +37,30 @@ const no = (why: string): never => {
 /** Largest |n| of an integer power computed by repeated multiplication. */
 const MAX_IPOW = 16;
 
-/** What a rendered node left on the stack: an f32x4 value or a lane mask. */
-type Kind = 'value' | 'cond';
+/** The lane types of the generated code: float32 and int32 lanes, and bool values as lane masks (all ones or zero). */
+export type LaneType = 'float32' | 'int32' | 'bool';
+
+/**
+ * A node of a scalar expression before its code is emitted: a value of a lane type, a condition
+ * (a lane mask), or a literal waiting for the type of the value it meets (as renderScalar does).
+ */
+type Node = { readonly kind: 'value'; readonly type: 'float32' | 'int32'; readonly emit: () => void } | { readonly kind: 'cond'; readonly emit: () => void } | { readonly kind: 'lit'; readonly value: number };
+
+type PlainOpName = Parameters<FnBuilder['op']>[0];
+
+/** Arithmetic and comparisons by lane type. */
+const OPS: Record<'float32' | 'int32', Partial<Record<string, PlainOpName>>> = {
+  float32: {
+    add: 'f32x4.add', sub: 'f32x4.sub', mul: 'f32x4.mul', div: 'f32x4.div', neg: 'f32x4.neg', abs: 'f32x4.abs', sqrt: 'f32x4.sqrt', floor: 'f32x4.floor',
+    lt: 'f32x4.lt', le: 'f32x4.le', gt: 'f32x4.gt', ge: 'f32x4.ge', eq: 'f32x4.eq', ne: 'f32x4.ne',
+  },
+  // wrapping int32 arithmetic, as the CPU kernels (neg and abs of −2³¹ wrap to −2³¹)
+  int32: {
+    add: 'i32x4.add', sub: 'i32x4.sub', mul: 'i32x4.mul', neg: 'i32x4.neg', abs: 'i32x4.abs',
+    lt: 'i32x4.lt_s', le: 'i32x4.le_s', gt: 'i32x4.gt_s', ge: 'i32x4.ge_s', eq: 'i32x4.eq', ne: 'i32x4.ne',
+  },
+};
+const COMPARISONS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 
 /** Emits the vector code of scalar expressions into one function (locals shared by all of them). */
 class VectorDialect {
@@ -57,95 +79,113 @@ class VectorDialect {
     return this.temp();
   }
 
-  /** Emits `e` with operand i in local `args[i]`; leaves an f32x4 on the stack. */
-  value(e: ScalarExpr, args: readonly number[]): void {
-    if (this.emit(e, args) !== 'value') no('a condition where a value is needed');
+  /**
+   * Emits `e` with operand i in local `args[i]` of lane type `types[i]`, leaving the value of lane
+   * type `out` on the stack (a bool result as a lane mask).
+   */
+  value(e: ScalarExpr, args: readonly number[], types: readonly LaneType[], out: LaneType): void {
+    const n = this.node(e, args, types);
+    if (out === 'bool') this.cond(n);
+    else this.as(n, out);
   }
 
-  private asCond(e: ScalarExpr, args: readonly number[]): void {
-    if (this.emit(e, args) === 'cond') return;
-    // a value as a condition: non-zero and not NaN
-    const t = this.temp();
+  private node(e: ScalarExpr, args: readonly number[], types: readonly LaneType[]): Node {
     const f = this.f;
+    const sub = (x: ScalarExpr) => this.node(x, args, types);
+    switch (e.op) {
+      case 'arg': {
+        const l = args[e.index] ?? no(`operand ${e.index}`);
+        const t = types[e.index]!;
+        return t === 'bool' ? { kind: 'cond', emit: () => f.get(l) } : { kind: 'value', type: t, emit: () => f.get(l) };
+      }
+      case 'lit':
+        return { kind: 'lit', value: e.value };
+      case 'convert':
+        return this.convert(sub(e.x), e.to);
+      case 'select': {
+        const [c, a, b] = [sub(e.cond), sub(e.then), sub(e.else)];
+        if (a.kind === 'cond' || b.kind === 'cond') {
+          // a select of bool values: masks select as any bits do
+          return { kind: 'cond', emit: () => (this.cond(a), this.cond(b), this.cond(c), f.op('v128.bitselect')) };
+        }
+        const t = this.common([a, b]);
+        return { kind: 'value', type: t, emit: () => (this.as(a, t), this.as(b, t), this.cond(c), f.op('v128.bitselect')) };
+      }
+      case 'ipow': {
+        const x = sub(e.x);
+        if (this.common([x]) !== 'float32') no('an int32 power');
+        return { kind: 'value', type: 'float32', emit: () => (this.as(x, 'float32'), this.ipow(e.n)) };
+      }
+      case 'call':
+        return this.call(e.fn, e.args.map(sub));
+    }
+  }
+
+  /** The lane type of the values among `ns` (literals follow it). */
+  private common(ns: readonly Node[]): 'float32' | 'int32' {
+    const v = ns.find((n): n is Extract<Node, { kind: 'value' }> => n.kind === 'value');
+    if (!v) return no('an operation with no value operand to take a type from');
+    return v.type;
+  }
+
+  /** Emits `n` as a value of lane type `t`. */
+  private as(n: Node, t: 'float32' | 'int32' | LaneType): void {
+    const f = this.f;
+    if (n.kind === 'lit') {
+      if (t === 'float32') f.f32(n.value).op('f32x4.splat');
+      else if (t === 'int32' && Number.isInteger(n.value)) f.i32(n.value | 0).op('i32x4.splat');
+      else no(`a literal ${n.value} as ${t}`);
+    } else if (n.kind === 'cond') no('a condition where a value is needed');
+    else if (n.type !== t) no(`a ${n.type} value where ${t} is needed`);
+    else n.emit();
+  }
+
+  /** Emits `n` as a lane mask: a condition as it is, a value as "non-zero and not NaN". */
+  private cond(n: Node): void {
+    const f = this.f;
+    if (n.kind === 'cond') return n.emit();
+    if (n.kind === 'lit') return no('a literal used as a condition');
+    n.emit();
+    if (n.type === 'int32') {
+      f.i32(0).op('i32x4.splat').op('i32x4.ne');
+      return;
+    }
+    const t = this.temp();
     f.tee(t).f32(0).op('f32x4.splat').op('f32x4.ne').get(t).get(t).op('f32x4.eq').op('v128.and');
   }
 
-  private emit(e: ScalarExpr, args: readonly number[]): Kind {
+  private convert(x: Node, to: string): Node {
     const f = this.f;
-    switch (e.op) {
-      case 'arg':
-        f.get(args[e.index] ?? no(`operand ${e.index}`));
-        return 'value';
-      case 'lit':
-        f.f32(e.value).op('f32x4.splat');
-        return 'value';
-      case 'convert':
-        if (e.to !== 'float32') no(`convert to ${e.to}`);
-        this.value(e.x, args);
-        return 'value';
-      case 'select':
-        this.value(e.then, args);
-        this.value(e.else, args);
-        this.asCond(e.cond, args);
-        f.op('v128.bitselect');
-        return 'value';
-      case 'ipow':
-        this.value(e.x, args);
-        this.ipow(e.n);
-        return 'value';
-      case 'call':
-        return this.call(e.fn, e.args, args);
+    if (to === 'bool') return { kind: 'cond', emit: () => this.cond(x) };
+    if (to !== 'float32' && to !== 'int32') return no(`convert to ${to}`);
+    if (x.kind === 'lit') return no('a convert of a literal');
+    if (x.kind === 'cond') {
+      // true → 1, false → 0
+      return { kind: 'value', type: to, emit: () => (x.emit(), to === 'float32' ? f.f32(1).op('f32x4.splat') : f.i32(1).op('i32x4.splat'), f.op('v128.and')) };
     }
+    if (x.type === to) return x;
+    if (to === 'float32') return { kind: 'value', type: 'float32', emit: () => (x.emit(), f.op('f32x4.convert_i32x4_s')) };
+    return no('a float32 to int32 convert (JavaScript wraps where SIMD saturates)');
   }
 
-  private call(fn: string, xs: readonly ScalarExpr[], args: readonly number[]): Kind {
+  private call(fn: string, xs: readonly Node[]): Node {
     const f = this.f;
-    const binary = (op: Parameters<FnBuilder['op']>[0]): Kind => {
-      this.value(xs[0]!, args);
-      this.value(xs[1]!, args);
-      f.op(op);
-      return op.startsWith('f32x4.') && ['eq', 'ne', 'lt', 'le', 'gt', 'ge'].includes(op.slice(6)) ? 'cond' : 'value';
-    };
-    const logic = (op: 'v128.and' | 'v128.or'): Kind => {
-      this.asCond(xs[0]!, args);
-      this.asCond(xs[1]!, args);
-      f.op(op);
-      return 'cond';
-    };
-    switch (fn) {
-      case 'add': return binary('f32x4.add');
-      case 'sub': return binary('f32x4.sub');
-      case 'mul': return binary('f32x4.mul');
-      case 'div': return binary('f32x4.div');
-      case 'lt': return binary('f32x4.lt');
-      case 'le': return binary('f32x4.le');
-      case 'gt': return binary('f32x4.gt');
-      case 'ge': return binary('f32x4.ge');
-      case 'eq': return binary('f32x4.eq');
-      case 'ne': return binary('f32x4.ne');
-      case 'and': return logic('v128.and');
-      case 'or': return logic('v128.or');
-      case 'not':
-        this.asCond(xs[0]!, args);
-        f.op('v128.not');
-        return 'cond';
-      case 'isnan': {
-        this.value(xs[0]!, args);
-        const t = this.temp();
-        f.tee(t).get(t).op('f32x4.ne');
-        return 'cond';
-      }
-      case 'neg': case 'abs': case 'sqrt': case 'floor':
-        this.value(xs[0]!, args);
-        f.op(`f32x4.${fn}` as 'f32x4.neg');
-        return 'value';
+    if (fn === 'and' || fn === 'or')
+      return { kind: 'cond', emit: () => (this.cond(xs[0]!), this.cond(xs[1]!), f.op(fn === 'and' ? 'v128.and' : 'v128.or')) };
+    if (fn === 'not') return { kind: 'cond', emit: () => (this.cond(xs[0]!), f.op('v128.not')) };
+    const t = this.common(xs);
+    if (fn === 'isnan') {
+      if (t === 'int32') return { kind: 'cond', emit: () => f.i32(0).op('i32x4.splat') };
+      return { kind: 'cond', emit: () => { const tmp = this.temp(); this.as(xs[0]!, t); f.tee(tmp).get(tmp).op('f32x4.ne'); } };
     }
-    if (isTranscendental(fn as never)) {
-      this.value(xs[0]!, args);
-      this.halves((L) => emitF64x2(f, fn as TranscendentalOp, L));
-      return 'value';
-    }
-    return no(`scalar function ${fn}`);
+    if (t === 'float32' && isTranscendental(fn as never))
+      return { kind: 'value', type: t, emit: () => (this.as(xs[0]!, t), this.halves((L) => emitF64x2(f, fn as TranscendentalOp, L))) };
+    const op = OPS[t][fn] ?? no(`${fn} on ${t}`);
+    const emit = () => {
+      for (const x of xs) this.as(x, t);
+      f.op(op);
+    };
+    return COMPARISONS.has(fn) ? { kind: 'cond', emit } : { kind: 'value', type: t, emit };
   }
 
   /** The f32x4 on the stack through a float64-lane routine `op`, half by half (its input in local `L.v`). */
@@ -191,16 +231,34 @@ class VectorDialect {
   }
 }
 
-/** Checks that `spec` is a loop over float32 values this generator compiles. */
-function checkFloat32(spec: LoopSpec): void {
-  if (spec.outDtype !== 'float32') no(`a ${spec.outDtype} output`);
-  for (const op of spec.ops) {
-    if (op.dtype !== 'float32') no(`a ${op.dtype} value`);
-    if (op.argDtypes.some((d) => d !== 'float32')) no('an operand that is not float32');
-  }
-  for (const r of spec.reads) if (r.offset < 0 || r.strides.some((s) => s < 0)) no('a negative stride');
+const laneType = (d: string): LaneType => (d === 'float32' || d === 'int32' || d === 'bool' ? d : no(`a ${d} value`));
+
+/**
+ * The lane type of every read of `spec` (from the operations that use it), after checking that the
+ * loop is one this generator compiles: float32, int32 and bool values, float32 reductions.
+ */
+function readTypes(spec: LoopSpec): LaneType[] {
+  laneType(spec.outDtype);
+  if (spec.reduce && spec.outDtype !== 'float32') no(`a ${spec.outDtype} reduction`);
   if (spec.reduce && spec.shape.some((d) => d === 0)) no('an empty reduction');
+  const types: (LaneType | undefined)[] = spec.reads.map(() => undefined);
+  const use = (x: Ref, d: string) => {
+    if (x.kind !== 'read') return;
+    const t = laneType(d);
+    if (types[x.index] !== undefined && types[x.index] !== t) no('a read used as two types');
+    types[x.index] = t;
+  };
+  for (const op of spec.ops) {
+    laneType(op.dtype);
+    op.args.forEach((x, i) => use(x, op.argDtypes[i]!));
+  }
+  use(spec.result, spec.outDtype);
+  for (const r of spec.reads) if (r.offset < 0 || r.strides.some((s) => s < 0)) no('a negative stride');
+  return types.map((t) => t ?? 'float32'); // a read nothing uses (jit makes none) is loaded and ignored
 }
+
+/** Bytes per element of a lane type in memory (bool: one byte, 0 or 1). */
+const bytesOf = (t: LaneType): number => (t === 'bool' ? 1 : 4);
 
 /** The collapsed index space of `spec` (see {@link collapse}), with the output's strides of an accumulating reduction last. */
 function layoutOf(spec: LoopSpec): { shape: number[]; nOuter: number; strides: number[][]; outStrides: number[] | null } {
@@ -230,6 +288,8 @@ function emitLoop(f: FnBuilder, spec: LoopSpec): void {
   const R = spec.reads.length;
   const stores = spec.stores ?? [];
   const reduce = spec.reduce;
+  const types = readTypes(spec);
+  const es = types.map(bytesOf);
   const { shape, nOuter, strides, outStrides } = layoutOf(spec);
   if (shape.some((d) => d === 0)) return;
   const n = shape.length;
@@ -240,15 +300,22 @@ function emitLoop(f: FnBuilder, spec: LoopSpec): void {
   const vec = new VectorDialect(f);
   const outParams = [R, ...stores.map((_, q) => R + 1 + q)];
   const outRefs: Ref[] = reduce ? [] : [spec.result, ...stores];
+  const outTypes: LaneType[] = [laneType(spec.outDtype), ...stores.map((x) => (x.kind === 'op' ? laneType(spec.ops[x.index]!.dtype) : types[x.index]!))];
   const scratchParam = R + 1;
   // byte positions of the reads at the current level, starting from their offsets
   const cur: number[] = spec.reads.map((r, i) => {
     if (r.offset === 0) return f.param(i);
     const l = f.local('i32');
-    f.get(f.param(i)).i32(r.offset * 4).op('i32.add').set(l);
+    f.get(f.param(i)).i32(r.offset * es[i]!).op('i32.add').set(l);
     return l;
   });
-  const o = f.local('i32'); // byte offset of the output element (elementwise, innermost reductions)
+  const o = f.local('i32'); // index of the output element (elementwise, innermost reductions)
+  /** Pushes the address of element `o` of the output at parameter `param`, of `bytes` bytes per element. */
+  const outAddr = (param: number, bytes: number) => {
+    f.get(f.param(param)).get(o);
+    if (bytes === 4) f.i32(2).op('i32.shl');
+    f.op('i32.add');
+  };
   f.i32(0).set(o);
   const inner = n - 1;
   const innerStride = (r: number) => (n === 0 ? 0 : strides[r]![inner]!);
@@ -262,7 +329,7 @@ function emitLoop(f: FnBuilder, spec: LoopSpec): void {
   const computeOps = (invariant: boolean) =>
     spec.ops.forEach((op, k) => {
       if (opInvariant[k] !== invariant) return;
-      vec.value(op.expr, op.args.map(local));
+      vec.value(op.expr, op.args.map(local), op.args.map((x) => (x.kind === 'read' ? types[x.index]! : laneType(spec.ops[x.index]!.dtype))), laneType(op.dtype));
       f.set(opLocal[k]!);
     });
   const splat = (v: number) => f.f32(v).op('f32x4.splat');
@@ -291,25 +358,32 @@ function emitLoop(f: FnBuilder, spec: LoopSpec): void {
     else splat(IDENTITY[reduce!]).set(accLo);
   };
   const finishAcc = () => {
-    f.get(f.param(R)).get(o).op('i32.add');
+    outAddr(R, 4);
     if (reduce === 'sum') {
       f.get(accLo).get(accHi).op('f64x2.add').tee(accLo).extractLane('f64x2', 0).get(accLo).extractLane('f64x2', 1).op('f64.add').op('f32.demote_f64').mem('f32.store');
     } else {
       f.get(accLo).get(accLo).get(accLo).shuffle([2, 3, 0, 1], 4).op(combine).set(accLo);
       f.get(accLo).get(accLo).get(accLo).shuffle([1, 0, 3, 2], 4).op(combine).extractLane('f32x4', 0).mem('f32.store');
     }
-    f.inc(o, 4);
+    f.inc(o, 1);
   };
 
   /** Consumes the result vector of one step (`lanes` valid lanes) at the output position `pOut`. */
   const consume = (lanes: 4 | 1, pOut: number) => {
     if (!reduce) {
       outRefs.forEach((x, q) => {
-        f.get(f.param(outParams[q]!)).get(o).op('i32.add').get(local(x));
-        if (lanes === 4) f.mem('v128.store', 0, 2);
+        const t = outTypes[q]!;
+        outAddr(outParams[q]!, bytesOf(t));
+        f.get(local(x));
+        if (t === 'bool') {
+          // lane masks → bytes 0 or 1: and 1, then narrow 32 → 16 → 8 bits
+          const tmp = vec.scratch();
+          f.i32(1).op('i32x4.splat').op('v128.and').tee(tmp).get(tmp).op('i16x8.narrow_i32x4_u').tee(tmp).get(tmp).op('i8x16.narrow_i16x8_u');
+          f.storeLane(lanes === 4 ? 32 : 8, 0);
+        } else if (lanes === 4) f.mem('v128.store', 0, 2);
         else f.storeLane(32, 0);
       });
-      f.inc(o, lanes * 4);
+      f.inc(o, lanes);
       return;
     }
     const v = local(spec.result);
@@ -363,7 +437,13 @@ function emitLoop(f: FnBuilder, spec: LoopSpec): void {
 
   const innermost = (ptr: readonly number[], outPtr: number) => {
     // hoisted: reads that do not move along the inner axis, and what depends only on them
-    spec.reads.forEach((_, r) => invariantRead[r] && f.get(ptr[r]!).mem('v128.load32_splat').set(readLocal[r]!));
+    const toMask = () => f.i32(0).op('i32x4.splat').op('i32x4.ne'); // bytes 0/1 widened to lanes → lane masks
+    spec.reads.forEach((_, r) => {
+      if (!invariantRead[r]) return;
+      f.get(ptr[r]!).mem(types[r] === 'bool' ? 'v128.load8_splat' : 'v128.load32_splat');
+      if (types[r] === 'bool') toMask();
+      f.set(readLocal[r]!);
+    });
     computeOps(true);
     const len = n === 0 ? 1 : shape[inner]!;
     const moving = spec.reads.map((_, r) => r).filter((r) => !invariantRead[r]);
@@ -377,17 +457,27 @@ function emitLoop(f: FnBuilder, spec: LoopSpec): void {
     const body = (lanes: 4 | 1) => {
       moving.forEach((r, m) => {
         const s = innerStride(r);
-        if (lanes === 1) f.get(p[m]!).mem('v128.load32_zero');
+        const t = types[r]!;
+        if (t === 'bool') {
+          if (lanes === 1) f.get(p[m]!).mem('i32.load8_u').op('i32x4.splat');
+          else if (s === 1) f.get(p[m]!).mem('v128.load32_zero', 0, 0).op('i16x8.extend_low_i8x16_u').op('i32x4.extend_low_i16x8_u');
+          else {
+            f.get(p[m]!).mem('i32.load8_u').op('i32x4.splat');
+            for (let lane = 1; lane < 4; lane++) f.get(p[m]!).mem('i32.load8_u', lane * s).replaceLane(lane, 'i32');
+          }
+          toMask();
+        } else if (lanes === 1) f.get(p[m]!).mem('v128.load32_zero');
         else if (s === 1) f.get(p[m]!).mem('v128.load', 0, 2);
         else {
-          f.get(p[m]!).mem('f32.load').op('f32x4.splat');
-          for (let lane = 1; lane < 4; lane++) f.get(p[m]!).mem('f32.load', lane * s * 4).replaceLane(lane);
+          const [load, kind] = t === 'float32' ? (['f32.load', 'f32'] as const) : (['i32.load', 'i32'] as const);
+          f.get(p[m]!).mem(load).op(kind === 'f32' ? 'f32x4.splat' : 'i32x4.splat');
+          for (let lane = 1; lane < 4; lane++) f.get(p[m]!).mem(load, lane * s * 4).replaceLane(lane, kind);
         }
         f.set(readLocal[r]!);
       });
       computeOps(false);
       consume(lanes, pOut);
-      moving.forEach((r, m) => f.inc(p[m]!, lanes * innerStride(r) * 4));
+      moving.forEach((r, m) => f.inc(p[m]!, lanes * innerStride(r) * es[r]!));
       if (outStrides && innerOut !== 0) f.inc(pOut, lanes * accBytes);
     };
     const j = f.local('i32');
@@ -417,7 +507,7 @@ function emitLoop(f: FnBuilder, spec: LoopSpec): void {
       f.for(i, () => f.i32(0), end, 1, () => {
         ptr.forEach((p, r) => {
           const s = strides[r]![a]!;
-          if (s !== 0) f.get(p).get(i).i32(s * 4).op('i32.mul').op('i32.add').set(next[r]!);
+          if (s !== 0) f.get(p).get(i).i32(s * es[r]!).op('i32.mul').op('i32.add').set(next[r]!);
         });
         if (os !== 0) f.get(outPtr).get(i).i32(os * accBytes).op('i32.mul').op('i32.add').set(nextOut);
         level(a + 1, next, nextOut);
@@ -455,7 +545,7 @@ export function compileFusedLoop(spec: LoopSpec): LoopFn | null {
   if (hit !== undefined) return hit;
   let fn: LoopFn | null;
   try {
-    checkFloat32(spec);
+    readTypes(spec);
     fn = instantiate(spec);
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
@@ -470,8 +560,10 @@ export function compileFusedLoop(spec: LoopSpec): LoopFn | null {
 export const fusedLoopCacheSize = (): number => cache.size;
 
 /** Bytes each read of `spec` reaches (a host buffer is copied in only that far: a scalar read of a constant broadcast while tracing copies one element). */
-const reachOf = (spec: LoopSpec): number[] =>
-  spec.reads.map((r) => 4 * (spec.shape.some((d) => d === 0) ? 0 : 1 + r.offset + r.strides.reduce((s, st, a) => s + st * (spec.shape[a]! - 1), 0)));
+const reachOf = (spec: LoopSpec): number[] => {
+  const types = readTypes(spec);
+  return spec.reads.map((r, i) => bytesOf(types[i]!) * (spec.shape.some((d) => d === 0) ? 0 : 1 + r.offset + r.strides.reduce((s, st, a) => s + st * (spec.shape[a]! - 1), 0)));
+};
 
 /** Bytes of the float64 scratch of an accumulating sum (0 for any other loop). */
 const scratchOf = (spec: LoopSpec): number => (spec.reduce === 'sum' && spec.accumulate ? spec.accumulate.outSize * 8 : 0);
