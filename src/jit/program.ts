@@ -22,7 +22,10 @@ import { applyView, eqnKind, type Group, identityView, keepsContiguous, planFusi
  * nothing is kept between calls, so no buffer handed out is ever reused.
  *
  * Fused loops need host typed arrays: they are generated for the `cpu` and `cpu-wasm` backends;
- * on any other backend every equation runs as that backend's kernel.
+ * on any other backend every equation runs as that backend's kernel. A host backend may compile a
+ * loop itself (`Backend.compileLoop`: cpu-wasm's WebAssembly SIMD) and run consecutive loops it
+ * compiled as one call (`Backend.compileLoopRun`); a transpose read only by backend kernels is
+ * handed to them as a deferred layout where the backend reads it in place (`Backend.defer`).
  */
 
 /** Backends whose buffers are host typed arrays (fusion and aliasing apply). */
