@@ -27,7 +27,7 @@ export interface AdamStep {
   check(k: number): AdamCheck;
   /**
    * Host kernel dispatches of one step (the counter of src/backends/dispatch-count.ts), and under
-   * jit the kernel and loop steps of that step's compiled program (what a call costs once it no
+   * jit the dispatches of that step's compiled program (what a call costs once it no
    * longer retraces).
    */
   dispatches(): { readonly step: number; readonly program?: number };
