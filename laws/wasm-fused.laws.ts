@@ -20,9 +20,9 @@ import { collect } from './harness/collect.js';
  * jit's fused loops compiled to WebAssembly SIMD on cpu-wasm (src/backends/wasm/fused-kernel.ts):
  *
  * - every elementwise record compiles for float32, int32 and bool operands (save float32 → int32
- *   casts, int32 division and powers, sin, cos, pow, log1p), and its loop equals the CPU kernel: bit
+ *   casts, int32 division and powers, sin, cos, log1p), and its loop equals the CPU kernel: bit
  *   for bit for IEEE and wrapping int32 arithmetic, comparisons, select, casts, abs/neg/floor/sqrt;
- *   within one float32 ulp for exp, expm1, tanh, log and integer powers;
+ *   within one float32 ulp for exp, expm1, tanh, log, pow and integer powers;
  * - generated loops (chains of records, strided, broadcast and scalar reads, tails of every length,
  *   stored second outputs, sum/max/min reductions over any axes in both of jit's orders) equal jit's
  *   JavaScript loop of the same description: bit for bit, sums within one float32 ulp;
@@ -114,7 +114,7 @@ test('every elementwise record compiles to a fused wasm loop over float32, int32
     const fn = compileFusedLoop(spec);
     if (fn === null) continue;
     compiled.add(`${p.name}(${types})`);
-    const bound = out === 'float32' && ['exp', 'expm1', 'tanh', 'log', 'integer_pow'].includes(p.name) ? 1 : 0;
+    const bound = out === 'float32' && ['exp', 'expm1', 'tanh', 'log', 'integer_pow', 'pow'].includes(p.name) ? 1 : 0;
     fc.assert(
       fc.property(fc.tuple(...types.map((d) => fc.array(valueOf(d), { minLength: 1, maxLength: N }))), (raw) => {
         const cols = types.map((d, k) => colOf(d, Array.from({ length: N }, (_, i) => raw[k]![i % raw[k]!.length]!)));
@@ -129,7 +129,7 @@ test('every elementwise record compiles to a fused wasm loop over float32, int32
     );
   }
   const unary = ['neg', 'abs', 'sqrt', 'floor', 'exp', 'expm1', 'tanh', 'log', 'integer_pow'].map((n) => `${n}(float32)`);
-  const binary = ['add', 'sub', 'mul', 'div', 'max', 'min', 'lt'].map((n) => `${n}(float32,float32)`);
+  const binary = ['add', 'sub', 'mul', 'div', 'max', 'min', 'lt', 'pow'].map((n) => `${n}(float32,float32)`);
   const expected = [...unary, ...binary, 'add(int32,int32)', 'mul(int32,int32)', 'max(int32,int32)', 'eq(int32,int32)', 'select(bool,float32,float32)', 'and(bool,bool)', 'not(bool)', 'convert(bool)', 'convert(int32)'];
   for (const name of expected) assert.ok(compiled.has(name), `${name} compiles to a fused wasm loop (compiled: ${[...compiled].join(' ')})`);
 });

@@ -47,7 +47,7 @@ const plain = {
   'f64x2.promote_low_f32x4': simd(0x5f), 'f32x4.demote_f64x2_zero': simd(0x5e), 'f64x2.nearest': simd(0x94),
   'i32x4.trunc_sat_f64x2_s_zero': simd(0xfc), 'i64x2.extend_low_i32x4_s': simd(0xc7), 'i64x2.splat': simd(0x12),
   'i64x2.add': simd(0xce), 'i64x2.shl': simd(0xcb), 'i64x2.shr_u': simd(0xcd),
-  'f32x4.floor': simd(0x68),
+  'f32x4.floor': simd(0x68), 'f64x2.floor': simd(0x75),
 } as const satisfies Record<string, readonly number[]>;
 
 /** An operator without immediates. */

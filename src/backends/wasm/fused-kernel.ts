@@ -1,22 +1,26 @@
 /**
  * jit's fused loops compiled to WebAssembly SIMD (the cpu-wasm side of `Backend.compileLoop`):
- * one generated function per loop description ({@link LoopSpec}) of an elementwise fusion group,
- * float32, four elements per step (f32x4) with a scalar tail that runs the same code on one lane.
- * Every member's scalar expression (its primitive's record) is rendered to SIMD instructions;
- * exp, expm1, tanh and log run the float64-lane routines of transcendental-kernel.ts on both halves
- * of the vector. Operands are read in place from the wasm memory with the planner's strides: a
- * contiguous read is a v128.load, a read that does not move along the innermost axis (a scalar, a
- * bias row's element) is one splat hoisted out of the inner loop, with every operation that
- * depends only on such reads, and any other stride is gathered lane by lane. Outputs are written
- * where they live. Shapes are baked in, so each module is compiled once per loop signature and
- * cached.
+ * one generated function per loop description ({@link LoopSpec}) of a fusion group (an elementwise
+ * chain with its stored second outputs, or a sum/max/min reduction with the chain feeding it),
+ * four elements per step (f32x4, i32x4, bool values as lane masks) with a tail that runs the same
+ * code on one lane. Every member's scalar expression (its primitive's record) is rendered to SIMD
+ * instructions; exp, expm1, tanh, log and pow run the float64-lane routines of
+ * transcendental-kernel.ts on both halves of the vector. Operands are read in place from the wasm
+ * memory with the planner's strides: a contiguous read is a v128.load, a read that does not move
+ * along the innermost axis (a scalar, a bias row's element) is one splat hoisted out of the inner
+ * loop, with every operation that depends only on such reads, and any other stride is gathered
+ * lane by lane. Outputs are written where they live. Shapes are baked in, so each module is
+ * compiled once per loop signature and cached; {@link compileFusedRun} puts consecutive loops in
+ * one module called once.
  *
- * Values: float32 arithmetic (+ − × ÷ √, comparisons, select, abs, neg, floor) is exactly the
- * CPU kernels' (a float32 operation rounds as the double one rounded to float32); the
- * transcendentals and integer powers (multiplied in float64 lanes) are within one float32 ulp of
- * them, almost always equal. Loops over float64, int32 or
- * bool values, reductions and the other functions (sin, cos, pow, log1p) are not compiled here:
- * jit runs its JavaScript loop for them (float64 would gain little from f64x2 over V8's own code).
+ * Values: float32 arithmetic (+ − × ÷ √, comparisons, select, abs, neg, floor) is exactly the CPU
+ * kernels' (a float32 operation rounds as the double one rounded to float32), int32 arithmetic
+ * wraps as theirs; the transcendentals, pow and integer powers (computed in float64 lanes) are
+ * within one float32 ulp of them, almost always equal; sums add float32 terms in float64 lanes
+ * (another order than the CPU kernel's double accumulator). Not compiled here (jit runs its
+ * JavaScript loop): float64 values (f64x2 would gain little over V8's own code), float32 → int32
+ * casts (JavaScript wraps where SIMD saturates), int32 division and powers, sin, cos, log1p,
+ * reductions into int32 or bool.
  */
 import type { Buffer } from '../../core/dtype.js';
 import { collapse, type LoopFn, type LoopRunFn, type LoopSpec, type Ref } from '../../core/loop.js';
@@ -33,6 +37,9 @@ class Unsupported extends Error {}
 const no = (why: string): never => {
   throw new Unsupported(why);
 };
+
+/** Most parameters of a generated function (engines accept 1000). */
+const MAX_PARAMS = 900;
 
 /** Largest |n| of an integer power computed by repeated multiplication. */
 const MAX_IPOW = 16;
@@ -66,6 +73,7 @@ const COMPARISONS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 class VectorDialect {
   private tmp = -1;
   private half: { v32: number; lo: number; L: F64x2Locals } | undefined;
+  private powLocals: { x32: number; xh: number; yh: number; m: number } | undefined;
 
   constructor(private readonly f: FnBuilder) {}
 
@@ -178,6 +186,7 @@ class VectorDialect {
       if (t === 'int32') return { kind: 'cond', emit: () => f.i32(0).op('i32x4.splat') };
       return { kind: 'cond', emit: () => { const tmp = this.temp(); this.as(xs[0]!, t); f.tee(tmp).get(tmp).op('f32x4.ne'); } };
     }
+    if (t === 'float32' && fn === 'pow') return { kind: 'value', type: t, emit: () => (this.as(xs[0]!, t), this.as(xs[1]!, t), this.pow()) };
     if (t === 'float32' && isTranscendental(fn as never))
       return { kind: 'value', type: t, emit: () => (this.as(xs[0]!, t), this.halves((L) => emitF64x2(f, fn as TranscendentalOp, L))) };
     const op = OPS[t][fn] ?? no(`${fn} on ${t}`);
@@ -198,6 +207,52 @@ class VectorDialect {
     f.set(lo);
     f.get(v32).get(v32).shuffle([2, 3, 0, 1], 4).op('f64x2.promote_low_f32x4').set(L.v);
     op(L);
+    f.set(L.v);
+    f.get(lo).op('f32x4.demote_f64x2_zero').get(L.v).op('f32x4.demote_f64x2_zero').shuffle([0, 1, 4, 5], 4);
+  }
+
+  /**
+   * x^y of the two f32x4 on the stack (x below y) as JavaScript's Math.pow computes it, in float64
+   * lanes, rounded once: exp(y·log|x|) (exp and log of transcendental-kernel.ts; ±∞, 0 and NaN
+   * follow from them, |x| = 1 with y = ±∞ giving 0·∞ = NaN as Math.pow does), then the sign for
+   * an odd integer y and a negative (or −0) x, NaN for a finite negative x and a non-integer y,
+   * and x^0 = 1 for every x.
+   */
+  private pow(): void {
+    const f = this.f;
+    this.half ??= { v32: f.local('v128'), lo: f.local('v128'), L: f64x2Locals(f) };
+    this.powLocals ??= { x32: f.local('v128'), xh: f.local('v128'), yh: f.local('v128'), m: f.local('v128') };
+    const { v32, lo, L } = this.half;
+    const { x32, xh, yh, m } = this.powLocals;
+    f.set(v32).set(x32); // v32: y, x32: x
+    /** x^y of the low (or high) two lanes as f64x2, left on the stack. */
+    const half = (high: boolean) => {
+      const promote = (src: number, dst: number) => {
+        f.get(src);
+        if (high) f.get(src).shuffle([2, 3, 0, 1], 4);
+        f.op('f64x2.promote_low_f32x4').set(dst);
+      };
+      promote(x32, xh);
+      promote(v32, yh);
+      f.get(xh).op('f64x2.abs').set(L.v);
+      emitF64x2(f, 'log', L);
+      f.get(yh).op('f64x2.mul').set(L.v);
+      emitF64x2(f, 'exp', L); // |x|^y on the stack
+      // m: y is an integer (floor(y) = y); the sign of x goes onto the result where y is also odd
+      f.get(yh).op('f64x2.floor').get(yh).op('f64x2.eq').set(m);
+      f.get(xh).i64x2(-0x8000000000000000n).op('v128.and').get(m).op('v128.and');
+      f.get(yh).f64(0.5).op('f64x2.splat').op('f64x2.mul').op('f64x2.floor').f64(2).op('f64x2.splat').op('f64x2.mul').get(yh).op('f64x2.ne');
+      f.op('v128.and').op('v128.xor');
+      // NaN where x is finite and negative and y is not an integer; 1 where y = 0
+      f.set(L.y);
+      f.f64(NaN).op('f64x2.splat').get(L.y);
+      f.get(xh).f64(0).op('f64x2.splat').op('f64x2.lt').get(xh).f64(-Infinity).op('f64x2.splat').op('f64x2.gt').op('v128.and').get(m).op('v128.andnot');
+      f.op('v128.bitselect').set(L.y);
+      f.f64(1).op('f64x2.splat').get(L.y).get(yh).f64(0).op('f64x2.splat').op('f64x2.eq').op('v128.bitselect');
+    };
+    half(false);
+    f.set(lo);
+    half(true);
     f.set(L.v);
     f.get(lo).op('f32x4.demote_f64x2_zero').get(L.v).op('f32x4.demote_f64x2_zero').shuffle([0, 1, 4, 5], 4);
   }
@@ -546,6 +601,7 @@ export function compileFusedLoop(spec: LoopSpec): LoopFn | null {
   let fn: LoopFn | null;
   try {
     readTypes(spec);
+    if (paramsOf(spec).length > MAX_PARAMS) no('more operands than a function takes');
     fn = instantiate(spec);
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
@@ -595,7 +651,8 @@ const runs = new Map<string, LoopRunFn | null>();
 
 /**
  * The loops `specs` (each one {@link compileFusedLoop} compiles) as one module whose driver calls
- * them in order: one call from JavaScript for the whole sequence. Every output must be resident (a
+ * them in order: one call from JavaScript for the whole sequence (null when their buffers together
+ * exceed what one function takes). Every output must be resident (a
  * host output would live in scratch that a later loop of the run could not see): otherwise the run
  * returns false and the caller runs the loops one by one. Host inputs are copied in once, as far as
  * any loop reads them.
@@ -605,7 +662,7 @@ export function compileFusedRun(specs: readonly LoopSpec[]): LoopRunFn | null {
   const hit = runs.get(key);
   if (hit !== undefined) return hit;
   let fn: LoopRunFn | null = null;
-  if (specs.length >= 2 && specs.every((s) => compileFusedLoop(s) !== null)) {
+  if (specs.length >= 2 && specs.every((s) => compileFusedLoop(s) !== null) && specs.reduce((n, s) => n + paramsOf(s).length, 0) <= MAX_PARAMS) {
     const mod = new ModuleBuilder(getKernels().arena.limits);
     const params = specs.map(paramsOf);
     specs.forEach((spec, k) => mod.func(`l${k}`, params[k]!, [], (f) => emitLoop(f, spec)));
