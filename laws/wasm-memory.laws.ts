@@ -3,12 +3,12 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import * as P from '../src/index.js';
 import { ArrayTensor, type Tensor } from '../src/index.js';
-import { gcFunction } from '../src/backends/gc-pressure.js';
 import { Arena } from '../src/backends/wasm/arena.js';
 import { Heap } from '../src/backends/wasm/heap.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
 import { wasmAvailable } from '../src/backends/wasm/index.js';
 import { arbSeed, RUNS, runs } from './harness/index.js';
+import { collect } from './harness/collect.js';
 
 /**
  * The memory of the cpu-wasm backend (src/backends/wasm/heap.ts): tensors live in the wasm memory,
@@ -34,23 +34,6 @@ const TOL: Record<F, { rtol: number; atol: number }> = {
   // float32: the same with ε = 2^-24 and sums of up to 33 terms; tanh/exp within 1 ulp
   float32: { rtol: 2e-4, atol: 2e-4 },
 };
-
-/** Full collection, then one turn of the event loop so that the finalizers run. */
-async function collect(): Promise<void> {
-  const gc = gcFunction();
-  assert.ok(gc, 'V8 gc is available (--expose-gc or enabled at run time)');
-  // Two full collections: a gc() that finds incremental marking under way finishes that cycle, in
-  // which objects allocated since it began count as live (V8 allocates black during marking), so
-  // tensors that died during it survive it; the second starts a fresh cycle. After each, wait for
-  // the heap's sentinel: the finalizers run in a task V8 posts after the collection, which under
-  // load can come several turns of the event loop later; then one more turn for that task's rest.
-  for (let pass = 0; pass < 2; pass++) {
-    const reaped = getKernels().heap.afterCollection();
-    gc();
-    await reaped;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
 
 /**
  * Continuous operations over nodes of one shape [m, n]: resident operands, scalar operands on

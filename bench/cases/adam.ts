@@ -27,7 +27,7 @@ export interface AdamStep {
   check(k: number): AdamCheck;
   /**
    * Host kernel dispatches of one step (the counter of src/backends/dispatch-count.ts), and under
-   * jit the kernel and loop steps of that step's compiled program (what a call costs once it no
+   * jit the dispatches of that step's compiled program (what a call costs once it no
    * longer retraces).
    */
   dispatches(): { readonly step: number; readonly program?: number };
@@ -74,7 +74,7 @@ export function partaxAdamStep(p: MlpProblem, lr: number, opts: { jit?: boolean 
       stepOnce(timed);
       const step = hostDispatches() - before;
       // the signature just run is cached: lower() looks it up without tracing again
-      const program = jitted?.lower(ps, state, x, labels).program.steps.filter((st) => st.kind === 'kernel' || st.kind === 'loop').length;
+      const program = jitted?.lower(ps, state, x, labels).program.stats.dispatches;
       return program === undefined ? { step } : { step, program };
     },
     ...(jitted && { traceCount: () => jitted.traceCount(), calls: () => calls }),

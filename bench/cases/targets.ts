@@ -151,8 +151,8 @@ async function adamStep(peer: TorchPeer | string, timing: TimeOptions, torchName
       unit: 'dispatches',
       target: 20,
       note: retraced
-        ? `this call traced again: ${jd.step - jd.program!} dispatches while tracing, ${jd.program} kernel and loop steps in its compiled program`
-        : `${jd.program} kernel and loop steps in the compiled program`,
+        ? `this call traced again: ${jd.step - jd.program!} dispatches while tracing, ${jd.program} dispatches of its compiled program (kernels, loops; a run of loops compiled into one call counts once)`
+        : `${jd.program} dispatches of the compiled program (kernels, loops; a run of loops compiled into one call counts once)`,
     },
     { case: kase, measure: 'host dispatches of an eager step', value: eager.dispatches().step, unit: 'dispatches' },
   ];

@@ -1,4 +1,5 @@
 import type { Buffer, DType } from '../core/dtype.js';
+import type { LoopFn, LoopRunFn, LoopSpec } from '../core/loop.js';
 import type { ScalarExpr } from '../core/scalar.js';
 import type { ArrayTensor, Aval, Tensor } from '../core/tensor.js';
 
@@ -43,6 +44,18 @@ export interface Backend {
    * to run the primitive now. Only the eager interpreter asks.
    */
   defer?(prim: KernelPrim, inputs: readonly ArrayTensor[], params: unknown, outAvals: readonly Aval[]): ArrayTensor | null;
+  /**
+   * Host backends that compile jit's fused loops themselves (cpu-wasm: WebAssembly SIMD): the loop
+   * `spec` of a fusion group as a function of its buffers (reads, output, stores; see
+   * {@link LoopFn}), or null to let jit run its JavaScript loop. Called once per loop when a
+   * program is compiled; the backend caches by the loop's signature.
+   */
+  compileLoop?(spec: LoopSpec): LoopFn | null;
+  /**
+   * Backends with {@link compileLoop}: a sequence of loops it compiled, run one after the other by
+   * one call (one dispatch instead of one each), or null. jit groups consecutive loops so.
+   */
+  compileLoopRun?(specs: readonly LoopSpec[]): LoopRunFn | null;
   /** Device backends only: a tensor of this backend holding a host tensor's elements (an upload). */
   adopt?(t: ArrayTensor): Tensor;
 }

@@ -153,3 +153,19 @@ export function renderScalar(e: ScalarExpr, argTypes: readonly DType[], d: Scala
 export function unaryCallOf(e: ScalarExpr): ScalarFn | null {
   return e.op === 'call' && e.args.length === 1 && e.args[0]!.op === 'arg' && e.args[0]!.index === 0 ? e.fn : null;
 }
+
+/** The operands `e` reads: one more than its largest operand index (0 for a constant expression). */
+export function arityOf(e: ScalarExpr): number {
+  switch (e.op) {
+    case 'arg':
+      return e.index + 1;
+    case 'lit':
+      return 0;
+    case 'call':
+      return Math.max(0, ...e.args.map(arityOf));
+    case 'select':
+      return Math.max(arityOf(e.cond), arityOf(e.then), arityOf(e.else));
+    default:
+      return arityOf(e.x);
+  }
+}

@@ -1,6 +1,7 @@
-import type { Buffer, DType } from '../core/dtype.js';
-import { type ArithmeticFn, type CompareFn, type LogicFn, renderScalar, type ScalarDialect, type ScalarExpr } from '../core/scalar.js';
-import type { Shape } from '../core/shape.js';
+import { collapse, type LoopFn, type LoopOp, type LoopSpec, type Ref } from '../core/loop.js';
+import { type ArithmeticFn, type CompareFn, type LogicFn, renderScalar, type ScalarDialect } from '../core/scalar.js';
+
+export type { LoopFn, LoopOp, LoopRead, LoopSpec, Ref } from '../core/loop.js';
 
 /**
  * JavaScript source for a fused loop (the CPU analogue of a fused GPU kernel): one pass over an
@@ -13,49 +14,6 @@ import type { Shape } from '../core/shape.js';
  * kernel computes (NaN handling of max/min included);
  * reductions accumulate in a double in the same order as the CPU reduction kernel.
  */
-
-/** An operand of a loop operation: a strided read or the value of an earlier operation. */
-export type Ref = { readonly kind: 'read'; readonly index: number } | { readonly kind: 'op'; readonly index: number };
-
-/** A strided input of a loop: element at loop multi-index i is `buf[offset + Σ i·strides]`. */
-export interface LoopRead {
-  readonly strides: readonly number[];
-  readonly offset: number;
-}
-
-/** One elementwise operation of a loop: the scalar expression of its primitive, on operands of `argDtypes`, giving `dtype`. */
-export interface LoopOp {
-  readonly expr: ScalarExpr;
-  readonly dtype: DType;
-  readonly argDtypes: readonly DType[];
-  readonly args: readonly Ref[];
-}
-
-/**
- * A loop: the index space `shape`, whose first `nOuter` axes index the output (all of them
- * unless it reduces), the reads, the operations in evaluation order, and what is stored.
- *
- * A reduction runs in one of two orders, both visiting each output's elements in the order the
- * CPU reduction kernel does (so sums round identically): with the reduced axes innermost (the
- * index space is permuted so; one accumulator in a local), or, with `accumulate`, in the input's
- * own order (reads stay contiguous when the last axis is kept) adding into a double per output at
- * `Σ idx·outStrides`.
- */
-export interface LoopSpec {
-  readonly shape: Shape;
-  readonly nOuter: number;
-  readonly reads: readonly LoopRead[];
-  readonly ops: readonly LoopOp[];
-  readonly result: Ref;
-  /** Further values stored at each output index (second outputs of an elementwise loop), one buffer each. */
-  readonly stores?: readonly Ref[];
-  readonly reduce: null | 'sum' | 'max' | 'min';
-  readonly outDtype: DType;
-  readonly accumulate?: { readonly outStrides: readonly number[]; readonly outSize: number };
-}
-
-/** A compiled loop: the input buffers (one per read), the output buffer, then one buffer per store. */
-export type LoopFn = (...bufs: Buffer[]) => void;
 
 /** JavaScript functions of the scalar operations (neg and the infix ones are written inline). */
 const MATH: Partial<Record<ArithmeticFn, string>> = {
@@ -98,33 +56,6 @@ const jsDialect = (args: readonly string[]): ScalarDialect => ({
 function expression(op: LoopOp, args: readonly string[]): string {
   const e = renderScalar(op.expr, op.argDtypes, jsDialect(args));
   return op.dtype === 'float32' ? `Math.fround(${e})` : e;
-}
-
-/**
- * Drops unit axes and merges neighbours that every stride vector walks contiguously (never across
- * the boundary between output and reduced axes at `nOuter`).
- */
-function collapse(shape0: Shape, nOuter0: number, strides0: readonly (readonly number[])[]): { shape: number[]; nOuter: number; strides: number[][] } {
-  let shape = [...shape0];
-  let nOuter = nOuter0;
-  let strides = strides0.map((s) => [...s]);
-  if (shape.some((d) => d === 0)) return { shape, nOuter, strides };
-  const keep = shape.map((d) => d !== 1);
-  nOuter = keep.slice(0, nOuter).filter(Boolean).length;
-  shape = shape.filter((_, a) => keep[a]);
-  strides = strides.map((s) => s.filter((_, a) => keep[a]));
-  for (let a = shape.length - 2; a >= 0; a--) {
-    if (a === nOuter - 1) continue;
-    if (!strides.every((s) => s[a] === s[a + 1]! * shape[a + 1]!)) continue;
-    shape[a] = shape[a]! * shape[a + 1]!;
-    shape.splice(a + 1, 1);
-    for (const s of strides) {
-      s[a] = s[a + 1]!;
-      s.splice(a + 1, 1);
-    }
-    if (a < nOuter) nOuter--;
-  }
-  return { shape, nOuter, strides };
 }
 
 const term = (base: string, i: string, s: number): string => {

@@ -79,7 +79,8 @@ function defKey(d: TreeDef): string {
  * with the elementwise chain feeding it, runs matmul epilogues in place over the matmul output,
  * and reuses dead intermediate buffers. The values are those of eager execution: bitwise on the
  * `cpu` backend (the loops round every float32 intermediate as a stored one would be); on
- * `cpu-wasm`, whose SIMD sums add in another order, within float rounding. On `webgpu` each fused
+ * `cpu-wasm`, which compiles the loops to WebAssembly SIMD (consecutive ones run as one call) and
+ * whose sums add in another order, within float rounding. On `webgpu` each fused
  * group is one generated WGSL kernel (compiled once per shape), with the values of eager webgpu
  * execution within float32 rounding (a fused sum adds in its own order).
  *

@@ -6,7 +6,8 @@ import { getBackend } from '../backends/registry.js';
 import { countHostDispatch } from '../backends/dispatch-count.js';
 import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
 import { compileLoop, type LoopFn, type LoopOp, type LoopRead, type LoopSpec, type Ref } from './codegen.js';
-import { applyView, eqnKind, type Group, identityView, keepsContiguous, planFusion, usesOf, type View } from './fusion.js';
+import type { LoopRunFn } from '../core/loop.js';
+import { applyView, eqnKind, type Group, identityView, keepsContiguous, planFusion, type Uses, usesOf, type View } from './fusion.js';
 
 /**
  * A staged program compiled for one backend: a list of steps (backend kernels, buffer aliases,
@@ -21,7 +22,10 @@ import { applyView, eqnKind, type Group, identityView, keepsContiguous, planFusi
  * nothing is kept between calls, so no buffer handed out is ever reused.
  *
  * Fused loops need host typed arrays: they are generated for the `cpu` and `cpu-wasm` backends;
- * on any other backend every equation runs as that backend's kernel.
+ * on any other backend every equation runs as that backend's kernel. A host backend may compile a
+ * loop itself (`Backend.compileLoop`: cpu-wasm's WebAssembly SIMD) and run consecutive loops it
+ * compiled as one call (`Backend.compileLoopRun`); a transpose read only by backend kernels is
+ * handed to them as a deferred layout where the backend reads it in place (`Backend.defer`).
  */
 
 /** Backends whose buffers are host typed arrays (fusion and aliasing apply). */
@@ -30,11 +34,25 @@ const HOST_BACKENDS = new Set(['cpu', 'cpu-wasm']);
 /** One step of a compiled program. `free` lists the variables whose last read is this step. */
 export type Step =
   | { readonly kind: 'kernel'; readonly eqn: Eqn; readonly outAvals: readonly Aval[]; free: number[] }
-  | { readonly kind: 'alias'; readonly from: number; readonly to: number; readonly prim: string; free: number[] }
+  | {
+      readonly kind: 'alias';
+      readonly from: number;
+      readonly to: number;
+      readonly prim: string;
+      /**
+       * A layout view (a transpose) read only by backend kernels, on a backend that reads some
+       * layouts in place (`Backend.defer`: cpu-wasm's GEMM packs a transposed operand from its
+       * source): the kernels get it deferred, stored only if one of them reads its buffer.
+       */
+      readonly layout?: Eqn;
+      free: number[];
+    }
   | {
       readonly kind: 'loop';
       readonly fn: LoopFn;
       readonly source: string;
+      /** Who compiled the loop: 'js' (jit's generated JavaScript) or the backend that compiled it itself. */
+      readonly by: string;
       /** Variable id of each read, in the loop's parameter order. */
       readonly reads: readonly number[];
       readonly out: Var;
@@ -46,6 +64,10 @@ export type Step =
       readonly covers: readonly string[];
       /** A copy loop storing one view (not a fusion). */
       readonly copy: boolean;
+      /** On the first loop of a run the backend compiled into one call: the run's function and its number of loops. */
+      run?: { readonly fn: LoopRunFn; readonly length: number };
+      /** The loop description, for a loop the backend compiled (runs are compiled from these). */
+      readonly spec?: LoopSpec;
       free: number[];
     }
   | {
@@ -59,6 +81,8 @@ export type Step =
       readonly covers: readonly string[];
       free: number[];
     };
+
+type LoopStep = Extract<Step, { kind: 'loop' }>;
 
 /** What compilation did, for inspection and the fusion laws. */
 export interface ProgramStats {
@@ -78,8 +102,12 @@ export interface ProgramStats {
   readonly copies: number;
   /** Steps that only alias a buffer (reshape, stop_gradient). */
   readonly aliases: number;
+  /** Views (transposes) handed to backend kernels as layouts read in place, never stored. */
+  readonly layouts: number;
   /** Loops that may write over a dying input (e.g. the epilogue of a matmul). */
   readonly inPlaceLoops: number;
+  /** Host dispatches of one call: kernel steps, and loops (a run of loops the backend compiled into one call counts once). */
+  readonly dispatches: number;
 }
 
 /** A compiled program. */
@@ -117,7 +145,7 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     if (plan) {
       const g = plan.groupOf[k]!;
       if (g >= 0) {
-        if (plan.groups[g]!.root === k) steps.push(loopStep(j, plan.groups[g]!, uses.producer, uniform));
+        if (plan.groups[g]!.root === k) steps.push(loopStep(j, plan.groups[g]!, uses.producer, uniform, backend));
         return;
       }
       if (eqnKind(e) === 'view' && !plan.materialize[k]) return;
@@ -125,11 +153,15 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     // a view that keeps its (stored, so contiguous) input contiguous is that buffer, shared
     if (host && keepsContiguous(e))
       steps.push({ kind: 'alias', from: e.inputs[0]!.id, to: e.outputs[0]!.id, prim: e.prim.name, free: [] });
+    else if (plan && eqnKind(e) === 'view' && backend.defer && readByKernelsOnly(j, e, uses, plan.groupOf))
+      steps.push({ kind: 'alias', from: e.inputs[0]!.id, to: e.outputs[0]!.id, prim: e.prim.name, layout: e, free: [] });
     else if (plan && eqnKind(e) === 'view') steps.push(copyStep(e, uniform));
     else steps.push({ kind: 'kernel', eqn: e, outAvals: e.outputs.map((v) => v.aval), free: [] });
   });
+  if (backend.compileLoopRun) hoistLoops(steps, backend.name);
   planFrees(j, steps);
-  const loops = steps.filter((s) => s.kind === 'loop' && !s.copy) as Extract<Step, { kind: 'loop' }>[];
+  if (backend.compileLoopRun) formRuns(steps, backend);
+  const loops = steps.filter((s) => s.kind === 'loop' && !s.copy) as LoopStep[];
   const stats: ProgramStats = {
     equations: j.equations.length,
     elementwise: j.equations.filter((e) => eqnKind(e) === 'elementwise').length,
@@ -138,8 +170,10 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     fusedEquations: loops.reduce((n, s) => n + s.covers.length, 0),
     kernels: steps.filter((s) => s.kind === 'kernel').length,
     copies: steps.filter((s) => s.kind === 'loop' && s.copy).length,
-    aliases: steps.filter((s) => s.kind === 'alias').length,
+    aliases: steps.filter((s) => s.kind === 'alias' && !s.layout).length,
+    layouts: steps.filter((s) => s.kind === 'alias' && s.layout).length,
     inPlaceLoops: loops.filter((s) => s.inPlace.length > 0).length,
+    dispatches: dispatchCount(steps),
   };
   return {
     jaxpr: j,
@@ -149,6 +183,13 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     run: (inputs, donated, timings) => runProgram(j, steps, backend, inputs, donated, timings),
     describe: (timings) => describe(steps, timings),
   };
+}
+
+/** Whether the value of `e` is no program output and is read only by equations that run as backend kernels. */
+function readByKernelsOnly(j: Jaxpr, e: Eqn, uses: Uses, groupOf: Int32Array): boolean {
+  const out = e.outputs[0]!.id;
+  const us = uses.users[out]!;
+  return !uses.outputs.has(out) && us.length > 0 && us.every((u) => groupOf[u]! < 0 && eqnKind(j.equations[u]!) === 'other');
 }
 
 /**
@@ -169,10 +210,11 @@ export function uniformHostValue(t: Tensor, minSize = 2): number | undefined {
   return Number(first);
 }
 
-/** Builds the loop of a fusion group: its index space, strided reads and operations. */
-function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet<number>): Step {
+/** Builds the loop of a fusion group: its index space, strided reads and operations (compiled by the backend when it can, else JavaScript). */
+function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet<number>, backend: Backend): Step {
   const { spec, readVars, readViews, covers } = groupLoop(j, g, producer, uniform, true);
-  const { fn, source } = compileLoop(spec);
+  const own = backend.compileLoop?.(spec);
+  const { fn, source } = own ? { fn: own, source: `(compiled by ${backend.name})` } : compileLoop(spec);
   const out = j.equations[g.root]!.outputs[0]!;
   const contiguous = stridesOf(g.shape);
   const inPlace: number[] = [];
@@ -183,7 +225,7 @@ function loopStep(j: Jaxpr, g: Group, producer: Int32Array, uniform: ReadonlySet
       if (identity && once && v.src.aval.dtype === out.aval.dtype) inPlace.push(r);
     });
   const stores = g.stores.map((m) => j.equations[m]!.outputs[0]!);
-  return { kind: 'loop', fn, source, reads: readVars, out, stores, inPlace, covers, copy: false, free: [] };
+  return { kind: 'loop', fn, source, by: own ? backend.name : 'js', reads: readVars, out, stores, inPlace, covers, copy: false, ...(own ? { spec } : {}), free: [] };
 }
 
 /** The loop of a fusion group, before code generation (host loops and WebGPU kernels share it). */
@@ -286,15 +328,74 @@ function copyStep(e: Eqn, uniform: ReadonlySet<number>): Step {
     reduce: null,
     outDtype: out.aval.dtype,
   });
-  return { kind: 'loop', fn, source, reads: [src.id], out, stores: [], inPlace: [], covers: [e.prim.name], copy: true, free: [] };
+  return { kind: 'loop', fn, source, by: 'js', reads: [src.id], out, stores: [], inPlace: [], covers: [e.prim.name], copy: true, free: [] };
 }
+
+/** Whether `s` is a loop the backend `by` compiled itself (one that can join a run). */
+const runnable = (s: Step | undefined, by: string): s is LoopStep => s !== undefined && s.kind === 'loop' && s.by === by && s.spec !== undefined;
+
+/** Most loops in one run (one call's parameter list grows with each). */
+const MAX_RUN = 32;
+
+/**
+ * Moves each loop `by` compiled up to just after an earlier such loop, when no step in between
+ * defines what it reads (the bias gradient's reduction runs right after the loop that produced its
+ * input, not after the next matmul), so that runs grow longer. Order among the other steps is kept.
+ */
+function hoistLoops(steps: Step[], by: string): void {
+  const out: Step[] = [];
+  for (const s of steps) {
+    let at = out.length;
+    if (runnable(s, by) && !runnable(out[at - 1], by)) {
+      const reads = new Set(readsOf(s));
+      let earliest = 0;
+      out.forEach((t, k) => defsOf(t).some((id) => reads.has(id)) && (earliest = k + 1));
+      for (let q = out.length - 1; q >= Math.max(1, earliest); q--)
+        if (runnable(out[q - 1], by)) {
+          at = q;
+          break;
+        }
+    }
+    out.splice(at, 0, s);
+  }
+  steps.splice(0, steps.length, ...out);
+}
+
+/** Groups consecutive loops `backend` compiled into runs of one call each (after liveness, which stays per loop). */
+function formRuns(steps: Step[], backend: Backend): void {
+  for (let i = 0; i < steps.length; ) {
+    let k = i;
+    while (k < steps.length && k - i < MAX_RUN && runnable(steps[k], backend.name)) k++;
+    if (k - i >= 2) {
+      const members = steps.slice(i, k) as LoopStep[];
+      const fn = backend.compileLoopRun!(members.map((m) => m.spec!));
+      if (fn) members[0]!.run = { fn, length: members.length };
+    }
+    i = Math.max(k, i + 1);
+  }
+}
+
+/** Host dispatches of one call of a program (see {@link ProgramStats.dispatches}). */
+function dispatchCount(steps: readonly Step[]): number {
+  let n = 0;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.kind === 'kernel') n++;
+    else if (s.kind === 'loop') {
+      n++;
+      if (s.run) i += s.run.length - 1;
+    }
+  }
+  return n;
+}
+
+const readsOf = (s: Step): readonly number[] => (s.kind === 'kernel' ? s.eqn.inputs.map((v) => v.id) : s.kind === 'alias' ? [s.from] : s.reads);
+const defsOf = (s: Step): readonly number[] =>
+  s.kind === 'kernel' ? s.eqn.outputs.map((v) => v.id) : s.kind === 'alias' ? [s.to] : s.kind === 'loop' ? [s.out.id, ...s.stores.map((v) => v.id)] : [s.out.id];
 
 /** Liveness: each variable is released after the step of its last read (never for outputs). */
 export function planFrees(j: Jaxpr, steps: Step[]): void {
   const last = new Int32Array(j.nVars).fill(-1);
-  const readsOf = (s: Step): readonly number[] => (s.kind === 'kernel' ? s.eqn.inputs.map((v) => v.id) : s.kind === 'alias' ? [s.from] : s.reads);
-  const defsOf = (s: Step): readonly number[] =>
-    s.kind === 'kernel' ? s.eqn.outputs.map((v) => v.id) : s.kind === 'alias' ? [s.to] : s.kind === 'loop' ? [s.out.id, ...s.stores.map((v) => v.id)] : [s.out.id];
   for (const v of j.inputs) last[v.id] = 0;
   for (const c of j.consts) last[c.v.id] = 0;
   steps.forEach((s, i) => {
@@ -344,9 +445,13 @@ function runProgram(
     inputs.forEach((b, i) => !donated[i] && owned.delete(storeOf(b)));
     for (const c of j.consts) owned.delete(storeOf((c.value as ArrayTensor).buffer as Buffer));
   }
+  /** Deferred layouts by variable (see the alias step), which kernels read in place. */
+  const layouts = new Array<ArrayTensor | undefined>(j.nVars);
+  const tensorOf = (v: Var): ArrayTensor => layouts[v.id] ?? new ArrayTensor(v.aval.shape, v.aval.dtype, vals[v.id]!, backend.name);
   const release = (id: number) => {
     const b = vals[id]!;
     vals[id] = undefined;
+    layouts[id] = undefined;
     const store = storeOf(b);
     const n = refs.get(store)! - 1;
     if (n > 0) {
@@ -361,12 +466,41 @@ function runProgram(
       else pool.set(key, [b]);
     }
   };
+  /** A buffer for output `v`: a dead one of its size from the pool, else a new one (resident where the backend allocates). */
+  const fresh = (v: Var): Buffer => {
+    const [dtype, n] = [v.aval.dtype, sizeOf(v.aval.shape)];
+    const b = pool.get(poolKey(dtype, n))?.pop() ?? backend.allocate?.(dtype, n) ?? allocate(dtype, n);
+    owned.add(storeOf(b));
+    return b;
+  };
+  /** The buffers of a loop step (reads, output, stores): its outputs are taken (in place over a dying read where allowed) and defined. */
+  const prepareLoop = (s: LoopStep): Buffer[] => {
+    let out: Buffer | undefined;
+    for (const r of s.inPlace) {
+      const b = vals[s.reads[r]!]!;
+      if (owned.has(storeOf(b)) && refs.get(storeOf(b)) === 1 && s.free.includes(s.reads[r]!)) {
+        out = b;
+        break;
+      }
+    }
+    out ??= fresh(s.out);
+    const stored = s.stores.map(fresh);
+    const bufs = s.reads.map((id) => vals[id]!);
+    bufs.push(out, ...stored);
+    vals[s.out.id] = out;
+    hold(out);
+    s.stores.forEach((v, q) => {
+      vals[v.id] = stored[q]!;
+      hold(stored[q]!);
+    });
+    return bufs;
+  };
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     const t0 = timings ? performance.now() : 0;
     if (s.kind === 'kernel') {
       const e = s.eqn;
-      const args = e.inputs.map((v) => new ArrayTensor(v.aval.shape, v.aval.dtype, vals[v.id]!, backend.name));
+      const args = e.inputs.map(tensorOf);
       countHostDispatch();
       const outs = backend.execute(e.prim, args, e.params, s.outAvals);
       e.outputs.forEach((v, i) => {
@@ -377,38 +511,48 @@ function runProgram(
       });
     } else if (s.kind === 'alias') {
       const b = vals[s.from]!;
-      vals[s.to] = b;
-      hold(b);
+      const e = s.layout;
+      const t = e && backend.defer!(e.prim, [tensorOf(e.inputs[0]!)], e.params, [e.outputs[0]!.aval]);
+      if (e && !t) {
+        // the backend does not read this layout in place: store it
+        countHostDispatch();
+        const out = backend.execute(e.prim, [tensorOf(e.inputs[0]!)], e.params, [e.outputs[0]!.aval])[0]!;
+        if (!refs.has(storeOf(out)) && ownable(out)) owned.add(storeOf(out));
+        vals[s.to] = out;
+        hold(out);
+      } else {
+        if (t) layouts[s.to] = t;
+        vals[s.to] = b; // the deferred view keeps its source's storage alive
+        hold(b);
+      }
     } else if (s.kind === 'gpu') {
       throw new Error('jit: a WebGPU kernel step in a host program (internal error)');
     } else {
       /** A buffer for output `v`: a dead one of its size from the pool, else a new one (resident where the backend allocates). */
-      const fresh = (v: Var): Buffer => {
-        const [dtype, n] = [v.aval.dtype, sizeOf(v.aval.shape)];
-        const b = pool.get(poolKey(dtype, n))?.pop() ?? backend.allocate?.(dtype, n) ?? allocate(dtype, n);
-        owned.add(storeOf(b));
-        return b;
-      };
-      let out: Buffer | undefined;
-      for (const r of s.inPlace) {
-        const b = vals[s.reads[r]!]!;
-        if (owned.has(storeOf(b)) && refs.get(storeOf(b)) === 1 && s.free.includes(s.reads[r]!)) {
-          out = b;
-          break;
-        }
+      if (s.run) {
+        // a run of loops the backend compiled into one call: each loop's buffers are planned
+        // (and its dead inputs released) in order, then the whole run executes at once
+        const members = steps.slice(i, i + s.run.length) as LoopStep[];
+        const bufs = members.map((m, k) => {
+          const b = prepareLoop(m);
+          if (k < members.length - 1) for (const id of m.free) release(id);
+          return b;
+        });
+        if (s.run.fn(bufs)) countHostDispatch();
+        else
+          members.forEach((m, k) => {
+            countHostDispatch();
+            m.fn(...bufs[k]!);
+          });
+        const last = members[members.length - 1]!;
+        for (const id of last.free) release(id);
+        if (timings) timings[i] = timings[i]! + performance.now() - t0;
+        i += members.length - 1;
+        continue;
       }
-      out ??= fresh(s.out);
-      const stored = s.stores.map(fresh);
-      const bufs = s.reads.map((id) => vals[id]!);
-      bufs.push(out, ...stored);
+      const bufs = prepareLoop(s);
       countHostDispatch();
       s.fn(...bufs);
-      vals[s.out.id] = out;
-      hold(out);
-      s.stores.forEach((v, q) => {
-        vals[v.id] = stored[q]!;
-        hold(stored[q]!);
-      });
     }
     for (const id of s.free) release(id);
     if (timings) timings[i] = timings[i]! + performance.now() - t0;
@@ -424,11 +568,12 @@ export function describe(steps: readonly Step[], timings?: Float64Array): string
   function line(s: Step): string {
       const free = s.free.length ? `   (free ${s.free.map(v).join(' ')})` : '';
       if (s.kind === 'kernel') return `${s.eqn.outputs.map((o) => v(o.id)).join(', ')} = kernel ${s.eqn.prim.name}(${s.eqn.inputs.map((i) => v(i.id)).join(', ')})${free}`;
-      if (s.kind === 'alias') return `${v(s.to)} = alias ${s.prim}(${v(s.from)})${free}`;
+      if (s.kind === 'alias') return `${v(s.to)} = ${s.layout ? 'layout' : 'alias'} ${s.prim}(${v(s.from)})${free}`;
       if (s.kind === 'gpu') return `${v(s.out.id)}:${s.out.aval.dtype}${showShape(s.out.aval.shape)} = wgsl{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${free}`;
       const inPlace = s.inPlace.length ? ` [may write over ${s.inPlace.map((r) => v(s.reads[r]!)).join('/')}]` : '';
       const outs = [s.out, ...s.stores].map((o) => `${v(o.id)}:${o.aval.dtype}${showShape(o.aval.shape)}`).join(', ');
-      return `${outs} = ${s.copy ? "copy" : "loop"}{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
+      const run = s.run ? `[one call for this loop and the next ${s.run.length - 1}] ` : '';
+      return `${run}${outs} = ${s.copy ? 'copy' : s.by === 'js' ? 'loop' : `${s.by} loop`}{${s.covers.join(' ')}}(${s.reads.map(v).join(', ')})${inPlace}${free}`;
   }
 }
 

@@ -84,6 +84,8 @@ export function compileWebGPUProgram(j: Jaxpr): Program {
     kernels: steps.length - gpu.length,
     copies: 0,
     aliases: 0,
+    layouts: 0,
+    dispatches: 0,
     inPlaceLoops: 0,
   };
 

@@ -31,7 +31,11 @@ const plain = {
   'v128.bitselect': simd(0x52),
   'f32x4.eq': simd(0x41), 'f32x4.ne': simd(0x42), 'f32x4.lt': simd(0x43), 'f32x4.gt': simd(0x44), 'f32x4.le': simd(0x45), 'f32x4.ge': simd(0x46),
   'f64x2.eq': simd(0x47), 'f64x2.ne': simd(0x48), 'f64x2.lt': simd(0x49), 'f64x2.gt': simd(0x4a), 'f64x2.le': simd(0x4b), 'f64x2.ge': simd(0x4c),
-  'i32x4.add': simd(0xae), 'i32x4.sub': simd(0xb1), 'i32x4.shl': simd(0xab),
+  'i32x4.add': simd(0xae), 'i32x4.sub': simd(0xb1), 'i32x4.shl': simd(0xab), 'i32x4.mul': simd(0xb5),
+  'i32x4.abs': simd(0xa0), 'i32x4.neg': simd(0xa1),
+  'i32x4.eq': simd(0x37), 'i32x4.ne': simd(0x38), 'i32x4.lt_s': simd(0x39), 'i32x4.gt_s': simd(0x3b), 'i32x4.le_s': simd(0x3d), 'i32x4.ge_s': simd(0x3f),
+  'i16x8.extend_low_i8x16_u': simd(0x89), 'i32x4.extend_low_i16x8_u': simd(0xa9),
+  'i16x8.narrow_i32x4_u': simd(0x86), 'i8x16.narrow_i16x8_u': simd(0x66),
   'i32x4.trunc_sat_f32x4_s': simd(0xf8), 'f32x4.convert_i32x4_s': simd(0xfa),
   'f32x4.abs': simd(0xe0), 'f32x4.neg': simd(0xe1), 'f32x4.sqrt': simd(0xe3),
   'f32x4.add': simd(0xe4), 'f32x4.sub': simd(0xe5), 'f32x4.mul': simd(0xe6), 'f32x4.div': simd(0xe7),
@@ -42,7 +46,8 @@ const plain = {
   'f32x4.relaxed_madd': simd(0x105), 'f64x2.relaxed_madd': simd(0x107),
   'f64x2.promote_low_f32x4': simd(0x5f), 'f32x4.demote_f64x2_zero': simd(0x5e), 'f64x2.nearest': simd(0x94),
   'i32x4.trunc_sat_f64x2_s_zero': simd(0xfc), 'i64x2.extend_low_i32x4_s': simd(0xc7), 'i64x2.splat': simd(0x12),
-  'i64x2.add': simd(0xce), 'i64x2.shl': simd(0xcb),
+  'i64x2.add': simd(0xce), 'i64x2.shl': simd(0xcb), 'i64x2.shr_u': simd(0xcd),
+  'f32x4.floor': simd(0x68), 'f64x2.floor': simd(0x75),
 } as const satisfies Record<string, readonly number[]>;
 
 /** An operator without immediates. */
@@ -52,7 +57,8 @@ export type PlainOp = keyof typeof plain;
 const memory = {
   'i32.load': [[0x28], 2], 'f32.load': [[0x2a], 2], 'f64.load': [[0x2b], 3],
   'i32.store': [[0x36], 2], 'f32.store': [[0x38], 2], 'f64.store': [[0x39], 3],
-  'v128.load': [simd(0x00), 4], 'v128.load32_splat': [simd(0x09), 2], 'v128.load64_splat': [simd(0x0a), 3],
+  'v128.load': [simd(0x00), 4], 'v128.load8_splat': [simd(0x07), 0], 'v128.load32_splat': [simd(0x09), 2], 'v128.load64_splat': [simd(0x0a), 3],
+  'i32.load8_u': [[0x2d], 0],
   'v128.store': [simd(0x0b), 4],
   'v128.load32_zero': [simd(0x5c), 2], 'v128.load64_zero': [simd(0x5d), 3],
   'i32.atomic.rmw.add': [[0xfe, 0x1e], 2],
@@ -121,9 +127,10 @@ export class FnBuilder {
     return this;
   }
 
-  /** v128.store32_lane / v128.store64_lane: stores one lane of the v128 on the stack. */
-  storeLane(bits: 32 | 64, lane: number, offset = 0): this {
-    this.code.push(...simd(bits === 32 ? 0x5a : 0x5b), bits === 32 ? 2 : 3, ...uleb(offset), lane);
+  /** v128.store8_lane / store32_lane / store64_lane: stores one lane of the v128 on the stack. */
+  storeLane(bits: 8 | 32 | 64, lane: number, offset = 0): this {
+    const [op, align] = bits === 8 ? [0x58, 0] : bits === 32 ? [0x5a, 2] : [0x5b, 3];
+    this.code.push(...simd(op), align, ...uleb(offset), lane);
     return this;
   }
 
@@ -140,6 +147,19 @@ export class FnBuilder {
   shuffle(lanes: readonly number[], width: 4 | 8): this {
     if (lanes.length * width !== 16) throw new RangeError(`FnBuilder.shuffle: ${lanes.length} lanes of ${width} bytes are not 16 bytes`);
     this.code.push(...simd(0x0d), ...lanes.flatMap((l) => Array.from({ length: width }, (_, b) => l * width + b)));
+    return this;
+  }
+
+  /** v128.const of two i64 lanes (`lo`, then `hi`, default `lo`). */
+  i64x2(lo: bigint, hi: bigint = lo): this {
+    const b = new Uint8Array(new BigInt64Array([lo, hi]).buffer);
+    this.code.push(...simd(0x0c), ...b);
+    return this;
+  }
+
+  /** f32x4.replace_lane (i32x4.replace_lane for `i32`): the v128 below the scalar on the stack with lane `lane` set to it. */
+  replaceLane(lane: number, kind: 'f32' | 'i32' = 'f32'): this {
+    this.code.push(...simd(kind === 'f32' ? 0x20 : 0x1c), lane);
     return this;
   }
 
@@ -171,6 +191,11 @@ export class FnBuilder {
       otherwise();
     }
     this.code.push(0x0b);
+    return this;
+  }
+  /** Calls function `index` of the module (its arguments on the stack). */
+  call(index: number): this {
+    this.code.push(0x10, ...uleb(index));
     return this;
   }
   br(depth: number): this {

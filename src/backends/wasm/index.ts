@@ -28,6 +28,7 @@ import { afterTurn } from '../gc-pressure.js';
 import { BINARY_OPS, type BinaryOp, binaryName, broadcastBinaryName, UNARY_OPS, unaryName } from './elementwise-kernel.js';
 import { broadcastBlock, type BroadcastBlock, isMatrixTranspose } from './layouts.js';
 import { ArenaFullError } from './arena.js';
+import { compileFusedLoop, compileFusedRun } from './fused-kernel.js';
 import { builtKernels, getKernels, wasmSimdAvailable } from './kernels.js';
 import { withCall } from './kernel-call.js';
 import { type GemmOperand, wasmMatmul } from './matmul.js';
@@ -226,4 +227,6 @@ export const wasmBackend: Backend = {
     return ArrayTensor.deferred(o.shape, o.dtype, this.name, { prim: prim.name, params, source: x!, view }, () => this.execute(prim, [x!], params, outAvals)[0]!);
   },
   allocate: (dtype, n) => (n > 0 ? (getKernels().heap.resident(dtype, n) ?? undefined) : undefined),
+  compileLoop: (spec) => (process.env.PARTAX_WASM_FUSE === '0' ? null : compileFusedLoop(spec)),
+  compileLoopRun: (specs) => compileFusedRun(specs),
 };

@@ -16,12 +16,16 @@ export class KernelCall {
 
   constructor(readonly ks: Kernels) {}
 
-  /** The byte address of `b`'s elements for the kernel: its own when resident, else a scratch copy. */
-  in(b: Buffer): number {
+  /**
+   * The byte address of `b`'s elements for the kernel: its own when resident, else a scratch copy
+   * (of its first `bytes` bytes, all by default: a kernel that reads only a prefix copies that).
+   */
+  in(b: Buffer, bytes = b.byteLength): number {
     const { arena } = this.ks;
     if (arena.owns(b)) return b.byteOffset;
-    const at = this.temp(b.byteLength, 'an operand');
-    arena.u8.set(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), at);
+    const n = Math.min(bytes, b.byteLength);
+    const at = this.temp(n, 'an operand');
+    arena.u8.set(new Uint8Array(b.buffer, b.byteOffset, n), at);
     return at;
   }
 
@@ -43,6 +47,17 @@ export class KernelCall {
     const at = this.temp(host.byteLength, 'an output');
     this.hostOuts.push([host, at]);
     return [host, at];
+  }
+
+  /**
+   * The byte address where the kernel writes the existing output buffer `b`: its own when
+   * resident, else a scratch region copied into `b` when the call finishes.
+   */
+  at(b: Buffer): number {
+    if (this.ks.arena.owns(b)) return b.byteOffset;
+    const at = this.temp(b.byteLength, 'an output');
+    this.hostOuts.push([b, at]);
+    return at;
   }
 
   /** Copies the host outputs out of their scratch regions (the kernel has written them). */
