@@ -25,6 +25,7 @@ import { unaryCallOf } from '../../core/scalar.js';
 import { type Backend, type KernelPrim, scalarOf } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { afterTurn } from '../gc-pressure.js';
+import { envVar } from '../node-builtin.js';
 import { BINARY_OPS, type BinaryOp, binaryName, broadcastBinaryName, UNARY_OPS, unaryName } from './elementwise-kernel.js';
 import { broadcastBlock, type BroadcastBlock, isMatrixTranspose } from './layouts.js';
 import { ArenaFullError } from './arena.js';
@@ -227,6 +228,6 @@ export const wasmBackend: Backend = {
     return ArrayTensor.deferred(o.shape, o.dtype, this.name, { prim: prim.name, params, source: x!, view }, () => this.execute(prim, [x!], params, outAvals)[0]!);
   },
   allocate: (dtype, n) => (n > 0 ? (getKernels().heap.resident(dtype, n) ?? undefined) : undefined),
-  compileLoop: (spec) => (process.env.PARTAX_WASM_FUSE === '0' ? null : compileFusedLoop(spec)),
+  compileLoop: (spec) => (envVar('PARTAX_WASM_FUSE') === '0' ? null : compileFusedLoop(spec)),
   compileLoopRun: (specs) => compileFusedRun(specs),
 };
