@@ -169,24 +169,28 @@ test('the directions `partax train` builds: Adam’s is optim.adam’s update, t
 });
 
 test('a λ₁ schedule multiplies the averaged rates at every step: linear and cosine from --damping to END in N steps, by hand', () => {
-  const prob = fc.sample(arbProblem({ maxDepth: 1 }), { numRuns: 1, seed: 14 })[0]!;
   const lambda = {
     'linear:0.2:4': (t: number) => 1 + (0.2 - 1) * (Math.min(t, 4) / 4),
     'cosine:0.1:3': (t: number) => 0.1 + (1 - 0.1) * 0.5 * (1 + Math.cos((Math.PI * Math.min(t, 3)) / 3)),
   };
-  for (const [schedule, at] of Object.entries(lambda)) {
-    const built = cliNewtonSummary({ damping: 1, dampingSchedule: schedule, periodHg: 100, partition: 'canonical', dampingInt: 1 });
-    const extra = built.extra!({ loss: (p: unknown) => prob.loss(p as never), nextBatch: () => [] as unknown as [Tensor, Tensor] });
-    let p: unknown = prob.params;
-    let state = built.transformation.init(p);
-    for (let t = 0; t < 6; t++) {
-      const [updates, next] = built.transformation.update(grad(prob.loss)(p as never), state, p, extra);
-      const { currLrs, lrs } = (next as NewtonSummaryState).newton;
-      currLrs!.forEach((c, i) => assertClose(lrs[i]!, at(t) * c, { rtol: 1e-12, atol: 1e-300 }, `${schedule}: group ${i} at step ${t}`));
-      p = applyUpdates(p, updates);
-      state = next;
-    }
-  }
+  fc.assert(
+    fc.property(arbProblem({ maxDepth: 1 }), (prob) => {
+      for (const [schedule, at] of Object.entries(lambda)) {
+        const built = cliNewtonSummary({ damping: 1, dampingSchedule: schedule, periodHg: 100, partition: 'canonical', dampingInt: 1 });
+        const extra = built.extra!({ loss: (p: unknown) => prob.loss(p as never), nextBatch: () => [] as unknown as [Tensor, Tensor] });
+        let p: unknown = prob.params;
+        let state = built.transformation.init(p);
+        for (let t = 0; t < 6; t++) {
+          const [updates, next] = built.transformation.update(grad(prob.loss)(p as never), state, p, extra);
+          const { currLrs, lrs } = (next as NewtonSummaryState).newton;
+          currLrs!.forEach((c, i) => assertClose(lrs[i]!, at(t) * c, { rtol: 1e-12, atol: 1e-300 }, `${schedule}: group ${i} at step ${t}`));
+          p = applyUpdates(p, updates);
+          state = next;
+        }
+      }
+    }),
+    runs(10),
+  );
 });
 
 test('rate averaging by hand: currLrs = (1 − m)·x + m·currLrs (x the treated raw rates, or with --maintain-true-lrs the raw ones, treated after), the rates in force λ₁(t)·(treated) currLrs at every step', () => {
