@@ -395,7 +395,7 @@ test('partax train --resume continues exactly: 2 epochs straight = 1 epoch + res
   }
 });
 
-test('a format-2 checkpoint (a committed run directory written before NewtonSummary became a chain) resumes exactly: the numbers of the same run trained straight with today’s partax', () => {
+test('a format-2 checkpoint (a committed run directory written before NewtonSummary became a chain) resumes: the numbers of the same run trained straight with today’s partax, to the rounding of order3 through jet', () => {
   const dir = join(tmp, 'format-2');
   cpSync(join(ROOT, 'test', 'fixtures', 'checkpoint-format-2'), dir, { recursive: true });
   rmSync(join(dir, 'README.md'));
@@ -411,11 +411,32 @@ test('a format-2 checkpoint (a committed run directory written before NewtonSumm
   const final = (d: string) => JSON.parse(readFileSync(join(d, 'checkpoint.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(final(dir).format, CHECKPOINT_FORMAT);
   assert.equal(final(dir).step, 12);
-  assert.deepEqual(final(dir).params, final(straight).params, 'final parameters');
-  assert.deepEqual(final(dir).optState, final(straight).optState, 'final optimizer states');
+  // Not bit for bit since order3 runs through jet: its float32 rounding differs from the old
+  // partax's three nested jvps by an ulp or so, which moves the rates, and the 12 steps after, by
+  // ~1e-5 relative (measured: passes at rtol 1e-4, fails at 1e-5 on a parameter off by 1.3e-5).
+  // A field the migration lost or swapped moves them by O(1).
+  const tol = { rtol: 1e-4, atol: 1e-7 };
+  assertJsonClose(final(dir).params, final(straight).params, tol, 'final parameters');
+  assertJsonClose(final(dir).optState, final(straight).optState, tol, 'final optimizer states');
   assert.deepEqual(Object.keys(final(dir).optState as object), ['direction', 'newton']);
-  assert.deepEqual(withoutTime(lines(dir)), withoutTime(lines(straight)), 'metrics, the 4 steps of the old partax included');
+  assertJsonClose(withoutTime(lines(dir)), withoutTime(lines(straight)), tol, 'metrics, the 4 steps of the old partax included');
 });
+
+/** Asserts two JSON values have the same structure, keys and non-numbers (but `notes`), and numbers within atol + rtol·|expected|. */
+function assertJsonClose(actual: unknown, expected: unknown, tol: { rtol: number; atol: number }, at: string): void {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    const d = Math.abs(actual - expected);
+    assert.ok(d <= tol.atol + tol.rtol * Math.abs(expected), `${at}: ${actual} vs ${expected} (|d| = ${d.toExponential(2)})`);
+  } else if (Array.isArray(expected)) {
+    assert.ok(Array.isArray(actual) && actual.length === expected.length, `${at}: ${JSON.stringify(actual)?.slice(0, 80)} is not an array of ${expected.length}`);
+    expected.forEach((e, i) => assertJsonClose((actual as unknown[])[i], e, tol, `${at}[${i}]`));
+  } else if (expected !== null && typeof expected === 'object') {
+    assert.ok(actual !== null && typeof actual === 'object' && !Array.isArray(actual), `${at}: not an object`);
+    assert.deepEqual(Object.keys(actual as object).sort(), Object.keys(expected).sort(), `${at}: keys`);
+    // the solver's notes report rounding-level facts (H̄'s asymmetry of ~1e-11 crossing a threshold), not state
+    for (const [k, e] of Object.entries(expected)) if (k !== 'notes') assertJsonClose((actual as Record<string, unknown>)[k], e, tol, `${at}.${k}`);
+  } else assert.deepEqual(actual, expected, at);
+}
 
 test('a format-3 checkpoint (a committed run directory written before step counts were tensors) resumes exactly: the numbers of the same run trained straight with today’s partax', () => {
   const dir = join(tmp, 'format-3');

@@ -25,11 +25,14 @@ export interface LongRun {
 }
 
 /**
- * Starts a long `partax train` (1000 epochs of the teacher regression) writing to `dir`, and
+ * Starts a long `partax train` (1000 epochs of the teacher regression, NewtonSummary with λ₁ = 0.1 and
+ * λ_int = 10: a run that neither ends nor diverges while a law uses it) writing to `dir`, and
  * resolves once its metrics.jsonl has `lines` lines (the first lines are steps).
  */
 export async function startLongRun(dir: string, lines = 3, extra: readonly string[] = ['--checkpoint-every', '0']): Promise<LongRun> {
-  const child = spawn(process.execPath, [BIN, 'train', '--dataset', 'teacher', '--samples', '400', '--epochs', '1000', '--batch-size', '20', '--out', dir, '--progress', 'none', ...extra], {
+  // λ₁ = 0.1, λ_int = 10 (grnewt's settings): with the defaults this run diverges within a few
+  // hundred steps, and may stop (non-finite summary) before the law is done with it
+  const child = spawn(process.execPath, [BIN, 'train', '--dataset', 'teacher', '--samples', '400', '--epochs', '1000', '--batch-size', '20', '--damping', '0.1', '--damping-int', '10', '--out', dir, '--progress', 'none', ...extra], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
