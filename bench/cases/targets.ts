@@ -8,6 +8,8 @@
  *   PyTorch (`torch.optim.Adam`), checked over 3 steps; the host dispatches of one step.
  * - The order-3 summary, batch 1000, canonical partition (S = 6), along the gradient: partax /
  *   the paper's grnewt `compute_Hg` (from GRNEWT_ROOT), and partax's summary / its own valueAndGrad.
+ * - partax on its default wasm threads (one per core) against one thread, on each case above
+ *   (target ≤ 1×: a second thread must never make a case slower).
  *
  * Every result is checked against partax's (scaled error, as in the other peers' rows).
  * Runnable alone: `node --import tsx bench/cases/targets.ts [--quick]`.
@@ -203,6 +205,37 @@ async function summary(peer: TorchPeer | string, timing: TimeOptions, torchName:
 }
 
 /**
+ * Two wasm threads against one (issue 10, item 7: the second thread is used only where it pays):
+ * for each case, partax on `threads` threads and on one, the thread count set before each run and
+ * the runs interleaved, so both see the same load and neither follows only the other's garbage.
+ * Target ≤ 1×. Skipped on a one-core machine.
+ */
+async function threadRows(threads: number, timing: TargetTiming): Promise<TargetRow[]> {
+  const measure = `partax ${threads} threads / 1 thread`;
+  const cases: [string, () => unknown, TimeOptions][] = [];
+  for (const batch of [100, 1000]) {
+    const m = partaxMlp(mlpProblem(SIZES, batch));
+    cases.push([`MLP ${SIZES.join('-')} fwd+bwd, batch ${batch}`, m.step, timing.fast]);
+  }
+  const adam = partaxAdamStep(mlpProblem(SIZES, 100), LR);
+  cases.push(['Adam step (fwd+bwd+update), batch 100', adam.run, timing.fast]);
+  const p = mlpProblem(SIZES, 1000);
+  const grad = partaxMlp(p);
+  const sum = partaxSummary('cpu-wasm')(p, grad.read(grad.step()).grads);
+  cases.push(['summary order 3, batch 1000, canonical (S = 6)', () => sum.run(), timing.slow]);
+  if (threads < 2) return cases.map(([kase]) => ({ case: kase, measure: '2 threads / 1 thread', unit: '×', skipped: 'one core: nothing to compare' }));
+  const rows: TargetRow[] = [];
+  for (const [kase, run, t] of cases) {
+    const on = (n: number) => local(`${n} thread(s)`, () => (P.setWasmThreads(n), run()));
+    const [many, one] = await interleave([on(threads), on(1)], t);
+    rows.push(ratio(kase, many!, one!, measure, 1));
+    console.error(`  done: threads ${kase}`);
+  }
+  P.setWasmThreads(1);
+  return rows;
+}
+
+/**
  * Runs every target case on partax cpu-wasm with one thread (restored afterwards) and PyTorch
  * where it is installed; returns the rows and a line describing the peer (or why it is absent).
  */
@@ -226,6 +259,7 @@ export async function benchTargets(timing: TargetTiming): Promise<{ rows: Target
       ...(await fwdBwd(peer, 1000, timing.fast, torchName)),
       ...(await adamStep(peer, timing.fast, torchName)),
       ...(await summary(peer, timing.slow, torchName)),
+      ...(await threadRows(threads, timing)),
     ];
     return { rows, peer: describe };
   } finally {
