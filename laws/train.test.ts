@@ -24,7 +24,7 @@ import { flagOf, optimizersHelp, optionsHelp, parseFlags } from '../src/cli/trai
 import { OPTIMIZERS } from '../src/cli/train/optimizers.js';
 import { StateCodec, stateToJSON } from '../src/io/state-codec.js';
 import { startLongRun } from './harness/cli.js';
-import { RUNS, runs } from './harness/index.js';
+import { assertCloseScalar, RUNS, runs } from './harness/index.js';
 
 /**
  * Laws of the models' initialisation and of `partax train`: weight statistics, model outputs,
@@ -424,10 +424,8 @@ test('a format-2 checkpoint (a committed run directory written before NewtonSumm
 
 /** Asserts two JSON values have the same structure, keys and non-numbers (but `notes`), and numbers within atol + rtol·|expected|. */
 function assertJsonClose(actual: unknown, expected: unknown, tol: { rtol: number; atol: number }, at: string): void {
-  if (typeof expected === 'number' && typeof actual === 'number') {
-    const d = Math.abs(actual - expected);
-    assert.ok(d <= tol.atol + tol.rtol * Math.abs(expected), `${at}: ${actual} vs ${expected} (|d| = ${d.toExponential(2)})`);
-  } else if (Array.isArray(expected)) {
+  if (typeof expected === 'number' && typeof actual === 'number') assertCloseScalar(actual, expected, tol, at);
+  else if (Array.isArray(expected)) {
     assert.ok(Array.isArray(actual) && actual.length === expected.length, `${at}: ${JSON.stringify(actual)?.slice(0, 80)} is not an array of ${expected.length}`);
     expected.forEach((e, i) => assertJsonClose((actual as unknown[])[i], e, tol, `${at}[${i}]`));
   } else if (expected !== null && typeof expected === 'object') {
