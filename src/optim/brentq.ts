@@ -7,6 +7,9 @@
  * makes our roots agree with the reference to the last few ulps rather than only to xtol.
  */
 
+/** SciPy's default absolute tolerance of {@link brentq}: the root is within 2·(xtol + rtol·|x|) of a sign change. */
+export const BRENTQ_XTOL = 2e-12;
+
 /** Options of {@link brentq} (SciPy's defaults). */
 export interface BrentqOptions {
   /** Absolute tolerance (default 2e-12). */
@@ -35,7 +38,7 @@ const signbit = (x: number): boolean => x < 0 || Object.is(x, -0);
  *
  *     brentq((x) => x * x - 2, 0, 2).root // 1.4142135623731364 (√2 to xtol 2e-12)
  */
-export function brentq(f: (x: number) => number, a: number, b: number, { xtol = 2e-12, rtol = 4 * Number.EPSILON, maxiter = 100 }: BrentqOptions = {}): BrentqResult {
+export function brentq(f: (x: number) => number, a: number, b: number, { xtol = BRENTQ_XTOL, rtol = 4 * Number.EPSILON, maxiter = 100 }: BrentqOptions = {}): BrentqResult {
   if (!(xtol > 0)) throw new RangeError(`brentq: xtol must be > 0, got ${xtol}`);
   if (!(rtol >= 4 * Number.EPSILON)) throw new RangeError(`brentq: rtol must be ≥ 4·ε = ${4 * Number.EPSILON}, got ${rtol}`);
   if (!Number.isInteger(maxiter) || maxiter < 0) throw new RangeError(`brentq: maxiter must be an integer ≥ 0, got ${maxiter}`);
