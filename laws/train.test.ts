@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,6 +24,7 @@ import { decodeTrainOptions, OPTION_NAMES, resolveConfig } from '../src/cli/trai
 import { flagOf, optimizersHelp, optionsHelp, parseFlags } from '../src/cli/train/flags.js';
 import { OPTIMIZERS } from '../src/cli/train/optimizers.js';
 import { StateCodec, stateToJSON } from '../src/io/state-codec.js';
+import { treeToJSON } from '../src/io/tree-codec.js';
 import { startLongRun } from './harness/cli.js';
 import { assertCloseScalar, RUNS, runs } from './harness/index.js';
 
@@ -299,6 +301,22 @@ test('checkpoints: parse(toJSON(c)) = c', () => {
   const c = sampleCheckpoint();
   const d = parseCheckpoint(checkpointToJSON(c), 'ckpt');
   assert.ok(sameState({ ...d }, { ...c }));
+});
+
+test('checkpoint text: the checksum spliced into one serialisation is the text of {format, sha256, ...fields} with sha256 the SHA-256 of {format, ...fields}', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.nat(1000), fc.double({ min: 0, max: 1e6, noNaN: true }), fc.boolean(), (h, seed, step, elapsed, done) => {
+      const params = mlpInit(key(seed), { sizes: [2, h, 3] });
+      const c: Checkpoint = { ...sampleCheckpoint(), step, elapsed, done, params: params as never, optState: { direction: { trace: params }, newton: { count: step, currLrs: null, lrs: [0.5, -0], last: null } } };
+      // the definition, serialised twice (as checkpoints were written before the splice)
+      const { format: _f, ...rest } = c;
+      const body = { format: CHECKPOINT_FORMAT, ...rest, params: treeToJSON(c.params, { dtype: false }), optState: stateToJSON(c.optState) };
+      const { format, ...fields } = body;
+      const expected = JSON.stringify({ format, sha256: createHash('sha256').update(JSON.stringify(body), 'utf8').digest('hex'), ...fields });
+      assert.equal(checkpointToJSON(c), expected);
+    }),
+    runs(30),
+  );
 });
 
 test('checkpoint decoder fuzz: random JSON, truncated text and corrupted fields give a DecodeError naming the field', () => {
