@@ -8,6 +8,7 @@ import { traceMomentum } from '../../optim/momentum.js';
 import { newtonSummary, type NewtonSummaryState } from '../../optim/newton-summary.js';
 import { cosineDecaySchedule, linearSchedule, type ScalarOrSchedule } from '../../optim/schedule.js';
 import { identity } from '../../optim/transformation.js';
+import { jitUpdate } from '../../optim/jit-update.js';
 import type { NewtonSummaryExtra } from '../../optim/summary-newton.js';
 import type { GradientTransformation } from '../../optim/transformation.js';
 import { named, type Partition } from '../../summary/partition.js';
@@ -74,6 +75,8 @@ export interface BuiltOptimizer {
 export interface BuildContext {
   /** Examples in the training set. */
   readonly trainExamples: number;
+  /** Whether the run's steps run under jit (`--jit`): an optimizer may then jit the parts of its update that read nothing on the host (default false). */
+  readonly jit?: boolean;
 }
 
 /** One optimizer of `partax train`. */
@@ -220,7 +223,8 @@ export const OPTIMIZERS = [
       const partition = (params: unknown): Partition => named(o.partition, params);
       const transformation = newtonSummary({
         partition,
-        direction: nsDirection(o),
+        // under --jit the direction's update is one compiled program (it reads nothing on the host)
+        direction: ctx.jit ? jitUpdate(nsDirection(o)) : nsDirection(o),
         damping: dampingOf(o.damping, o.dampingSchedule),
         ...(o.dampingInt === null ? {} : { dampingInt: o.dampingInt }),
         ...(o.trustRadius === null ? {} : { trustRadius: o.trustRadius }),
