@@ -72,6 +72,9 @@ export interface RunOptions {
 
 const EMPTY_STATS: EpochStats = { lossSum: 0, correct: 0, examples: 0, batches: 0 };
 
+/** Examples per forward pass of the test evaluation. */
+export const EVAL_CHUNK = 1000;
+
 /** How many rows of `out` [N, C] have their argmax at the label (read with an await: `out` may live on a GPU). */
 async function countCorrect(out: Tensor, labels: Tensor): Promise<number> {
   const [n, c] = out.shape as [number, number];
@@ -85,8 +88,17 @@ async function countCorrect(out: Tensor, labels: Tensor): Promise<number> {
   return right;
 }
 
-/** Mean loss and accuracy of `params` on a dataset, in chunks of `chunk` examples. */
-export async function evaluate(setup: TrainSetup, params: unknown, ds: Dataset, chunk = 1000): Promise<{ loss: number; accuracy: number | null }> {
+/**
+ * Mean loss and accuracy of `params` on a dataset, in chunks of `chunk` examples, each through
+ * `forward` (the loss and the model's outputs: `setup.lossWithOutputs`, or it under jit).
+ */
+export async function evaluate(
+  setup: TrainSetup,
+  params: unknown,
+  ds: Dataset,
+  chunk = EVAL_CHUNK,
+  forward: TrainSetup['lossWithOutputs'] = setup.lossWithOutputs,
+): Promise<{ loss: number; accuracy: number | null }> {
   const n = ds.x.shape[0]!;
   let lossSum = 0;
   let right = 0;
@@ -94,7 +106,7 @@ export async function evaluate(setup: TrainSetup, params: unknown, ds: Dataset, 
     const idx = Array.from({ length: Math.min(chunk, n - lo) }, (_, i) => lo + i);
     const x = takeRows(ds.x, idx);
     const y = takeRows(ds.y as Tensor<'int32' | 'float32'>, idx);
-    const [l, out] = setup.lossWithOutputs(params, x, y);
+    const [l, out] = forward(params, x, y);
     // both reads at once: one wait for the device, not two
     const [lv, r] = await Promise.all([l.data(), setup.task === 'classification' ? countCorrect(out, y) : 0]);
     lossSum += lv[0]! * idx.length;
@@ -195,6 +207,8 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       })
     : null;
   const gradient = config.jit && !whole ? jit(vg) : vg;
+  // the evaluation's forward passes: one compiled program (per chunk size) under --jit
+  const forward = config.jit ? jit(setup.lossWithOutputs) : setup.lossWithOutputs;
   let lastEpoch: EpochRecord | null = null;
   let stoppedBy: RunResult['stoppedBy'] = 'finished';
   const recent: number[] = [performance.now()]; // times of the last steps, for steps/s
@@ -251,7 +265,7 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
       const sps = (1000 * (recent.length - 1)) / Math.max(recent[recent.length - 1]! - recent[0]!, 1e-3);
       progress.update({ step, epoch, epochs: config.epochs, loss, accuracy: rec.accuracy, stepsPerSecond: sps, lrs });
       if (pos.batch === 0) {
-        const test = await evaluate(setup, params, setup.test);
+        const test = await evaluate(setup, params, setup.test, EVAL_CHUNK, forward);
         lastEpoch = {
           type: 'epoch',
           epoch: epoch + 1,

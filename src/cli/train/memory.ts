@@ -1,6 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { freemem, totalmem } from 'node:os';
 import type { TrainConfig } from './config.js';
+import { EVAL_CHUNK } from './loop.js';
 import type { TrainSetup } from './setup.js';
 
 /**
@@ -39,8 +40,6 @@ import type { TrainSetup } from './setup.js';
 const F32 = 4;
 /** Characters of one number in a checkpoint's JSON (measured: 17 significant digits, sign, exponent, comma). */
 export const CHECKPOINT_CHARS_PER_NUMBER = 20;
-/** Examples evaluated at once (src/cli/train/loop.ts: evaluate). */
-const EVAL_CHUNK = 1000;
 
 /** The estimate, in bytes per part. */
 export interface MemoryEstimate {
