@@ -28,7 +28,8 @@ import { skeletonMismatch } from '../../io/state-codec.js';
  * the host and draws no batches of its own (sgd, momentum, adam, adamw, rmsprop) the gradient, the
  * update and the new parameters are one compiled program, traced once (the optimizer state holds
  * its step counts as tensors); for one that does (newton-summary reads its summary on hg steps and
- * draws hg batches) the gradient is jitted and the update runs eagerly after it. With
+ * draws hg batches) the gradient is jitted and the update runs eagerly after it (its parts that
+ * read nothing on the host may jit themselves: newton-summary's direction does). With
  * `--no-jit` everything runs op by op. On the cpu backend both give the same numbers bit for bit;
  * on cpu-wasm they agree within float32 rounding (its kernels sum in another order).
  *
