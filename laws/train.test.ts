@@ -484,14 +484,15 @@ test('partax train --jit (the default) and --no-jit give the same run: bit for b
     ['--optimizer', 'momentum', '--lr', '0.05', '--nesterov'],
     ['--optimizer', 'rmsprop', '--lr', '0.003'],
     ['--optimizer', 'newton-summary', ...NEWTON], // the gradient and the direction's update jitted, the rest of the update eager
+    ['--optimizer', 'newton-summary', ...NEWTON, '--direction', 'adam'], // Adam's update as the jitted direction
   ];
   // hidden 32,32 with batches of 30: activations of 960 elements, above the size where cpu-wasm runs
   // its own kernels (sums in another order), so the two modes differ there in the last bits only
   const SMALL = ['--dataset', 'spirals', '--samples', '200', '--hidden', '32,32', '--batch-size', '30', '--progress', 'none', '--epochs', '2'];
   for (const backend of ['cpu', 'cpu-wasm']) {
-    for (const o of optimizers) {
+    for (const [k, o] of optimizers.entries()) {
       const run = (mode: string) => {
-        const d = join(tmp, `jit-${backend}-${o[1]}-${mode}`);
+        const d = join(tmp, `jit-${backend}-${k}-${o[1]}-${mode}`);
         const r = train([...SMALL, ...o, '--backend', backend, `--${mode}`, '--out', d]);
         assert.equal(r.code, 0, r.stderr);
         // the step losses, then each epoch's test loss and accuracy (the evaluation jitted or not)
