@@ -8,7 +8,6 @@ import { decodeOrThrow } from '../src/core/decode.js';
 import { flatten, showDef } from '../src/core/tree.js';
 import { StateCodec, skeletonMismatch, stateToJSON } from '../src/io/state-codec.js';
 import { optimizerEntry } from '../src/cli/train/optimizers.js';
-import { jitUpdate } from '../src/optim/jit-update.js';
 import { arbTensorOf, RUNS, runs } from './harness/index.js';
 
 /**
@@ -99,32 +98,6 @@ describe('optim under jit', () => {
         }),
         runs(60),
       );
-    });
-  });
-
-  test('jitUpdate(tx): the trajectory of tx with its update under jit, bit for bit on cpu, with or without params and an extra argument; a transformation that reads on the host is refused', () => {
-    withBackend('cpu', () => {
-      fc.assert(
-        fc.property(arbDTypeParams, fc.integer({ min: 0, max: OPTIMIZERS.length - 1 }), fc.boolean(), ([dtype, params], k, withParams) => {
-          const [name, make] = OPTIMIZERS[k]!;
-          if (name.startsWith('adamw') && !withParams) return; // adamw needs the params
-          const opt = make();
-          const jitted = jitUpdate(opt);
-          const extra = { loss: () => 0 }; // a chain hands its extra argument to every member: ignored
-          let [pe, se] = [params as unknown, opt.init(params)];
-          let [pj, sj] = [params as unknown, jitted.init(params)];
-          for (let t = 0; t < STEPS; t++) {
-            const [ue, ne] = opt.update(grad(loss)(pe), se, withParams ? pe : undefined);
-            const [uj, nj] = jitted.update(grad(loss)(pj), sj, withParams ? pj : undefined, extra);
-            [pe, se, pj, sj] = [optim.applyUpdates(pe, ue), ne, optim.applyUpdates(pj, uj), nj];
-            assertBits(pj, pe, `${name} (${dtype}), params after step ${t + 1}`);
-            assertBits(sj, se, `${name} (${dtype}), state after step ${t + 1}`);
-          }
-        }),
-        runs(40),
-      );
-      const reading = optim.newtonSummary({ partition: (p: unknown) => [tree.leaves(p).map((_, i) => String(i))] as never });
-      assert.throws(() => jitUpdate(reading), /jitUpdate: the transformation reads values on the host/);
     });
   });
 

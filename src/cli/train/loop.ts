@@ -28,8 +28,9 @@ import { skeletonMismatch } from '../../io/state-codec.js';
  * the host and draws no batches of its own (sgd, momentum, adam, adamw, rmsprop) the gradient, the
  * update and the new parameters are one compiled program, traced once (the optimizer state holds
  * its step counts as tensors); for one that does (newton-summary reads its summary on hg steps and
- * draws hg batches) the gradient is jitted and the update runs eagerly after it (its parts that
- * read nothing on the host may jit themselves: newton-summary's direction does). With
+ * draws hg batches) the gradient is jitted together with the part of the update that reads nothing
+ * on the host, when the optimizer declares one (`pureHead`: newton-summary's direction), and the
+ * rest of the update runs eagerly after it. With
  * `--no-jit` everything runs op by op. On the cpu backend both give the same numbers bit for bit;
  * on cpu-wasm they agree within float32 rounding (its kernels sum in another order).
  *
@@ -207,6 +208,16 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
         return [l, out, applyUpdates(p, updates), next] as const;
       })
     : null;
+  // an update that reads on the host, with a pure head (newton-summary's direction): the head runs
+  // in the gradient's compiled program, the rest after it
+  const head = config.jit && !whole ? opt.pureHead : undefined;
+  const headStep = head
+    ? jit((p: unknown, state: unknown, x: Tensor, y: Tensor) => {
+        const [[l, out], g] = vg(p, x, y);
+        const [u, next] = head.head.update(g, state, p);
+        return [l, out, u, next] as const;
+      })
+    : null;
   const gradient = config.jit && !whole ? jit(vg) : vg;
   // the evaluation's forward passes: one compiled program (per chunk size) under --jit
   const forward = config.jit ? jit(setup.lossWithOutputs) : setup.lossWithOutputs;
@@ -219,7 +230,9 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
     while (step < limit) {
       const { x, y } = train.at(pos);
       const fused = fusedStep?.(params, optState, x, y);
-      const [[lossT, out], g] = fused ? [[fused[0], fused[1]], null] : gradient(params, x, y);
+      // with a pure head: its output (the incoming updates of the rest) and its next state
+      const headed = head && headStep ? headStep(params, head.split(optState)[0], x, y) : null;
+      const [[lossT, out], g] = fused ? [[fused[0], fused[1]], null] : headed ? [[headed[0], headed[1]], headed[2]] : gradient(params, x, y);
       const [lossV, right] = await Promise.all([lossT.data(), classification ? countCorrect(out, y) : 0]);
       const loss = lossV[0]!;
       lastLosses.push(loss);
@@ -231,7 +244,10 @@ export async function runTraining(setup: TrainSetup, opts: RunOptions): Promise<
         let updates: unknown;
         let nextState: unknown;
         try {
-          [updates, nextState] = await updateAsync(opt.transformation, g, optState, params, extra);
+          if (head && headed) {
+            const [restUpdates, restState] = await updateAsync(head.rest, g, head.split(optState)[1], params, extra);
+            [updates, nextState] = [restUpdates, head.join(headed[3], restState)];
+          } else [updates, nextState] = await updateAsync(opt.transformation, g, optState, params, extra);
         } catch (e) {
           // e.g. a NaN in H̄ once the parameters have blown up: say so without a stack trace.
           throw new DivergedError(

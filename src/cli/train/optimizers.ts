@@ -8,8 +8,7 @@ import { traceMomentum } from '../../optim/momentum.js';
 import { newtonSummary, type NewtonSummaryState } from '../../optim/newton-summary.js';
 import { cosineDecaySchedule, linearSchedule, type ScalarOrSchedule } from '../../optim/schedule.js';
 import { identity } from '../../optim/transformation.js';
-import { jitUpdate } from '../../optim/jit-update.js';
-import type { NewtonSummaryExtra } from '../../optim/summary-newton.js';
+import { type NewtonSummaryExtra, scaleBySummaryNewton, type ScaleBySummaryNewtonOptions } from '../../optim/summary-newton.js';
 import type { GradientTransformation } from '../../optim/transformation.js';
 import { named, type Partition } from '../../summary/partition.js';
 import { hgStats, type StepRecord } from './metrics.js';
@@ -67,16 +66,31 @@ export interface BuiltOptimizer {
   readonly lrsOf: (state: unknown) => number[];
   /** The parameter groups by member name (default: one group of every parameter). */
   readonly groupsOf?: (params: unknown) => string[][];
+  /**
+   * For an optimizer that reads on the host: its update as `rest` after `head`, where `head` reads
+   * nothing on the host (NewtonSummary: its direction, then the rates), with the whole state made
+   * of theirs (`split`, `join`). The same numbers as `transformation`; under `--jit` the loop runs
+   * `head` in the gradient's compiled program and `rest` after it.
+   */
+  readonly pureHead?: PureHead;
   /** Fields of a step's metrics line after an update (NewtonSummary: its hg record, on hg steps). */
   readonly stepMetrics?: (state: unknown) => Partial<Pick<StepRecord, 'hg'>>;
+}
+
+/** An update as a pure head and the rest (see {@link BuiltOptimizer.pureHead}). */
+export interface PureHead {
+  readonly head: GradientTransformation<any, any>;
+  readonly rest: GradientTransformation<any, any>;
+  /** The head's state and the rest's, from the whole state. */
+  readonly split: (state: unknown) => readonly [unknown, unknown];
+  /** The whole state from the head's and the rest's. */
+  readonly join: (head: unknown, rest: unknown) => unknown;
 }
 
 /** What building may depend on besides the flags. */
 export interface BuildContext {
   /** Examples in the training set. */
   readonly trainExamples: number;
-  /** Whether the run's steps run under jit (`--jit`): an optimizer may then jit the parts of its update that read nothing on the host (default false). */
-  readonly jit?: boolean;
 }
 
 /** One optimizer of `partax train`. */
@@ -221,10 +235,8 @@ export const OPTIMIZERS = [
     divergenceHint: 'a larger --damping-int or a smaller --damping',
     build: (o, ctx) => {
       const partition = (params: unknown): Partition => named(o.partition, params);
-      const transformation = newtonSummary({
+      const rates: ScaleBySummaryNewtonOptions = {
         partition,
-        // under --jit the direction's update is one compiled program (it reads nothing on the host)
-        direction: ctx.jit ? jitUpdate(nsDirection(o)) : nsDirection(o),
         damping: dampingOf(o.damping, o.dampingSchedule),
         ...(o.dampingInt === null ? {} : { dampingInt: o.dampingInt }),
         ...(o.trustRadius === null ? {} : { trustRadius: o.trustRadius }),
@@ -232,10 +244,19 @@ export const OPTIMIZERS = [
         momLrs: o.momLrs,
         negativeLrs: o.removeNegative ? o.negativeLrs : 'keep',
         maintainTrueLrs: o.maintainTrueLrs,
-      });
+      };
+      const direction = nsDirection(o);
+      // the chain {direction, newton}: the direction reads nothing on the host, the rates do
+      const transformation = newtonSummary({ ...rates, direction });
       const newton = (s: unknown) => (s as NewtonSummaryState).newton;
       return {
         transformation,
+        pureHead: {
+          head: direction,
+          rest: scaleBySummaryNewton(rates),
+          split: (s) => [(s as NewtonSummaryState).direction, newton(s)],
+          join: (d, n): NewtonSummaryState => ({ direction: d, newton: n as NewtonSummaryState['newton'] }),
+        },
         extra: ({ loss, nextBatch }): NewtonSummaryExtra => ({ loss, hgBatch: nextBatch }),
         batchStream: { batchSize: Math.min(o.hgBatchSize, ctx.trainExamples), activationCopies: 12, purpose: 'the summary on the hg batch' },
         lrsOf: (s) => [...newton(s).lrs],
