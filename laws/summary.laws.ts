@@ -9,7 +9,7 @@ import { activation } from '../src/nn/activations.js';
 import { linear } from '../src/nn/linear.js';
 import { directional, reducedLoss, sortedTuples } from '../src/summary/summary.js';
 import { taylorInterpolation } from '../src/summary/taylor-interpolation.js';
-import { compilePartition } from '../src/summary/partition.js';
+import { compilePartition, type Member, type Partition } from '../src/summary/partition.js';
 import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
 import { mse, nll } from '../src/nn/losses.js';
 import { arbProblem, ravelTree, type SmallProblem, unravelLike, withValues } from './harness/models.js';
@@ -296,4 +296,77 @@ test('custom partitions decode from JSON, with malformed fields named by path', 
   assert.throws(() => partition.fromJSON('[["layers.0.weight"], [{"name": "layers.0.bias", "index": ["a"]}]]', params), /partition.*1\.0.*index/);
   assert.throws(() => partition.fromJSON('[["layers.0.weight"]', params), /partition/);
   assert.throws(() => partition.fromJSON([['layers.0.weight']], params), /'layers\.0\.bias'.*no group/);
+});
+
+/**
+ * The per-element reference of a partition's meaning: every element's group, or the first error
+ * met in member order (its message), with one index per element of every tensor a member names.
+ */
+function partitionByElement(part: Partition, sizes: ReadonlyMap<string, number>): Map<string, number[]> | string {
+  const own = new Map([...sizes].map(([n, k]) => [n, new Array<number>(k).fill(-1)]));
+  for (const [s, group] of part.entries()) {
+    for (const m of group) {
+      const name = typeof m === 'string' ? m : m.name;
+      const o = own.get(name)!;
+      for (const i of typeof m === 'string' ? o.keys() : m.index) {
+        if (i >= o.length) return `selects element ${i} of '${name}'`;
+        if (o[i] !== -1) return o[i] === s ? `element ${i} of '${name}' is repeated in group ${s}` : `element ${i} of '${name}' is in group ${o[i]} and again in group ${s}`;
+        o[i] = s;
+      }
+    }
+  }
+  for (const [n, o] of own) if (o.includes(-1)) return o.length && o.every((g) => g === -1) ? `'${n}' (${o.length} elements) belongs to no group` : `element ${o.indexOf(-1)} of '${n}' belongs to no group`;
+  return own;
+}
+
+test('compilePartition gives every element the group of the per-element reading, whole tensors kept whole; bad partitions fail with its error', () => {
+  // generated: tensor sizes, each element's group, how each (tensor, group) piece is written (a
+  // whole name when the piece is the tensor, else index lists), the member order, and sometimes a
+  // repeated or stray member
+  const arb = fc
+    .array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 })
+    .chain((sizes) =>
+      fc.record({
+        sizes: fc.constant(sizes),
+        S: fc.integer({ min: 1, max: 3 }),
+        groups: fc.tuple(...sizes.map((k) => fc.array(fc.nat(2), { minLength: k, maxLength: k }))),
+        asIndex: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+        order: fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
+        extra: fc.option(fc.record({ leaf: fc.nat(3), group: fc.nat(2), index: fc.option(fc.nat(6)) }), { freq: 3 }),
+      }),
+    );
+  fc.assert(
+    fc.property(arb, ({ sizes, S, groups, asIndex, order, extra }) => {
+      const params = Object.fromEntries(sizes.map((k, l) => [`p${l}`, tensor(Array.from({ length: k }, (_, i) => i), 'float64')]));
+      const part: Member[][] = Array.from({ length: S }, () => []);
+      let piece = 0;
+      groups.forEach((gs, l) => {
+        const own = gs.map((g) => g % S);
+        for (let s = 0; s < S; s++) {
+          const index = own.flatMap((g, i) => (g === s ? [i] : []));
+          if (index.length === 0) continue;
+          const whole = index.length === own.length && !asIndex[piece++ % asIndex.length];
+          part[s]!.push(whole ? `p${l}` : { name: `p${l}`, index });
+        }
+      });
+      if (extra) {
+        const l = extra.leaf % sizes.length;
+        part[extra.group % S]!.push(extra.index === null ? `p${l}` : { name: `p${l}`, index: [extra.index] });
+      }
+      part.forEach((g, s) => g.push(...g.splice(0, order[s]! % (g.length || 1)))); // a rotation of each group's members
+      const expected = partitionByElement(part, new Map(sizes.map((k, l) => [`p${l}`, k])));
+      if (part.some((g) => g.length === 0)) return;
+      if (typeof expected === 'string') {
+        assert.throws(() => compilePartition(part, params), (e: Error) => e.message.includes(expected), `expected: ${expected}`);
+        return;
+      }
+      const cp = compilePartition(part, params);
+      cp.leaves.forEach((lg, l) => {
+        const want = expected.get(`p${l}`)!;
+        if (want.every((g) => g === want[0])) assert.deepEqual(lg, { path: `p${l}`, kind: 'whole', group: want[0] });
+        else assert.deepEqual({ ...lg, groupOf: lg.kind === 'split' ? [...lg.groupOf] : null }, { path: `p${l}`, kind: 'split', groupOf: want });
+      });
+    }),
+    runs(200),
+  );
 });
