@@ -243,7 +243,7 @@ function withSeededValues(pb: SmallProblem, seed: number): SmallProblem {
   return withValues(pb, (t) => seededTensor(t.shape, k++));
 }
 
-test('every pass of the order-3 summary runs at θ itself: each layer\'s product h_{ℓ−1}·W_ℓᵀ at θ is evaluated once, not once per group', () => {
+test('every pass of the order-3 summary runs at θ itself: each layer\'s product h_{ℓ−1}·W_ℓᵀ at θ is evaluated once, not once per group, and so is h_{ℓ−1}·u_ℓᵀ where a group moves a whole W_ℓ', () => {
   fc.assert(
     fc.property(arbProblem(), fc.constantFrom('canonical', 'wb', 'finest'), arbSeed, (pb0, name, seed) => {
       // operands are recognised by value: θ, u and x drawn from a continuous distribution (no
@@ -251,15 +251,20 @@ test('every pass of the order-3 summary runs at θ itself: each layer\'s product
       const pb = withSeededValues(pb0, seed);
       // the primal forward, layer by layer, computed here: the operands of each layer's product
       const act = activation(pb.activation);
+      // and the products of h_{ℓ−1} with the direction's u_ℓ (ḡ, H̄'s rows and order3 all need it;
+      // with 'finest' each group moves one element of W_ℓ, so there is no one such product)
       const operands: [number[], number[]][] = [];
+      const directional: [number[], number[]][] = [];
       let h: Tensor = pb.x;
       pb.params.layers.forEach((layer, i) => {
         operands.push([Array.from(h.dataSync()), Array.from(transpose(layer.weight, [1, 0]).dataSync())]);
+        directional.push([Array.from(h.dataSync()), Array.from(transpose(pb.u.layers[i]!.weight, [1, 0]).dataSync())]);
         h = linear(layer, h);
         if (i < pb.params.layers.length - 1) h = act(h);
       });
       const sameValues = (t: Tensor, v: number[]) => t.size === v.length && Array.from(t.dataSync()).every((x, k) => Object.is(x, v[k]));
       const counts = operands.map(() => 0);
+      const counted = directional.map(() => 0);
       const part = partition.named(name, pb.params);
       const s = shareEvaluations(() => summary(pb.loss, pb.params, pb.u, part, { order: 3 }), {
         onEvaluate: (prim, args) => {
@@ -267,9 +272,13 @@ test('every pass of the order-3 summary runs at θ itself: each layer\'s product
           operands.forEach(([a, b], l) => {
             if (sameValues(args[0]!, a) && sameValues(args[1]!, b)) counts[l]!++;
           });
+          directional.forEach(([a, b], l) => {
+            if (sameValues(args[0]!, a) && sameValues(args[1]!, b)) counted[l]!++;
+          });
         },
       })();
       assert.deepEqual(counts, operands.map(() => 1), `${name} (S = ${part.length}): evaluations of h_{ℓ−1}·W_ℓᵀ per layer`);
+      if (name !== 'finest') assert.deepEqual(counted, directional.map(() => 1), `${name} (S = ${part.length}): evaluations of h_{ℓ−1}·u_ℓᵀ per layer`);
       assertClose(s.loss, pb.loss(pb.params), { atol: 0 }, 'L(θ), exactly');
     }),
     runs(30),
