@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   add, concat, eye, grad, hessian, mul, partition, reshape, stack, sum, summary, summaryN, summaryOverBatches,
-  tensor, transpose, matmul, type Tensor, slice, shareEvaluations, tree,
+  tensor, transpose, matmul, type Tensor, slice, shareEvaluations, tree, jit,
 } from '../src/index.js';
 import { activation } from '../src/nn/activations.js';
 import { linear } from '../src/nn/linear.js';
@@ -236,6 +236,30 @@ test('reparameterisation laws: a positively homogeneous rescaling of consecutive
 /** Replaces values of magnitude below `tiny` by 0: products of a few such values stay clear of subnormals. */
 const flushBelow = (tiny: number) => (t: Tensor<'float64'>): Tensor<'float64'> =>
   tensor(Array.from(t.dataSync(), (v) => (Math.abs(v) < tiny ? 0 : v)), 'float64', t.shape);
+
+test('summary under jit = eager summary, and its staged program does the eager work: as many matmuls as eager evaluates with its eval cache', () => {
+  fc.assert(
+    fc.property(arbProblem(), fc.constantFrom('canonical', 'wb', 'finest'), arbSeed, (pb0, name, seed) => {
+      // every matmul operand of more than one element, values seeded (no repeated edge values): the
+      // eval cache keys a one-element tensor by its value, and so merges equal values that staging,
+      // which has none, keeps apart
+      fc.pre(pb0.x.shape[0]! > 1 && pb0.sizes.every((n) => n > 1));
+      const pb = withSeededValues(pb0, seed);
+      const part = partition.named(name, pb.params);
+      const f = (p: typeof pb.params, u: typeof pb.u) => {
+        const s = summary(pb.loss, p, u, part, { order: 3 });
+        return [s.loss, s.g, s.H!, s.order3!];
+      };
+      let eagerMatmuls = 0;
+      const eager = shareEvaluations(f, { onEvaluate: (prim) => void (prim === 'matmul' && eagerMatmuls++) })(pb.params, pb.u);
+      const jf = jit(f);
+      const staged = jf.lower(pb.params, pb.u).jaxpr.equations.filter((e) => e.prim.name === 'matmul').length;
+      assert.equal(staged, eagerMatmuls, `${name}: staged matmuls = eager matmul evaluations`);
+      jf(pb.params, pb.u).forEach((t, i) => assertClose(t, eager[i]!, T64, `${name}: output ${i} under jit`));
+    }),
+    runs(30),
+  );
+});
 
 /** The same problem with θ, u and x replaced by seeded uniform values. */
 function withSeededValues(pb: SmallProblem, seed: number): SmallProblem {
