@@ -59,7 +59,7 @@ function paramsKey(params: unknown): string | null {
   let plain = true;
   const key = JSON.stringify(params ?? null, (_k, v: unknown) => {
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-    if (typeof v === 'number') return Object.is(v, -0) ? '-0' : Number.isFinite(v) ? v : String(v);
+    if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? v : { '\u0000number': Object.is(v, -0) ? '-0' : String(v) };
     if (typeof v === 'object' && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype)) return v;
     plain = false;
     return undefined;
