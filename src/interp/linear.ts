@@ -1,6 +1,6 @@
 import { broadcastInDimP, broadcastTo, reduceSum } from '../prim/broadcast.js';
 import { filled, zerosLike } from '../prim/constant.js';
-import { abs, add, lt, mul, mulP, select, selectP } from '../prim/elementwise.js';
+import { abs, add, addP, lt, mul, mulP, select, selectP } from '../prim/elementwise.js';
 import { lit } from '../prim/lit.js';
 import { reduceMax } from '../prim/reduce.js';
 import type { Aval, Tensor } from '../core/tensor.js';
@@ -263,11 +263,28 @@ export function evalLinear(outputs: readonly (Tensor | null)[], tangents: readon
     const ins = eqn.inputs.map(get);
     const live = eqn.inputs.some((i, k) => i.recipe.kind !== 'const' && ins[k] !== null);
     if (!live) continue;
+    const passed = sumWithZero(eqn, ins);
+    if (passed) {
+      val.set(eqn.outputs[0]!, passed);
+      continue;
+    }
     const args = eqn.inputs.map((i, k) => ins[k] ?? zerosLike(i.aval));
     const outs = bind(eqn.prim, args, eqn.params);
     eqn.outputs.forEach((o, k) => val.set(o, outs[k]!));
   }
   return outputs.map((o) => (o instanceof LinearTracer ? get(o) : null));
+}
+
+/**
+ * A sum of two tangents one of which is a (symbolic) zero is the other one, the same tensor, as
+ * `jvp`'s rule for `add` gives it (no zeros made, nothing added); null for any other equation.
+ */
+function sumWithZero(eqn: Equation, ins: readonly (Tensor | null)[]): Tensor | null {
+  if (eqn.prim !== addP || eqn.inputs.some((i) => i.recipe.kind === 'const')) return null;
+  const [a, b] = ins as [Tensor | null, Tensor | null];
+  const other = a === null ? b : b === null ? a : null;
+  const out = eqn.outputs[0]!;
+  return other && shapeEq(other.shape, out.shape) && other.dtype === out.dtype ? other : null;
 }
 
 /** The maximum over every axis (a scalar; NaN if any element is). */
