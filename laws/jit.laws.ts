@@ -61,6 +61,22 @@ test('jit(f) = f on generated programs of primitives (float64)', () => {
   );
 });
 
+test('staging merges repeated work: a function that runs a program twice stages the equations of one run, and computes both runs\' values', () => {
+  fc.assert(
+    fc.property(arbProg(), arbSeed, (prog, seed) => {
+      const f = programFn(prog);
+      const twice = (...xs: Tensor[]) => [...f(...xs), ...f(...xs)];
+      const xs = inputsOf(prog, seed);
+      const once = jit(f).lower(...xs).jaxpr;
+      const both = jit(twice).lower(...xs).jaxpr;
+      assert.equal(both.equations.length, once.equations.length, 'equations of two runs = of one');
+      assert.equal(both.consts.length, once.consts.length, 'constants of two runs = of one');
+      assertSameList(jit(twice)(...xs), twice(...xs), TOL64, 'values');
+    }),
+    RUNS,
+  );
+});
+
 test('jit(f) = f on generated programs of primitives (float32)', () => {
   fc.assert(
     fc.property(arbProg(), arbSeed, (prog, seed) => {

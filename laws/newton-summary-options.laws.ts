@@ -6,7 +6,9 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { add, grad, matmul, mul, partition, sub, sum, summary, tensor, type Tensor } from '../src/index.js';
+import { add, grad, matmul, mul, partition, sub, sum, summary, tensor, type Tensor, withBackend } from '../src/index.js';
+import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
+import { mse, nll } from '../src/nn/losses.js';
 import { flatten } from '../src/core/tree.js';
 import { adam } from '../src/optim/alias.js';
 import { newtonSummary, type NewtonSummaryState } from '../src/optim/newton-summary.js';
@@ -289,4 +291,38 @@ test('partax train with the study options (Adam direction, a λ₁ schedule, |η
   const a = lines(straight);
   assert.ok(a.filter((l) => l['type'] === 'step').length > 4, 'the run goes past the split');
   assert.deepEqual(lines(split), a, 'the resumed run’s metrics (losses, rates, H̄) equal the straight run’s');
+});
+
+test('jitSummary: the summary as one jitted program gives the eager optimizer\'s steps bit for bit (cpu backend), over hg batches that change from step to step', () => {
+  fc.assert(
+    fc.property(arbProblem(), fc.constantFrom(...(['canonical', 'wb'] as const)), fc.boolean(), (pb, name, cubic) => {
+      withBackend('cpu', () => {
+        // the loss reads its batch from its arguments; every step's hg batch is a new x (θ's moves
+        // and the data both change what the summary sees)
+        const config = { sizes: pb.sizes, activation: pb.activation, output: pb.lossKind === 'nll' ? 'log_softmax' : 'identity' };
+        const loss = (p: unknown, x: Tensor, y: Tensor): Tensor => {
+          const out = mlpApply(config, p as MlpParams<'float64'>, x);
+          return pb.lossKind === 'nll' ? nll(out, y as Tensor<'int32'>) : mse(out, y as Tensor<'float64'>);
+        };
+        const run = (jitSummary: boolean) => {
+          const opt = newtonSummary({ partition: partition.named(name, pb.params), damping: 0.5, ...(cubic ? { dampingInt: 10 } : { noRegul: true }), jitSummary });
+          let params: unknown = pb.params;
+          let state = opt.init(params);
+          const out: number[][] = [];
+          for (let k = 0; k < 3; k++) {
+            const x = mul(pb.x, 1 - 0.25 * k);
+            const g = grad((p: unknown) => loss(p, x, pb.y))(params);
+            const [updates, next] = opt.update(g, state, params, { loss: loss as (p: unknown, ...b: unknown[]) => Tensor, hgBatch: [x, pb.y] });
+            params = applyUpdates(params, updates);
+            state = next as typeof state;
+            out.push(...leaves(params), [...(state as NewtonSummaryState).newton.lrs]);
+          }
+          return out;
+        };
+        const eager = run(false);
+        if (eager.flat().every(Number.isFinite)) assert.deepEqual(run(true), eager);
+      });
+    }),
+    runs(20),
+  );
 });

@@ -3,13 +3,13 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   add, concat, eye, grad, hessian, mul, partition, reshape, stack, sum, summary, summaryN, summaryOverBatches,
-  tensor, transpose, matmul, type Tensor, slice, shareEvaluations, tree,
+  tensor, transpose, matmul, type Tensor, slice, shareEvaluations, tree, jit,
 } from '../src/index.js';
 import { activation } from '../src/nn/activations.js';
 import { linear } from '../src/nn/linear.js';
 import { directional, reducedLoss, sortedTuples } from '../src/summary/summary.js';
 import { taylorInterpolation } from '../src/summary/taylor-interpolation.js';
-import { compilePartition } from '../src/summary/partition.js';
+import { compilePartition, type Member, type Partition } from '../src/summary/partition.js';
 import { mlpApply, type MlpParams } from '../src/nn/mlp.js';
 import { mse, nll } from '../src/nn/losses.js';
 import { arbProblem, ravelTree, type SmallProblem, unravelLike, withValues } from './harness/models.js';
@@ -237,13 +237,37 @@ test('reparameterisation laws: a positively homogeneous rescaling of consecutive
 const flushBelow = (tiny: number) => (t: Tensor<'float64'>): Tensor<'float64'> =>
   tensor(Array.from(t.dataSync(), (v) => (Math.abs(v) < tiny ? 0 : v)), 'float64', t.shape);
 
+test('summary under jit = eager summary, and its staged program does the eager work: as many matmuls as eager evaluates with its eval cache', () => {
+  fc.assert(
+    fc.property(arbProblem(), fc.constantFrom('canonical', 'wb', 'finest'), arbSeed, (pb0, name, seed) => {
+      // every matmul operand of more than one element, values seeded (no repeated edge values): the
+      // eval cache keys a one-element tensor by its value, and so merges equal values that staging,
+      // which has none, keeps apart
+      fc.pre(pb0.x.shape[0]! > 1 && pb0.sizes.every((n) => n > 1));
+      const pb = withSeededValues(pb0, seed);
+      const part = partition.named(name, pb.params);
+      const f = (p: typeof pb.params, u: typeof pb.u) => {
+        const s = summary(pb.loss, p, u, part, { order: 3 });
+        return [s.loss, s.g, s.H!, s.order3!];
+      };
+      let eagerMatmuls = 0;
+      const eager = shareEvaluations(f, { onEvaluate: (prim) => void (prim === 'matmul' && eagerMatmuls++) })(pb.params, pb.u);
+      const jf = jit(f);
+      const staged = jf.lower(pb.params, pb.u).jaxpr.equations.filter((e) => e.prim.name === 'matmul').length;
+      assert.equal(staged, eagerMatmuls, `${name}: staged matmuls = eager matmul evaluations`);
+      jf(pb.params, pb.u).forEach((t, i) => assertClose(t, eager[i]!, T64, `${name}: output ${i} under jit`));
+    }),
+    runs(30),
+  );
+});
+
 /** The same problem with θ, u and x replaced by seeded uniform values. */
 function withSeededValues(pb: SmallProblem, seed: number): SmallProblem {
   let k = seed;
   return withValues(pb, (t) => seededTensor(t.shape, k++));
 }
 
-test('every pass of the order-3 summary runs at θ itself: each layer\'s product h_{ℓ−1}·W_ℓᵀ at θ is evaluated once, not once per group', () => {
+test('every pass of the order-3 summary runs at θ itself: each layer\'s product h_{ℓ−1}·W_ℓᵀ at θ is evaluated once, not once per group, and so is h_{ℓ−1}·u_ℓᵀ where a group moves a whole W_ℓ', () => {
   fc.assert(
     fc.property(arbProblem(), fc.constantFrom('canonical', 'wb', 'finest'), arbSeed, (pb0, name, seed) => {
       // operands are recognised by value: θ, u and x drawn from a continuous distribution (no
@@ -251,15 +275,20 @@ test('every pass of the order-3 summary runs at θ itself: each layer\'s product
       const pb = withSeededValues(pb0, seed);
       // the primal forward, layer by layer, computed here: the operands of each layer's product
       const act = activation(pb.activation);
+      // and the products of h_{ℓ−1} with the direction's u_ℓ (ḡ, H̄'s rows and order3 all need it;
+      // with 'finest' each group moves one element of W_ℓ, so there is no one such product)
       const operands: [number[], number[]][] = [];
+      const directional: [number[], number[]][] = [];
       let h: Tensor = pb.x;
       pb.params.layers.forEach((layer, i) => {
         operands.push([Array.from(h.dataSync()), Array.from(transpose(layer.weight, [1, 0]).dataSync())]);
+        directional.push([Array.from(h.dataSync()), Array.from(transpose(pb.u.layers[i]!.weight, [1, 0]).dataSync())]);
         h = linear(layer, h);
         if (i < pb.params.layers.length - 1) h = act(h);
       });
       const sameValues = (t: Tensor, v: number[]) => t.size === v.length && Array.from(t.dataSync()).every((x, k) => Object.is(x, v[k]));
       const counts = operands.map(() => 0);
+      const counted = directional.map(() => 0);
       const part = partition.named(name, pb.params);
       const s = shareEvaluations(() => summary(pb.loss, pb.params, pb.u, part, { order: 3 }), {
         onEvaluate: (prim, args) => {
@@ -267,9 +296,13 @@ test('every pass of the order-3 summary runs at θ itself: each layer\'s product
           operands.forEach(([a, b], l) => {
             if (sameValues(args[0]!, a) && sameValues(args[1]!, b)) counts[l]!++;
           });
+          directional.forEach(([a, b], l) => {
+            if (sameValues(args[0]!, a) && sameValues(args[1]!, b)) counted[l]!++;
+          });
         },
       })();
       assert.deepEqual(counts, operands.map(() => 1), `${name} (S = ${part.length}): evaluations of h_{ℓ−1}·W_ℓᵀ per layer`);
+      if (name !== 'finest') assert.deepEqual(counted, directional.map(() => 1), `${name} (S = ${part.length}): evaluations of h_{ℓ−1}·u_ℓᵀ per layer`);
       assertClose(s.loss, pb.loss(pb.params), { atol: 0 }, 'L(θ), exactly');
     }),
     runs(30),
@@ -296,4 +329,77 @@ test('custom partitions decode from JSON, with malformed fields named by path', 
   assert.throws(() => partition.fromJSON('[["layers.0.weight"], [{"name": "layers.0.bias", "index": ["a"]}]]', params), /partition.*1\.0.*index/);
   assert.throws(() => partition.fromJSON('[["layers.0.weight"]', params), /partition/);
   assert.throws(() => partition.fromJSON([['layers.0.weight']], params), /'layers\.0\.bias'.*no group/);
+});
+
+/**
+ * The per-element reference of a partition's meaning: every element's group, or the first error
+ * met in member order (its message), with one index per element of every tensor a member names.
+ */
+function partitionByElement(part: Partition, sizes: ReadonlyMap<string, number>): Map<string, number[]> | string {
+  const own = new Map([...sizes].map(([n, k]) => [n, new Array<number>(k).fill(-1)]));
+  for (const [s, group] of part.entries()) {
+    for (const m of group) {
+      const name = typeof m === 'string' ? m : m.name;
+      const o = own.get(name)!;
+      for (const i of typeof m === 'string' ? o.keys() : m.index) {
+        if (i >= o.length) return `selects element ${i} of '${name}'`;
+        if (o[i] !== -1) return o[i] === s ? `element ${i} of '${name}' is repeated in group ${s}` : `element ${i} of '${name}' is in group ${o[i]} and again in group ${s}`;
+        o[i] = s;
+      }
+    }
+  }
+  for (const [n, o] of own) if (o.includes(-1)) return o.length && o.every((g) => g === -1) ? `'${n}' (${o.length} elements) belongs to no group` : `element ${o.indexOf(-1)} of '${n}' belongs to no group`;
+  return own;
+}
+
+test('compilePartition gives every element the group of the per-element reading, whole tensors kept whole; bad partitions fail with its error', () => {
+  // generated: tensor sizes, each element's group, how each (tensor, group) piece is written (a
+  // whole name when the piece is the tensor, else index lists), the member order, and sometimes a
+  // repeated or stray member
+  const arb = fc
+    .array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 })
+    .chain((sizes) =>
+      fc.record({
+        sizes: fc.constant(sizes),
+        S: fc.integer({ min: 1, max: 3 }),
+        groups: fc.tuple(...sizes.map((k) => fc.array(fc.nat(2), { minLength: k, maxLength: k }))),
+        asIndex: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+        order: fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
+        extra: fc.option(fc.record({ leaf: fc.nat(3), group: fc.nat(2), index: fc.option(fc.nat(6)) }), { freq: 3 }),
+      }),
+    );
+  fc.assert(
+    fc.property(arb, ({ sizes, S, groups, asIndex, order, extra }) => {
+      const params = Object.fromEntries(sizes.map((k, l) => [`p${l}`, tensor(Array.from({ length: k }, (_, i) => i), 'float64')]));
+      const part: Member[][] = Array.from({ length: S }, () => []);
+      let piece = 0;
+      groups.forEach((gs, l) => {
+        const own = gs.map((g) => g % S);
+        for (let s = 0; s < S; s++) {
+          const index = own.flatMap((g, i) => (g === s ? [i] : []));
+          if (index.length === 0) continue;
+          const whole = index.length === own.length && !asIndex[piece++ % asIndex.length];
+          part[s]!.push(whole ? `p${l}` : { name: `p${l}`, index });
+        }
+      });
+      if (extra) {
+        const l = extra.leaf % sizes.length;
+        part[extra.group % S]!.push(extra.index === null ? `p${l}` : { name: `p${l}`, index: [extra.index] });
+      }
+      part.forEach((g, s) => g.push(...g.splice(0, order[s]! % (g.length || 1)))); // a rotation of each group's members
+      const expected = partitionByElement(part, new Map(sizes.map((k, l) => [`p${l}`, k])));
+      if (part.some((g) => g.length === 0)) return;
+      if (typeof expected === 'string') {
+        assert.throws(() => compilePartition(part, params), (e: Error) => e.message.includes(expected), `expected: ${expected}`);
+        return;
+      }
+      const cp = compilePartition(part, params);
+      cp.leaves.forEach((lg, l) => {
+        const want = expected.get(`p${l}`)!;
+        if (want.every((g) => g === want[0])) assert.deepEqual(lg, { path: `p${l}`, kind: 'whole', group: want[0] });
+        else assert.deepEqual({ ...lg, groupOf: lg.kind === 'split' ? [...lg.groupOf] : null }, { path: `p${l}`, kind: 'split', groupOf: want });
+      });
+    }),
+    runs(200),
+  );
 });

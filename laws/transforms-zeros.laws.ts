@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import * as px from '../src/index.js';
 import { ShapeError, type Tensor } from '../src/index.js';
 import { arbSeed, arbShape, arbTensorOf, assertClose, inner, seededTensor, RUNS, runs } from './harness/index.js';
+import { arbProg, inputsOf, programFn } from './harness/programs.js';
+
 
 /**
  * Laws of the public pieces the summaries are built from: symbolic-zero tangents in `jvp` and
@@ -62,6 +64,33 @@ test('jvp and linearize take null or undefined for any tangent argument or subtr
       const zeros = px.shareEvaluations(() => fLin(null, undefined), { onEvaluate: () => evaluated++ })();
       zeros.forEach((z, i) => assertClose(z, px.zerosLike(h(p, c)[i]!), { atol: 0 }, `${label}: all-null tangents give zeros`));
       assert.equal(evaluated, 0, `${label}: all-null tangents evaluate no primitive`);
+    }),
+    RUNS,
+  );
+});
+
+test('linearize\'s map adds nothing to a zero tangent: the tangent of F(a) + G(b) along (t, null) is F\'s own linearised tangent, bit for bit (−0 kept), with no add evaluated beyond F\'s', () => {
+  fc.assert(
+    fc.property(arbProg(), arbSeed, (prog, seed) => {
+      fc.pre(prog.shapes.length === 1);
+      const F = (x: Tensor) => programFn(prog, true)(x)[0]!;
+      const [a] = inputsOf(prog, seed);
+      const b = seededTensor(a!.shape, seed + 3);
+      const h = (x: Tensor, y: Tensor) => {
+        const f = F(x);
+        return px.add(f, px.mul(px.sum(px.tanh(y)), px.add(px.zerosLike(f), 1)));
+      };
+      // a tangent with a −0 entry: x + 0 would make it +0
+      const t = px.mul(seededTensor(a!.shape, seed + 5), -0);
+      const [, fLin] = px.linearize(h, a!, b);
+      let adds = 0;
+      const fromLin = px.shareEvaluations(() => fLin(t, null), { onEvaluate: (prim) => void (prim === 'add' && adds++) })();
+      const bits = (x: Tensor) => Array.from(x.dataSync(), (v) => (Object.is(v, -0) ? '-0' : String(v)));
+      const [, fLinF] = px.linearize(F, a!);
+      let addsF = 0;
+      const alone = px.shareEvaluations(() => fLinF(t), { onEvaluate: (prim) => void (prim === 'add' && addsF++) })();
+      assert.deepEqual(bits(fromLin), bits(alone), 'the tangent of F alone');
+      assert.equal(adds, addsF, 'no add with the zero tangent (only those of F\'s own tangent)');
     }),
     RUNS,
   );

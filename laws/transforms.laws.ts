@@ -6,6 +6,8 @@ import { ConcretizationError, EscapedTracerError, type Tensor } from '../src/ind
 import { cpuBackend } from '../src/backends/cpu/index.js';
 import { flatten } from '../src/core/tree.js';
 import { arbSeed, arbShape, arbTensorOf, assertClose, seededTensor, RUNS } from './harness/index.js';
+import { arbProg, inputsOf, programFn } from './harness/programs.js';
+import { linearizeOutputs } from '../src/transforms/vjp.js';
 
 /**
  * Laws of the transforms (src/transforms/): linearity of jvp, jacfwd = jacrev, Hessian symmetry
@@ -63,6 +65,29 @@ test('linearize(f, x) evaluates the same linear map as jvp, for several tangents
       assert.equal(calls, 1, `${name}: applying the linear map does not re-run f`);
       assertClose(y, f(x), { atol: 0 }, `${name}: linearize primal`);
       outs.forEach((o, k) => assertClose(o, px.jvp(f, [x], [seededTensor(x.shape, seed + k)])[1], AD, `${name}: linearize tangent ${k}`));
+    }),
+    RUNS,
+  );
+});
+
+test('linearizeOutputs: the chosen outputs\' tangents are jvp\'s (zero ones null), and a choice runs no more of the map than all outputs (generated programs, float64)', () => {
+  fc.assert(
+    fc.property(arbProg(), arbSeed, fc.array(fc.nat(), { maxLength: 4 }), (prog, seed, picks) => {
+      const f = programFn(prog, true);
+      const xs = inputsOf(prog, seed);
+      const ts = xs.map((x, k) => seededTensor(x.shape, seed + 11 * k + 1));
+      const [outs, fJvp] = linearizeOutputs(f, ...xs);
+      const which = picks.map((k) => k % outs.length);
+      const [, want] = px.jvp(f, xs, ts);
+      const counted = (w: readonly number[]) => {
+        let n = 0;
+        const r = px.shareEvaluations(() => fJvp(w, ...ts), { onEvaluate: () => void n++ })();
+        return [r, n] as const;
+      };
+      const [got, nSome] = counted(which);
+      got.forEach((g, i) => assertClose(g ?? px.zerosLike(want[which[i]!]!), want[which[i]!]!, AD, `tangent of output ${which[i]}`));
+      assert.ok(nSome <= counted(outs.map((_, i) => i))[1], 'evaluations for the chosen outputs ≤ for all');
+      assert.throws(() => fJvp([outs.length], ...ts), /linearizeOutputs: output index \d+ is out of range for a function of \d+ outputs/);
     }),
     RUNS,
   );

@@ -50,19 +50,28 @@ async function partaxProblem(p: MlpProblem, backend: string, u?: readonly Float3
 /**
  * partax's summary runner on `backend` ('cpu', 'cpu-wasm' or 'webgpu'): `summary(loss, θ, u,
  * partition.canonical(θ), { order: 3 })`, inputs placed on the backend once, results read back
- * with `await data()`. Use it as an implementation's `summary` method.
+ * with `await data()`. With `jit`, the summary runs as one compiled program, `jit((θ, u) =>
+ * summary(…))` (traced on the first run; its S passes' shared forward is staged once, see
+ * src/interp/cse.ts). Use it as an implementation's `summary` method.
  */
-export const partaxSummary = (backend: string) => (p: MlpProblem, u: readonly Float32Array[]): Runner<SummaryResult> => {
-  const ready = partaxProblem(p, backend, u);
-  return {
-    async run() {
-      const { params, dirs, loss } = await ready;
-      const s = P.summary(loss, params, dirs, P.partition.canonical(params), { order: 3 });
-      const read = async (t: P.Tensor | undefined) => Float32Array.from(await t!.data());
-      return { loss: (await read(s.loss))[0]!, g: await read(s.g), H: await read(s.H), order3: await read(s.order3) };
-    },
+export const partaxSummary =
+  (backend: string, opts: { jit?: boolean } = {}) =>
+  (p: MlpProblem, u: readonly Float32Array[]): Runner<SummaryResult> => {
+    const ready = partaxProblem(p, backend, u).then(({ params, dirs, loss }) => {
+      const plain = (q: Params, d: Params) => {
+        const s = P.summary(loss, q, d, P.partition.canonical(q), { order: 3 });
+        return [s.loss, s.g, s.H!, s.order3!];
+      };
+      return { params, dirs, run: opts.jit ? P.jit(plain) : plain };
+    });
+    return {
+      async run() {
+        const { params, dirs, run } = await ready;
+        const [loss, g, H, order3] = run(params, dirs).map(async (t) => Float32Array.from(await t.data()));
+        return { loss: (await loss!)[0]!, g: await g!, H: await H!, order3: await order3! };
+      },
+    };
   };
-};
 
 /** The largest scaled error over the loss, ḡ, H̄ and order3 (each scaled by the reference's largest entry). */
 export function summaryErr(r: SummaryResult, ref: SummaryResult): number {

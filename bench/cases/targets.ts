@@ -6,8 +6,9 @@
  * - MLP 784-200-100-10 fwd+bwd (valueAndGrad), batch 100 and 1000: partax (eager, jit) / PyTorch.
  * - One Adam step (fwd + bwd + update), batch 100: partax (eager, the whole step under jit) /
  *   PyTorch (`torch.optim.Adam`), checked over 3 steps; the host dispatches of one step.
- * - The order-3 summary, batch 1000, canonical partition (S = 6), along the gradient: partax /
- *   the paper's grnewt `compute_Hg` (from GRNEWT_ROOT), and partax's summary / its own valueAndGrad.
+ * - The order-3 summary, batch 1000, canonical partition (S = 6), along the gradient: partax
+ *   (eager, and the summary under jit) / the paper's grnewt `compute_Hg` (from GRNEWT_ROOT), and
+ *   partax's summary / its own valueAndGrad (eager / eager, jit / jit).
  * - partax on its default wasm threads (one per core) against one thread, on each case above
  *   (target ≤ 1×: a second thread must never make a case slower).
  *
@@ -168,16 +169,27 @@ async function adamStep(peer: TorchPeer | string, timing: TimeOptions, torchName
   ];
 }
 
-/** The order-3 summary at batch 1000: partax against grnewt's compute_Hg and against partax's own valueAndGrad. */
+/**
+ * The order-3 summary at batch 1000: partax (eager, and under jit) against grnewt's compute_Hg and
+ * against partax's own valueAndGrad (eager against eager, jit against jit).
+ */
 async function summary(peer: TorchPeer | string, timing: TimeOptions, torchName: string): Promise<TargetRow[]> {
   const batch = 1000;
   const kase = `summary order 3, batch ${batch}, canonical (S = 6)`;
   const p = mlpProblem(SIZES, batch);
   const grad = partaxMlp(p);
+  const gradJit = partaxMlp(p, { jit: true });
   const u = grad.read(grad.step()).grads;
   const sum = partaxSummary('cpu-wasm')(p, u);
+  const sumJit = partaxSummary('cpu-wasm', { jit: true })(p, u);
   const ref = (await sum.run()) as SummaryResult;
-  const contenders = [local('partax summary', () => sum.run()), local('partax valueAndGrad', grad.step)];
+  const jitErr = summaryErr((await sumJit.run()) as SummaryResult, ref);
+  const contenders = [
+    local('partax summary', () => sum.run()),
+    local('partax valueAndGrad', grad.step),
+    local('partax summary (jit)', () => sumJit.run()),
+    local('partax valueAndGrad (jit)', gradJit.step),
+  ];
   const grnewt = typeof peer !== 'string' && peer.info.grnewt;
   let grnewtErr: number | undefined;
   if (grnewt) {
@@ -188,18 +200,24 @@ async function summary(peer: TorchPeer | string, timing: TimeOptions, torchName:
     grnewtErr = summaryErr({ loss: r.loss, g: Float32Array.from(r.g), H: Float32Array.from(r.H), order3: Float32Array.from(r.order3) }, ref);
     contenders.push(remote(peer, 'grnewt compute_Hg', 'grnewt'), remote(peer, torchName, 'mlp'));
   }
-  const [s, g, h, t] = await interleave(contenders, timing);
+  const [s, g, sj, gj, h, t] = await interleave(contenders, timing);
   if (grnewt) for (const id of ['grnewt', 'mlp']) await peer.request({ op: 'drop', id });
   console.error(`  done: targets ${kase}`);
-  const own = ratio(kase, s!, g!, 'partax summary / partax valueAndGrad', 5);
+  const jitNote = { note: `jit vs eager: ${jitErr.toExponential(1)}` };
+  const own = [
+    ratio(kase, s!, g!, 'partax summary / partax valueAndGrad', 5),
+    ratio(kase, sj!, gj!, 'partax summary (jit) / partax valueAndGrad (jit)', 5, jitNote),
+  ];
   if (h === undefined) {
     const why = typeof peer === 'string' ? NO_TORCH : `no grnewt: ${peer.info.grnewt_reason}`;
-    return [{ case: kase, measure: 'partax / grnewt compute_Hg', unit: '×', skipped: why }, own];
+    return [{ case: kase, measure: 'partax / grnewt compute_Hg', unit: '×', skipped: why }, ...own];
   }
   const notes = (peer as TorchPeer).info.grnewt_notes.filter((n) => n.includes('materialize_grads'));
+  const err = { err: grnewtErr, ...(notes.length ? { note: notes.join('; ') } : {}) };
   return [
-    ratio(kase, s!, h, 'partax summary / grnewt compute_Hg', 1, { err: grnewtErr, ...(notes.length ? { note: notes.join('; ') } : {}) }),
-    own,
+    ratio(kase, s!, h, 'partax summary / grnewt compute_Hg', 1, err),
+    ratio(kase, sj!, h, 'partax summary (jit) / grnewt compute_Hg', 1, { ...err, note: [err.note, jitNote.note].filter(Boolean).join('; ') }),
+    ...own,
     ratio(kase, h, t!, `grnewt compute_Hg / ${torchName} fwd+bwd`, undefined, { note: "the paper's code against its own gradient" }),
   ];
 }

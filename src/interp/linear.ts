@@ -1,11 +1,13 @@
 import { broadcastInDimP, broadcastTo, reduceSum } from '../prim/broadcast.js';
 import { filled, zerosLike } from '../prim/constant.js';
-import { abs, add, lt, mul, mulP, select, selectP } from '../prim/elementwise.js';
+import { abs, add, addP, lt, mul, mulP, select, selectP } from '../prim/elementwise.js';
 import { lit } from '../prim/lit.js';
 import { reduceMax } from '../prim/reduce.js';
 import type { Aval, Tensor } from '../core/tensor.js';
 import type { LinearArg, Primitive } from '../prim/primitive.js';
 import { inlineRuleOf } from './stage.js';
+import { reshapeP } from '../prim/structural.js';
+import { shapeEq } from '../core/shape.js';
 import { bind, Trace, Tracer } from '../prim/bind.js';
 
 /**
@@ -80,9 +82,9 @@ export class LinearTrace extends Trace {
       // a call (jit_call) is applied equation by equation, so that its selects carry their poison
       const inline = inlineRuleOf(prim.name);
       if (inline) return inline(args, params);
-      const bases = inputs.map((i) => (i.recipe.kind === 'const' ? i.recipe.value : i.recipe.kind === 'scaled' ? i.recipe.base : filled([], 1, i.dtype)));
+      const bases = inputs.map((i) => (i.recipe.kind === 'const' ? i.recipe.value : i.recipe.kind === 'scaled' ? i.recipe.base : unit(i.dtype)));
       const poison = poisonOf(prim, inputs, bases);
-      return bind(prim, bases, params).map((out) => new LinearTracer(this, out, { kind: 'scaled', scalar: c, base: out, poison }));
+      return applyToBases(prim, bases, params).map((out) => new LinearTracer(this, out, { kind: 'scaled', scalar: c, base: out, poison }));
     }
     return this.record(prim, inputs.map((i) => this.materialize(i)), params);
   }
@@ -105,6 +107,35 @@ export class LinearTrace extends Trace {
     this.materialized.set(t, out);
     return out;
   }
+}
+
+/**
+ * Bases known to hold ones: the K = 1 of a scalar tangent c (c = c·1), and its broadcasts and
+ * reshapes. A product K·1 is K itself (exact in floating point, NaN and −0 included), so
+ * mul(u, broadcast(c)) — a direction scaled by a scalar tangent, as in the summaries' η_s·u_s —
+ * has the base u, the same tensor object: products of it (x·uᵀ) are then the ones that other
+ * passes make of u, and the eval cache (shareEvaluations) serves them once.
+ */
+const unitBases = new WeakSet<Tensor>();
+
+/** A fresh base of ones (shape []), marked as such. */
+function unit(dtype: Aval['dtype']): Tensor {
+  const one = filled([], 1, dtype);
+  unitBases.add(one);
+  return one;
+}
+
+/** f(K…) for a factored tangent's bases: a product with a base of ones is the other base, ones stay marked through reshapes and broadcasts. */
+function applyToBases(prim: Primitive, bases: readonly Tensor[], params: unknown): Tensor[] {
+  if (prim === mulP) {
+    const [a, b] = bases as [Tensor, Tensor];
+    const keep = unitBases.has(b) ? a : unitBases.has(a) ? b : null;
+    const [out] = prim.abstractEval(bases, params);
+    if (keep && shapeEq(keep.shape, out!.shape) && keep.dtype === out!.dtype) return [keep];
+  }
+  const outs = bind(prim, bases, params);
+  if ((prim === broadcastInDimP || prim === reshapeP) && unitBases.has(bases[0]!)) unitBases.add(outs[0]!);
+  return outs;
 }
 
 /**
@@ -232,11 +263,28 @@ export function evalLinear(outputs: readonly (Tensor | null)[], tangents: readon
     const ins = eqn.inputs.map(get);
     const live = eqn.inputs.some((i, k) => i.recipe.kind !== 'const' && ins[k] !== null);
     if (!live) continue;
+    const passed = sumWithZero(eqn, ins);
+    if (passed) {
+      val.set(eqn.outputs[0]!, passed);
+      continue;
+    }
     const args = eqn.inputs.map((i, k) => ins[k] ?? zerosLike(i.aval));
     const outs = bind(eqn.prim, args, eqn.params);
     eqn.outputs.forEach((o, k) => val.set(o, outs[k]!));
   }
   return outputs.map((o) => (o instanceof LinearTracer ? get(o) : null));
+}
+
+/**
+ * A sum of two tangents one of which is a (symbolic) zero is the other one, the same tensor, as
+ * `jvp`'s rule for `add` gives it (no zeros made, nothing added); null for any other equation.
+ */
+function sumWithZero(eqn: Equation, ins: readonly (Tensor | null)[]): Tensor | null {
+  if (eqn.prim !== addP || eqn.inputs.some((i) => i.recipe.kind === 'const')) return null;
+  const [a, b] = ins as [Tensor | null, Tensor | null];
+  const other = a === null ? b : b === null ? a : null;
+  const out = eqn.outputs[0]!;
+  return other && shapeEq(other.shape, out.shape) && other.dtype === out.dtype ? other : null;
 }
 
 /** The maximum over every axis (a scalar; NaN if any element is). */

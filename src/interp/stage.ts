@@ -3,6 +3,9 @@ import { showShape } from '../core/shape.js';
 import { type Aval, ArrayTensor, type Tensor } from '../core/tensor.js';
 import type { Primitive } from '../prim/primitive.js';
 import { bind, Trace, Tracer } from '../prim/bind.js';
+import { cse } from './cse.js';
+import type { Const, Eqn, Jaxpr, Var } from './jaxpr.js';
+import { withEvalCache } from '../prim/eval-cache.js';
 
 /**
  * The staging interpreter: instead of running primitives it records them into an IR (a jaxpr in
@@ -17,37 +20,7 @@ import { bind, Trace, Tracer } from '../prim/bind.js';
  * extra inputs (a program never holds a tracer).
  */
 
-/** A variable of the IR: an id and its abstract value (shape and dtype). */
-export interface Var {
-  readonly id: number;
-  readonly aval: Aval;
-}
-
-/** One primitive application: `outputs = prim(inputs; params)`. */
-export interface Eqn {
-  readonly prim: Primitive;
-  readonly inputs: readonly Var[];
-  readonly params: unknown;
-  readonly outputs: readonly Var[];
-}
-
-/** A constant of the IR: a variable bound to a concrete tensor. */
-export interface Const {
-  readonly v: Var;
-  readonly value: Tensor;
-}
-
-/**
- * A staged program (JAX's closed jaxpr). Equations are in a valid evaluation order; every variable
- * is defined once (an input, a constant or an equation output); `nVars` bounds the ids.
- */
-export interface Jaxpr {
-  readonly inputs: readonly Var[];
-  readonly consts: readonly Const[];
-  readonly equations: readonly Eqn[];
-  readonly outputs: readonly Var[];
-  readonly nVars: number;
-}
+export type { Const, Eqn, Jaxpr, Var } from './jaxpr.js';
 
 /** A value inside a staged function: it stands for a variable of the IR being recorded. */
 export class StageTracer extends Tracer {
@@ -119,7 +92,8 @@ export interface Staged {
 }
 
 /**
- * Traces `f` on fresh variables of `inAvals` and returns its program (dead equations removed).
+ * Traces `f` on fresh variables of `inAvals` and returns its program (repeated equations merged,
+ * see cse.ts; dead equations removed).
  * `f` receives stage tracers and returns a flat list of tensors.
  *
  *     const { jaxpr } = stageFlat((x) => [tanh(mul(x, x))], [{ shape: [3], dtype: 'float64' }]);
@@ -131,7 +105,9 @@ export function stageFlat(f: (...xs: Tensor[]) => readonly Tensor[], inAvals: re
     const ins = inAvals.map((a) => trace.input(a));
     let outs: readonly Tensor[];
     try {
-      outs = f(...ins);
+      // the evaluations tracing makes on constants (a number's scalar broadcast) are shared as
+      // shareEvaluations shares them, so that repeated ones give one constant for cse to see
+      outs = withEvalCache(() => f(...ins));
     } catch (e) {
       if (e instanceof ConcretizationError && !e.message.includes('(inside jit'))
         e.message += ' (inside jit: JavaScript control flow cannot depend on traced values; pass such values as plain numbers, which jit treats as static, or move the branch into `where`)';
@@ -147,13 +123,13 @@ export function stageFlat(f: (...xs: Tensor[]) => readonly Tensor[], inAvals: re
         captured.push(value);
       } else consts.push({ v: t.v, value });
     }
-    const jaxpr = dce({
+    const jaxpr = dce(cse({
       inputs: [...ins.map((i) => i.v), ...capturedVars],
       consts,
       equations: trace.equations,
       outputs: outVars,
       nVars: trace.varCount,
-    });
+    }));
     return { jaxpr, captured };
   } finally {
     trace.close();

@@ -532,7 +532,7 @@ function composeSeries(x: Series, factor: (m: number) => Tensor | null): (Tensor
     if (f == null) continue;
     for (let k = m; k <= K; k++) {
       const pk = power[k];
-      if (pk != null) out[k - 1] = addT(out[k - 1] ?? null, mul(f, pk));
+      if (pk != null) out[k - 1] = addT(out[k - 1] ?? null, mul(pk, f)); // as the jvp rules write dx·f′(x): the first coefficient is their tangent
     }
   }
   return out;

@@ -37,8 +37,14 @@ const memberName = (m: Member): string => (typeof m === 'string' ? m : m.name);
 export function compilePartition(partition: Partition, params: unknown): CompiledPartition {
   const leaves = leavesWithPaths(params);
   const byName = new Map<string, { tensor: Tensor; pos: number }>(leaves.map(([p, t], i) => [p, { tensor: t, pos: i }]));
+  // per leaf: the group of a whole-tensor member that owns all of it (-1: none), else the group of
+  // each element (-1: none yet), made only when a leaf is split or named twice — a partition of
+  // whole tensors (canonical, wb, …) is checked without one index per element
+  const whole: number[] = leaves.map(() => -1);
   const owner: (Int32Array | null)[] = leaves.map(() => null);
   const known = [...byName.keys()];
+  const claimed = (name: string, s: number, i: number, g: number) =>
+    new ShapeError(g === s ? `partition: element ${i} of '${name}' is repeated in group ${s}` : `partition: element ${i} of '${name}' is in group ${g} and again in group ${s}`);
   partition.forEach((group, s) => {
     if (group.length === 0) throw new ShapeError(`partition: group ${s} is empty`);
     for (const m of group) {
@@ -46,26 +52,34 @@ export function compilePartition(partition: Partition, params: unknown): Compile
       const leaf = byName.get(name);
       if (!leaf) throw new ShapeError(`partition: group ${s} names unknown parameter '${name}' (parameters: ${known.join(', ')})`);
       const n = leaf.tensor.size;
-      let own = owner[leaf.pos];
-      if (!own) {
-        own = new Int32Array(n).fill(-1);
-        owner[leaf.pos] = own;
+      const pos = leaf.pos;
+      if (typeof m === 'string' && owner[pos] === null) {
+        if (whole[pos]! >= 0 && n > 0) throw claimed(name, s, 0, whole[pos]!);
+        whole[pos] = s;
+        continue;
       }
-      const idx = typeof m === 'string' ? Array.from({ length: n }, (_, i) => i) : m.index;
-      for (const i of idx) {
+      let own = owner[pos];
+      if (!own) {
+        own = new Int32Array(n).fill(whole[pos]!);
+        owner[pos] = own;
+        whole[pos] = -1;
+      }
+      if (typeof m === 'string') {
+        const taken = own.findIndex((g) => g !== -1);
+        if (taken >= 0) throw claimed(name, s, taken, own[taken]!);
+        own.fill(s);
+        continue;
+      }
+      for (const i of m.index) {
         if (!Number.isInteger(i) || i < 0 || i >= n)
           throw new ShapeError(`partition: group ${s} selects element ${i} of '${name}', which has ${n} elements`);
-        if (own[i] !== -1)
-          throw new ShapeError(
-            own[i] === s
-              ? `partition: element ${i} of '${name}' is repeated in group ${s}`
-              : `partition: element ${i} of '${name}' is in group ${own[i]} and again in group ${s}`,
-          );
+        if (own[i] !== -1) throw claimed(name, s, i, own[i]!);
         own[i] = s;
       }
     }
   });
   const out: LeafGroups[] = leaves.map(([path, t], pos) => {
+    if (whole[pos]! >= 0) return { path, kind: 'whole', group: whole[pos]! };
     const own = owner[pos];
     if (!own) throw new ShapeError(`partition: parameter '${path}' (${t.size} elements) belongs to no group`);
     const missing = own.indexOf(-1);

@@ -2,7 +2,7 @@ import { ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { jvp } from '../transforms/jvp.js';
 import { jet } from '../transforms/jet.js';
-import { linearize } from '../transforms/vjp.js';
+import { linearizeOutputs } from '../transforms/vjp.js';
 import { linearTranspose } from '../transforms/linear-transpose.js';
 import { shareEvaluations } from '../transforms/share-evaluations.js';
 import type { MaybeZero } from '../transforms/args.js';
@@ -83,13 +83,13 @@ export function directionalPower<X>(f: (x: X) => Tensor, x0: X, d: MaybeZero<X>,
 }
 
 /**
- * The loss and the reduced gradient at θ, [L(θ), ḡ(θ)] with ḡ_s = ∂L(θ)[U·I·e_s]: the transpose of
+ * The loss and the reduced gradient at θ, [L(θ), [ḡ_0 … ḡ_{S−1}]] with ḡ_s = ∂L(θ)[U·I·e_s]: the transpose of
  * the linear map τ ↦ ∂L(θ)[U·I·τ] (τ ∈ ℝ^S) applied to 1, so that L's forward pass runs at θ
  * itself. The tangent of group s is a scalar times u, which the linear trace keeps factored:
  * `matmul(x, (τ_s·u)ᵀ)` is τ_s·(x·uᵀ), and ḡ_s = Σ ct ∘ (x·uᵀ) — elementwise, where the gradient
  * in parameter space would need the matmul xᵀ·ct per layer.
  */
-function lossAndReducedGradient<P>(loss: (p: P) => Tensor, params: P, u: P, cp: CompiledPartition, dtype: Tensor['dtype']): [Tensor, Tensor] {
+function lossAndReducedGradient<P>(loss: (p: P) => Tensor, params: P, u: P, cp: CompiledPartition, dtype: Tensor['dtype']): [Tensor, Tensor[]] {
   const taus = Array.from({ length: cp.size }, () => zeros([], dtype));
   let value: Tensor | null = null;
   const slope = (...tau: Tensor[]): Tensor => {
@@ -98,7 +98,7 @@ function lossAndReducedGradient<P>(loss: (p: P) => Tensor, params: P, u: P, cp: 
     return dl;
   };
   const g = linearTranspose(slope, ...taus)(ones([], dtype));
-  return [value!, stack(g)];
+  return [value!, g];
 }
 
 /**
@@ -124,7 +124,8 @@ function summaryUnshared<P>(loss: (p: P) => Tensor, params: P, u: P, partition: 
   const psi = reducedLoss(loss, params, u, cp);
   const out: { -readonly [K in keyof Summary]: Summary[K] } = { loss: eta0, g: eta0 };
   if (order === 1) {
-    [out.loss, out.g] = lossAndReducedGradient(loss, params, u, cp, dtype);
+    const [l, g] = lossAndReducedGradient(loss, params, u, cp, dtype);
+    [out.loss, out.g] = [l, stack(g)];
   } else if (opts.strategy === 'vmap') {
     // one batched pass: primal (L, ḡ) and the S columns H̄·e_s
     const basis = eye(S, dtype);
@@ -137,11 +138,19 @@ function summaryUnshared<P>(loss: (p: P) => Tensor, params: P, u: P, partition: 
     // One linearisation of θ' ↦ (L, ḡ)(θ') at θ records the tangent map once (the primal forward
     // and backward run once, at θ itself); row s of H̄ is that map applied to the direction of group
     // s, U·I·e_s, whose zero tangents on the other groups' parameters are skipped, not computed.
-    const [[l, g], fLin] = linearize((p: P) => lossAndReducedGradient(loss, p, u, cp, dtype), params);
-    out.loss = l;
-    out.g = g;
+    const [[l, ...g], fLin] = linearizeOutputs((p: P) => {
+      const [value, reduced] = lossAndReducedGradient(loss, p, u, cp, dtype);
+      return [value, ...reduced];
+    }, params);
+    out.loss = l!;
+    out.g = stack(g);
     const dirs = Array.from({ length: S }, (_, s) => groupDirection(u, cp, s));
-    out.H = stack(dirs.map((d) => fLin(d as MaybeZero<P>)[1]));
+    // H̄ is symmetric: row s is evaluated for the columns t ≥ s only, and the rest mirrored. Only
+    // what those outputs reach runs, so a group of a late layer (groups follow the parameters,
+    // which models list input to output) needs no backward pass through the layers before it
+    const upper = dirs.map((d, s) => fLin(Array.from({ length: S - s }, (_, k) => 1 + s + k), d as MaybeZero<P>));
+    const entry = (s: number, t: number): Tensor => (s <= t ? upper[s]![t - s] : upper[t]![s - t]) ?? zeros([], dtype);
+    out.H = stack(Array.from({ length: S }, (_, s) => stack(Array.from({ length: S }, (_, t) => entry(s, t)))));
     // ∂³ψ(0)[e_s, e_s, e_s] = ∂³L(θ)[v_s, v_s, v_s] with v_s = U·I·e_s: the third Taylor term of
     // t ↦ L(θ + t·v_s), one jet pass of four coefficients per group (three nested jvps would push
     // eight streams). Every pass runs at θ, so the S passes share the primal forward (and the

@@ -101,3 +101,27 @@ export function linearize<A extends readonly unknown[], R>(f: (...args: A) => R,
   };
   return [out, fJvp];
 }
+
+/**
+ * `linearize` for a function returning a flat list of tensors, whose map evaluates chosen outputs
+ * only: returns `[outputs, fJvp]` where `fJvp(which, ...tangents)` gives the tangent of each output
+ * listed in `which` (indices into the list), `null` for one that is zero. Only the recorded
+ * operations those outputs reach run (and, as with `linearize`, only those the tangents reach).
+ *
+ *     const [[l, g0, g1], fJvp] = linearizeOutputs((p) => [L(p), G0(p), G1(p)], params);
+ *     const [dg1] = fJvp([2], direction); // the part of the map that only g0 needs is skipped
+ */
+export function linearizeOutputs<A extends readonly unknown[]>(
+  f: (...args: A) => readonly Tensor[],
+  ...primals: A
+): [Tensor[], (which: readonly number[], ...tangents: TangentsOf<A>) => (Tensor | null)[]] {
+  const l = linearizeFlat('linearizeOutputs', f as (...a: any[]) => unknown, primals);
+  const fJvp = (which: readonly number[], ...tangents: TangentsOf<A>): (Tensor | null)[] => {
+    const { others } = matchTangents('linearizeOutputs', 'tangents', primals, tangents);
+    for (const i of which)
+      if (!Number.isInteger(i) || i < 0 || i >= l.tangentOut.length)
+        throw new RangeError(`linearizeOutputs: output index ${i} is out of range for a function of ${l.tangentOut.length} outputs`);
+    return evalLinear(which.map((i) => l.tangentOut[i]!), others);
+  };
+  return [l.primalOut, fJvp];
+}
