@@ -126,7 +126,7 @@ test('the trust region scales the solver’s rates back to ‖Dη‖ = Δ, D = d
 /** NewtonSummary as `partax train` builds it from `options`, stepped on `prob` (hg every `periodHg` steps). */
 function cliNewtonSummary(options: TrainOptions) {
   const config = resolveConfig({ optimizer: 'newton-summary', ...options });
-  return buildOptimizer(config, { trainExamples: 100 });
+  return buildOptimizer(config, { trainExamples: 100, jit: false }); // op by op, as the laws here compare it with optim.newtonSummary
 }
 
 test('the directions `partax train` builds: Adam’s is optim.adam’s update, the gradient’s is the gradient, the momentum one is torch’s buffer; the step is −η·u on the trivial partition', () => {

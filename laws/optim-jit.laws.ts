@@ -300,7 +300,7 @@ describe('optim under jit', () => {
       for (const [name, old] of Object.entries(OLD)) {
         const entry = optimizerEntry(name);
         const flags = Object.fromEntries(Object.entries(entry.flags).map(([k, f]) => [k, f.default]));
-        const opt = entry.build(flags as never, { trainExamples: 100 }).transformation;
+        const opt = entry.build(flags as never, { trainExamples: 100, jit: false }).transformation;
         const step = stepOf(opt);
         let [q, s] = [p as unknown, opt.init(p)];
         for (let t = 0; t < 3; t++) [q, s] = step(q, s);
@@ -313,7 +313,7 @@ describe('optim under jit', () => {
       // newton-summary: its direction's count became a tensor, its own (newton.count) stays a number
       const entry = optimizerEntry('newton-summary');
       const flags = Object.fromEntries(Object.entries(entry.flags).map(([k, f]) => [k, typeof f.default === 'function' ? (f.default as (c: { model: string }) => unknown)({ model: 'mlp' }) : f.default]));
-      const s0 = entry.build(flags as never, { trainExamples: 100 }).transformation.init(p) as { direction: { trace: unknown; count: Tensor }; newton: { count: number } };
+      const s0 = entry.build(flags as never, { trainExamples: 100, jit: false }).transformation.init(p) as { direction: { trace: unknown; count: Tensor }; newton: { count: number } };
       const migrated = entry.migrateState!({ direction: { trace: s0.direction.trace, count: 0 }, newton: s0.newton }, 3);
       assert.equal(skeletonMismatch(migrated, s0), null, 'newton-summary: the migrated state fits today’s optimizer');
       assertBits(migrated, s0, 'newton-summary: migrated state');

@@ -91,6 +91,8 @@ export interface PureHead {
 export interface BuildContext {
   /** Examples in the training set. */
   readonly trainExamples: number;
+  /** Whether the run is under jit (`--jit`): an optimizer may then compile what it computes on its own. */
+  readonly jit: boolean;
 }
 
 /** One optimizer of `partax train`. */
@@ -244,6 +246,8 @@ export const OPTIMIZERS = [
         momLrs: o.momLrs,
         negativeLrs: o.removeNegative ? o.negativeLrs : 'keep',
         maintainTrueLrs: o.maintainTrueLrs,
+        // the summary of an hg step as one compiled program: the loss reads the batch through its arguments
+        jitSummary: ctx.jit,
       };
       const direction = nsDirection(o);
       // the chain {direction, newton}: the direction reads nothing on the host, the rates do

@@ -106,6 +106,6 @@ export function setupTraining(c: TrainConfig): TrainSetup {
   };
   const loss = (p: unknown, x: Tensor, y: Tensor) => lossWithOutputs(p, x, y)[0];
 
-  const optimizer = buildOptimizer(c, { trainExamples: train.x.shape[0]! });
+  const optimizer = buildOptimizer(c, { trainExamples: train.x.shape[0]!, jit: c.jit });
   return { train, test, task, model, loss, lossWithOutputs, optimizer };
 }
