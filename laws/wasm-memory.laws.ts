@@ -184,3 +184,35 @@ test('refused regions: under a cap, past 2 GiB, or in a memory without SharedArr
     runs(30),
   );
 });
+
+test('jit on cpu-wasm returns its dead intermediates at the end of a call: called again, it takes new regions only for its outputs, with the CPU numbers and earlier outputs intact', { skip }, () => {
+  const heap = getKernels().heap;
+  heap.poison = true;
+  try {
+    fc.assert(
+      fc.property(arbProg, arbSeed, (prog, seed) => {
+        const want = P.withBackend('cpu', () => run(prog, ...inputs(prog, seed, 'cpu')).map((t) => t.dataSync()));
+        const last = want.length - 1;
+        // only the last node is returned: every other node is an intermediate of the program
+        const f = P.jit((x: Tensor, y: Tensor) => run(prog, x, y)[last]!);
+        P.withBackend('cpu-wasm', () => {
+          const [x, y] = inputs(prog, seed, 'cpu-wasm');
+          const first = f(x, y);
+          for (let call = 0; call < 3; call++) {
+            const before = heap.stats().created;
+            const again = f(x, y);
+            const taken = heap.stats().created - before;
+            // nothing is collected in between (no turn of the event loop): the regions come from the
+            // intermediates the previous call returned, or are new for this call's one output
+            assert.ok(taken <= 1, `call ${call + 2} took ${taken} new regions from the top of the memory for one output`);
+            assertNear(again.dataSync(), want[last]!, TOL[prog.dtype], `call ${call + 2}`);
+          }
+          assertNear(first.dataSync(), want[last]!, TOL[prog.dtype], 'the first call’s output after three more calls');
+        });
+      }),
+      RUNS,
+    );
+  } finally {
+    heap.poison = false;
+  }
+});

@@ -429,6 +429,12 @@ function runProgram(
   const ownable = (b: Buffer) => !(b.buffer instanceof ArrayBuffer) || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength);
   /** Stores this call may overwrite once dead: its own allocations and donated inputs. */
   const owned = new Set<object>();
+  /** Stores this call allocated (or its kernels returned fresh): the dead ones go back to the backend at the end. */
+  const made = new Set<object>();
+  const own = (b: Buffer) => {
+    owned.add(storeOf(b));
+    made.add(storeOf(b));
+  };
   const pool = new Map<string, Buffer[]>();
   j.inputs.forEach((v, i) => {
     vals[v.id] = inputs[i]!;
@@ -469,8 +475,13 @@ function runProgram(
   /** A buffer for output `v`: a dead one of its size from the pool, else a new one (resident where the backend allocates). */
   const fresh = (v: Var): Buffer => {
     const [dtype, n] = [v.aval.dtype, sizeOf(v.aval.shape)];
-    const b = pool.get(poolKey(dtype, n))?.pop() ?? backend.allocate?.(dtype, n) ?? allocate(dtype, n);
-    owned.add(storeOf(b));
+    const reused = pool.get(poolKey(dtype, n))?.pop();
+    if (reused) {
+      owned.add(storeOf(reused));
+      return reused;
+    }
+    const b = backend.allocate?.(dtype, n) ?? allocate(dtype, n);
+    own(b);
     return b;
   };
   /** The buffers of a loop step (reads, output, stores): its outputs are taken (in place over a dying read where allowed) and defined. */
@@ -505,7 +516,7 @@ function runProgram(
       const outs = backend.execute(e.prim, args, e.params, s.outAvals);
       e.outputs.forEach((v, i) => {
         const b = outs[i]!;
-        if (!refs.has(storeOf(b)) && ownable(b)) owned.add(storeOf(b)); // a fresh buffer (kernels may also return an input's)
+        if (!refs.has(storeOf(b)) && ownable(b)) own(b); // a fresh buffer (kernels may also return an input's)
         vals[v.id] = b;
         hold(b);
       });
@@ -517,7 +528,7 @@ function runProgram(
         // the backend does not read this layout in place: store it
         countHostDispatch();
         const out = backend.execute(e.prim, [tensorOf(e.inputs[0]!)], e.params, [e.outputs[0]!.aval])[0]!;
-        if (!refs.has(storeOf(out)) && ownable(out)) owned.add(storeOf(out));
+        if (!refs.has(storeOf(out)) && ownable(out)) own(out);
         vals[s.to] = out;
         hold(out);
       } else {
@@ -557,6 +568,10 @@ function runProgram(
     for (const id of s.free) release(id);
     if (timings) timings[i] = timings[i]! + performance.now() - t0;
   }
+  // the dead buffers this call made go back to the backend now, so the next call (or kernel) takes
+  // the same memory again instead of fresh pages (on cpu-wasm a first touch costs a page fault)
+  // while these wait for a major collection; donated inputs are left to theirs
+  if (backend.release) for (const list of pool.values()) for (const b of list) if (made.has(storeOf(b))) backend.release(b);
   return j.outputs.map((v) => vals[v.id]!);
 }
 
