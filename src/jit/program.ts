@@ -161,6 +161,7 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
   if (backend.compileLoopRun) hoistLoops(steps, backend.name);
   planFrees(j, steps);
   if (backend.compileLoopRun) formRuns(steps, backend);
+  const constBuffers = j.consts.map((c) => (uniform.has(c.v.id) ? hostBuffer(c.value) : ownConst(backend, hostBuffer(c.value))));
   const loops = steps.filter((s) => s.kind === 'loop' && !s.copy) as LoopStep[];
   const stats: ProgramStats = {
     equations: j.equations.length,
@@ -180,9 +181,25 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     backend: backend.name,
     steps,
     stats,
-    run: (inputs, donated, timings) => runProgram(j, steps, backend, inputs, donated, timings),
+    run: (inputs, donated, timings) => runProgram(j, steps, backend, constBuffers, inputs, donated, timings),
     describe: (timings) => describe(steps, timings),
   };
+}
+
+const hostBuffer = (t: Tensor): Buffer => (t as ArrayTensor).buffer as Buffer;
+
+/**
+ * A constant's buffer in the backend's own memory, copied once when the program is compiled
+ * (cpu-wasm: resident, so its kernels read it in place on every call instead of copying it in);
+ * the buffer itself where it is there already, or the backend has no memory of its own or refuses.
+ * Uniform constants, which loops read as one element, stay where they are.
+ */
+function ownConst(backend: Backend, b: Buffer): Buffer {
+  if (!backend.allocate || !(b.buffer instanceof ArrayBuffer) || b.length === 0) return b;
+  const own = backend.allocate(dtypeOfBuffer(b), b.length);
+  if (!own || own.buffer instanceof ArrayBuffer) return b;
+  own.set(b as never);
+  return own;
 }
 
 /** Whether the value of `e` is no program output and is read only by equations that run as backend kernels. */
@@ -414,6 +431,7 @@ function runProgram(
   j: Jaxpr,
   steps: readonly Step[],
   backend: Backend,
+  constBuffers: readonly Buffer[],
   inputs: readonly Buffer[],
   donated?: readonly boolean[],
   timings?: Float64Array,
@@ -440,16 +458,16 @@ function runProgram(
     vals[v.id] = inputs[i]!;
     hold(inputs[i]!);
   });
-  for (const c of j.consts) {
-    const b = (c.value as ArrayTensor).buffer as Buffer;
+  j.consts.forEach((c, i) => {
+    const b = constBuffers[i]!;
     vals[c.v.id] = b;
     hold(b);
-  }
+  });
   if (donated) {
     inputs.forEach((b, i) => donated[i] && ownable(b) && owned.add(storeOf(b)));
     // a store that is also a constant's or a kept (non-donated) input's is not the program's to reuse
     inputs.forEach((b, i) => !donated[i] && owned.delete(storeOf(b)));
-    for (const c of j.consts) owned.delete(storeOf((c.value as ArrayTensor).buffer as Buffer));
+    for (const c of j.consts) owned.delete(storeOf(hostBuffer(c.value)));
   }
   /** Deferred layouts by variable (see the alias step), which kernels read in place. */
   const layouts = new Array<ArrayTensor | undefined>(j.nVars);
