@@ -19,7 +19,10 @@ import { applyView, eqnKind, type Group, identityView, keepsContiguous, planFusi
  * length, and later loop outputs of that size take them instead of allocating; a loop whose input
  * dies at that loop writes its output over the input, in place (this is how a matmul's elementwise
  * epilogue runs over the matmul output). Inputs, constants and outputs are never overwritten;
- * nothing is kept between calls, so no buffer handed out is ever reused.
+ * nothing is kept between calls, so no buffer handed out is ever reused. At the end of a call the
+ * dead buffers it allocated go back to the backend (`Backend.release`: on cpu-wasm their regions
+ * are taken again by the next call instead of fresh, untouched pages), and a host constant is
+ * copied into the backend's memory once, when the program is compiled (`Backend.allocate`).
  *
  * Fused loops need host typed arrays: they are generated for the `cpu` and `cpu-wasm` backends;
  * on any other backend every equation runs as that backend's kernel. A host backend may compile a
