@@ -184,3 +184,65 @@ test('refused regions: under a cap, past 2 GiB, or in a memory without SharedArr
     runs(30),
   );
 });
+
+test('jit on cpu-wasm returns its dead intermediates at the end of a call: called again, it takes new regions only for its outputs, with the CPU numbers and earlier outputs intact', { skip }, () => {
+  const heap = getKernels().heap;
+  heap.poison = true;
+  try {
+    fc.assert(
+      fc.property(arbProg, arbSeed, (prog, seed) => {
+        const want = P.withBackend('cpu', () => run(prog, ...inputs(prog, seed, 'cpu')).map((t) => t.dataSync()));
+        const last = want.length - 1;
+        // only the last node is returned: every other node is an intermediate of the program
+        const f = P.jit((x: Tensor, y: Tensor) => run(prog, x, y)[last]!);
+        P.withBackend('cpu-wasm', () => {
+          const [x, y] = inputs(prog, seed, 'cpu-wasm');
+          const first = f(x, y);
+          for (let call = 0; call < 3; call++) {
+            const before = heap.stats().created;
+            const again = f(x, y);
+            const taken = heap.stats().created - before;
+            // nothing is collected in between (no turn of the event loop): the regions come from the
+            // intermediates the previous call returned, or are new for this call's one output
+            assert.ok(taken <= 1, `call ${call + 2} took ${taken} new regions from the top of the memory for one output`);
+            assertNear(again.dataSync(), want[last]!, TOL[prog.dtype], `call ${call + 2}`);
+          }
+          assertNear(first.dataSync(), want[last]!, TOL[prog.dtype], 'the first call’s output after three more calls');
+        });
+      }),
+      RUNS,
+    );
+  } finally {
+    heap.poison = false;
+  }
+});
+
+test('a host constant a jitted cpu-wasm program closes over is copied into the memory once, at compile time: a call takes no more regions than with the constant resident, and gives the CPU numbers', { skip }, () => {
+  const heap = getKernels().heap;
+  const arbDims = fc.tuple(fc.constantFrom(1, 3, 4, 9, 33), fc.constantFrom(1, 5, 8, 17), fc.constantFrom(1, 2, 8, 13));
+  fc.assert(
+    fc.property(arbDims, arbSeed, fc.constantFrom<F>('float32', 'float64'), ([m, k, n], seed, dtype) => {
+      const data = Float64Array.from({ length: m * k }, (_, i) => Math.sin(seed + 0.37 * i));
+      const wData = Float64Array.from({ length: k * n }, (_, i) => Math.cos(seed - 0.53 * i));
+      const body = (c: Tensor, w: Tensor) => P.add(P.tanh(P.matmul(c, w)), P.sum(c));
+      const want = P.withBackend('cpu', () => body(P.fromBuffer(data, 'float64', [m, k]), P.fromBuffer(wData, 'float64', [k, n])).dataSync());
+      P.withBackend('cpu-wasm', () => {
+        const hostConst = P.fromBuffer(dtype === 'float32' ? Float32Array.from(data) : data.slice(), dtype, [m, k]);
+        assert.ok((hostConst as ArrayTensor).buffer.buffer instanceof ArrayBuffer, 'a tensor made from user data is a host buffer');
+        const residentConst = P.mul(hostConst, 1);
+        const w = P.astype(P.fromBuffer(wData, 'float64', [k, n]), dtype);
+        const taken = (c: Tensor) => {
+          const f = P.jit((x: Tensor) => body(c, x));
+          f(w);
+          const before = heap.stats();
+          const out = f(w);
+          const after = heap.stats();
+          assertNear(out.dataSync(), want, TOL[dtype], `constant ${c === hostConst ? 'host' : 'resident'}`);
+          return after.created + after.reused - before.created - before.reused;
+        };
+        assert.equal(taken(hostConst), taken(residentConst), 'regions taken by a call with the constant a host buffer, and resident');
+      });
+    }),
+    runs(30),
+  );
+});

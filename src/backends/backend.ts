@@ -38,6 +38,13 @@ export interface Backend {
    */
   allocate?(dtype: DType, n: number): Buffer | undefined;
   /**
+   * Host backends with {@link allocate}: takes back a buffer that `allocate` or a kernel of this
+   * backend returned, at once rather than when it is collected; the caller guarantees that nothing
+   * reads or writes it afterwards (jit's dead intermediates at the end of a run). A buffer the
+   * backend did not hand out is left alone.
+   */
+  release?(b: Buffer): void;
+  /**
    * Host backends whose kernels read some layouts in place (cpu-wasm: a GEMM with a transposed
    * operand, binary ops with a broadcast one): the output of the layout primitive `prim` as a
    * deferred tensor ({@link ArrayTensor.deferred}), stored only if something reads its buffer; null

@@ -77,12 +77,13 @@ function defKey(d: TreeDef): string {
  * every later call with that signature. The compiled program fuses elementwise chains (with the
  * broadcasts, transposes and slices feeding them) into single generated loops, fuses a reduction
  * with the elementwise chain feeding it, runs matmul epilogues in place over the matmul output,
- * and reuses dead intermediate buffers. The values are those of eager execution: bitwise on the
- * `cpu` backend (the loops round every float32 intermediate as a stored one would be); on
- * `cpu-wasm`, which compiles the loops to WebAssembly SIMD (consecutive ones run as one call) and
- * whose sums add in another order, within float rounding. On `webgpu` each fused
- * group is one generated WGSL kernel (compiled once per shape), with the values of eager webgpu
- * execution within float32 rounding (a fused sum adds in its own order).
+ * and reuses dead intermediate buffers (within a call, and on cpu-wasm from one call to the
+ * next). The values are those of eager execution: bitwise on the `cpu` backend (the loops
+ * round every float32 intermediate as a stored one would be); on `cpu-wasm`, which compiles the
+ * loops to WebAssembly SIMD (consecutive ones run as one call) and whose sums add in another
+ * order, within float rounding. On `webgpu` each fused group is one generated WGSL kernel
+ * (compiled once per shape), with the values of eager webgpu execution within float32 rounding
+ * (a fused sum adds in its own order).
  *
  *     const step = jit((w: Tensor, x: Tensor) => tanh(add(matmul(x, w), 1)));
  *     step(w, x);            // traces and compiles

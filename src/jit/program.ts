@@ -19,7 +19,10 @@ import { applyView, eqnKind, type Group, identityView, keepsContiguous, planFusi
  * length, and later loop outputs of that size take them instead of allocating; a loop whose input
  * dies at that loop writes its output over the input, in place (this is how a matmul's elementwise
  * epilogue runs over the matmul output). Inputs, constants and outputs are never overwritten;
- * nothing is kept between calls, so no buffer handed out is ever reused.
+ * nothing is kept between calls, so no buffer handed out is ever reused. At the end of a call the
+ * dead buffers it allocated go back to the backend (`Backend.release`: on cpu-wasm their regions
+ * are taken again by the next call instead of fresh, untouched pages), and a host constant is
+ * copied into the backend's memory once, when the program is compiled (`Backend.allocate`).
  *
  * Fused loops need host typed arrays: they are generated for the `cpu` and `cpu-wasm` backends;
  * on any other backend every equation runs as that backend's kernel. A host backend may compile a
@@ -161,6 +164,7 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
   if (backend.compileLoopRun) hoistLoops(steps, backend.name);
   planFrees(j, steps);
   if (backend.compileLoopRun) formRuns(steps, backend);
+  const constBuffers = j.consts.map((c) => (uniform.has(c.v.id) ? hostBuffer(c.value) : ownConst(backend, hostBuffer(c.value))));
   const loops = steps.filter((s) => s.kind === 'loop' && !s.copy) as LoopStep[];
   const stats: ProgramStats = {
     equations: j.equations.length,
@@ -180,9 +184,25 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     backend: backend.name,
     steps,
     stats,
-    run: (inputs, donated, timings) => runProgram(j, steps, backend, inputs, donated, timings),
+    run: (inputs, donated, timings) => runProgram(j, steps, backend, constBuffers, inputs, donated, timings),
     describe: (timings) => describe(steps, timings),
   };
+}
+
+const hostBuffer = (t: Tensor): Buffer => (t as ArrayTensor).buffer as Buffer;
+
+/**
+ * A constant's buffer in the backend's own memory, copied once when the program is compiled
+ * (cpu-wasm: resident, so its kernels read it in place on every call instead of copying it in);
+ * the buffer itself where it is there already, or the backend has no memory of its own or refuses.
+ * Uniform constants, which loops read as one element, stay where they are.
+ */
+function ownConst(backend: Backend, b: Buffer): Buffer {
+  if (!backend.allocate || !(b.buffer instanceof ArrayBuffer) || b.length === 0) return b;
+  const own = backend.allocate(dtypeOfBuffer(b), b.length);
+  if (!own || own.buffer instanceof ArrayBuffer) return b;
+  own.set(b as never);
+  return own;
 }
 
 /** Whether the value of `e` is no program output and is read only by equations that run as backend kernels. */
@@ -414,6 +434,7 @@ function runProgram(
   j: Jaxpr,
   steps: readonly Step[],
   backend: Backend,
+  constBuffers: readonly Buffer[],
   inputs: readonly Buffer[],
   donated?: readonly boolean[],
   timings?: Float64Array,
@@ -429,21 +450,27 @@ function runProgram(
   const ownable = (b: Buffer) => !(b.buffer instanceof ArrayBuffer) || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength);
   /** Stores this call may overwrite once dead: its own allocations and donated inputs. */
   const owned = new Set<object>();
+  /** Stores this call allocated (or its kernels returned fresh): the dead ones go back to the backend at the end. */
+  const made = new Set<object>();
+  const own = (b: Buffer) => {
+    owned.add(storeOf(b));
+    made.add(storeOf(b));
+  };
   const pool = new Map<string, Buffer[]>();
   j.inputs.forEach((v, i) => {
     vals[v.id] = inputs[i]!;
     hold(inputs[i]!);
   });
-  for (const c of j.consts) {
-    const b = (c.value as ArrayTensor).buffer as Buffer;
+  j.consts.forEach((c, i) => {
+    const b = constBuffers[i]!;
     vals[c.v.id] = b;
     hold(b);
-  }
+  });
   if (donated) {
     inputs.forEach((b, i) => donated[i] && ownable(b) && owned.add(storeOf(b)));
     // a store that is also a constant's or a kept (non-donated) input's is not the program's to reuse
     inputs.forEach((b, i) => !donated[i] && owned.delete(storeOf(b)));
-    for (const c of j.consts) owned.delete(storeOf((c.value as ArrayTensor).buffer as Buffer));
+    for (const c of j.consts) owned.delete(storeOf(hostBuffer(c.value)));
   }
   /** Deferred layouts by variable (see the alias step), which kernels read in place. */
   const layouts = new Array<ArrayTensor | undefined>(j.nVars);
@@ -469,8 +496,13 @@ function runProgram(
   /** A buffer for output `v`: a dead one of its size from the pool, else a new one (resident where the backend allocates). */
   const fresh = (v: Var): Buffer => {
     const [dtype, n] = [v.aval.dtype, sizeOf(v.aval.shape)];
-    const b = pool.get(poolKey(dtype, n))?.pop() ?? backend.allocate?.(dtype, n) ?? allocate(dtype, n);
-    owned.add(storeOf(b));
+    const reused = pool.get(poolKey(dtype, n))?.pop();
+    if (reused) {
+      owned.add(storeOf(reused));
+      return reused;
+    }
+    const b = backend.allocate?.(dtype, n) ?? allocate(dtype, n);
+    own(b);
     return b;
   };
   /** The buffers of a loop step (reads, output, stores): its outputs are taken (in place over a dying read where allowed) and defined. */
@@ -505,7 +537,7 @@ function runProgram(
       const outs = backend.execute(e.prim, args, e.params, s.outAvals);
       e.outputs.forEach((v, i) => {
         const b = outs[i]!;
-        if (!refs.has(storeOf(b)) && ownable(b)) owned.add(storeOf(b)); // a fresh buffer (kernels may also return an input's)
+        if (!refs.has(storeOf(b)) && ownable(b)) own(b); // a fresh buffer (kernels may also return an input's)
         vals[v.id] = b;
         hold(b);
       });
@@ -517,7 +549,7 @@ function runProgram(
         // the backend does not read this layout in place: store it
         countHostDispatch();
         const out = backend.execute(e.prim, [tensorOf(e.inputs[0]!)], e.params, [e.outputs[0]!.aval])[0]!;
-        if (!refs.has(storeOf(out)) && ownable(out)) owned.add(storeOf(out));
+        if (!refs.has(storeOf(out)) && ownable(out)) own(out);
         vals[s.to] = out;
         hold(out);
       } else {
@@ -557,6 +589,10 @@ function runProgram(
     for (const id of s.free) release(id);
     if (timings) timings[i] = timings[i]! + performance.now() - t0;
   }
+  // the dead buffers this call made go back to the backend now, so the next call (or kernel) takes
+  // the same memory again instead of fresh pages (on cpu-wasm a first touch costs a page fault)
+  // while these wait for a major collection; donated inputs are left to theirs
+  if (backend.release) for (const list of pool.values()) for (const b of list) if (made.has(storeOf(b))) backend.release(b);
   return j.outputs.map((v) => vals[v.id]!);
 }
 

@@ -133,8 +133,19 @@ export class Heap {
     const view = (
       dtype === 'float32' ? new Float32Array(b, at, n) : dtype === 'float64' ? new Float64Array(b, at, n) : dtype === 'int32' ? new Int32Array(b, at, n) : new Uint8Array(b, at, n)
     ) as ArrayFor<D>;
-    this.registry.register(view, at);
+    this.registry.register(view, at, view);
     return view;
+  }
+
+  /**
+   * Returns the region of `view` at once, ahead of its collection: for an owner that knows nothing
+   * reads the view any more (a jit program's dead intermediates). Only a view {@link resident}
+   * handed out, still registered, is freed (its finalizer is cancelled); returns whether it was.
+   */
+  freeResident(view: ArrayBufferView): boolean {
+    if (!this.registry.unregister(view)) return false;
+    this.release(view.byteOffset);
+    return true;
   }
 
   /** A region of class `size`: the most recently freed one of that class, else a new one from the top. */

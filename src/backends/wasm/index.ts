@@ -228,6 +228,9 @@ export const wasmBackend: Backend = {
     return ArrayTensor.deferred(o.shape, o.dtype, this.name, { prim: prim.name, params, source: x!, view }, () => this.execute(prim, [x!], params, outAvals)[0]!);
   },
   allocate: (dtype, n) => (n > 0 ? (getKernels().heap.resident(dtype, n) ?? undefined) : undefined),
+  release: (b) => {
+    if (!(b.buffer instanceof ArrayBuffer)) getKernels().heap.freeResident(b);
+  },
   compileLoop: (spec) => (envVar('PARTAX_WASM_FUSE') === '0' ? null : compileFusedLoop(spec)),
   compileLoopRun: (specs) => compileFusedRun(specs),
 };

@@ -28,7 +28,9 @@
  * block stores the tile, later ones add their sum to it, so float32 sums are blocked: the error is
  * about (KC + K/KC)·ε·Σ|a·b|, where one running sum over K loses every term below half an ulp of
  * the total. A tile that overhangs C (the last rows or columns) is stored through the edge tile,
- * and only its part inside C is copied (and, on later K blocks, read back).
+ * and only its part inside C is copied (and, on later K blocks, read back). A last column panel at
+ * most half full (cols ≤ NR/2: n = 10 leaves 2 of 8) runs the micro-kernel on its first NR/2
+ * columns only, from the same packed panel.
  *
  * Why 4×8 (float32) and 4×4 (float64), with no unrolling of k: V8's TurboFan hoists every load
  * of a loop iteration above the arithmetic, so an iteration holds its loads and accumulators in
@@ -290,18 +292,35 @@ export function addGemmKernel(mod: ModuleBuilder, s: GemmShape): void {
       f.get(bp).get(jr).get(strideB).op('i32.mul').op('i32.add').get(pc).i32(s.nr * E).op('i32.mul').op('i32.add').set(pb);
       f.get(cp).get(ir).i32(s.mr).op('i32.mul').get(ldc).op('i32.mul').op('i32.add').get(jr).i32(s.nr * E).op('i32.mul').op('i32.add').set(c);
       f.get(pa).get(kc).i32(s.mr * E).op('i32.mul').op('i32.add').set(paEnd);
+      // a tile overhanging C goes through the edge tile: rows = min(MR, m − ir·MR), cols likewise
+      minInto(f, rows, s.mr, () => f.get(m).get(ir).i32(s.mr).op('i32.mul').op('i32.sub'));
+      minInto(f, cols, s.nr, () => f.get(n).get(jr).i32(s.nr).op('i32.mul').op('i32.sub'));
+      // a last column panel at most half full (n = 10 leaves 2 of 8) computes only its first half
+      if (nv % 2 === 0)
+        f.get(cols)
+          .i32(s.nr / 2)
+          .op('i32.le_s')
+          .if(
+            () => tile(f, nv / 2),
+            () => tile(f, nv),
+          );
+      else tile(f, nv);
+    }
+
+    /** The tile of the micro-kernel over its first `w` vectors of columns (w·lanes ≥ cols). */
+    function tile(f: FnBuilder, w: number): void {
       // accumulators start at zero on every K block, and the block's sum is added to the tile at the
       // end: a running sum carried from block to block would round away every term below half an
       // ulp of the total (2^25 products of 1 summed in float32 stop at 2^24)
       if (f32) f.f32(0).op('f32x4.splat');
       else f.f64(0).op('f64x2.splat');
       f.set(sv);
-      for (let rr = 0; rr < s.mr; rr++) for (let j = 0; j < nv; j++) f.get(sv).set(acc[rr]![j]!);
+      for (let rr = 0; rr < s.mr; rr++) for (let j = 0; j < w; j++) f.get(sv).set(acc[rr]![j]!);
       f.loop(() => {
-        for (let j = 0; j < nv; j++) f.get(pb).mem('v128.load', j * 16).set(bv[j]!);
+        for (let j = 0; j < w; j++) f.get(pb).mem('v128.load', j * 16).set(bv[j]!);
         for (let rr = 0; rr < s.mr; rr++) {
           f.get(pa).mem(splat, rr * E).set(sv);
-          for (let j = 0; j < nv; j++) {
+          for (let j = 0; j < w; j++) {
             const x = acc[rr]![j]!;
             if (s.fma) f.get(sv).get(bv[j]!).get(x).op(`${v}.relaxed_madd`).set(x);
             else f.get(x).get(sv).get(bv[j]!).op(`${v}.mul`).op(`${v}.add`).set(x);
@@ -310,9 +329,6 @@ export function addGemmKernel(mod: ModuleBuilder, s: GemmShape): void {
         f.inc(pa, s.mr * E).inc(pb, s.nr * E);
         f.get(pa).get(paEnd).op('i32.lt_u').brIf(0);
       });
-      // a tile overhanging C goes through the edge tile: rows = min(MR, m − ir·MR), cols likewise
-      minInto(f, rows, s.mr, () => f.get(m).get(ir).i32(s.mr).op('i32.mul').op('i32.sub'));
-      minInto(f, cols, s.nr, () => f.get(n).get(jr).i32(s.nr).op('i32.mul').op('i32.sub'));
       f.get(rows).i32(s.mr).op('i32.ne').get(cols).i32(s.nr).op('i32.ne').op('i32.or').tee(isEdge).if(
         () => {
           f.get(edge).set(tb).i32(s.nr * E).set(tp);
@@ -323,7 +339,7 @@ export function addGemmKernel(mod: ModuleBuilder, s: GemmShape): void {
       // the first K block stores the tile, later ones add their sum to it
       const storeTile = (add: boolean) => {
         for (let rr = 0; rr < s.mr; rr++) {
-          for (let j = 0; j < nv; j++) {
+          for (let j = 0; j < w; j++) {
             f.get(tb);
             if (add) f.get(tb).mem('v128.load', j * 16).get(acc[rr]![j]!).op(`${v}.add`);
             else f.get(acc[rr]![j]!);
