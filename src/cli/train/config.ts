@@ -44,7 +44,7 @@ export const OPTIONS = {
   backend: { codec: oneOf('a backend', BACKENDS), help: 'compute backend: cpu-wasm (WASM SIMD kernels; default) | cpu (plain TypeScript, the oracle) | webgpu (a GPU through Dawn; float32); default: PARTAX_BACKEND when set' },
   jit: {
     codec: bool,
-    help: 'run each training step under jit: the gradient, the update and the new parameters as one compiled program (an optimizer that reads values on the host, newton-summary, jits the gradient and its direction’s update and runs the rest of the update eagerly; the test evaluation is jitted too); --no-jit: op by op (default true; a run whose config.json predates this option resumes without)',
+    help: 'run each training step under jit: the gradient, the update and the new parameters as one compiled program (an optimizer that reads values on the host, newton-summary, jits the gradient and its direction’s update, compiles each hg step’s summary as one program, and runs the rest of the update eagerly; the test evaluation is jitted too); --no-jit: op by op (default true; a run whose config.json predates this option resumes without)',
   },
   out: { codec: dir, help: 'output directory (default runs/<dataset>-<model>-<optimizer>-<time>)' },
   checkpointEvery: { codec: int(0, 'a non-negative integer'), help: 'write a checkpoint every this many steps; 0: only at the end (default 100)' },

@@ -30,7 +30,8 @@ import { skeletonMismatch } from '../../io/state-codec.js';
  * its step counts as tensors); for one that does (newton-summary reads its summary on hg steps and
  * draws hg batches) the gradient is jitted together with the part of the update that reads nothing
  * on the host, when the optimizer declares one (`pureHead`: newton-summary's direction), and the
- * rest of the update runs eagerly after it. With
+ * rest of the update runs eagerly after it (newton-summary's hg-step summary as a compiled program of
+ * its own: the build context's `jit`). With
  * `--no-jit` everything runs op by op. On the cpu backend both give the same numbers bit for bit;
  * on cpu-wasm they agree within float32 rounding (its kernels sum in another order).
  *
