@@ -123,6 +123,13 @@ test('the trust region scales the solver’s rates back to ‖Dη‖ = Δ, D = d
   assert.throws(() => newtonSummary({ partition: partition.canonical, trustRadius: 0 }), /trustRadius must be a positive finite number, got 0/);
 });
 
+test('a boolean option given anything but true or false is refused, naming the option and the value', () => {
+  for (const flag of ['removeNegative', 'maintainTrueLrs', 'noRegul', 'diagonal', 'jitSummary'])
+    for (const bad of ['yes', 1, null])
+      assert.throws(() => newtonSummary({ partition: partition.canonical, [flag]: bad } as never), new RegExp(`newtonSummary: ${flag} must be true or false, got ${JSON.stringify(bad)}`));
+  newtonSummary({ partition: partition.canonical, jitSummary: true, diagonal: false }); // true and false pass
+});
+
 /** NewtonSummary as `partax train` builds it from `options`, stepped on `prob` (hg every `periodHg` steps). */
 function cliNewtonSummary(options: TrainOptions) {
   const config = resolveConfig({ optimizer: 'newton-summary', ...options });

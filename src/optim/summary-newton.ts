@@ -198,6 +198,8 @@ export function scaleBySummaryNewton(opts: ScaleBySummaryNewtonOptions): Gradien
   if (opts.trustRadius !== undefined && !(opts.trustRadius > 0 && Number.isFinite(opts.trustRadius)))
     throw new RangeError(`newtonSummary: trustRadius must be a positive finite number, got ${opts.trustRadius}`);
   if (typeof damping === 'number' && !Number.isFinite(damping)) throw new RangeError(`newtonSummary: damping must be a finite number or a schedule, got ${damping}`);
+  for (const flag of ['removeNegative', 'maintainTrueLrs', 'noRegul', 'diagonal', 'jitSummary'] as const)
+    if (opts[flag] !== undefined && typeof opts[flag] !== 'boolean') throw new TypeError(`newtonSummary: ${flag} must be true or false, got ${JSON.stringify(opts[flag])}`);
   const negative = negativeTreatment(opts);
   // compiled once per parameter structure: the params are a new object every step
   const partitionFor = partitionCompiler(opts.partition);
