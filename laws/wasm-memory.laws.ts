@@ -144,6 +144,48 @@ test('the heap reuses regions: a training loop on cpu-wasm keeps its memory top 
   });
 });
 
+test('a loop that never yields keeps the memory bounded: past the forced collection its live bytes stay under twice theirs then, tensors become host buffers, the memory top stops, and the numbers are the yielding loop\'s', { skip }, async () => {
+  const heap = getKernels().heap;
+  await collect(); // no collection pending from an earlier test
+  const floor = heap.pressure.gcFloorBytes;
+  const train = (steps: number, yielding: boolean) =>
+    P.withBackend('cpu-wasm', async () => {
+      const k = P.random.split(P.random.key(5), 3);
+      let w = P.mul(P.random.normal(k[0]!, [64, 48], 'float32'), 0.1);
+      let v = P.mul(P.random.normal(k[1]!, [48, 10], 'float32'), 0.1);
+      const x = P.random.normal(k[2]!, [100, 64], 'float32');
+      const loss = (ps: [Tensor, Tensor]) => P.mean(P.square(P.matmul(P.tanh(P.matmul(x, ps[0])), ps[1])));
+      const tops: number[] = [];
+      for (let step = 0; step < steps; step++) {
+        const [, [gw, gv]] = P.valueAndGrad(loss)([w, v]) as [Tensor, [Tensor, Tensor]];
+        w = P.sub(w, P.mul(gw, 0.1));
+        v = P.sub(v, P.mul(gv, 0.1));
+        if (yielding) await collect();
+        tops.push(heap.stats().topBytes);
+      }
+      return { w: w.dataSync(), v: v.dataSync(), tops };
+    });
+  const reference = await train(60, true);
+  heap.pressure.gcFloorBytes = 2 ** 20; // a forced collection within the first steps
+  try {
+    const top0 = heap.stats().topBytes;
+    const before = heap.pressure.forcedGcs;
+    const sync = await train(60, false); // no await between steps: the collection's finalizers cannot run
+    assert.ok(heap.pressure.forcedGcs > before, 'the loop forced a collection');
+    const pending = heap.pressure.liveAtCollection;
+    assert.ok(pending > 0, 'which is still pending at its end');
+    assert.ok(heap.stats().liveBytes <= 2 * pending, `live bytes ${heap.stats().liveBytes} stay under twice ${pending}, theirs at the collection`);
+    // the tensors past the cap are host buffers; the kernels' scratch regions come back to their
+    // free lists and are taken again, so the top stops once the cap is reached
+    assert.equal(sync.tops[59], sync.tops[39], `the memory top grew from ${sync.tops[39]} to ${sync.tops[59]} bytes between steps 40 and 60 (it was ${top0} before the loop)`);
+    assert.deepEqual(sync.w, reference.w, 'the weights are the yielding loop\'s, bit for bit');
+    assert.deepEqual(sync.v, reference.v, 'the weights are the yielding loop\'s, bit for bit');
+  } finally {
+    heap.pressure.gcFloorBytes = floor;
+    await collect();
+  }
+});
+
 test('a region comes back when its tensor is collected and is taken again at once; nothing else frees it', { skip }, async () => {
   const heap = new Heap(new Arena(1)); // its own memory: no other test's regions in its free lists
   heap.poison = true;

@@ -14,8 +14,9 @@
  *
  * Finalizers run when the event loop turns, after a full collection. V8 cannot see this memory, so
  * the heap forces collections past a watermark (../gc-pressure.ts); while one is pending (a loop
- * that has not yielded since), the memory may grow to twice the live bytes it had then, and past
- * that new tensors get ordinary host buffers (the copying path) until the loop yields. Without
+ * that has not yielded since), the live bytes may grow to twice what they were then (also from
+ * the free lists, which hold the kernels' scratch regions), and past that new tensors get ordinary
+ * host buffers (the copying path, still the wasm kernels) until the loop yields. Without
  * SharedArrayBuffer (a browser page without cross-origin isolation) the memory's buffer is
  * detached on growth, so no tensor may live in it: every tensor is a host buffer and kernels copy,
  * as before. Resident tensors never exceed the memory's 2 GiB; beyond it they are host buffers too.
@@ -114,12 +115,14 @@ export class Heap {
       this.refused++;
       return null;
     }
-    if (!this.free.get(size)?.length) {
-      const pending = this.pressure.liveAtCollection;
-      if (pending > 0 && this.live + size > 2 * pending) {
-        this.refused++;
-        return null;
-      }
+    // while a forced collection is pending, the live bytes stay under twice what they were then,
+    // also for a region a free list could give: those are the kernels' freed scratch regions, and a
+    // tensor taking one makes the next scratch region grow the memory (a loop that never yields
+    // grew it to its 2 GiB limit so, and its kernels then fell back to the CPU's)
+    const pending = this.pressure.liveAtCollection;
+    if (pending > 0 && this.live + size > 2 * pending) {
+      this.refused++;
+      return null;
     }
     let at: number;
     try {
