@@ -40,7 +40,7 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const timing = (budgetMs: number): TimeOptions =>
   quick ? { warmup: 1, minReps: 2, maxReps: 5, budgetMs: budgetMs / 4 } : { warmup: 2, minReps: 5, maxReps: 30, budgetMs };
 
-/** partax on cpu-wasm with `threads` threads (set on activation), with its summary; `jit`: the MLP step compiled. */
+/** partax on cpu-wasm with `threads` threads (set on activation), with its summary; `jit`: the MLP step and the summary compiled. */
 function partaxWasm(threads: number, jit = false): Impl {
   const impl = partaxOn('cpu-wasm', { jit });
   return {
@@ -50,7 +50,7 @@ function partaxWasm(threads: number, jit = false): Impl {
       await impl.activate!();
       P.setWasmThreads(threads);
     },
-    summary: partaxSummary('cpu-wasm'),
+    summary: partaxSummary('cpu-wasm', { jit }),
   };
 }
 
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   // the reference (first) is partax on its default CPU backend, cpu-wasm, with its default threads (one per core)
   const threads = P.wasmThreads();
   const single = partaxWasm(1);
-  const impls: Impl[] = [partaxWasm(threads), ...(threads > 1 ? [single] : []), { ...partaxWasm(1, true), summary: undefined }, { ...partaxOn('cpu'), summary: partaxSummary('cpu') }];
+  const impls: Impl[] = [partaxWasm(threads), ...(threads > 1 ? [single] : []), partaxWasm(1, true), { ...partaxOn('cpu'), summary: partaxSummary('cpu') }];
   impls.push(jaxjs('wasm', false), jaxjs('wasm', true), tfjs('cpu'));
   if (await initTfjsWasm()) impls.push(tfjs('wasm'));
   else console.error('bench: tfjs wasm backend unavailable; skipped');
