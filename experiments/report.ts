@@ -1,5 +1,5 @@
 import { BASELINES, type Baseline, mergeArgs, type Setting, type Task } from './plan.js';
-import type { RunResult } from './runs.js';
+import { median, type RunResult } from './runs.js';
 import type { StudyPlan, StudyResult } from './study.js';
 
 /**
@@ -14,10 +14,6 @@ const fmt2 = (x: number) => (x === 0 ? '0' : Math.abs(x) < 1e-3 ? x.toExponentia
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Sample standard deviation (n − 1); 0 for one value. */
 const std = (xs: readonly number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 /** "mean ± std" of the values, or "—"; with how many diverged. */
 function cell(rs: readonly RunResult[], pick: (r: RunResult) => number | null, show: (x: number) => string = fmt): string {
   const xs = rs.filter((r) => r.status === 'ok').map(pick).filter((x): x is number => x !== null && Number.isFinite(x));
@@ -35,6 +31,75 @@ export function testLossBy(r: RunResult, seconds: number): number | null {
   return done.length ? done[done.length - 1]!.testLoss : null;
 }
 
+/** The test accuracy a run had reached by `seconds` of training (null if no epoch had finished or it has none). */
+export function testAccuracyBy(r: RunResult, seconds: number): number | null {
+  const done = r.epochs.filter((e) => e.time <= seconds);
+  return done.length ? done[done.length - 1]!.testAccuracy : null;
+}
+
+/** The contenders of one task at NewtonSummary's time: its settings as run, the baselines' equal-time runs. */
+function equalTimeContenders(plan: StudyPlan, study: StudyResult, task: string): { name: string; runs: RunResult[]; epochs: string }[] {
+  const et = study.equalTime[task];
+  if (!et) return [];
+  return contenders(plan, study, task).map((c) => {
+    const b = plan.baselines.find((x) => BASELINES[x].title === c.name);
+    const e = b ? et.baselines[b] : undefined;
+    if (!e) return { name: c.name, runs: c.runs, epochs: String(c.runs[0]?.epochsAsked ?? '—') };
+    return { name: c.name, runs: e.runs, epochs: e.extended ? `${e.epochs} (extended)` : String(e.epochs) };
+  });
+}
+
+/** A contender's mean over its finished seeds of a number (NaN when none finished). */
+const meanOf = (rs: readonly RunResult[], pick: (r: RunResult) => number | null): number => {
+  const xs = rs.filter((r) => r.status === 'ok').map(pick).filter((x): x is number => x !== null && Number.isFinite(x));
+  return xs.length && xs.length === rs.length ? mean(xs) : NaN;
+};
+
+/**
+ * Issue 14's criteria of success, for the chosen setting: within one point of the best tuned
+ * baseline's test accuracy on every classification task and a lower test loss on both autoencoders,
+ * at equal epochs; at NewtonSummary's time, a lower test loss than every baseline on at least one
+ * held-out task. A contender with a diverged seed has no mean (NaN), and loses.
+ */
+export function successCriteria(plan: StudyPlan, study: StudyResult): { rows: { criterion: string; task: string; ns: string; best: string; met: boolean }[]; summary: string[] } {
+  const rows: { criterion: string; task: string; ns: string; best: string; met: boolean }[] = [];
+  const nsName = study.chosen === 'default' ? 'NewtonSummary, defaults' : `NewtonSummary, ${study.chosen}`;
+  /**
+   * One row: the chosen setting against the best baseline by `value` (a mean over seeds; higher is
+   * better when `higher`), met when NewtonSummary is better, or within `slack` of it.
+   */
+  const compare = (criterion: string, title: string, cs: readonly { name: string; runs: RunResult[] }[], value: (r: RunResult) => number | null, higher: boolean, show: (x: number) => string, slack = 0) => {
+    const ns = cs.find((c) => c.name === nsName);
+    if (!ns) return;
+    const sign = higher ? 1 : -1;
+    const scored = cs.filter((c) => !c.name.startsWith('NewtonSummary')).map((c) => ({ c, v: meanOf(c.runs, value) }));
+    const b = scored.filter((x) => Number.isFinite(x.v)).sort((x, y) => sign * (y.v - x.v))[0];
+    const v = meanOf(ns.runs, value);
+    const met = Number.isFinite(v) && (!b || sign * (v - b.v) > -slack);
+    rows.push({ criterion, task: title, ns: Number.isFinite(v) ? show(v) : 'diverged', best: b ? `${show(b.v)} (${b.c.name})` : '—', met });
+  };
+  const tasks = plan.tasks.filter((t) => !t.unavailable);
+  for (const t of tasks.filter((t) => t.kind === 'classification'))
+    compare('test accuracy within 1 point, equal epochs', t.title, contenders(plan, study, t.id), (r) => r.testAccuracy, true, pct, 0.01 + 1e-12);
+  for (const t of tasks.filter((t) => t.kind === 'reconstruction')) compare('lower test loss, equal epochs', t.title, contenders(plan, study, t.id), (r) => r.testLoss, false, fmt);
+  for (const t of tasks.filter((t) => t.set === 'held-out' && study.equalTime[t.id])) {
+    const budget = study.equalTime[t.id]!.budget;
+    compare(`lower test loss at NewtonSummary’s time (${fmt(budget)} s)`, t.title, equalTimeContenders(plan, study, t.id), (r) => testLossBy(r, budget), false, fmt);
+  }
+  const verdict = (prefix: string, what: string, atLeastOne = false) => {
+    const rs = rows.filter((r) => r.criterion.startsWith(prefix));
+    const met = rs.filter((r) => r.met).length;
+    if (!rs.length) return `${what}: not assessed (no such task ran).`;
+    return `${what}: ${(atLeastOne ? met > 0 : met === rs.length) ? 'met' : 'not met'} (${met} of ${rs.length} tasks).`;
+  };
+  const summary = [
+    verdict('test accuracy', 'Classification within one point at equal epochs'),
+    verdict('lower test loss, equal', 'Ahead on the autoencoders at equal epochs'),
+    verdict('lower test loss at', 'Ahead at equal wall time on at least one held-out task', true),
+  ];
+  return { rows, summary };
+}
+
 /** The rows of one task: the defaults, the chosen setting (if another), the tuned baselines. */
 function contenders(plan: StudyPlan, study: StudyResult, task: string): { name: string; runs: RunResult[]; lr: string }[] {
   const ns = (id: string) => study.runs.filter((r) => r.task === task && r.setting === id);
@@ -43,7 +108,9 @@ function contenders(plan: StudyPlan, study: StudyResult, task: string): { name: 
   for (const b of plan.baselines) {
     const t = study.tuned[task]?.[b];
     if (!t) continue;
-    out.push({ name: BASELINES[b].title, runs: study.runs.filter((r) => r.task === task && r.optimizer === b && r.lr === t.lr), lr: `${t.lr} (tuned)` });
+    // its runs at the task's epochs (not the equal-time runs, which have more)
+    const epochs = t.tried[0]?.epochsAsked;
+    out.push({ name: BASELINES[b].title, runs: study.runs.filter((r) => r.task === task && r.optimizer === b && r.lr === t.lr && r.epochsAsked === epochs), lr: `${t.lr} (tuned)` });
   }
   return out.filter((c) => c.runs.length);
 }
@@ -113,7 +180,20 @@ export function reportMarkdown(plan: StudyPlan, study: StudyResult, meta: { comm
   say();
   say('## Results at equal wall time');
   say();
-  say('Per task, T is the shortest total training time of the contenders (median over seeds); each contender’s test loss is the one of its last epoch finished within T seconds of training (— when none was). The curves against seconds are in the plots.');
+  const B = (task: string) => study.equalTime[task]?.budget;
+  say('**At NewtonSummary’s time.** Per task the budget B is NewtonSummary’s training time (the median over seeds, the longer of the defaults’ and the chosen setting’s); a tuned baseline that trains faster ran again on every seed at its tuned rate for as many epochs as fill B with a quarter to spare (the epochs column), so that each contender is read at its last epoch finished within B seconds of training (the test set is evaluated once an epoch).');
+  say();
+  say('| task | B (s) | optimizer | epochs | test loss by B | test accuracy by B |');
+  say('|---|---|---|---|---|---|');
+  for (const t of tasks.filter((t) => !t.unavailable && B(t.id) !== undefined)) {
+    for (const c of equalTimeContenders(plan, study, t.id)) {
+      const loss = cell(c.runs, (r) => testLossBy(r, B(t.id)!));
+      const acc = t.kind === 'classification' ? cell(c.runs, (r) => testAccuracyBy(r, B(t.id)!), pct) : '—';
+      say(`| ${t.title} | ${fmt(B(t.id)!)} | ${c.name} | ${c.epochs} | ${loss} | ${acc} |`);
+    }
+  }
+  say();
+  say('**At the fastest contender’s time.** Per task, T is the shortest total training time of the equal-epoch runs (median over seeds); each contender’s test loss is the one of its last epoch finished within T seconds of training (— when none was). The curves against seconds are in the plots.');
   say();
   say('| task | T (s) | test loss by T seconds of training |');
   say('|---|---|---|');
@@ -128,6 +208,17 @@ export function reportMarkdown(plan: StudyPlan, study: StudyResult, meta: { comm
     });
     say(`| ${t.title} | ${fmt(T)} | ${parts.join('; ')} |`);
   }
+  say();
+  say('## Against the success criteria');
+  say();
+  const verdicts = successCriteria(plan, study);
+  say(`NewtonSummary here is the setting chosen on the tuning set (**${study.chosen}**), without a learning rate; “best baseline” is the tuned baseline with the best mean over seeds. Computed from the tables above.`);
+  say();
+  say('| criterion | task | NewtonSummary | best baseline | met |');
+  say('|---|---|---|---|---|');
+  for (const v of verdicts.rows) say(`| ${v.criterion} | ${v.task} | ${v.ns} | ${v.best} | ${v.met ? 'yes' : '**no**'} |`);
+  say();
+  for (const line of verdicts.summary) say(`- ${line}`);
   say();
   say('## Baselines’ tuning (seed 0)');
   say();
@@ -159,6 +250,10 @@ export function reportJson(plan: StudyPlan, study: StudyResult, meta: { command:
     settings: plan.settings.map((s: Setting) => ({ id: s.id, factor: s.factor, args: s.args })),
     chosen: study.chosen,
     ranks: study.ranks,
+    equalTime: Object.fromEntries(
+      Object.entries(study.equalTime).map(([task, e]) => [task, { budget: e.budget, baselines: Object.fromEntries(Object.entries(e.baselines).map(([b, x]) => [b, { epochs: x.epochs, extended: x.extended, seeds: x.runs.map((r) => r.seed) }])) }]),
+    ),
+    successCriteria: successCriteria(plan, study),
     tuned: Object.fromEntries(Object.entries(study.tuned).map(([task, bs]) => [task, Object.fromEntries(Object.entries(bs).map(([b, t]) => [b, { lr: t.lr, tried: t.tried.map((r) => ({ lr: r.lr, trainLoss: r.trainLoss, status: r.status })), notes: t.notes }]))])),
     runs: study.runs.map(({ dir: _dir, ...r }) => r),
   };

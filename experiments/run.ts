@@ -20,7 +20,7 @@ import cliProgress from 'cli-progress';
 import { BASELINE_NAMES, type Baseline, QUICK_SETTINGS, SETTINGS, tasks as allTasks } from './plan.js';
 import { reportJson, reportMarkdown } from './report.js';
 import { ROOT, type RunResult } from './runs.js';
-import { runStudy, type StudyPlan } from './study.js';
+import { runStudy, type StudyPlan, taskEpochs } from './study.js';
 
 const USAGE = `usage: npm run experiments -- [--quick] [--out DIR] [--docs DIR] [--seeds N] [--tasks ID,…] [--settings ID,…] [--baselines NAME,…] [--epochs N] [--train-size N] [--no-plots]`;
 
@@ -101,7 +101,8 @@ function plots(study: Awaited<ReturnType<typeof runStudy>>, plan: StudyPlan, doc
     const seed0 = study.runs.filter((r) => r.task === task.id && r.seed === 0 && r.status === 'ok');
     const pick = [
       ...seed0.filter((r) => r.setting === 'default' || r.setting === study.chosen),
-      ...plan.baselines.map((b) => seed0.find((r) => r.optimizer === b && r.lr === study.tuned[task.id]?.[b]?.lr)).filter((r): r is RunResult => r !== undefined),
+      // the baselines' equal-epoch runs (not their equal-time runs, which have more epochs)
+      ...plan.baselines.map((b) => seed0.find((r) => r.optimizer === b && r.lr === study.tuned[task.id]?.[b]?.lr && r.epochsAsked === taskEpochs(plan, task))).filter((r): r is RunResult => r !== undefined),
     ];
     if (!pick.length) continue;
     const ns = pick.find((r) => r.setting === 'default');

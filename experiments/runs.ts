@@ -27,6 +27,8 @@ export interface RunSpec {
   /** The learning rate given (baselines), or null. */
   readonly lr: number | null;
   readonly seed: number;
+  /** The epochs it was given: the task's, or more for a baseline's equal-time run. */
+  readonly epochsAsked: number;
   /** The `partax train` arguments, without --out / --progress / --checkpoint-every. */
   readonly args: readonly string[];
   /** Its directory. */
@@ -80,7 +82,8 @@ interface DoneNote {
   readonly wallSeconds: number;
 }
 
-const median = (xs: readonly number[]): number => {
+/** The median of the values (NaN for none). */
+export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
@@ -150,6 +153,7 @@ export function readRun(spec: RunSpec): RunResult {
     setting: spec.setting,
     lr: spec.lr,
     seed: spec.seed,
+    epochsAsked: spec.epochsAsked,
     command: ['partax', 'train', ...spec.args],
     status: note.diverged ? 'diverged' : 'ok',
     message: note.diverged ? note.stderr.split('\n').slice(-3).join(' ') : null,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { BASELINES, type Baseline, LADDER, MAX_EXTEND, mergeArgs, type Setting, type Task } from './plan.js';
-import { type RunResult, type RunSpec, runOnce } from './runs.js';
+import { median, type RunResult, type RunSpec, runOnce } from './runs.js';
 
 /**
  * The protocol of the study (issue 14, item 3), as a function of its plan:
@@ -12,6 +12,10 @@ import { type RunResult, type RunSpec, runOnce } from './runs.js';
  *    seeds) across the tuning tasks, a diverged run ranking last; ties go to the defaults.
  * 3. On each held-out task, run once the setting is chosen: the defaults and the chosen setting,
  *    and the baselines tuned as in 1.
+ * 4. Equal wall time: per task, the budget is NewtonSummary's training time (the longer median of
+ *    the defaults' and the chosen setting's runs); a tuned baseline that trains in less runs again
+ *    on every seed, at its tuned rate, for as many epochs as fill the budget (see
+ *    {@link equalTimeEpochs}), so that each contender is read at its last epoch finished within it.
  */
 
 /** The study's configuration. */
@@ -30,6 +34,14 @@ export interface StudyPlan {
 }
 
 /** What a study found. */
+/** Per task, the equal-time comparison: the budget and, per baseline, the runs read at it. */
+export interface EqualTime {
+  /** Seconds of training: NewtonSummary's median training time (the longer of its two settings). */
+  readonly budget: number;
+  /** Per baseline: the epochs its runs were given (its equal-epoch runs when they already fill the budget) and those runs. */
+  readonly baselines: Record<string, { epochs: number; extended: boolean; runs: RunResult[] }>;
+}
+
 export interface StudyResult {
   readonly runs: RunResult[];
   /** Per task and baseline: the rate chosen, and the seed-0 runs it was chosen from. */
@@ -37,6 +49,8 @@ export interface StudyResult {
   /** Per setting: its rank on each tuning task and the mean. */
   readonly ranks: Record<string, { perTask: Record<string, number>; mean: number }>;
   readonly chosen: string;
+  /** Per task: the equal-time comparison (step 4). */
+  readonly equalTime: Record<string, EqualTime>;
   readonly reused: number;
 }
 
@@ -46,14 +60,32 @@ export interface StudyProgress {
   finished(result: RunResult, reused: boolean): void;
 }
 
-/** A run's spec: the task's flags (quick or full), the optimizer's and the run's. */
-export function runSpec(plan: StudyPlan, task: Task, optimizer: string, setting: Setting | null, lr: number | null, seed: number): RunSpec {
-  const epochs = plan.epochs ?? (plan.quick ? task.quickEpochs : task.epochs);
-  const base = [...mergeArgs(task.args, plan.quick ? task.quickArgs : []), '--epochs', String(epochs), '--seed', String(seed), '--optimizer', optimizer];
+/** The epochs a task's runs get: the plan's override, else the task's (quick or full). */
+export const taskEpochs = (plan: StudyPlan, task: Task): number => plan.epochs ?? (plan.quick ? task.quickEpochs : task.epochs);
+
+/**
+ * A run's spec: the task's flags (quick or full), the optimizer's and the run's. `epochs` other
+ * than the task's (an equal-time run of a baseline) goes into the directory's name.
+ */
+export function runSpec(plan: StudyPlan, task: Task, optimizer: string, setting: Setting | null, lr: number | null, seed: number, epochs = taskEpochs(plan, task)): RunSpec {
+  const base = [...mergeArgs(task.args, plan.quick ? task.quickArgs : []), '--epochs', String(taskEpochs(plan, task)), '--seed', String(seed), '--optimizer', optimizer];
   const own = optimizer === 'newton-summary' ? mergeArgs(mergeArgs(plan.quick ? ['--hg-batch-size', '100'] : [], task.nsArgs ?? []), setting!.args) : ['--lr', String(lr)];
-  const args = mergeArgs(mergeArgs(base, plan.extraArgs), own);
-  const name = optimizer === 'newton-summary' ? `ns-${setting!.id}` : `${optimizer}-lr${lr}`;
-  return { task: task.id, optimizer, setting: setting?.id ?? null, lr, seed, args, dir: join(plan.out, task.id, `${name}-s${seed}`) };
+  const args = mergeArgs(mergeArgs(mergeArgs(base, plan.extraArgs), own), epochs === taskEpochs(plan, task) ? [] : ['--epochs', String(epochs)]);
+  const name = optimizer === 'newton-summary' ? `ns-${setting!.id}` : `${optimizer}-lr${lr}${epochs === taskEpochs(plan, task) ? '' : `-e${epochs}`}`;
+  return { task: task.id, optimizer, setting: setting?.id ?? null, lr, seed, epochsAsked: epochs, args, dir: join(plan.out, task.id, `${name}-s${seed}`) };
+}
+
+/** The most epochs an equal-time run of a baseline is given. */
+export const MAX_EQUAL_TIME_EPOCHS = 200;
+
+/**
+ * The epochs that fill `budget` seconds of training at `epochSeconds` an epoch, with a quarter to
+ * spare (an epoch's time varies from run to run): ⌈1.25·budget / epochSeconds⌉, at least
+ * `epochs` (the equal-epoch runs') and at most {@link MAX_EQUAL_TIME_EPOCHS}.
+ */
+export function equalTimeEpochs(budget: number, epochSeconds: number, epochs: number): number {
+  if (!(budget > 0) || !(epochSeconds > 0)) return epochs;
+  return Math.min(MAX_EQUAL_TIME_EPOCHS, Math.max(epochs, Math.ceil((1.25 * budget) / epochSeconds)));
 }
 
 /** The better of two runs by final train loss (a diverged run loses); on a tie the first. */
@@ -142,5 +174,32 @@ export async function runStudy(plan: StudyPlan, progress: StudyProgress): Promis
     for (const s of frozen) for (const seed of plan.seeds) await run(runSpec(plan, task, 'newton-summary', s, null, seed));
     await baselines(task);
   }
-  return { runs, tuned, ranks, chosen, reused };
+
+  // 4. equal wall time: the baselines that train faster than NewtonSummary run on to its time
+  const equalTime: Record<string, EqualTime> = {};
+  for (const task of available) {
+    const nsTimes = frozen.map((s) => median(runs.filter((r) => r.task === task.id && r.setting === s.id && r.status === 'ok').map((r) => r.trainSeconds!)));
+    const budget = Math.max(...nsTimes.filter((x) => Number.isFinite(x)));
+    if (!Number.isFinite(budget)) continue;
+    const perBaseline: EqualTime['baselines'] = {};
+    for (const b of plan.baselines) {
+      const lr = tuned[task.id]?.[b]?.lr;
+      if (lr === undefined) continue;
+      const own = plan.seeds.map((seed) => seen.get(runSpec(plan, task, b, null, lr, seed).dir)).filter((r): r is RunResult => r !== undefined);
+      const ok = own.filter((r) => r.status === 'ok');
+      const epochs = taskEpochs(plan, task);
+      if (!ok.length || median(ok.map((r) => r.trainSeconds!)) >= budget) {
+        perBaseline[b] = { epochs, extended: false, runs: own };
+        continue;
+      }
+      const more = equalTimeEpochs(budget, median(ok.map((r) => r.epochSeconds!)), epochs);
+      plan1(plan.seeds.length);
+      const ext: RunResult[] = [];
+      for (const seed of plan.seeds) ext.push(await run(runSpec(plan, task, b, null, lr, seed, more)));
+      perBaseline[b] = { epochs: more, extended: true, runs: ext };
+    }
+    equalTime[task.id] = { budget, baselines: perBaseline };
+  }
+  return { runs, tuned, ranks, chosen, equalTime, reused };
 }
+

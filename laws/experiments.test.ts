@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BASELINE_NAMES, BASELINES, LADDER, mergeArgs, SETTINGS, tasks } from '../experiments/plan.js';
-import { runSpec, type StudyPlan } from '../experiments/study.js';
+import { equalTimeEpochs, runSpec, type StudyPlan } from '../experiments/study.js';
 import { resolveConfig } from '../src/cli/train/config.js';
 import { flagOf, parseFlags } from '../src/cli/train/flags.js';
 
@@ -87,7 +87,7 @@ test('npm run experiments on a tiny configuration: the report’s choices and ti
     join(OUT, r.task, `${r.setting ? `ns-${r.setting}` : `${r.optimizer}-lr${r.lr}`}-s${r.seed}`);
   // the runs: on the tuning task both settings and the two rates of the baseline's quick grid (no extension);
   // on the held-out task the defaults, the chosen setting if another, and the grid again
-  const mnist = json.runs.filter((r) => r.task === 'mnist-mlp');
+  const mnist = json.runs.filter((r) => r.task === 'mnist-mlp' && (r as { epochsAsked?: number }).epochsAsked === 2);
   assert.deepEqual(mnist.filter((r) => r.optimizer === 'newton-summary').map((r) => r.setting).sort(), ['default', 'neg-abs']);
   assert.deepEqual(mnist.filter((r) => r.optimizer === 'momentum').map((r) => r.lr).sort((a, b) => a! - b!), [0.03, 0.1]);
   const teacherNs = json.runs.filter((r) => r.task === 'teacher' && r.optimizer === 'newton-summary').map((r) => r.setting).sort();
@@ -104,7 +104,7 @@ test('npm run experiments on a tiny configuration: the report’s choices and ti
   }
   // seconds per epoch: the median of the epoch lines' time differences (two epochs: their mean);
   // the hg share is a share, positive for NewtonSummary and 0 for the baseline
-  for (const r of json.runs) {
+  for (const r of json.runs.filter((r) => (r as { epochsAsked?: number }).epochsAsked === 2)) {
     const t = metrics(dirOf(r))
       .filter((l) => l.type === 'epoch')
       .map((l) => l['time'] as number);
@@ -114,6 +114,33 @@ test('npm run experiments on a tiny configuration: the report’s choices and ti
     if (r.optimizer === 'newton-summary') assert.ok(r.hgShare > 0 && r.hgShare < 1, `hg share ${r.hgShare}`);
     else assert.equal(r.hgShare, 0);
   }
+  // equal wall time: the budget is NewtonSummary's training time (one seed: the longer of its two
+  // settings' last epoch times), the baseline ran again for the epochs that fill it when it trains
+  // faster, and each verdict at that budget is the comparison of the test losses read from metrics.jsonl
+  const epochLines = (dir: string) => metrics(dir).filter((l) => l.type === 'epoch') as unknown as { time: number; testLoss: number }[];
+  const lastTime = (dir: string) => epochLines(dir).at(-1)!.time;
+  const byBudget = (dir: string, budget: number) => epochLines(dir).filter((e) => e.time <= budget).at(-1)?.testLoss ?? null;
+  const et = (json as unknown as { equalTime: Record<string, { budget: number; baselines: Record<string, { epochs: number; extended: boolean }> }> }).equalTime;
+  for (const task of ['mnist-mlp', 'teacher']) {
+    const budget = Math.max(...[...new Set(['default', json.chosen])].map((s) => lastTime(join(OUT, task, `ns-${s}-s0`))));
+    assert.ok(Math.abs(et[task]!.budget - budget) < 1e-12, `${task}: budget ${et[task]!.budget} against ${budget}`);
+    const lr = json.tuned[task]!['momentum']!.lr;
+    const own = join(OUT, task, `momentum-lr${lr}-s0`);
+    const times = epochLines(own).map((e) => e.time);
+    const want = lastTime(own) >= budget ? 2 : equalTimeEpochs(budget, (times[0]! + times[1]! - times[0]!) / 2, 2);
+    assert.equal(et[task]!.baselines['momentum']!.epochs, want, `${task}: the equal-time epochs`);
+    assert.equal(et[task]!.baselines['momentum']!.extended, want !== 2);
+    const ext = want === 2 ? own : join(OUT, task, `momentum-lr${lr}-e${want}-s0`);
+    assert.equal(epochLines(ext).length, want, `${ext}: its epochs`);
+    if (task === 'teacher') {
+      const row = (json as unknown as { successCriteria: { rows: { task: string; criterion: string; met: boolean }[] } }).successCriteria.rows.find((r) => r.criterion.includes('NewtonSummary’s time'))!;
+      const nsLoss = byBudget(join(OUT, task, `ns-${json.chosen}-s0`), budget);
+      const bLoss = byBudget(ext, budget);
+      assert.equal(row.met, nsLoss !== null && (bLoss === null || nsLoss < bLoss), `teacher: equal-time verdict (NewtonSummary ${nsLoss}, momentum ${bLoss})`);
+    }
+  }
+  assert.match(md, /## Against the success criteria/);
+
   // the plots, linked from the report
   for (const f of ['curves-epoch.svg', 'curves-time.svg']) {
     assert.ok(existsSync(join(DOCS, 'plots', 'mnist-mlp', f)), f);
@@ -127,12 +154,15 @@ test('npm run experiments on a tiny configuration: the report’s choices and ti
   assert.match(second.stderr, new RegExp(`experiments: ${json.runs.length} runs \\(${json.runs.length} done earlier\\)`));
   assert.equal(statSync(join(OUT, 'teacher', 'ns-default-s0', 'metrics.jsonl')).mtimeMs, stamp);
   assert.deepEqual((JSON.parse(readFileSync(join(DOCS, 'experiments.json'), 'utf8')) as typeof json).runs, json.runs);
-  // … except a run that did not finish (no completion note)
-  rmSync(join(OUT, 'teacher', 'ns-default-s0', 'experiment.json'));
+  // … except a run that did not finish (no completion note): the baseline's rate not chosen on the
+  // held-out task, whose retraining changes no choice and no budget (a NewtonSummary run's would
+  // move the equal-time budget, and with it the epochs of the equal-time runs)
+  const untuned = [0.03, 0.1].find((lr) => lr !== json.tuned['teacher']!['momentum']!.lr)!;
+  rmSync(join(OUT, 'teacher', `momentum-lr${untuned}-s0`, 'experiment.json'));
   const third = experiments([...ARGS, '--no-plots']);
   assert.equal(third.status, 0, third.stderr);
   assert.match(third.stderr, new RegExp(`experiments: ${json.runs.length} runs \\(${json.runs.length - 1} done earlier\\)`));
-  assert.match(third.stderr, /teacher ns:default seed 0: train loss [\d.]+ \(\d/);
+  assert.match(third.stderr, new RegExp(`teacher momentum lr ${untuned} seed 0: train loss [\\d.]+ \\(\\d`));
 });
 
 test('npm run experiments refuses bad options by name', () => {
