@@ -30,6 +30,7 @@ import { benchSummary, benchSummaryPeers, partaxSummary } from './cases/summary.
 import { initWebGpu, jaxjs } from './peers/jaxjs.js';
 import { initTfjsWasm, tfjs } from './peers/tfjs.js';
 import { markdownTable, textTable, withRatioTo, type Row } from './report.js';
+import { ceilingMarkdown } from './cases/ceiling.js';
 import { benchTargets, QUICK_TARGET_TIMING, TARGET_TIMING, targetsMarkdown, targetsText } from './cases/targets.js';
 
 const args = process.argv.slice(2);
@@ -56,11 +57,12 @@ function partaxWasm(threads: number, jit = false): Impl {
 
 /** The targets table (issue 10's ratios), printed as text and markdown. */
 async function targets(): Promise<void> {
-  const { rows, peer } = await benchTargets(quick ? QUICK_TARGET_TIMING : TARGET_TIMING);
+  const { rows, peer, ceiling } = await benchTargets(quick ? QUICK_TARGET_TIMING : TARGET_TIMING);
   console.log(`\nCPU runtime targets (one thread each, runs interleaved): ${peer}\n`);
   console.log(targetsText(rows));
   console.log('\nMarkdown:\n');
   console.log(targetsMarkdown(rows));
+  console.log(`\nThe arithmetic ceiling under them (one thread, interleaved; bench/cases/ceiling.ts):\n\n${ceilingMarkdown(ceiling)}`);
 }
 
 async function main(): Promise<void> {

@@ -20,6 +20,7 @@ import { interleave, mlpProblem, relL2Err, scaledErr, timeLocal, type Contender,
 import { partaxMlp } from '../partax.js';
 import { startTorchPeer, type PeerTimes, type TorchPeer } from '../peers/torch.js';
 import { partaxAdamStep, type AdamCheck } from './adam.js';
+import { benchCeiling, ceilingMarkdown, type CeilingRow } from './ceiling.js';
 import { mlpErr } from './mlp.js';
 import { partaxSummary, summaryErr } from './summary.js';
 import type { MlpResult, SummaryResult } from '../harness.js';
@@ -257,7 +258,7 @@ async function threadRows(threads: number, timing: TargetTiming): Promise<Target
  * Runs every target case on partax cpu-wasm with one thread (restored afterwards) and PyTorch
  * where it is installed; returns the rows and a line describing the peer (or why it is absent).
  */
-export async function benchTargets(timing: TargetTiming): Promise<{ rows: TargetRow[]; peer: string }> {
+export async function benchTargets(timing: TargetTiming): Promise<{ rows: TargetRow[]; peer: string; ceiling: CeilingRow[] }> {
   const backend = P.defaultBackend();
   const threads = P.wasmThreads();
   P.setBackend('cpu-wasm');
@@ -279,7 +280,10 @@ export async function benchTargets(timing: TargetTiming): Promise<{ rows: Target
       ...(await summary(peer, timing.slow, torchName)),
       ...(await threadRows(threads, timing)),
     ];
-    return { rows, peer: describe };
+    const torchStep = rows.find((r) => r.case.endsWith('batch 1000') && r.measure.startsWith('partax (jit) /'))?.times?.[1];
+    const ceiling = await benchCeiling(peer, timing.fast, torchStep);
+    console.error('  done: the arithmetic ceiling');
+    return { rows, peer: describe, ceiling };
   } finally {
     if (typeof peer !== 'string') peer.close();
     P.setWasmThreads(threads);
@@ -318,10 +322,11 @@ export function targetsMarkdown(rows: readonly TargetRow[]): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { rows, peer } = await benchTargets(process.argv.includes('--quick') ? QUICK_TARGET_TIMING : TARGET_TIMING);
+  const { rows, peer, ceiling } = await benchTargets(process.argv.includes('--quick') ? QUICK_TARGET_TIMING : TARGET_TIMING);
   console.log(`${peer}\n`);
   console.log(targetsText(rows));
   console.log('\nMarkdown:\n');
   console.log(targetsMarkdown(rows));
+  console.log(`\nThe arithmetic ceiling (one thread, interleaved):\n\n${ceilingMarkdown(ceiling)}`);
   process.exit(0);
 }

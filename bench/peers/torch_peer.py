@@ -251,7 +251,30 @@ def grnewt_case(cmd):
     return run, result
 
 
-CASES = {"mlp": mlp_case, "adam": adam_case, "grnewt": grnewt_case}
+def formula_matrix(rows, cols, offset):
+    """The bench's deterministic matrix: entry i (row-major, from offset) = ((i·2654435761) mod 1000)/1000 − 0.5."""
+    i = np.arange(offset, offset + rows * cols, dtype=np.int64)
+    return torch.from_numpy(((i * 2654435761) % 1000 / 1000 - 0.5).astype(np.float32).reshape(rows, cols))
+
+
+def mm_case(cmd):
+    """C = op(A)·B, A stored [m, k] (or [k, m] and transposed with "trans_a"), B [k, n]."""
+    m, k, n = cmd["m"], cmd["k"], cmd["n"]
+    a = formula_matrix(k, m, 0).t() if cmd.get("trans_a") else formula_matrix(m, k, 0)
+    b = formula_matrix(k, n, m * k)
+    state = {}
+
+    def run():
+        state["c"] = torch.mm(a, b)
+
+    def result():
+        run()
+        return {"c": state["c"].reshape(-1).tolist()}
+
+    return run, result
+
+
+CASES = {"mlp": mlp_case, "adam": adam_case, "grnewt": grnewt_case, "mm": mm_case}
 
 
 def main():
