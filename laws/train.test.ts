@@ -348,11 +348,17 @@ const tmp = mkdtempSync(join(tmpdir(), 'partax-train-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs `partax train args…` to completion. */
-function train(args: readonly string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, 'train', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+function train(args: readonly string[], env: NodeJS.ProcessEnv = process.env): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, 'train', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000, env });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * The committed checkpoint fixtures were trained on the GEMM's separate multiply and add (before it
+ * used relaxed SIMD's fused multiply-add): resumed and retrained on that kernel, they give their own
+ * numbers bit for bit.
+ */
+const UNFUSED: NodeJS.ProcessEnv = { ...process.env, PARTAX_WASM_FMA: '0' };
 const TINY = ['--dataset', 'spirals', '--samples', '200', '--hidden', '8', '--batch-size', '30', '--progress', 'lines'];
 const NEWTON = ['--hg-batch-size', '40', '--period-hg', '3'];
 const lines = (dir: string) =>
@@ -420,12 +426,12 @@ test('a format-2 checkpoint (a committed run directory written before NewtonSumm
   const old = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { format: string; step: number; optState: Record<string, unknown> };
   assert.equal(old.format, 'partax-checkpoint/2');
   assert.deepEqual(Object.keys(old.optState), ['count', 'direction', 'currLrs', 'lrs', 'last'], 'the fixture has the old layout');
-  const r = train(['--resume', dir]);
+  const r = train(['--resume', dir], UNFUSED);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /older format partax-checkpoint\/2: its optimizer state is read into today's layout/);
   const straight = join(tmp, 'format-2-straight');
   // the same run: the fixture's config.json predates the jit option, so it was trained (and resumes) op by op
-  assert.equal(train([...TINY, ...NEWTON, '--epochs', '2', '--backend', 'cpu-wasm', '--no-jit', '--out', straight]).code, 0);
+  assert.equal(train([...TINY, ...NEWTON, '--epochs', '2', '--backend', 'cpu-wasm', '--no-jit', '--out', straight], UNFUSED).code, 0);
   const final = (d: string) => JSON.parse(readFileSync(join(d, 'checkpoint.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(final(dir).format, CHECKPOINT_FORMAT);
   assert.equal(final(dir).step, 12);
@@ -462,12 +468,12 @@ test('a format-3 checkpoint (a committed run directory written before step count
   assert.equal(old.format, 'partax-checkpoint/3');
   assert.deepEqual([old.optState[0]['count'], old.optState[1]], [4, { count: 4 }], 'the fixture holds its counts as numbers');
   assert.equal('jit' in (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as object), false, 'the fixture predates the jit option');
-  const r = train(['--resume', dir]);
+  const r = train(['--resume', dir], UNFUSED);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /older format partax-checkpoint\/3: its optimizer state is read into today's layout/);
   // the same run, op by op as the fixture was trained: Adam's tensor count and bias corrections give the old numbers
   const straight = join(tmp, 'format-3-straight');
-  assert.equal(train([...TINY, '--optimizer', 'adam', '--lr', '0.01', '--epochs', '2', '--no-jit', '--out', straight]).code, 0);
+  assert.equal(train([...TINY, '--optimizer', 'adam', '--lr', '0.01', '--epochs', '2', '--no-jit', '--out', straight], UNFUSED).code, 0);
   const final = (d: string) => JSON.parse(readFileSync(join(d, 'checkpoint.json'), 'utf8')) as { format: string; step: number; params: unknown; optState: [Record<string, unknown>, unknown] };
   assert.equal(final(dir).format, CHECKPOINT_FORMAT);
   assert.equal(final(dir).step, 12);

@@ -23,7 +23,9 @@ import { bindings, grid1D, isNaNExpr, main1D, wgslType, type WgslType, wordOf } 
  * them as constant expressions). Vulkan lets `log` have an absolute error of 2⁻²¹ on [0.5, 2] (lavapipe shows 3e-3
  * relative error near 1) and `tanh` loses relative accuracy near 0, so log, log1p, expm1 and tanh
  * are computed here: log by frexp and the atanh series on [√½, √2), log1p by the same series in
- * s = x/(2+x), expm1 by its Taylor polynomial below |x| = ½, tanh from expm1.
+ * s = x/(2+x), expm1 by its Taylor polynomial below |x| = ½, tanh from expm1. sqrt returns its NaN
+ * for x < 0 explicitly: WGSL lets a compiler assume no NaN arises, and Mesa folds the built-in's
+ * √x·√x into |x| (a NaN that eager execution, one kernel per op, keeps).
  */
 export const HELPERS = `
 var<private> NAN_BITS: u32 = 0x7fc00000u;
@@ -59,6 +61,10 @@ fn tanh_(x: f32) -> f32 {
   let r = t / (t + 2.0);
   return select(r, -r, x < 0.0);
 }
+fn sqrt_(x: f32) -> f32 {
+  if (x < 0.0) { return nan_(); }
+  return sqrt(x);
+}
 fn pow_(x: f32, y: f32) -> f32 {
   if (y == 0.0) { return 1.0; }
   let r = exp2(y * log2(abs(x)));
@@ -83,7 +89,7 @@ fn ipow_(x: f32, n: i32) -> f32 {
 `;
 
 /** WGSL functions of float32 arithmetic that differ from the WGSL built-in (see {@link HELPERS}). */
-const F32_FN: Partial<Record<ArithmeticFn, string>> = { log: 'log_', log1p: 'log1p_', expm1: 'expm1_', tanh: 'tanh_', pow: 'pow_' };
+const F32_FN: Partial<Record<ArithmeticFn, string>> = { log: 'log_', log1p: 'log1p_', expm1: 'expm1_', tanh: 'tanh_', pow: 'pow_', sqrt: 'sqrt_' };
 const INFIX: Partial<Record<ArithmeticFn | CompareFn, string>> = { add: '+', sub: '-', mul: '*', div: '/', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
 /** Arithmetic defined for int32 operands (the rest needs floats; the shape rules reject ints there). */
 const INT_ARITHMETIC = new Set<ArithmeticFn>(['neg', 'abs', 'add', 'sub', 'mul']);
