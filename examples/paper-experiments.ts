@@ -16,9 +16,11 @@
  *                                                     [--json FILE] [--out DIR] [--only TASK,…]
  *
  * What is tuned, and how:
- * - NewtonSummary is NOT tuned here: it runs with `partax train`'s defaults (λ₁ = 0.5, λ_int = 10,
- *   canonical partition, hg batch 500 every 10 steps, momentum direction 0.9 with dampening 0.9).
- *   It picks its own per-group learning rates; that is the claim under test.
+ * - NewtonSummary is NOT tuned here: it runs with `partax train`'s defaults of the time these
+ *   results were made (λ₁ = 0.5, λ_int = 10, canonical partition, hg batch 500 every 10 steps,
+ *   momentum direction 0.9 with dampening 0.9; the period is pinned to 10 here, since the study of
+ *   docs/experiments.md moved the default to 5). It picks its own per-group learning rates; that
+ *   is the claim under test.
  * - SGD with momentum (0.9) and Adam get their learning rate from a grid on seed 0 of each task:
  *   lr ∈ {0.01, 0.03, 0.1} for momentum, {1e-3, 3e-3, 1e-2} for Adam, extended by one rate on
  *   the 1-3 ladder (…, 0.03, 0.1, 0.3, …) past an edge where the best rate sits, at most five
@@ -195,6 +197,7 @@ function train(task: Task, optimizer: Optimizer, seed: number, lr: number | null
   const args = [...task.args, '--optimizer', optimizer, '--epochs', String(task.epochs), '--seed', String(seed)];
   if (lr !== null) args.push('--lr', String(lr));
   if (quick && optimizer === 'newton-summary') args.push('--hg-batch-size', '100');
+  if (optimizer === 'newton-summary') args.push('--period-hg', '10'); // the default these results were made with
   const cacheKey = args.join(' ');
   const hit = cache.get(cacheKey);
   if (hit) return hit;

@@ -1,11 +1,11 @@
-import { BASELINES, type Baseline, mergeArgs, type Setting, type Task } from './plan.js';
+import { BASELINES, type Baseline, CENTER, mergeArgs, type Setting, type Task } from './plan.js';
 import { median, type RunResult } from './runs.js';
 import type { StudyPlan, StudyResult } from './study.js';
 
 /**
  * docs/experiments.md from a study's results: the set-up (tasks, grid, protocol), the tuning-set
  * table of every NewtonSummary setting with its ranks, the chosen setting, the baselines' tuning,
- * and per task the defaults, the chosen setting and the tuned baselines at equal epochs and at
+ * and per task the grid's center, the chosen setting and the tuned baselines at equal epochs and at
  * equal wall time, with the seconds per epoch and the share spent in hg steps; links to the plots.
  */
 
@@ -63,7 +63,7 @@ const meanOf = (rs: readonly RunResult[], pick: (r: RunResult) => number | null)
  */
 export function successCriteria(plan: StudyPlan, study: StudyResult): { rows: { criterion: string; task: string; ns: string; best: string; met: boolean }[]; summary: string[] } {
   const rows: { criterion: string; task: string; ns: string; best: string; met: boolean }[] = [];
-  const nsName = study.chosen === 'default' ? 'NewtonSummary, defaults' : `NewtonSummary, ${study.chosen}`;
+  const nsName = nsLabel(study.chosen, study.chosen);
   /**
    * One row: the chosen setting against the best baseline by `value` (a mean over seeds; higher is
    * better when `higher`), met when NewtonSummary is better, or within `slack` of it.
@@ -100,11 +100,15 @@ export function successCriteria(plan: StudyPlan, study: StudyResult): { rows: { 
   return { rows, summary };
 }
 
-/** The rows of one task: the defaults, the chosen setting (if another), the tuned baselines. */
+/** A NewtonSummary setting's name in the tables: the grid's center, or the setting, marked when chosen. */
+const nsLabel = (setting: string, chosen: string): string =>
+  `NewtonSummary, ${setting === 'default' ? 'grid center' : setting}${setting === chosen ? ' (chosen)' : ''}`;
+
+/** The rows of one task: the grid's center, the chosen setting (if another), the tuned baselines. */
 function contenders(plan: StudyPlan, study: StudyResult, task: string): { name: string; runs: RunResult[]; lr: string }[] {
   const ns = (id: string) => study.runs.filter((r) => r.task === task && r.setting === id);
-  const out = [{ name: 'NewtonSummary, defaults', runs: ns('default'), lr: 'its own' }];
-  if (study.chosen !== 'default') out.push({ name: `NewtonSummary, ${study.chosen}`, runs: ns(study.chosen), lr: 'its own' });
+  const out = [{ name: nsLabel('default', study.chosen), runs: ns('default'), lr: 'its own' }];
+  if (study.chosen !== 'default') out.push({ name: nsLabel(study.chosen, study.chosen), runs: ns(study.chosen), lr: 'its own' });
   for (const b of plan.baselines) {
     const t = study.tuned[task]?.[b];
     if (!t) continue;
@@ -139,18 +143,18 @@ export function reportMarkdown(plan: StudyPlan, study: StudyResult, meta: { comm
   say();
   say(`Seeds ${plan.seeds.join(', ')}; batches of 100. Final train loss: the mean training loss over the last epoch. Spread: sample standard deviation over the seeds. s / epoch: training seconds per epoch (test evaluation included), median over epochs and runs. hg share: the time of NewtonSummary's hg steps beyond a median ordinary step, over the whole training time (its first step, which also compiles, is an hg step, so short runs overstate it).`);
   say();
-  say('**The grid** (one factor at a time around `partax train`’s defaults — momentum direction 0.9/0.9, canonical partition, λ₁ 0.5, λ_int 10, hg batches of 500 every 10 steps, rate averaging 0.5, negative rates clipped; a full factorial grid would be thousands of runs):');
+  say(`**The grid** (one factor at a time around its center, \`partax train\`’s defaults when the study was made, pinned by \`CENTER\` in experiments/plan.ts: \`${CENTER.join(' ')}\` — the momentum direction 0.9/0.9, the canonical partition, λ₁ 0.5, λ_int 10, rates every 10 steps averaged with 0.5, negative rates clipped; the task's hg batch; a full factorial grid would be thousands of runs):`);
   say();
   say('| setting | factor | flags |');
   say('|---|---|---|');
   for (const s of plan.settings) say(`| ${s.id} | ${s.factor} | ${s.args.length ? `\`${s.args.join(' ')}\`` : '(none)'} |`);
   say();
-  say('**Protocol.** On the tuning set every setting runs on every seed; one setting is chosen for all tasks by the lowest mean rank of its final train loss (mean over seeds; a diverged run ranks last) across the tuning tasks, ties to the defaults. The baselines’ learning rate is tuned per task on seed 0’s final train loss' + (plan.quick ? ' (in quick mode two rates, no extension)' : ', extending the grid along the 1-3 ladder while the best rate is at an edge') + '. The held-out tasks run only the defaults and the chosen setting, after the choice.');
+  say('**Protocol.** On the tuning set every setting runs on every seed; one setting is chosen for all tasks by the lowest mean rank of its final train loss (mean over seeds; a diverged run ranks last) across the tuning tasks, ties to the grid’s center (`default`). The baselines’ learning rate is tuned per task on seed 0’s final train loss' + (plan.quick ? ' (in quick mode two rates, no extension)' : ', extending the grid along the 1-3 ladder while the best rate is at an edge') + '. The held-out tasks run only the grid’s center and the chosen setting, after the choice. `partax train`’s defaults are then set to the chosen setting.');
   say();
   say('## Tuning set: every setting');
   say();
   const tuning = tasks.filter((t) => t.set === 'tuning' && !t.unavailable);
-  if (!tuning.length) say('No tuning task ran, so nothing was chosen: the defaults stand.');
+  if (!tuning.length) say('No tuning task ran, so nothing was chosen: the grid’s center stands.');
   else {
     say(`| setting | ${tuning.map((t) => `${t.id}: train loss (rank)`).join(' | ')} | mean rank | s / epoch | hg share |`);
     say(`|---|${tuning.map(() => '---|').join('')}---|---|---|`);
@@ -163,7 +167,7 @@ export function reportMarkdown(plan: StudyPlan, study: StudyResult, meta: { comm
     }
   }
   say();
-  say(`Chosen: **${study.chosen}**${study.chosen === 'default' ? ' (the defaults)' : ''}.`);
+  say(`Chosen: **${study.chosen}**${study.chosen === 'default' ? ' (the grid’s center)' : ''}.`);
   say();
   say('## Results at equal epochs');
   say();
@@ -181,7 +185,7 @@ export function reportMarkdown(plan: StudyPlan, study: StudyResult, meta: { comm
   say('## Results at equal wall time');
   say();
   const B = (task: string) => study.equalTime[task]?.budget;
-  say('**At NewtonSummary’s time.** Per task the budget B is NewtonSummary’s training time (the median over seeds, the longer of the defaults’ and the chosen setting’s); a tuned baseline that trains faster ran again on every seed at its tuned rate for as many epochs as fill B with a quarter to spare (the epochs column), so that each contender is read at its last epoch finished within B seconds of training (the test set is evaluated once an epoch).');
+  say('**At NewtonSummary’s time.** Per task the budget B is NewtonSummary’s training time (the median over seeds, the longer of the grid center’s and the chosen setting’s); a tuned baseline that trains faster ran again on every seed at its tuned rate for as many epochs as fill B with a quarter to spare (the epochs column), so that each contender is read at its last epoch finished within B seconds of training (the test set is evaluated once an epoch).');
   say();
   say('| task | B (s) | optimizer | epochs | test loss by B | test accuracy by B |');
   say('|---|---|---|---|---|---|');

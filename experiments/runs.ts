@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { savedConfig } from '../src/cli/train/command.js';
+import { resolveConfig } from '../src/cli/train/config.js';
+import { parseFlags } from '../src/cli/train/flags.js';
 
 /**
  * One `partax train` run of the study: its command line, run in a subprocess into its own
@@ -88,12 +91,29 @@ export const median = (xs: readonly number[]): number => {
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** Whether `spec` ran to its end in an earlier invocation (with the same arguments). */
+/** The flags a run is trained with beyond its spec's (see {@link runOnce}). */
+const runFlags = (spec: RunSpec): string[] => ['--out', spec.dir, '--progress', 'none', '--checkpoint-every', '0'];
+
+/**
+ * Whether `spec` ran to its end in an earlier invocation: the same arguments, or arguments that
+ * `partax train` resolves to the configuration that run was trained with (its config.json) — a
+ * default pinned or flags reordered since — so a finished run is never trained twice nor a changed
+ * one taken for it.
+ */
 export function isDone(spec: RunSpec): boolean {
   const p = join(spec.dir, DONE);
   if (!existsSync(p)) return false;
   const note = JSON.parse(readFileSync(p, 'utf8')) as DoneNote;
-  return note.args.join(' ') === spec.args.join(' ');
+  if (note.args.join(' ') === spec.args.join(' ')) return true;
+  const cfg = join(spec.dir, 'config.json');
+  if (!existsSync(cfg)) return false;
+  const now = savedConfig(resolveConfig(parseFlags([...spec.args, ...runFlags(spec)]).options));
+  return canonicalJson(JSON.parse(readFileSync(cfg, 'utf8'))) === canonicalJson(JSON.parse(JSON.stringify(now)));
+}
+
+/** JSON with object keys sorted, so that equal values print equal. */
+function canonicalJson(x: unknown): string {
+  return JSON.stringify(x, (_, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
 }
 
 /** Trains `spec` in a subprocess (unless it is done) and reads its numbers; `reused` says which. */
@@ -102,7 +122,7 @@ export async function runOnce(spec: RunSpec): Promise<{ result: RunResult; reuse
   if (!reused) {
     rmSync(spec.dir, { recursive: true, force: true });
     mkdirSync(dirname(spec.dir), { recursive: true });
-    const full = [BIN, 'train', ...spec.args, '--out', spec.dir, '--progress', 'none', '--checkpoint-every', '0'];
+    const full = [BIN, 'train', ...spec.args, ...runFlags(spec)];
     const t0 = performance.now();
     const { code, stderr, stdout } = await new Promise<{ code: number | null; stderr: string; stdout: string }>((res, rej) => {
       const p = spawn(process.execPath, full, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

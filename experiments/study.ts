@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BASELINES, type Baseline, LADDER, MAX_EXTEND, mergeArgs, type Setting, type Task } from './plan.js';
+import { BASELINES, type Baseline, CENTER, LADDER, MAX_EXTEND, mergeArgs, type Setting, type Task } from './plan.js';
 import { median, type RunResult, type RunSpec, runOnce } from './runs.js';
 
 /**
@@ -13,7 +13,7 @@ import { median, type RunResult, type RunSpec, runOnce } from './runs.js';
  * 3. On each held-out task, run once the setting is chosen: the defaults and the chosen setting,
  *    and the baselines tuned as in 1.
  * 4. Equal wall time: per task, the budget is NewtonSummary's training time (the longer median of
- *    the defaults' and the chosen setting's runs); a tuned baseline that trains in less runs again
+ *    the grid center's and the chosen setting's runs); a tuned baseline that trains in less runs again
  *    on every seed, at its tuned rate, for as many epochs as fill the budget (see
  *    {@link equalTimeEpochs}), so that each contender is read at its last epoch finished within it.
  */
@@ -69,7 +69,7 @@ export const taskEpochs = (plan: StudyPlan, task: Task): number => plan.epochs ?
  */
 export function runSpec(plan: StudyPlan, task: Task, optimizer: string, setting: Setting | null, lr: number | null, seed: number, epochs = taskEpochs(plan, task)): RunSpec {
   const base = [...mergeArgs(task.args, plan.quick ? task.quickArgs : []), '--epochs', String(taskEpochs(plan, task)), '--seed', String(seed), '--optimizer', optimizer];
-  const own = optimizer === 'newton-summary' ? mergeArgs(mergeArgs(plan.quick ? ['--hg-batch-size', '100'] : [], task.nsArgs ?? []), setting!.args) : ['--lr', String(lr)];
+  const own = optimizer === 'newton-summary' ? mergeArgs(mergeArgs(mergeArgs(CENTER, plan.quick ? ['--hg-batch-size', '100'] : []), task.nsArgs ?? []), setting!.args) : ['--lr', String(lr)];
   const args = mergeArgs(mergeArgs(mergeArgs(base, plan.extraArgs), own), epochs === taskEpochs(plan, task) ? [] : ['--epochs', String(epochs)]);
   const name = optimizer === 'newton-summary' ? `ns-${setting!.id}` : `${optimizer}-lr${lr}${epochs === taskEpochs(plan, task) ? '' : `-e${epochs}`}`;
   return { task: task.id, optimizer, setting: setting?.id ?? null, lr, seed, epochsAsked: epochs, args, dir: join(plan.out, task.id, `${name}-s${seed}`) };

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BASELINE_NAMES, BASELINES, LADDER, mergeArgs, SETTINGS, tasks } from '../experiments/plan.js';
+import { isDone } from '../experiments/runs.js';
 import { equalTimeEpochs, runSpec, type StudyPlan } from '../experiments/study.js';
 import { resolveConfig } from '../src/cli/train/config.js';
 import { flagOf, parseFlags } from '../src/cli/train/flags.js';
@@ -164,6 +165,28 @@ test('npm run experiments on a tiny configuration: the report’s choices and ti
   assert.match(third.stderr, new RegExp(`experiments: ${json.runs.length} runs \\(${json.runs.length - 1} done earlier\\)`));
   assert.match(third.stderr, new RegExp(`teacher momentum lr ${untuned} seed 0: train loss [\\d.]+ \\(\\d`));
 });
+
+test('a finished run is recognised by the configuration it resolves to: reordered flags are the same run; a changed value, or the grid’s pinned center left to today’s defaults, is another', () => {
+  // a real finished run of the e2e test above (its directory has config.json and the completion note)
+  const plan: StudyPlan = { tasks: tasks().filter((t) => t.id === 'teacher'), settings: SETTINGS, baselines: ['momentum'], seeds: [0], quick: true, out: OUT, extraArgs: ['--train-size', '150'], epochs: 2 };
+  const spec = runSpec(plan, plan.tasks[0]!, 'newton-summary', SETTINGS[0]!, null, 0);
+  assert.ok(existsSync(join(spec.dir, 'experiment.json')), 'the e2e test ran first');
+  assert.equal(isDone(spec), true);
+  const pairs = (a: readonly string[]) => parseFlagPairs(a);
+  assert.equal(isDone({ ...spec, args: pairs(spec.args).reverse().flat() }), true, 'reordered');
+  assert.equal(isDone({ ...spec, args: mergeArgs(spec.args, ['--damping', '0.7']) }), false, 'another λ₁');
+  // the center pins the period the study ran with (10); today's default is another (the study moved it)
+  const unpinned = pairs(spec.args).filter(([f]) => f !== '--period-hg').flat();
+  assert.notEqual(resolveConfig(parseFlags(unpinned).options).periodHg, 10);
+  assert.equal(isDone({ ...spec, args: unpinned }), false, 'the center not pinned');
+});
+
+/** A command line as its flags with their values ([--flag] or [--flag, value]). */
+function parseFlagPairs(args: readonly string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < args.length; i++) out.push(args[i + 1] !== undefined && !args[i + 1]!.startsWith('--') ? [args[i]!, args[++i]!] : [args[i]!]);
+  return out;
+}
 
 test('npm run experiments refuses bad options by name', () => {
   for (const [args, message] of [

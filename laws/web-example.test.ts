@@ -70,7 +70,7 @@ test('NewtonSummary in the page: 80 steps on cpu-wasm (Web Workers), the loss fa
   assert.ok(state.threads > 1, `the page is cross-origin isolated, so cpu-wasm has Web Workers: ${state.threads} thread(s)`);
   assert.ok(mean(state.losses.slice(-10)) < 0.3 * mean(state.losses.slice(0, 5)), `the loss falls: ${state.losses.filter((_, i) => i % 10 === 0).map((l) => l.toFixed(3)).join(' → ')}`);
   assert.ok(state.testAccuracy! >= 0.85, `test accuracy ${state.testAccuracy}`);
-  assert.equal(state.hbarRuns, 8, 'a summary every 10 steps');
+  assert.equal(state.hbarRuns, 16, 'a summary every 5 steps');
   // the loss: one line through 80 points; the rates: a line per group, named in the legend
   const lossPath = await page.$eval('#loss svg .mark-line path', (p) => p.getAttribute('d') ?? '');
   assert.ok(lossPath.split(/[LC]/).length >= 40, 'the loss line has a point per step');

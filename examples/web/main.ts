@@ -81,7 +81,7 @@ const HG_BATCH = 500;
 const model = P.nn.mlp({ sizes: [784, 128, 10], activation: 'tanh', output: 'log_softmax' });
 const loss = (p: Params, x: P.Tensor<'float32'>, y: P.Tensor<'int32'>) => P.nn.nll(model.apply(p, x), y);
 
-/** The optimizer: NewtonSummary with `partax train`'s defaults, or Adam (one type for both, as the CLI's registry). */
+/** The optimizer: NewtonSummary with `partax train`'s defaults (a summary every 5 steps), or Adam (one type for both, as the CLI's registry). */
 function optimizer(name: OptimizerName): P.optim.GradientTransformation<any, any> {
   return name === 'adam'
     ? P.optim.adam(3e-3)
@@ -90,7 +90,7 @@ function optimizer(name: OptimizerName): P.optim.GradientTransformation<any, any
         partition: P.partition.canonical,
         damping: 0.5,
         dampingInt: 10,
-        periodHg: 10,
+        periodHg: 5,
         momLrs: 0.5,
         removeNegative: true,
       });

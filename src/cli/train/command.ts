@@ -55,7 +55,8 @@ const SESSION_ONLY = new Set(['maxSteps', 'progress']);
 
 const stamp = () => new Date().toISOString().replace(/\.\d+Z$/, '').replace(/[-:]/g, '').replace('T', '-');
 
-function savedConfig(c: TrainConfig): TrainOptions {
+/** What config.json keeps of a resolved configuration: all but the session's options. */
+export function savedConfig(c: TrainConfig): TrainOptions {
   return Object.fromEntries(Object.entries(c).filter(([k]) => !SESSION_ONLY.has(k))) as TrainOptions;
 }
 

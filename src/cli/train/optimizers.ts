@@ -202,7 +202,7 @@ export const OPTIMIZERS = [
         'constant',
       ),
       dampingInt: withDefault({ codec: nullable(num('a number ≥ 0', (x) => x >= 0), 'a number ≥ 0 or null'), help: 'λ_int, the cubic (Nesterov) regularisation; none (null in JSON): plain Newton on H̄' }, 10),
-      periodHg: withDefault({ codec: int(1), help: 'recompute the learning rates every this many steps' }, 10),
+      periodHg: withDefault({ codec: int(1), help: 'recompute the learning rates every this many steps (5: chosen by the study of docs/experiments.md)' }, 5),
       momLrs: withDefault({ codec: rate, help: 'moving average of the learning rates across hg steps' }, 0.5),
       removeNegative: withDefault({ codec: bool, help: 'remove negative learning rates (as --negative-lrs says); --no-remove-negative: use them as they are' }, true),
       negativeLrs: withDefault({ codec: oneOf('a treatment of negative rates', ['clip', 'abs'] as const), help: 'how --remove-negative removes a negative rate η: clip (to 0, the paper) | abs (|η|)' }, 'clip'),
