@@ -647,3 +647,10 @@ test('partax train --backend webgpu follows the cpu-wasm run step by step (newto
     assert.deepEqual(withoutTime(lines(mid)), withoutTime(lines(gpu)), `${optimizer[1]}: resumed webgpu metrics differ`);
   }
 });
+
+test('partax train’s NewtonSummary defaults are optim.NEWTON_SUMMARY_SETTING (the study’s setting): an empty command line resolves to its values, and the help prints them', () => {
+  const c = resolveConfig(parseFlags([]).options) as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(optim.NEWTON_SUMMARY_SETTING)) assert.equal(c[k], v, `default ${k}`);
+  assert.equal(c['periodHg'], 5, 'the period the study chose (docs/experiments.md)');
+  assert.match(optionsHelp(), /--period-hg N .*\(default 5\)/);
+});

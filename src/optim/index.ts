@@ -42,7 +42,7 @@ export { reduceOnPlateau, plateauStep, initialPlateauState, type ReduceOnPlateau
 export { nesterovLrs, NesterovError, type NesterovResult, type NesterovOptions, type X0Computation } from './nesterov.js';
 export { brentq, type BrentqOptions, type BrentqResult } from './brentq.js';
 export * as linalg from './small-linalg.js';
-export { newtonSummary, type NewtonSummaryOptions, type NewtonSummaryState } from './newton-summary.js';
+export { NEWTON_SUMMARY_SETTING, newtonSummary, type NewtonSummaryOptions, type NewtonSummaryState } from './newton-summary.js';
 export {
   scaleBySummaryNewton,
   scaleByGroups,

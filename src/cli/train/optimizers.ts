@@ -5,7 +5,7 @@ import { MAX_COUNT } from '../../optim/count.js';
 import { adam, adamw, momentum, rmsprop, sgd } from '../../optim/alias.js';
 import { scaleByAdam } from '../../optim/adam.js';
 import { traceMomentum } from '../../optim/momentum.js';
-import { newtonSummary, type NewtonSummaryState } from '../../optim/newton-summary.js';
+import { NEWTON_SUMMARY_SETTING, newtonSummary, type NewtonSummaryState } from '../../optim/newton-summary.js';
 import { cosineDecaySchedule, linearSchedule, type ScalarOrSchedule } from '../../optim/schedule.js';
 import { identity } from '../../optim/transformation.js';
 import { type NewtonSummaryExtra, scaleBySummaryNewton, type ScaleBySummaryNewtonOptions } from '../../optim/summary-newton.js';
@@ -196,15 +196,15 @@ export const OPTIMIZERS = [
       beta2: withDefault(BETA2, DIRECTION_FLAGS.adam.beta2),
       eps: withDefault(EPS, DIRECTION_FLAGS.adam.eps),
       partition: withDefault({ codec: partitionName, help: 'parameter groups: canonical (one per tensor) | trivial | wb | blocks:K' }, 'canonical'),
-      damping: withDefault({ codec: positive, help: 'λ₁, multiplies the learning rates it picks' }, 0.5),
+      damping: withDefault({ codec: positive, help: 'λ₁, multiplies the learning rates it picks' }, NEWTON_SUMMARY_SETTING.damping),
       dampingSchedule: withDefault(
         { codec: scheduleName, help: 'λ₁ over the steps: constant (--damping) | linear:END:N (from --damping to END in N steps, then END) | cosine:END:N (cosine decay from --damping to END in N steps)' },
         'constant',
       ),
-      dampingInt: withDefault({ codec: nullable(num('a number ≥ 0', (x) => x >= 0), 'a number ≥ 0 or null'), help: 'λ_int, the cubic (Nesterov) regularisation; none (null in JSON): plain Newton on H̄' }, 10),
-      periodHg: withDefault({ codec: int(1), help: 'recompute the learning rates every this many steps (5: chosen by the study of docs/experiments.md)' }, 5),
-      momLrs: withDefault({ codec: rate, help: 'moving average of the learning rates across hg steps' }, 0.5),
-      removeNegative: withDefault({ codec: bool, help: 'remove negative learning rates (as --negative-lrs says); --no-remove-negative: use them as they are' }, true),
+      dampingInt: withDefault({ codec: nullable(num('a number ≥ 0', (x) => x >= 0), 'a number ≥ 0 or null'), help: 'λ_int, the cubic (Nesterov) regularisation; none (null in JSON): plain Newton on H̄' }, NEWTON_SUMMARY_SETTING.dampingInt),
+      periodHg: withDefault({ codec: int(1), help: 'recompute the learning rates every this many steps (5: chosen by the study of docs/experiments.md)' }, NEWTON_SUMMARY_SETTING.periodHg),
+      momLrs: withDefault({ codec: rate, help: 'moving average of the learning rates across hg steps' }, NEWTON_SUMMARY_SETTING.momLrs),
+      removeNegative: withDefault({ codec: bool, help: 'remove negative learning rates (as --negative-lrs says); --no-remove-negative: use them as they are' }, NEWTON_SUMMARY_SETTING.removeNegative),
       negativeLrs: withDefault({ codec: oneOf('a treatment of negative rates', ['clip', 'abs'] as const), help: 'how --remove-negative removes a negative rate η: clip (to 0, the paper) | abs (|η|)' }, 'clip'),
       trustRadius: withDefault(
         { codec: nullable(positive, 'a positive number or null'), help: 'Δ: scale the solver’s rates back to ‖Dη‖ ≤ Δ, D = diag(|order3|^{1/3}) (computes order3 even without λ_int); none: no trust region' },
