@@ -10,7 +10,7 @@ import type { StudyPlan, StudyResult } from './study.js';
  */
 
 const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? x.toPrecision(4) : x.toExponential(2));
-const fmt2 = (x: number) => (x === 0 ? '0' : Math.abs(x) < 1e-3 ? x.toExponential(1) : Math.abs(x) >= 10 ? x.toFixed(0) : x.toPrecision(2));
+const fmt2 = (x: number) => (x === 0 ? '0' : Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4 ? x.toExponential(1) : Math.abs(x) >= 10 ? x.toFixed(0) : x.toPrecision(2));
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Sample standard deviation (n − 1); 0 for one value. */
 const std = (xs: readonly number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
@@ -22,8 +22,9 @@ function cell(rs: readonly RunResult[], pick: (r: RunResult) => number | null, s
   return div ? `${body} (${div}/${rs.length} diverged)` : body;
 }
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-const pctCell = (rs: readonly RunResult[]) =>
-  cell(rs, (r) => r.testAccuracy, (x) => pct(x)).replace(/^([\d.]+)% ± ([\d.e-]+)/, (_, m: string, s: string) => `${m} ± ${(100 * Number(s)).toPrecision(2)}%`);
+/** "mean ± std%" of an accuracy (the final one, or another `pick`). */
+const pctCell = (rs: readonly RunResult[], pick: (r: RunResult) => number | null = (r) => r.testAccuracy) =>
+  cell(rs, pick, (x) => pct(x)).replace(/^([\d.]+)% ± ([\d.e-]+)/, (_, m: string, s: string) => `${m} ± ${(100 * Number(s)).toPrecision(2)}%`);
 
 /** The test loss a run had reached by `seconds` of training: its last epoch finished by then (null if none). */
 export function testLossBy(r: RunResult, seconds: number): number | null {
@@ -192,7 +193,7 @@ export function reportMarkdown(plan: StudyPlan, study: StudyResult, meta: { comm
   for (const t of tasks.filter((t) => !t.unavailable && B(t.id) !== undefined)) {
     for (const c of equalTimeContenders(plan, study, t.id)) {
       const loss = cell(c.runs, (r) => testLossBy(r, B(t.id)!));
-      const acc = t.kind === 'classification' ? cell(c.runs, (r) => testAccuracyBy(r, B(t.id)!), pct) : '—';
+      const acc = t.kind === 'classification' ? pctCell(c.runs, (r) => testAccuracyBy(r, B(t.id)!)) : '—';
       say(`| ${t.title} | ${fmt(B(t.id)!)} | ${c.name} | ${c.epochs} | ${loss} | ${acc} |`);
     }
   }

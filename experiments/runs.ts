@@ -96,9 +96,9 @@ const runFlags = (spec: RunSpec): string[] => ['--out', spec.dir, '--progress', 
 
 /**
  * Whether `spec` ran to its end in an earlier invocation: the same arguments, or arguments that
- * `partax train` resolves to the configuration that run was trained with (its config.json) — a
- * default pinned or flags reordered since — so a finished run is never trained twice nor a changed
- * one taken for it.
+ * `partax train` resolves to the configuration that run was trained with (its config.json, but
+ * for its output directory) — a default pinned or flags reordered since, the runs moved — so a
+ * finished run is never trained twice nor a changed one taken for it.
  */
 export function isDone(spec: RunSpec): boolean {
   const p = join(spec.dir, DONE);
@@ -107,8 +107,10 @@ export function isDone(spec: RunSpec): boolean {
   if (note.args.join(' ') === spec.args.join(' ')) return true;
   const cfg = join(spec.dir, 'config.json');
   if (!existsSync(cfg)) return false;
-  const now = savedConfig(resolveConfig(parseFlags([...spec.args, ...runFlags(spec)]).options));
-  return canonicalJson(JSON.parse(readFileSync(cfg, 'utf8'))) === canonicalJson(JSON.parse(JSON.stringify(now)));
+  // where the run was written is not what it ran (a study's runs may have been moved)
+  const { out: _now, ...now } = savedConfig(resolveConfig(parseFlags([...spec.args, ...runFlags(spec)]).options)) as Record<string, unknown>;
+  const { out: _then, ...then } = JSON.parse(readFileSync(cfg, 'utf8')) as Record<string, unknown>;
+  return canonicalJson(then) === canonicalJson(JSON.parse(JSON.stringify(now)));
 }
 
 /** JSON with object keys sorted, so that equal values print equal. */
