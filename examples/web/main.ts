@@ -88,11 +88,7 @@ function optimizer(name: OptimizerName): P.optim.GradientTransformation<any, any
     : P.optim.newtonSummary({
         direction: P.optim.traceMomentum({ momentum: 0.9, dampening: 0.9 }),
         partition: P.partition.canonical,
-        damping: 0.5,
-        dampingInt: 10,
-        periodHg: 5,
-        momLrs: 0.5,
-        removeNegative: true,
+        ...P.optim.NEWTON_SUMMARY_SETTING,
       });
 }
 
