@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { wasmAvailable } from '../src/backends/wasm/index.js';
@@ -72,6 +73,14 @@ test('PARTAX_WASM_FMA: unset and 1 use relaxed SIMD (turning V8’s flag on, on 
   const bad = probe('yes');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /PARTAX_WASM_FMA: expected 0, 1 or auto, got 'yes'/);
+  // partax train says it in one line, as for any bad input, not with a stack trace
+  const env: NodeJS.ProcessEnv = { ...process.env, PARTAX_WASM_FMA: 'maybe' };
+  const out = mkdtempSync(resolve(tmpdir(), 'partax-fma-'));
+  const cli = spawnSync(process.execPath, [resolve(ROOT, 'bin', 'partax.mjs'), 'train', '--dataset', 'teacher', '--samples', '50', '--epochs', '1', '--progress', 'none', '--out', resolve(out, 'run')], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  rmSync(out, { recursive: true, force: true });
+  assert.notEqual(cli.status, 0);
+  assert.equal(cli.stderr.trim().split('\n').at(-1), "partax train: PARTAX_WASM_FMA: expected 0, 1 or auto, got 'maybe'", cli.stderr);
+  assert.doesNotMatch(cli.stderr, /^\s+at /m);
 });
 
 test('the cpu-wasm backend laws hold on the GEMM the rest of the suite does not run (the unfused one, or the fused one under PARTAX_WASM_FMA=0): matmul against the CPU oracle, transposed operands, the blocked float32 bound, the end-to-end gradient', { skip, timeout: 900_000 }, () => {

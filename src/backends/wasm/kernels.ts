@@ -11,6 +11,7 @@
  * `auto`, that; `1`, the same, but an error where there is no relaxed SIMD; `0`, never (the
  * separate multiply and add, as on an engine without relaxed SIMD).
  */
+import { DecodeError } from '../../core/decode.js';
 import { envVar, nodeBuiltin } from '../node-builtin.js';
 import { Arena } from './arena.js';
 import { Heap } from './heap.js';
@@ -63,7 +64,7 @@ export function useFma(setting = envVar('PARTAX_WASM_FMA')): boolean {
     if (enableRelaxedSimd()) return true;
     throw new Error('PARTAX_WASM_FMA=1: this engine has no relaxed SIMD to turn on (f32x4.relaxed_madd does not validate, even with --experimental-wasm-relaxed-simd); unset it or set 0');
   }
-  throw new Error(`PARTAX_WASM_FMA: expected 0, 1 or auto, got '${setting}'`);
+  throw new DecodeError(`PARTAX_WASM_FMA: expected 0, 1 or auto, got '${setting}'`);
 }
 
 /** Whether WebAssembly with 128-bit SIMD is available at all (the backend registers only then). */
