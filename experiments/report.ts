@@ -1,6 +1,6 @@
 import { BASELINES, type Baseline, CENTER, mergeArgs, type Setting, type Task } from './plan.js';
 import { median, type RunResult } from './runs.js';
-import type { StudyPlan, StudyResult } from './study.js';
+import { type StudyPlan, type StudyResult, taskEpochs } from './study.js';
 
 /**
  * docs/experiments.md from a study's results: the set-up (tasks, grid, protocol), the tuning-set
@@ -15,8 +15,12 @@ const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.lengt
 /** Sample standard deviation (n − 1); 0 for one value. */
 const std = (xs: readonly number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 /** "mean ± std" of the values, or "—"; with how many diverged. */
+/** The finite values `pick` gives on the runs that did not diverge. */
+const values = (rs: readonly RunResult[], pick: (r: RunResult) => number | null): number[] =>
+  rs.filter((r) => r.status === 'ok').map(pick).filter((x): x is number => x !== null && Number.isFinite(x));
+
 function cell(rs: readonly RunResult[], pick: (r: RunResult) => number | null, show: (x: number) => string = fmt): string {
-  const xs = rs.filter((r) => r.status === 'ok').map(pick).filter((x): x is number => x !== null && Number.isFinite(x));
+  const xs = values(rs, pick);
   const div = rs.filter((r) => r.status !== 'ok').length;
   const body = !xs.length ? '—' : xs.length === 1 ? show(xs[0]!) : `${show(mean(xs))} ± ${fmt2(std(xs))}`;
   return div ? `${body} (${div}/${rs.length} diverged)` : body;
@@ -26,17 +30,14 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const pctCell = (rs: readonly RunResult[], pick: (r: RunResult) => number | null = (r) => r.testAccuracy) =>
   cell(rs, pick, (x) => pct(x)).replace(/^([\d.]+)% ± ([\d.e-]+)/, (_, m: string, s: string) => `${m} ± ${(100 * Number(s)).toPrecision(2)}%`);
 
+/** A run's last epoch finished within `seconds` of training (undefined if none). */
+const epochBy = (r: RunResult, seconds: number) => r.epochs.filter((e) => e.time <= seconds).at(-1);
+
 /** The test loss a run had reached by `seconds` of training: its last epoch finished by then (null if none). */
-export function testLossBy(r: RunResult, seconds: number): number | null {
-  const done = r.epochs.filter((e) => e.time <= seconds);
-  return done.length ? done[done.length - 1]!.testLoss : null;
-}
+export const testLossBy = (r: RunResult, seconds: number): number | null => epochBy(r, seconds)?.testLoss ?? null;
 
 /** The test accuracy a run had reached by `seconds` of training (null if no epoch had finished or it has none). */
-export function testAccuracyBy(r: RunResult, seconds: number): number | null {
-  const done = r.epochs.filter((e) => e.time <= seconds);
-  return done.length ? done[done.length - 1]!.testAccuracy : null;
-}
+export const testAccuracyBy = (r: RunResult, seconds: number): number | null => epochBy(r, seconds)?.testAccuracy ?? null;
 
 /** The contenders of one task at NewtonSummary's time: its settings as run, the baselines' equal-time runs. */
 function equalTimeContenders(plan: StudyPlan, study: StudyResult, task: string): { name: string; runs: RunResult[]; epochs: string }[] {
@@ -52,7 +53,7 @@ function equalTimeContenders(plan: StudyPlan, study: StudyResult, task: string):
 
 /** A contender's mean over its finished seeds of a number (NaN when none finished). */
 const meanOf = (rs: readonly RunResult[], pick: (r: RunResult) => number | null): number => {
-  const xs = rs.filter((r) => r.status === 'ok').map(pick).filter((x): x is number => x !== null && Number.isFinite(x));
+  const xs = values(rs, pick);
   return xs.length && xs.length === rs.length ? mean(xs) : NaN;
 };
 
@@ -114,7 +115,7 @@ function contenders(plan: StudyPlan, study: StudyResult, task: string): { name: 
     const t = study.tuned[task]?.[b];
     if (!t) continue;
     // its runs at the task's epochs (not the equal-time runs, which have more)
-    const epochs = t.tried[0]?.epochsAsked;
+    const epochs = taskEpochs(plan, plan.tasks.find((x) => x.id === task)!);
     out.push({ name: BASELINES[b].title, runs: study.runs.filter((r) => r.task === task && r.optimizer === b && r.lr === t.lr && r.epochsAsked === epochs), lr: `${t.lr} (tuned)` });
   }
   return out.filter((c) => c.runs.length);

@@ -68,10 +68,11 @@ export const taskEpochs = (plan: StudyPlan, task: Task): number => plan.epochs ?
  * than the task's (an equal-time run of a baseline) goes into the directory's name.
  */
 export function runSpec(plan: StudyPlan, task: Task, optimizer: string, setting: Setting | null, lr: number | null, seed: number, epochs = taskEpochs(plan, task)): RunSpec {
+  const more = epochs !== taskEpochs(plan, task);
   const base = [...mergeArgs(task.args, plan.quick ? task.quickArgs : []), '--epochs', String(taskEpochs(plan, task)), '--seed', String(seed), '--optimizer', optimizer];
   const own = optimizer === 'newton-summary' ? mergeArgs(mergeArgs(mergeArgs(CENTER, plan.quick ? ['--hg-batch-size', '100'] : []), task.nsArgs ?? []), setting!.args) : ['--lr', String(lr)];
-  const args = mergeArgs(mergeArgs(mergeArgs(base, plan.extraArgs), own), epochs === taskEpochs(plan, task) ? [] : ['--epochs', String(epochs)]);
-  const name = optimizer === 'newton-summary' ? `ns-${setting!.id}` : `${optimizer}-lr${lr}${epochs === taskEpochs(plan, task) ? '' : `-e${epochs}`}`;
+  const args = mergeArgs(mergeArgs(mergeArgs(base, plan.extraArgs), own), more ? ['--epochs', String(epochs)] : []);
+  const name = optimizer === 'newton-summary' ? `ns-${setting!.id}` : `${optimizer}-lr${lr}${more ? `-e${epochs}` : ''}`;
   return { task: task.id, optimizer, setting: setting?.id ?? null, lr, seed, epochsAsked: epochs, args, dir: join(plan.out, task.id, `${name}-s${seed}`) };
 }
 
