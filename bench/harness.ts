@@ -217,6 +217,9 @@ export async function timeLocal(f: () => unknown): Promise<RunTime> {
   return { ms, cpuMs: (c.user + c.system) / 1000 };
 }
 
+/** A contender of {@link interleave} that runs `f` in this process, timed with {@link timeLocal}. */
+export const local = (name: string, f: () => unknown): Contender => ({ name, run: () => timeLocal(f) });
+
 /**
  * Interleaved timing: `opts.warmup` untimed runs of each contender, then rounds of one run of
  * each, the order rotating from round to round, between `minReps` and `maxReps` rounds, stopping

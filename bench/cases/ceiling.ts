@@ -18,8 +18,8 @@
 import * as P from '../../src/index.js';
 import { getKernels, relaxedSimdAvailable } from '../../src/backends/wasm/kernels.js';
 import { ModuleBuilder } from '../../src/backends/wasm/module-builder.js';
-import { interleave, scaledErr, timeLocal, type Contender, type TimeOptions } from '../harness.js';
-import type { PeerTimes, TorchPeer } from '../peers/torch.js';
+import { interleave, local, scaledErr, type Contender, type TimeOptions } from '../harness.js';
+import { remote, type TorchPeer } from '../peers/torch.js';
 
 /** Chains of each kind in the mul+add peak loop (6 multiply, 6 add: 12 of the 15 xmm registers wasm gets on x64). */
 const CHAINS = 6;
@@ -107,7 +107,7 @@ export async function benchCeiling(peer: TorchPeer | string, timing: TimeOptions
   const kinds: PeakKind[] = relaxedSimdAvailable() ? ['mul+add', 'fma'] : ['mul+add'];
   const contenders: Contender[] = kinds.map((kind) => {
     const peak = simdPeakKernel(kind)!;
-    return { name: `peak ${kind}`, run: () => timeLocal(() => peak(PEAK_ITERS, 1, 0)) };
+    return local(`peak ${kind}`, () => peak(PEAK_ITERS, 1, 0));
   });
   const errs: string[] = [];
   for (const [i, p] of PRODUCTS.entries()) {
@@ -115,19 +115,13 @@ export async function benchCeiling(peer: TorchPeer | string, timing: TimeOptions
     const a = p.transA ? P.transpose(P.fromBuffer(aBuf, 'float32', [p.k, p.m])) : P.fromBuffer(aBuf, 'float32', [p.m, p.k]);
     const b = P.fromBuffer(formulaMatrix(p.k, p.n, p.m * p.k), 'float32', [p.k, p.n]);
     const ours = P.matmul(a, b).dataSync() as Float32Array;
-    contenders.push({ name: `partax ${p.name}`, run: () => timeLocal(() => P.matmul(a, b).dataSync()) });
+    contenders.push(local(`partax ${p.name}`, () => P.matmul(a, b).dataSync()));
     if (typeof peer !== 'string') {
       const id = `mm${i}`;
       await peer.request({ op: 'setup', id, case: 'mm', m: p.m, k: p.k, n: p.n, trans_a: p.transA });
       const theirs = (await peer.request<{ c: number[] }>({ op: 'result', id })).c;
       errs.push(`${p.name}: ${scaledErr(theirs, ours).toExponential(1)}`);
-      contenders.push({
-        name: `torch ${p.name}`,
-        async run() {
-          const t = await peer.request<PeerTimes>({ op: 'run', id, n: 1 });
-          return { ms: t.ms[0]!, cpuMs: t.cpu_ms[0]! };
-        },
-      });
+      contenders.push(remote(peer, `torch ${p.name}`, id));
     }
   }
   const t = await interleave(contenders, timing);

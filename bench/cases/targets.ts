@@ -16,9 +16,9 @@
  * Runnable alone: `node --import tsx bench/cases/targets.ts [--quick]`.
  */
 import * as P from '../../src/index.js';
-import { interleave, mlpProblem, relL2Err, scaledErr, timeLocal, type Contender, type RoundTiming, type TimeOptions } from '../harness.js';
+import { interleave, local, mlpProblem, relL2Err, scaledErr, type RoundTiming, type TimeOptions } from '../harness.js';
 import { partaxMlp } from '../partax.js';
-import { startTorchPeer, type PeerTimes, type TorchPeer } from '../peers/torch.js';
+import { remote, startTorchPeer, type TorchPeer } from '../peers/torch.js';
 import { partaxAdamStep, type AdamCheck } from './adam.js';
 import { benchCeiling, ceilingMarkdown, type CeilingRow } from './ceiling.js';
 import { mlpErr } from './mlp.js';
@@ -69,17 +69,6 @@ export const QUICK_TARGET_TIMING: TargetTiming = {
 /** The skipped rows' note: the reason is printed once, above the table. */
 const NO_TORCH = 'no PyTorch (the reason is above the table)';
 
-/** A contender that runs in this process. */
-const local = (name: string, f: () => unknown): Contender => ({ name, run: () => timeLocal(f) });
-
-/** A contender that runs in the peer: one timed run of case `id` per call. */
-const remote = (peer: TorchPeer, name: string, id: string): Contender => ({
-  name,
-  async run() {
-    const t = await peer.request<PeerTimes>({ op: 'run', id, n: 1 });
-    return { ms: t.ms[0]!, cpuMs: t.cpu_ms[0]! };
-  },
-});
 
 /** A ratio row from two timings of one interleaved run. */
 function ratio(kase: string, a: RoundTiming, b: RoundTiming, measure: string, target?: number, extra: Partial<TargetRow> = {}): TargetRow {

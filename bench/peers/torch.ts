@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { MlpProblem } from '../harness.js';
+import type { Contender, MlpProblem } from '../harness.js';
 
 const PEER = fileURLToPath(new URL('./torch_peer.py', import.meta.url));
 
@@ -136,3 +136,12 @@ export async function startTorchPeer(): Promise<TorchPeer | string> {
     },
   };
 }
+
+/** A contender of the harness's `interleave` that runs in the peer: one run of its case `id` per call, timed there. */
+export const remote = (peer: TorchPeer, name: string, id: string): Contender => ({
+  name,
+  async run() {
+    const t = await peer.request<PeerTimes>({ op: 'run', id, n: 1 });
+    return { ms: t.ms[0]!, cpuMs: t.cpu_ms[0]! };
+  },
+});
