@@ -326,8 +326,17 @@ test('jitSummary: the summary as one jitted program gives the eager optimizer\'s
           }
           return out;
         };
-        const eager = run(false);
-        if (eager.flat().every(Number.isFinite)) assert.deepEqual(run(true), eager);
+        // a generated problem may diverge (cubic off, λ₁ 0.5): then both paths must refuse the same
+        // step with the same error, as they must give the same steps otherwise
+        const outcome = (jitSummary: boolean): number[][] | string => {
+          try {
+            return run(jitSummary);
+          } catch (e) {
+            if (e instanceof RangeError) return e.message;
+            throw e;
+          }
+        };
+        assert.deepEqual(outcome(true), outcome(false));
       });
     }),
     runs(20),
