@@ -243,14 +243,22 @@ test('the partition is compiled once per parameter structure: steps with new par
       let st = opt.init(p);
       const steps = 3;
       for (let t = 0; t < steps; t++) {
-        const [u, next] = opt.update(grad(pb.loss)(p), st, p, { loss: pb.loss, hgBatch: [] });
-        p = applyUpdates(p, u); // a new object every step
-        st = next;
+        let stepped: ReturnType<typeof opt.update>;
+        try {
+          stepped = opt.update(grad(pb.loss)(p), st, p, { loss: pb.loss, hgBatch: [] });
+        } catch (e) {
+          // a generated problem may diverge (curvatures of 1e-324 give rates of 1e160, seed
+          // 1630594889); the partition was looked up before the summary, so the count still holds
+          if (e instanceof RangeError && /non-finite entries/.test(e.message)) break;
+          throw e;
+        }
+        p = applyUpdates(p, stepped[0]); // a new object every step
+        st = stepped[1];
       }
-      assert.equal(compiles - before, 1, `one compilation for init and ${steps} steps`);
+      assert.equal(compiles - before, 1, `one compilation for init and the steps`);
       // the same paths with other shapes (one more input to the first layer): compiled anew
-      const [n1, n0] = p.layers[0]!.weight.shape as [number, number];
-      const reshaped = { layers: [{ ...p.layers[0]!, weight: tensor(new Array(n1 * (n0 + 1)).fill(0.1), 'float64', [n1, n0 + 1]) }, ...p.layers.slice(1)] };
+      const [n1, n0] = pb.params.layers[0]!.weight.shape as [number, number];
+      const reshaped = { layers: [{ ...pb.params.layers[0]!, weight: tensor(new Array(n1 * (n0 + 1)).fill(0.1), 'float64', [n1, n0 + 1]) }, ...pb.params.layers.slice(1)] };
       const sq = (q: typeof reshaped) => sum(mul(ravelTree(q), ravelTree(q)));
       const [u2] = opt.update(grad(sq)(reshaped), opt.init(reshaped), reshaped, { loss: sq, hgBatch: [] });
       assert.equal(compiles - before, 2, 'a new structure compiles once more');
