@@ -14,7 +14,7 @@ import { arityOf } from '../src/core/scalar.js';
 import { compileLoop } from '../src/jit/codegen.js';
 import type { Primitive } from '../src/prim/primitive.js';
 import { backendFor, getBackend } from '../src/backends/registry.js';
-import { blockSwap, hasWasmKernel, setWasmThreads, wasmAvailable, wasmBackend, wasmKernelNames, wasmThreads } from '../src/backends/wasm/index.js';
+import { blockSwap, hasWasmKernel, setWasmThreads, setWasmThreadSplit, wasmAvailable, wasmBackend, wasmKernelNames, wasmSplitShapes, wasmThreads, wasmThreadSplit } from '../src/backends/wasm/index.js';
 import { primitives } from '../src/prim/primitive.js';
 import { Arena, ArenaFullError } from '../src/backends/wasm/arena.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
@@ -111,6 +111,8 @@ test('cpu-wasm matmul = cpu oracle (batched, odd and empty sizes; float64 and fl
 
 test('cpu-wasm matmul: results do not depend on the thread count (bitwise), large odd sizes agree with the oracle', { skip }, () => {
   const before = wasmThreads();
+  const policy = wasmThreadSplit();
+  setWasmThreadSplit('always'); // every product here splits on two threads
   try {
     for (const [dtype, m, k, n] of [['float32', 131, 129, 133], ['float64', 97, 260, 75], ['float32', 301, 515, 9]] as const) {
       const rnd = (len: number, seed: number) => Array.from({ length: len }, (_, i) => Math.sin(seed * 1e3 + i * 1.7));
@@ -127,6 +129,34 @@ test('cpu-wasm matmul: results do not depend on the thread count (bitwise), larg
     }
   } finally {
     setWasmThreads(before);
+    setWasmThreadSplit(policy);
+  }
+});
+
+test('cpu-wasm matmul with threads by measurement: both ways run while the gate warms up, every call gives the one-thread bits, the shape is reported', { skip }, () => {
+  const before = wasmThreads();
+  const policy = wasmThreadSplit();
+  try {
+    const [m, k, n] = [139, 127, 131]; // a shape no other law multiplies: the gate starts afresh
+    const rnd = (len: number, seed: number) => Array.from({ length: len }, (_, i) => Math.cos(seed * 1e3 + i * 0.9));
+    const a = host(rnd(m * k, 3), 'float32', [m, k]);
+    const b = host(rnd(k * n, 4), 'float32', [k, n]);
+    const av = outAval([m, n], 'float32');
+    setWasmThreads(1);
+    const one = wasmBackend.execute(prim('matmul'), [a, b], {}, av)[0]!;
+    setWasmThreads(2);
+    setWasmThreadSplit('measure');
+    for (let i = 0; i < 12; i++) assert.deepEqual(wasmBackend.execute(prim('matmul'), [a, b], {}, av)[0]!, one, `call ${i} on 2 threads differs from 1`);
+    const shape = wasmSplitShapes().find((r) => r.key === `2 float32 1×${m}×${k}×${n} 00`);
+    assert.ok(shape, `the gate measured the shape (it knows ${wasmSplitShapes().map((r) => r.key).join('; ')})`);
+    assert.equal(shape.calls, 12);
+    assert.ok(shape.splits >= 3 && shape.calls - shape.splits >= 3, `both ways ran while warming up: ${shape.splits} of 12 split`);
+    for (const kept of [shape.serialMs, shape.splitMs]) assert.ok(kept.length >= 3 && kept.length <= 5, `3 to 5 wall times kept of each way: ${kept.length}`);
+    assert.ok(shape.favoured === 'split' || shape.favoured === 'serial');
+    assert.throws(() => setWasmThreadSplit('sometimes' as never), /setWasmThreadSplit: expected 'measure' or 'always', got "sometimes"/);
+  } finally {
+    setWasmThreads(before);
+    setWasmThreadSplit(policy);
   }
 });
 

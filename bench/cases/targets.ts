@@ -9,11 +9,12 @@
  * - The order-3 summary, batch 1000, canonical partition (S = 6), along the gradient: partax
  *   (eager, and the summary under jit) / the paper's grnewt `compute_Hg` (from GRNEWT_ROOT), and
  *   partax's summary / its own valueAndGrad (eager / eager, jit / jit).
- * - partax on its default wasm threads (one per core) against one thread, on each case above
- *   (target ≤ 1×: a second thread must never make a case slower).
+ * - partax on its default wasm threads (one per core) against one thread, on each case above,
+ *   eager and under jit (target ≤ 1×: a second thread must never make a case slower).
  *
  * Every result is checked against partax's (scaled error, as in the other peers' rows).
- * Runnable alone: `node --import tsx bench/cases/targets.ts [--quick]`.
+ * Runnable alone: `node --import tsx bench/cases/targets.ts [--quick] [--threads-only]` (with
+ * `--threads-only`, the rows of two threads against one alone).
  */
 import * as P from '../../src/index.js';
 import { interleave, local, mlpProblem, relL2Err, scaledErr, type RoundTiming, type TimeOptions } from '../harness.js';
@@ -214,23 +215,27 @@ async function summary(peer: TorchPeer | string, timing: TimeOptions, torchName:
 
 /**
  * Two wasm threads against one (issue 10, item 7: the second thread is used only where it pays):
- * for each case, partax on `threads` threads and on one, the thread count set before each run and
- * the runs interleaved, so both see the same load and neither follows only the other's garbage.
+ * for each case, eager and under jit, partax on `threads` threads and on one, the thread count set
+ * before each run and the runs interleaved, so both see the same load and neither follows only
+ * the other's garbage. The threads split products where that measured faster (split-gate.ts).
  * Target ≤ 1×. Skipped on a one-core machine.
  */
-async function threadRows(threads: number, timing: TargetTiming): Promise<TargetRow[]> {
+export async function threadRows(threads: number, timing: TargetTiming): Promise<TargetRow[]> {
   const measure = `partax ${threads} threads / 1 thread`;
   const cases: [string, () => unknown, TimeOptions][] = [];
-  for (const batch of [100, 1000]) {
-    const m = partaxMlp(mlpProblem(SIZES, batch));
-    cases.push([`MLP ${SIZES.join('-')} fwd+bwd, batch ${batch}`, m.step, timing.fast]);
+  for (const jit of [false, true]) {
+    const how = jit ? ' (jit)' : ' (eager)';
+    for (const batch of [100, 1000]) {
+      const m = partaxMlp(mlpProblem(SIZES, batch), { jit });
+      cases.push([`MLP ${SIZES.join('-')} fwd+bwd, batch ${batch}${how}`, m.step, timing.fast]);
+    }
+    const adam = partaxAdamStep(mlpProblem(SIZES, 100), LR, { jit });
+    cases.push([`Adam step (fwd+bwd+update), batch 100${how}`, adam.run, timing.fast]);
+    const p = mlpProblem(SIZES, 1000);
+    const grad = partaxMlp(p);
+    const sum = partaxSummary('cpu-wasm', { jit })(p, grad.read(grad.step()).grads);
+    cases.push([`summary order 3, batch 1000, canonical (S = 6)${how}`, () => sum.run(), timing.slow]);
   }
-  const adam = partaxAdamStep(mlpProblem(SIZES, 100), LR);
-  cases.push(['Adam step (fwd+bwd+update), batch 100', adam.run, timing.fast]);
-  const p = mlpProblem(SIZES, 1000);
-  const grad = partaxMlp(p);
-  const sum = partaxSummary('cpu-wasm')(p, grad.read(grad.step()).grads);
-  cases.push(['summary order 3, batch 1000, canonical (S = 6)', () => sum.run(), timing.slow]);
   if (threads < 2) return cases.map(([kase]) => ({ case: kase, measure: '2 threads / 1 thread', unit: '×', skipped: 'one core: nothing to compare' }));
   const rows: TargetRow[] = [];
   for (const [kase, run, t] of cases) {
@@ -310,7 +315,12 @@ export function targetsMarkdown(rows: readonly TargetRow[]): string {
   return out.join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--threads-only')) {
+  P.setBackend('cpu-wasm');
+  const rows = await threadRows(P.wasmThreads(), process.argv.includes('--quick') ? QUICK_TARGET_TIMING : TARGET_TIMING);
+  console.log(targetsText(rows));
+  process.exit(0);
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const { rows, peer, ceiling } = await benchTargets(process.argv.includes('--quick') ? QUICK_TARGET_TIMING : TARGET_TIMING);
   console.log(`${peer}\n`);
   console.log(targetsText(rows));

@@ -57,16 +57,23 @@ export async function newtonSteps(P, backend) {
 
 /**
  * A float32 forward and backward pass big enough for cpu-wasm's threads (a 256×384 by 384×320
- * matmul): the loss and the gradient of the weights, on the backend and thread count asked.
+ * matmul, split over the threads whenever there are several): the loss and the gradient of the
+ * weights, on the backend and thread count asked.
  */
 export async function wasmWork(P, backend, threads) {
   P.setBackend(backend);
   if (threads !== undefined) P.setWasmThreads(threads);
-  const x = P.random.normal(P.random.key(1), [256, 384]);
-  const w = P.random.normal(P.random.key(2), [384, 320]);
-  const loss = (w) => P.mean(P.tanh(P.mul(P.matmul(x, w), 0.05)));
-  const [l, g] = P.valueAndGrad(loss)(w);
-  return { loss: (await l.data())[0], grad: await arr(g), threads: P.wasmThreads() };
+  const policy = P.wasmThreadSplit();
+  P.setWasmThreadSplit('always'); // every product here splits when there are threads, whatever they measure
+  try {
+    const x = P.random.normal(P.random.key(1), [256, 384]);
+    const w = P.random.normal(P.random.key(2), [384, 320]);
+    const loss = (w) => P.mean(P.tanh(P.mul(P.matmul(x, w), 0.05)));
+    const [l, g] = P.valueAndGrad(loss)(w);
+    return { loss: (await l.data())[0], grad: await arr(g), threads: P.wasmThreads() };
+  } finally {
+    P.setWasmThreadSplit(policy);
+  }
 }
 
 /** The MLP's loss and gradient through jit (a compiled program; on cpu-wasm, its fused loops), three calls. */

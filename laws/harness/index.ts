@@ -113,20 +113,25 @@ export type { DType };
 // Derivative checks for ops of several tensor arguments (added for the prim/transforms laws).
 // ---------------------------------------------------------------------------------------------
 
-/**
- * A deterministic float64 tensor of `shape` with values uniform in `range`, from an integer seed
- * (mulberry32). Used for tangents, cotangents and directions drawn inside a property, so that
- * fast-check's printed seed still reproduces a failure.
- */
-export function seededTensor(shape: readonly number[], seed: number, range: [number, number] = [-1, 1]): Tensor<'float64'> {
+/** A deterministic generator of numbers uniform in [0, 1) from an integer seed (mulberry32). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
-  const next = () => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A deterministic float64 tensor of `shape` with values uniform in `range`, from an integer seed
+ * (mulberry32). Used for tangents, cotangents and directions drawn inside a property, so that
+ * fast-check's printed seed still reproduces a failure.
+ */
+export function seededTensor(shape: readonly number[], seed: number, range: [number, number] = [-1, 1]): Tensor<'float64'> {
+  const next = mulberry32(seed);
   const buf = new Float64Array(sizeOf(shape));
   for (let i = 0; i < buf.length; i++) buf[i] = range[0] + (range[1] - range[0]) * next();
   return fromBuffer(buf, 'float64', shape);

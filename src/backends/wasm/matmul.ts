@@ -1,14 +1,16 @@
 /**
  * Batched matmul on the generated GEMM kernels (matmul-kernel.ts): pack op(B) into scratch, run
- * the kernel (on every thread of the worker pool when the product is large: the threads share out
- * row blocks through an atomic counter), which reads op(A) where it lies and writes C into the
- * output. Resident operands are read in place and a resident output is written in place, so a
- * product copies nothing but B's packing; either operand may be given as its transpose.
+ * the kernel (on every thread of the worker pool when the product is large and splitting it pays
+ * at its shape, see split-gate.ts: the threads share out row blocks through an atomic counter),
+ * which reads op(A) where it lies and writes C into the output. Resident operands are read in
+ * place and a resident output is written in place, so a product copies nothing but B's packing;
+ * either operand may be given as its transpose.
  */
 import type { Buffer } from '../../core/dtype.js';
 import { gemmName, gemmWorkBytes, packBName, type GemmShape } from './matmul-kernel.js';
 import { type KernelCall, withCall } from './kernel-call.js';
 import { parallelFor } from './pool.js';
+import { splitGate } from './split-gate.js';
 
 type FloatBuffer = Float32Array | Float64Array;
 
@@ -20,6 +22,31 @@ export interface GemmOperand {
 
 /** Products below this many multiply-adds run on one thread (a worker round trip costs ~10–50 µs). */
 const PARALLEL_MIN_MACS = 1 << 21;
+
+/**
+ * How a product of at least {@link PARALLEL_MIN_MACS} multiply-adds uses the threads: 'measure'
+ * (the default) splits it where splitting measured faster at its shape on this machine
+ * (split-gate.ts); 'always' splits every such product (the rule before measurement, kept for laws
+ * that must run the split path, and for a machine known to be idle).
+ */
+export type ThreadSplit = 'measure' | 'always';
+let policy: ThreadSplit = 'measure';
+const gate = splitGate();
+
+/**
+ * Sets how cpu-wasm's GEMM decides to use its threads (see {@link ThreadSplit}); measurements
+ * taken so far are kept. Example: `setWasmThreadSplit('always')` where every large product must split.
+ */
+export function setWasmThreadSplit(p: ThreadSplit): void {
+  if (p !== 'measure' && p !== 'always') throw new RangeError(`setWasmThreadSplit: expected 'measure' or 'always', got ${JSON.stringify(p)}`);
+  policy = p;
+}
+
+/** The GEMM's split policy (see {@link setWasmThreadSplit}). */
+export const wasmThreadSplit = (): ThreadSplit => policy;
+
+/** What the GEMM's split gate has measured, shape by shape (key: threads, dtype, batch×m×k×n, transposes). */
+export const wasmSplitShapes = () => gate.shapes();
 
 /**
  * C[t] = A[t] · B[t] for t < batch, A [m, k], B [k, n], row-major float32 or float64 (or stored
@@ -40,7 +67,10 @@ function gemm(call: KernelCall, a: GemmOperand, b: GemmOperand, batch: number, m
   const E = dtype === 'float32' ? 4 : 8;
   const mp = Math.ceil(m / s.mr);
   const np = Math.ceil(n / s.nr);
-  const parts = m * n * k >= PARALLEL_MIN_MACS ? Math.max(1, Math.min(threads, mp)) : 1;
+  const most = m * n * k >= PARALLEL_MIN_MACS ? Math.max(1, Math.min(threads, mp)) : 1;
+  const key = most > 1 && policy === 'measure' ? `${most} ${dtype} ${batch}×${m}×${k}×${n} ${+a.transposed}${+b.transposed}` : undefined;
+  const parts = key === undefined || gate.choose(key) ? most : 1;
+  const t0 = key === undefined ? 0 : performance.now();
   // row blocks: the cache-sized block on one thread; with several, about 4 blocks per thread so
   // that a thread slowed by other load takes fewer of them
   const mcp = parts === 1 ? s.mc / s.mr : Math.max(2, Math.min(s.mc / s.mr, Math.ceil(mp / (4 * parts))));
@@ -62,5 +92,6 @@ function gemm(call: KernelCall, a: GemmOperand, b: GemmOperand, batch: number, m
     parallelFor(parts, (i) => [packB, bt, ldb, +b.transposed, k, n, Math.floor((np * i) / parts), Math.floor((np * (i + 1)) / parts), bp]);
     parallelFor(parts, (i) => [fn, at, lda, +a.transposed, bp, ct, n * E, m, n, k, mp, np, work + i * workBytes, counter, mcp]);
   }
+  if (key !== undefined) gate.record(key, parts > 1, performance.now() - t0);
   return out;
 }

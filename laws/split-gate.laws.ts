@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { GATE_DEFAULTS, splitGate, type GateOptions } from '../src/backends/wasm/split-gate.js';
+import { mulberry32, RUNS } from './harness/index.js';
+
+/**
+ * Laws of the split gate (src/backends/wasm/split-gate.ts), which decides by measurement whether
+ * cpu-wasm's GEMM splits a product over its threads. The gate is driven here by simulated wall
+ * times: two ways of generated costs, each call's time drawn within a generated noise band around
+ * its way's cost, the costs of the two ways at least 1.3× apart so that the bands never overlap
+ * (1.3 · 0.9 > 1.1) and the faster way is defined at every call.
+ */
+
+/** Costs of one phase: the serial way's and the split way's, in ms. */
+interface Phase {
+  readonly serial: number;
+  readonly split: number;
+  readonly calls: number;
+}
+
+/** Drives a gate through the phases; returns, per phase, how many calls took the slower way. */
+function drive(phases: readonly Phase[], noise: number, seed: number, opts: Partial<GateOptions> = {}): number[] {
+  const gate = splitGate(opts);
+  const rnd = mulberry32(seed);
+  return phases.map((ph) => {
+    let slower = 0;
+    for (let i = 0; i < ph.calls; i++) {
+      const split = gate.choose('shape');
+      if (split !== ph.split < ph.serial) slower++;
+      gate.record('shape', split, (split ? ph.split : ph.serial) * (1 + noise * (2 * rnd() - 1)));
+    }
+    return slower;
+  });
+}
+
+/** A cost in ms, and a factor ≥ 1.3 between the two ways (either way the faster). */
+const arbCosts = fc.record({
+  cost: fc.double({ min: 0.01, max: 50, noNaN: true }),
+  factor: fc.double({ min: 1.3, max: 4, noNaN: true }),
+  splitFaster: fc.boolean(),
+});
+const costs = (c: { cost: number; factor: number; splitFaster: boolean }) =>
+  c.splitFaster ? { split: c.cost, serial: c.cost * c.factor } : { split: c.cost * c.factor, serial: c.cost };
+
+const { warm, window, minInterval, maxInterval } = GATE_DEFAULTS;
+
+test('split gate: on a steady machine the slower way runs only while warming up and at explorations whose interval doubles (under 1% of 3,000 calls)', () => {
+  fc.assert(
+    fc.property(arbCosts, fc.double({ min: 0, max: 0.1, noNaN: true }), fc.integer({ min: 20, max: 3000 }), fc.integer(), (c, noise, calls, seed) => {
+      const [slower] = drive([{ ...costs(c), calls }], noise, seed);
+      // warm-up: `warm` calls of the slower way; then one exploration at each interval 16, 32, …, 256, 256, …
+      const bound = warm + Math.ceil(Math.log2(maxInterval / minInterval)) + 1 + Math.ceil(calls / maxInterval);
+      assert.ok(slower! <= bound, `${slower} of ${calls} calls took the slower way (bound ${bound})`);
+      if (calls === 3000) assert.ok(slower! < 30);
+    }),
+    RUNS,
+  );
+});
+
+test('split gate: when the machine changes (the faster way becomes the slower), the gate follows within a bounded number of calls', () => {
+  fc.assert(
+    fc.property(arbCosts, arbCosts, fc.double({ min: 0, max: 0.1, noNaN: true }), fc.integer({ min: 20, max: 1500 }), fc.integer(), (c1, c2, noise, before, seed) => {
+      const p1 = costs(c1);
+      const p2 = costs({ ...c2, splitFaster: !c1.splitFaster });
+      const after = 2000;
+      const [, slower] = drive([{ ...p1, calls: before }, { ...p2, calls: after }], noise, seed);
+      // the longest wait for an exploration, then enough explorations (each soon after a win) to fill the median
+      const bound = maxInterval + window * minInterval + window;
+      assert.ok(slower! <= bound, `${slower} of ${after} calls after the change took the slower way (bound ${bound})`);
+    }),
+    RUNS,
+  );
+});
+
+test('split gate: shapes are measured apart, the favoured way is reported, options are checked', () => {
+  const gate = splitGate();
+  for (let i = 0; i < 40; i++)
+    for (const [key, serial, split] of [['a', 1, 0.5], ['b', 1, 2]] as const) {
+      const s = gate.choose(key);
+      gate.record(key, s, s ? split : serial);
+    }
+  const byKey = Object.fromEntries(gate.shapes().map((r) => [r.key, r]));
+  assert.equal(byKey.a!.favoured, 'split');
+  assert.equal(byKey.b!.favoured, 'serial');
+  assert.equal(byKey.a!.calls, 40);
+  assert.ok(byKey.a!.splits >= 40 - warm - 2 && byKey.b!.splits <= warm + 2, `splits ${byKey.a!.splits}, ${byKey.b!.splits}`);
+  gate.reset();
+  assert.deepEqual(gate.shapes(), []);
+  assert.throws(() => splitGate({ warm: 4, window: 3 }), /splitGate: inconsistent options .*"warm":4/);
+  assert.throws(() => splitGate({ minInterval: 1 }), /need warm ≥ 1, window ≥ warm, 2 ≤ minInterval/);
+});

@@ -1,0 +1,141 @@
+/**
+ * Threads by measurement: whether a kernel call of a given shape is split over the worker threads
+ * or runs on the calling thread alone is decided by timing both ways on this machine, shape by
+ * shape, while the program runs. A second thread pays on a large product of an idle machine and
+ * costs time on a mid-sized one, or whenever the other core is busy (a worker slow to wake holds
+ * a row block the caller must wait for); no fixed size threshold is right everywhere.
+ *
+ * Per shape key the gate keeps the last few wall times of each way. The first calls alternate
+ * (split first) until each way has {@link GateOptions.warm} samples; then every call takes the way
+ * whose median is lower, except that now and then it takes the other way again to notice a change
+ * (another process taking the second core, or leaving it). An exploration slower than the other
+ * way's median doubles the interval to the next one (up to {@link GateOptions.maxInterval} calls),
+ * a faster one resets it, so a change is confirmed within a few short intervals: in the steady
+ * state the losing way runs on under 1% of the calls.
+ *
+ * The choice changes only where the work is done, never the result: the GEMM splits whole row
+ * blocks, each computed as on one thread (laws/backends.laws.ts checks it bit for bit).
+ *
+ *     const gate = splitGate();
+ *     const split = gate.choose(key);
+ *     const t0 = performance.now(); run(split); gate.record(key, split, performance.now() - t0);
+ */
+
+/** How the gate measures; the defaults suit kernels of tens of µs to tens of ms. */
+export interface GateOptions {
+  /** Wall times kept per way and shape (their median decides). */
+  readonly window: number;
+  /** Samples of each way taken before the medians decide. */
+  readonly warm: number;
+  /** Calls between explorations of the losing way after it last won (the shortest interval). */
+  readonly minInterval: number;
+  /** The longest interval between explorations. */
+  readonly maxInterval: number;
+  /** Shapes remembered; beyond, the gate forgets them all and measures again. */
+  readonly maxShapes: number;
+}
+
+export const GATE_DEFAULTS: GateOptions = { window: 5, warm: 3, minInterval: 16, maxInterval: 256, maxShapes: 512 };
+
+/** What the gate knows of one shape: its recent wall times each way, in ms, and its choice. */
+export interface ShapeRecord {
+  readonly key: string;
+  readonly serialMs: readonly number[];
+  readonly splitMs: readonly number[];
+  /** Calls decided for this shape so far. */
+  readonly calls: number;
+  /** Calls that were split. */
+  readonly splits: number;
+  /** The way the medians favour now (undefined while warming up). */
+  readonly favoured: 'split' | 'serial' | undefined;
+}
+
+/** A split gate: `choose` before a call, `record` its wall time after. */
+export interface SplitGate {
+  /** Whether the next call of shape `key` should be split over the threads. */
+  choose(key: string): boolean;
+  /** Records the wall time of a call of shape `key` that ran split (or not). */
+  record(key: string, split: boolean, ms: number): void;
+  /** What the gate knows, shape by shape. */
+  shapes(): ShapeRecord[];
+  /** Forgets every measurement. */
+  reset(): void;
+}
+
+interface Entry {
+  serial: number[];
+  split: number[];
+  calls: number;
+  splits: number;
+  interval: number;
+  nextExplore: number;
+  /** The way an exploration took, while its time is pending. */
+  exploring: boolean | undefined;
+  /** The way the medians favour (undefined while warming up), updated as times are recorded. */
+  best: boolean | undefined;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+};
+
+/** The way the medians favour, once both ways are warm (ties go to the calling thread alone). */
+const favoured = (e: Entry, warm: number): boolean | undefined =>
+  e.split.length < warm || e.serial.length < warm ? undefined : median(e.split) < median(e.serial);
+
+/** A new gate measuring with `opts` (defaults: {@link GATE_DEFAULTS}). */
+export function splitGate(opts: Partial<GateOptions> = {}): SplitGate {
+  const o: GateOptions = { ...GATE_DEFAULTS, ...opts };
+  if (!(o.warm >= 1 && o.window >= o.warm && o.minInterval >= 2 && o.maxInterval >= o.minInterval && o.maxShapes >= 1))
+    throw new RangeError(`splitGate: inconsistent options ${JSON.stringify(o)} (need warm ≥ 1, window ≥ warm, 2 ≤ minInterval ≤ maxInterval, maxShapes ≥ 1)`);
+  const entries = new Map<string, Entry>();
+  const entry = (key: string): Entry => {
+    let e = entries.get(key);
+    if (e === undefined) {
+      if (entries.size >= o.maxShapes) entries.clear();
+      e = { serial: [], split: [], calls: 0, splits: 0, interval: o.minInterval, nextExplore: 0, exploring: undefined, best: undefined };
+      entries.set(key, e);
+    }
+    return e;
+  };
+  return {
+    choose(key) {
+      const e = entry(key);
+      e.calls++;
+      const best = e.best;
+      let split: boolean;
+      if (best === undefined) split = e.split.length <= e.serial.length && e.split.length < o.warm ? true : e.serial.length >= o.warm;
+      else if (e.calls >= e.nextExplore) {
+        split = !best;
+        e.exploring = split;
+      } else split = best;
+      if (split) e.splits++;
+      return split;
+    },
+    record(key, split, ms) {
+      const e = entry(key);
+      const times = split ? e.split : e.serial;
+      times.push(ms);
+      if (times.length > o.window) times.shift();
+      const best = (e.best = favoured(e, o.warm));
+      if (e.exploring === split) {
+        // the explored way beat the other's median: the machine may have changed, look again soon
+        // (a single sample does not move the median); it lost: back off
+        e.interval = ms < median(split ? e.serial : e.split) ? o.minInterval : Math.min(2 * e.interval, o.maxInterval);
+        e.exploring = undefined;
+        e.nextExplore = e.calls + e.interval;
+      } else if (best !== undefined && e.nextExplore === 0) e.nextExplore = e.calls + e.interval;
+    },
+    shapes() {
+      return [...entries].map(([key, e]) => {
+        const f = e.best;
+        return { key, serialMs: [...e.serial], splitMs: [...e.split], calls: e.calls, splits: e.splits, favoured: f === undefined ? undefined : f ? 'split' : 'serial' };
+      });
+    },
+    reset() {
+      entries.clear();
+    },
+  };
+}
