@@ -5,8 +5,9 @@
  * costs time on a mid-sized one, or whenever the other core is busy (a worker slow to wake holds
  * a row block the caller must wait for); no fixed size threshold is right everywhere.
  *
- * Per shape key the gate keeps the last few wall times of each way. The first calls alternate
- * (split first) until each way has {@link GateOptions.warm} samples; then every call takes the way
+ * Per shape key the gate keeps the last few wall times of each way (not the first call's of each
+ * way: cold memory, a worker starting). The first calls alternate (split first) until each way
+ * has {@link GateOptions.warm} samples; then every call takes the way
  * whose median is lower, except that now and then it takes the other way again to notice a change
  * (another process taking the second core, or leaving it). An exploration slower than the other
  * way's median doubles the interval to the next one (up to {@link GateOptions.maxInterval} calls),
@@ -73,6 +74,9 @@ interface Entry {
   exploring: boolean | undefined;
   /** The way the medians favour (undefined while warming up), updated as times are recorded. */
   best: boolean | undefined;
+  /** Whether each way's first (cold) call was seen: its time is not kept. */
+  coldSerial: boolean;
+  coldSplit: boolean;
 }
 
 const median = (xs: readonly number[]): number => {
@@ -95,7 +99,7 @@ export function splitGate(opts: Partial<GateOptions> = {}): SplitGate {
     let e = entries.get(key);
     if (e === undefined) {
       if (entries.size >= o.maxShapes) entries.clear();
-      e = { serial: [], split: [], calls: 0, splits: 0, interval: o.minInterval, nextExplore: 0, exploring: undefined, best: undefined };
+      e = { serial: [], split: [], calls: 0, splits: 0, interval: o.minInterval, nextExplore: 0, exploring: undefined, best: undefined, coldSerial: false, coldSplit: false };
       entries.set(key, e);
     }
     return e;
@@ -116,6 +120,12 @@ export function splitGate(opts: Partial<GateOptions> = {}): SplitGate {
     },
     record(key, split, ms) {
       const e = entry(key);
+      // the first call each way pays for cold memory and, split, for starting the workers
+      if (split ? !e.coldSplit : !e.coldSerial) {
+        if (split) e.coldSplit = true;
+        else e.coldSerial = true;
+        return;
+      }
       const times = split ? e.split : e.serial;
       times.push(ms);
       if (times.length > o.window) times.shift();
