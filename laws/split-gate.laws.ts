@@ -8,8 +8,8 @@ import { mulberry32, RUNS } from './harness/index.js';
  * Laws of the split gate (src/backends/wasm/split-gate.ts), which decides by measurement whether
  * cpu-wasm's GEMM splits a product over its threads. The gate is driven here by simulated wall
  * times: two ways of generated costs, each call's time drawn within a generated noise band around
- * its way's cost, the costs of the two ways at least 1.3× apart so that the bands never overlap
- * (1.3 · 0.9 > 1.1) and the faster way is defined at every call.
+ * its way's cost, the costs of the two ways at least 1.5× apart so that the bands never overlap
+ * and an exploration of the slower way is never a close call (1.5 · 0.9 > 1.15 · 1.1).
  */
 
 /** Costs of one phase: the serial way's and the split way's, in ms. */
@@ -34,10 +34,10 @@ function drive(phases: readonly Phase[], noise: number, seed: number, opts: Part
   });
 }
 
-/** A cost in ms, and a factor ≥ 1.3 between the two ways (either way the faster). */
+/** A cost in ms, and a factor ≥ 1.5 between the two ways (either way the faster). */
 const arbCosts = fc.record({
   cost: fc.double({ min: 0.01, max: 50, noNaN: true }),
-  factor: fc.double({ min: 1.3, max: 4, noNaN: true }),
+  factor: fc.double({ min: 1.5, max: 4, noNaN: true }),
   splitFaster: fc.boolean(),
 });
 const costs = (c: { cost: number; factor: number; splitFaster: boolean }) =>
@@ -68,6 +68,17 @@ test('split gate: when the machine changes (the faster way becomes the slower), 
       // the longest wait for an exploration, then enough explorations (each soon after a win) to fill the median
       const bound = maxInterval + window * minInterval + window;
       assert.ok(slower! <= bound, `${slower} of ${after} calls after the change took the slower way (bound ${bound})`);
+    }),
+    RUNS,
+  );
+});
+
+test('split gate: where both ways are close (within 10%), the slower one runs on at most the warm-up and one call in 16', () => {
+  fc.assert(
+    fc.property(fc.double({ min: 0.01, max: 50, noNaN: true }), fc.double({ min: 1, max: 1.1, noNaN: true }), fc.boolean(), fc.integer({ min: 20, max: 3000 }), (cost, factor, splitFaster, calls) => {
+      const [slower] = drive([{ ...costs({ cost, factor, splitFaster }), calls }], 0, 1);
+      const bound = warm + 1 + Math.ceil(calls / minInterval) + 1;
+      assert.ok(slower! <= bound, `${slower} of ${calls} calls took the slower way (bound ${bound}; the ways ${factor}× apart)`);
     }),
     RUNS,
   );

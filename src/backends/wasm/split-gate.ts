@@ -9,10 +9,11 @@
  * way: cold memory, a worker starting). The first calls alternate (split first) until each way
  * has {@link GateOptions.warm} samples; then every call takes the way
  * whose median is lower, except that now and then it takes the other way again to notice a change
- * (another process taking the second core, or leaving it). An exploration slower than the other
- * way's median doubles the interval to the next one (up to {@link GateOptions.maxInterval} calls),
- * a faster one resets it, so a change is confirmed within a few short intervals: in the steady
- * state the losing way runs on under 1% of the calls.
+ * (another process taking the second core, or leaving it). An exploration clearly slower than the
+ * other way's median (by more than {@link GateOptions.close}) doubles the interval to the next one
+ * (up to {@link GateOptions.maxInterval} calls), a faster or close one resets it, so a change is
+ * confirmed within a few short intervals: where one way is clearly faster, the other runs on
+ * under 1% of the calls in the steady state; where both are close, either costs about the same.
  *
  * The choice changes only where the work is done, never the result: the GEMM splits whole row
  * blocks, each computed as on one thread (laws/backends.laws.ts checks it bit for bit).
@@ -34,9 +35,15 @@ export interface GateOptions {
   readonly maxInterval: number;
   /** Shapes remembered; beyond, the gate forgets them all and measures again. */
   readonly maxShapes: number;
+  /**
+   * An exploration within this factor of the other way's median is a close call: the gate keeps
+   * exploring at the shortest interval (costing at most this factor − 1 on one call in
+   * `minInterval`) rather than backing off, so that it settles quickly where both ways are near.
+   */
+  readonly close: number;
 }
 
-export const GATE_DEFAULTS: GateOptions = { window: 5, warm: 3, minInterval: 16, maxInterval: 256, maxShapes: 512 };
+export const GATE_DEFAULTS: GateOptions = { window: 5, warm: 3, minInterval: 16, maxInterval: 256, maxShapes: 512, close: 1.15 };
 
 /** What the gate knows of one shape: its recent wall times each way, in ms, and its choice. */
 export interface ShapeRecord {
@@ -92,8 +99,8 @@ const favoured = (e: Entry, warm: number): boolean | undefined =>
 /** A new gate measuring with `opts` (defaults: {@link GATE_DEFAULTS}). */
 export function splitGate(opts: Partial<GateOptions> = {}): SplitGate {
   const o: GateOptions = { ...GATE_DEFAULTS, ...opts };
-  if (!(o.warm >= 1 && o.window >= o.warm && o.minInterval >= 2 && o.maxInterval >= o.minInterval && o.maxShapes >= 1))
-    throw new RangeError(`splitGate: inconsistent options ${JSON.stringify(o)} (need warm ≥ 1, window ≥ warm, 2 ≤ minInterval ≤ maxInterval, maxShapes ≥ 1)`);
+  if (!(o.warm >= 1 && o.window >= o.warm && o.minInterval >= 2 && o.maxInterval >= o.minInterval && o.maxShapes >= 1 && o.close >= 1))
+    throw new RangeError(`splitGate: inconsistent options ${JSON.stringify(o)} (need warm ≥ 1, window ≥ warm, 2 ≤ minInterval ≤ maxInterval, maxShapes ≥ 1, close ≥ 1)`);
   const entries = new Map<string, Entry>();
   const entry = (key: string): Entry => {
     let e = entries.get(key);
@@ -131,9 +138,9 @@ export function splitGate(opts: Partial<GateOptions> = {}): SplitGate {
       if (times.length > o.window) times.shift();
       const best = (e.best = favoured(e, o.warm));
       if (e.exploring === split) {
-        // the explored way beat the other's median: the machine may have changed, look again soon
-        // (a single sample does not move the median); it lost: back off
-        e.interval = ms < median(split ? e.serial : e.split) ? o.minInterval : Math.min(2 * e.interval, o.maxInterval);
+        // the explored way beat the other's median or came close: the machine may have changed,
+        // look again soon (a single sample does not move the median); it lost clearly: back off
+        e.interval = ms < o.close * median(split ? e.serial : e.split) ? o.minInterval : Math.min(2 * e.interval, o.maxInterval);
         e.exploring = undefined;
         e.nextExplore = e.calls + e.interval;
       } else if (best !== undefined && e.nextExplore === 0) e.nextExplore = e.calls + e.interval;
