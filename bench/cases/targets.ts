@@ -62,6 +62,15 @@ export const TARGET_TIMING: TargetTiming = {
   fast: { warmup: 3, minReps: 20, maxReps: 100, budgetMs: 6000 },
   slow: { warmup: 1, minReps: 10, maxReps: 40, budgetMs: 20000 },
 };
+/**
+ * The thread rows compare partax with itself, where the effect sought is a few per cent: more
+ * rounds than the other rows (the medians of one thread against itself, interleaved, move by
+ * ±2.5% over 100 rounds here), and enough warm-up rounds for the split gate to settle.
+ */
+export const THREAD_TIMING: TargetTiming = {
+  fast: { warmup: 10, minReps: 100, maxReps: 300, budgetMs: 12000 },
+  slow: { warmup: 2, minReps: 20, maxReps: 60, budgetMs: 30000 },
+};
 export const QUICK_TARGET_TIMING: TargetTiming = {
   fast: { warmup: 2, minReps: 10, maxReps: 30, budgetMs: 1500 },
   slow: { warmup: 1, minReps: 4, maxReps: 8, budgetMs: 4000 },
@@ -272,7 +281,7 @@ export async function benchTargets(timing: TargetTiming): Promise<{ rows: Target
       ...(await fwdBwd(peer, 1000, timing.fast, torchName)),
       ...(await adamStep(peer, timing.fast, torchName)),
       ...(await summary(peer, timing.slow, torchName)),
-      ...(await threadRows(threads, timing)),
+      ...(await threadRows(threads, timing === QUICK_TARGET_TIMING ? timing : THREAD_TIMING)),
     ];
     const torchStep = rows.find((r) => r.case.endsWith('batch 1000') && r.measure.startsWith('partax (jit) /'))?.times?.[1];
     const ceiling = await benchCeiling(peer, timing.fast, torchStep);
@@ -317,7 +326,7 @@ export function targetsMarkdown(rows: readonly TargetRow[]): string {
 
 if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--threads-only')) {
   P.setBackend('cpu-wasm');
-  const rows = await threadRows(P.wasmThreads(), process.argv.includes('--quick') ? QUICK_TARGET_TIMING : TARGET_TIMING);
+  const rows = await threadRows(P.wasmThreads(), process.argv.includes('--quick') ? QUICK_TARGET_TIMING : THREAD_TIMING);
   console.log(targetsText(rows));
   process.exit(0);
 } else if (import.meta.url === `file://${process.argv[1]}`) {
