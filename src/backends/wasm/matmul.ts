@@ -9,7 +9,7 @@
 import type { Buffer } from '../../core/dtype.js';
 import { gemmName, gemmWorkBytes, packBName, type GemmShape } from './matmul-kernel.js';
 import { type KernelCall, withCall } from './kernel-call.js';
-import { parallelFor } from './pool.js';
+import { type Job, parallelFor } from './pool.js';
 import { splitGate } from './split-gate.js';
 
 type FloatBuffer = Float32Array | Float64Array;
@@ -22,6 +22,13 @@ export interface GemmOperand {
 
 /** Products below this many multiply-adds run on one thread (a worker round trip costs ~10–50 µs). */
 const PARALLEL_MIN_MACS = 1 << 21;
+
+/**
+ * A split product whose B takes at most this many bytes has B packed by the calling thread alone
+ * while the workers wake (pool.ts, parallelFor's `prepare`): a few tens of µs, about a worker's
+ * wake-up. A larger B is packed by every thread first, then multiplied.
+ */
+const SERIAL_PACK_BYTES = 1 << 20;
 
 /**
  * How a product of at least {@link PARALLEL_MIN_MACS} multiply-adds uses the threads: 'measure'
@@ -88,9 +95,15 @@ function gemm(call: KernelCall, a: GemmOperand, b: GemmOperand, batch: number, m
     const bt = pb + t * k * n * E;
     const ct = po + t * m * n * E;
     ks.arena.i32[counter / 4] = 0;
-    // pack B (on every thread when the product is large: it is a tenth of the serial work at 2048²)
-    parallelFor(parts, (i) => [packB, bt, ldb, +b.transposed, k, n, Math.floor((np * i) / parts), Math.floor((np * (i + 1)) / parts), bp]);
-    parallelFor(parts, (i) => [fn, at, lda, +a.transposed, bp, ct, n * E, m, n, k, mp, np, work + i * workBytes, counter, mcp]);
+    const gemmPart = (i: number): Job => [fn, at, lda, +a.transposed, bp, ct, n * E, m, n, k, mp, np, work + i * workBytes, counter, mcp];
+    if (parts > 1 && k * n * E <= SERIAL_PACK_BYTES) {
+      // a small B: this thread packs it while the workers wake, and they start as it is done
+      parallelFor(parts, gemmPart, () => ks.exports[packB]!(bt, ldb, +b.transposed, k, n, 0, np, bp));
+    } else {
+      // pack B (on every thread when the product is large: it is a tenth of the serial work at 2048²)
+      parallelFor(parts, (i) => [packB, bt, ldb, +b.transposed, k, n, Math.floor((np * i) / parts), Math.floor((np * (i + 1)) / parts), bp]);
+      parallelFor(parts, gemmPart);
+    }
   }
   if (key !== undefined) gate.record(key, parts > 1, performance.now() - t0);
   return out;

@@ -16,7 +16,8 @@
  *
  * Control words (Int32, at the start of the arena, 32 per worker slot w ≥ 0 at 32·w):
  *   [0] job sequence number (bumped by the caller), [1] last finished job (−1 before start-up),
- *   [2] kernel index, [3] argument count, [4…19] arguments, [30] 1 if the last job threw,
+ *   [2] kernel index, [3] argument count, [4…19] arguments, [29] 1 while the job is held (see
+ *   {@link parallelFor}'s `prepare`), [30] 1 if the last job threw,
  *   [31] job state: 0 idle, 1 posted, 2 running (set by the worker), 3 taken back by the caller.
  */
 import { nodeBuiltin } from '../node-builtin.js';
@@ -28,6 +29,8 @@ const MAX_WORKERS = CONTROL_BYTES / 4 / SLOT - 1;
 const MAX_ARGS = 16;
 /** How long a new worker may take to start before threads are given up on. */
 const START_TIMEOUT_MS = 10_000;
+/** How long a worker holding a job spins for its release before it sleeps on the word. */
+const HOLD_SPIN_MS = 0.5;
 /** How long the caller waits for a worker's part (after finishing its own) before giving up on threads. */
 const STALL_TIMEOUT_MS = 120_000;
 
@@ -50,6 +53,13 @@ for (;;) {
   seen = seq;
   // POSTED → RUNNING, unless the caller already took the job back
   if (Atomics.compareExchange(ctl, base + 31, 1, 2) === 1) {
+    // a held job waits for the caller's release (it prepares the job's input meanwhile): spin
+    // briefly, as the hold is short, then sleep on the word
+    if (Atomics.load(ctl, base + 29) === 1) {
+      const t0 = performance.now();
+      while (Atomics.load(ctl, base + 29) === 1 && performance.now() - t0 < ${HOLD_SPIN_MS});
+      while (Atomics.load(ctl, base + 29) === 1) Atomics.wait(ctl, base + 29, 1);
+    }
     const fi = ctl[base + 2];
     const args = [];
     for (let i = 0; i < ctl[base + 3]; i++) args.push(ctl[base + 4 + i]);
@@ -200,14 +210,20 @@ export type Job = readonly [string, ...number[]];
 /**
  * Runs `job(i)` for i < parts, part 0 on this thread and the others on workers (at most
  * `wasmThreads() − 1` of them; parts beyond run here too). Parts must write disjoint memory.
+ *
+ * With `prepare`, the workers' parts are posted first and held: the workers wake (which takes
+ * 5–50 µs) while this thread runs `prepare` (say, packing the operand every part reads), and start
+ * the moment it returns — the wake-up is hidden behind work that had to be done anyway, and there
+ * is one round trip instead of two.
  */
-export function parallelFor(parts: number, job: (i: number) => Job): void {
+export function parallelFor(parts: number, job: (i: number) => Job, prepare?: () => void): void {
   const ks = getKernels();
   const call = ([name, ...args]: Job) => ks.exports[name]!(...args);
   const n = parts <= 1 ? 0 : ensureWorkers(Math.min(parts, wasmThreads()) - 1);
   const ctl = ks.arena.i32;
   const names = Object.keys(ks.exports);
   const posted: [number, number, Job][] = [];
+  const held = prepare === undefined ? 0 : 1;
   for (let w = 0; w < n; w++) {
     const j = job(w + 1);
     const [name, ...args] = j;
@@ -216,14 +232,32 @@ export function parallelFor(parts: number, job: (i: number) => Job): void {
     ctl[base + 2] = names.indexOf(name);
     ctl[base + 3] = args.length;
     for (let i = 0; i < args.length; i++) ctl[base + 4 + i] = args[i]!;
+    Atomics.store(ctl, base + 29, held);
     Atomics.store(ctl, base + 31, 1);
     const seq = (Atomics.load(ctl, base) + 1) | 0;
     Atomics.store(ctl, base, seq);
     Atomics.notify(ctl, base);
     posted.push([base, seq, j]);
   }
-  call(job(0));
-  for (let i = n + 1; i < parts; i++) call(job(i));
+  try {
+    prepare?.();
+  } finally {
+    // released even when `prepare` throws: the jobs then run on what it left, and are waited for below
+    for (const [base] of posted) {
+      Atomics.store(ctl, base + 29, 0);
+      Atomics.notify(ctl, base + 29);
+    }
+  }
+  try {
+    call(job(0));
+    for (let i = n + 1; i < parts; i++) call(job(i));
+  } finally {
+    join(ctl, posted, call);
+  }
+}
+
+/** Finishes the posted jobs: a job no worker has started is taken back and run here; the others are waited for. */
+function join(ctl: Int32Array, posted: readonly [number, number, Job][], call: (j: Job) => unknown): void {
   let failed = false;
   for (const [base, seq, j] of posted) {
     // not started yet: take it back and run it here rather than wait for the worker to wake
