@@ -45,14 +45,14 @@ const costs = (c: { cost: number; factor: number; splitFaster: boolean }) =>
 
 const { warm, window, minInterval, maxInterval } = GATE_DEFAULTS;
 
-test('split gate: on a steady machine the slower way runs only while warming up and at explorations whose interval doubles (under 1% of 3,000 calls)', () => {
+test('split gate: on a steady machine the slower way runs only while warming up and at explorations whose interval doubles (under 2% of 3,000 calls)', () => {
   fc.assert(
     fc.property(arbCosts, fc.double({ min: 0, max: 0.1, noNaN: true }), fc.integer({ min: 20, max: 3000 }), fc.integer(), (c, noise, calls, seed) => {
       const [slower] = drive([{ ...costs(c), calls }], noise, seed);
-      // warm-up: a cold call and `warm` timed calls of the slower way; then one exploration at each interval 16, 32, …, 256, 256, …
+      // warm-up: a cold call and `warm` timed calls of the slower way; then one exploration at each interval 16, 32, 64, 64, …
       const bound = warm + 1 + Math.ceil(Math.log2(maxInterval / minInterval)) + 1 + Math.ceil(calls / maxInterval);
       assert.ok(slower! <= bound, `${slower} of ${calls} calls took the slower way (bound ${bound})`);
-      if (calls === 3000) assert.ok(slower! < 30);
+      if (calls === 3000) assert.ok(slower! < 60, `${slower} of 3,000 calls took the slower way: 2% or more`);
     }),
     RUNS,
   );
@@ -73,15 +73,41 @@ test('split gate: when the machine changes (the faster way becomes the slower), 
   );
 });
 
-test('split gate: where both ways are close (within 10%), the slower one runs on at most the warm-up and one call in 16', () => {
+test('split gate: where both ways are close (0.1% to 10% apart), the slower one runs on at most the warm-up and one call in 16', () => {
   fc.assert(
-    fc.property(fc.double({ min: 0.01, max: 50, noNaN: true }), fc.double({ min: 1, max: 1.1, noNaN: true }), fc.boolean(), fc.integer({ min: 20, max: 3000 }), (cost, factor, splitFaster, calls) => {
+    fc.property(fc.double({ min: 0.01, max: 50, noNaN: true }), fc.double({ min: 1.001, max: 1.1, noNaN: true }), fc.boolean(), fc.integer({ min: 20, max: 3000 }), (cost, factor, splitFaster, calls) => {
       const [slower] = drive([{ ...costs({ cost, factor, splitFaster }), calls }], 0, 1);
       const bound = warm + 1 + Math.ceil(calls / minInterval) + 1;
       assert.ok(slower! <= bound, `${slower} of ${calls} calls took the slower way (bound ${bound}; the ways ${factor}× apart)`);
     }),
     RUNS,
   );
+});
+
+test('split gate: a split is charged the work it displaces from busy cores, and a way that is slow every other call its expected cost', () => {
+  // serial 1.0 ms while the other core is busy (load 0.8) or idle (0.1); split 0.7 ms
+  for (const [load, want] of [[0.8, 'serial'], [0.1, 'split']] as const) {
+    const gate = splitGate();
+    for (let i = 0; i < 200; i++) {
+      const split = gate.choose('k');
+      gate.record('k', split, split ? 0.7 : 1.0, split ? undefined : load);
+    }
+    const [r] = gate.shapes();
+    assert.equal(r!.favoured, want, `load ${load}: 0.7 ms split × (1 + ${load}) against 1 ms serial`);
+    assert.ok(r!.otherLoad.length > 0 && r!.otherLoad.every((l) => l === load));
+  }
+  // split alternately 0.5 and 1.7 ms (mean 1.1, a median of five either 0.5 or 1.7) against serial 0.9 ms
+  const gate = splitGate();
+  let splits = 0;
+  let flip = false;
+  for (let i = 0; i < 400; i++) {
+    const split = gate.choose('k');
+    if (split) flip = !flip;
+    if (split && i >= 100) splits++;
+    gate.record('k', split, split ? (flip ? 0.5 : 1.7) : 0.9);
+  }
+  assert.equal(gate.shapes()[0]!.favoured, 'serial');
+  assert.ok(splits <= 300 / 8, `${splits} of the last 300 calls split`);
 });
 
 test('split gate: shapes are measured apart, the favoured way is reported, options are checked', () => {

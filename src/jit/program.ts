@@ -4,6 +4,7 @@ import { type Aval, ArrayTensor, type Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
 import { getBackend } from '../backends/registry.js';
 import { countHostDispatch } from '../backends/dispatch-count.js';
+import { runningCompiled } from '../backends/compiled-context.js';
 import type { Eqn, Jaxpr, Var } from '../interp/stage.js';
 import { compileLoop, type LoopFn, type LoopOp, type LoopRead, type LoopSpec, type Ref } from './codegen.js';
 import type { LoopRunFn } from '../core/loop.js';
@@ -184,7 +185,7 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     backend: backend.name,
     steps,
     stats,
-    run: (inputs, donated, timings) => runProgram(j, steps, backend, constBuffers, inputs, donated, timings),
+    run: (inputs, donated, timings) => runningCompiled(() => runProgram(j, steps, backend, constBuffers, inputs, donated, timings)),
     describe: (timings) => describe(steps, timings),
   };
 }

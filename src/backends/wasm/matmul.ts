@@ -11,6 +11,7 @@ import { gemmName, gemmWorkBytes, packBName, type GemmShape } from './matmul-ker
 import { type KernelCall, withCall } from './kernel-call.js';
 import { type Job, parallelFor } from './pool.js';
 import { splitGate } from './split-gate.js';
+import { inCompiledProgram } from '../compiled-context.js';
 
 type FloatBuffer = Float32Array | Float64Array;
 
@@ -22,6 +23,12 @@ export interface GemmOperand {
 
 /** Products below this many multiply-adds run on one thread (a worker round trip costs ~10–50 µs). */
 const PARALLEL_MIN_MACS = 1 << 21;
+
+/** This process's CPU time in ms (all threads; Node's process.cpuUsage), undefined where there is none (a browser). */
+const processCpuMs = (): number | undefined => {
+  const usage = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process?.cpuUsage?.();
+  return usage === undefined ? undefined : (usage.user + usage.system) / 1000;
+};
 
 /**
  * A split product whose B takes at most this many bytes has B packed by the calling thread alone
@@ -52,7 +59,7 @@ export function setWasmThreadSplit(p: ThreadSplit): void {
 /** The GEMM's split policy (see {@link setWasmThreadSplit}). */
 export const wasmThreadSplit = (): ThreadSplit => policy;
 
-/** What the GEMM's split gate has measured, shape by shape (key: threads, dtype, batch×m×k×n, transposes). */
+/** What the GEMM's split gate has measured, shape by shape (key: threads, dtype, batch×m×k×n, transposes, jit or eager). */
 export const wasmSplitShapes = () => gate.shapes();
 
 /**
@@ -75,9 +82,10 @@ function gemm(call: KernelCall, a: GemmOperand, b: GemmOperand, batch: number, m
   const mp = Math.ceil(m / s.mr);
   const np = Math.ceil(n / s.nr);
   const most = m * n * k >= PARALLEL_MIN_MACS ? Math.max(1, Math.min(threads, mp)) : 1;
-  const key = most > 1 && policy === 'measure' ? `${most} ${dtype} ${batch}×${m}×${k}×${n} ${+a.transposed}${+b.transposed}` : undefined;
+  const key = most > 1 && policy === 'measure' ? `${most} ${dtype} ${batch}×${m}×${k}×${n} ${+a.transposed}${+b.transposed} ${inCompiledProgram() ? 'jit' : 'eager'}` : undefined;
   const parts = key === undefined || gate.choose(key) ? most : 1;
   const t0 = key === undefined ? 0 : performance.now();
+  const c0 = key === undefined || parts > 1 ? 0 : processCpuMs();
   // row blocks: the cache-sized block on one thread; with several, about 4 blocks per thread so
   // that a thread slowed by other load takes fewer of them
   const mcp = parts === 1 ? s.mc / s.mr : Math.max(2, Math.min(s.mc / s.mr, Math.ceil(mp / (4 * parts))));
@@ -105,6 +113,10 @@ function gemm(call: KernelCall, a: GemmOperand, b: GemmOperand, batch: number, m
       parallelFor(parts, gemmPart);
     }
   }
-  if (key !== undefined) gate.record(key, parts > 1, performance.now() - t0);
+  if (key !== undefined) {
+    const ms = performance.now() - t0;
+    // a serial call: the process's CPU time beyond this thread's is what ran on the other cores
+    gate.record(key, parts > 1, ms, parts > 1 || c0 === undefined || ms <= 0 ? undefined : (processCpuMs()! - c0) / ms - 1);
+  }
   return out;
 }
