@@ -43,14 +43,14 @@ const arbCosts = fc.record({
 const costs = (c: { cost: number; factor: number; splitFaster: boolean }) =>
   c.splitFaster ? { split: c.cost, serial: c.cost * c.factor } : { split: c.cost * c.factor, serial: c.cost };
 
-const { warm, window, minInterval, maxInterval } = GATE_DEFAULTS;
+const { warm, window, minInterval, maxInterval, learn } = GATE_DEFAULTS;
 
 test('split gate: on a steady machine the slower way runs only while warming up and at explorations whose interval doubles (under 2% of 3,000 calls)', () => {
   fc.assert(
     fc.property(arbCosts, fc.double({ min: 0, max: 0.1, noNaN: true }), fc.integer({ min: 20, max: 3000 }), fc.integer(), (c, noise, calls, seed) => {
       const [slower] = drive([{ ...costs(c), calls }], noise, seed);
-      // warm-up: a cold call and `warm` timed calls of the slower way; then one exploration at each interval 16, 32, 64, 64, …
-      const bound = warm + 1 + Math.ceil(Math.log2(maxInterval / minInterval)) + 1 + Math.ceil(calls / maxInterval);
+      // warm-up: a cold call and `warm` timed calls of the slower way; one exploration every 16 calls while learning (128 calls); then at each interval 16, 32, 64, 64, …
+      const bound = warm + 1 + Math.ceil(learn / minInterval) + Math.ceil(Math.log2(maxInterval / minInterval)) + 1 + Math.ceil(calls / maxInterval);
       assert.ok(slower! <= bound, `${slower} of ${calls} calls took the slower way (bound ${bound})`);
       if (calls === 3000) assert.ok(slower! < 60, `${slower} of 3,000 calls took the slower way: 2% or more`);
     }),

@@ -43,9 +43,15 @@ export interface GateOptions {
    * `minInterval`) rather than backing off, so that it settles quickly where both ways are near.
    */
   readonly close: number;
+  /**
+   * For its first this many calls a shape is explored at the shortest interval whatever the
+   * outcome: the first calls of a process (code not yet optimised, memory not yet touched, a
+   * worker just started) can make either way look worse than it is.
+   */
+  readonly learn: number;
 }
 
-export const GATE_DEFAULTS: GateOptions = { window: 8, warm: 3, minInterval: 16, maxInterval: 64, maxShapes: 512, close: 1.15 };
+export const GATE_DEFAULTS: GateOptions = { window: 8, warm: 3, minInterval: 16, maxInterval: 64, maxShapes: 512, close: 1.15, learn: 128 };
 
 /** What the gate knows of one shape: its recent wall times each way, in ms, and its choice. */
 export interface ShapeRecord {
@@ -131,8 +137,8 @@ const favoured = (e: Entry, warm: number): boolean | undefined =>
 /** A new gate measuring with `opts` (defaults: {@link GATE_DEFAULTS}). */
 export function splitGate(opts: Partial<GateOptions> = {}): SplitGate {
   const o: GateOptions = { ...GATE_DEFAULTS, ...opts };
-  if (!(o.warm >= 1 && o.window >= o.warm && o.minInterval >= 2 && o.maxInterval >= o.minInterval && o.maxShapes >= 1 && o.close >= 1))
-    throw new RangeError(`splitGate: inconsistent options ${JSON.stringify(o)} (need warm ≥ 1, window ≥ warm, 2 ≤ minInterval ≤ maxInterval, maxShapes ≥ 1, close ≥ 1)`);
+  if (!(o.warm >= 1 && o.window >= o.warm && o.minInterval >= 2 && o.maxInterval >= o.minInterval && o.maxShapes >= 1 && o.close >= 1 && o.learn >= 0))
+    throw new RangeError(`splitGate: inconsistent options ${JSON.stringify(o)} (need warm ≥ 1, window ≥ warm, 2 ≤ minInterval ≤ maxInterval, maxShapes ≥ 1, close ≥ 1, learn ≥ 0)`);
   const entries = new Map<string, Entry>();
   const entry = (key: string): Entry => {
     let e = entries.get(key);
@@ -177,7 +183,8 @@ export function splitGate(opts: Partial<GateOptions> = {}): SplitGate {
         // the explored way beat the other's typical cost or came close: the machine may have changed,
         // look again soon (a single sample barely moves the mean); it lost clearly: back off
         const cost = split ? ms * displaced(e) : ms;
-        e.interval = cost < o.close * (split ? typical(e.serial) : splitCost(e)) ? o.minInterval : Math.min(2 * e.interval, o.maxInterval);
+        const near = cost < o.close * (split ? typical(e.serial) : splitCost(e));
+        e.interval = near || e.calls < o.learn ? o.minInterval : Math.min(2 * e.interval, o.maxInterval);
         e.exploring = undefined;
         e.nextExplore = e.calls + e.interval;
       } else if (best !== undefined && e.nextExplore === 0) e.nextExplore = e.calls + e.interval;
