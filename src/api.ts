@@ -50,4 +50,4 @@ export { toBackend, treeToBackend, withBackend } from './backends/transfer.js';
 export type { ArrayFor } from './core/dtype.js';
 export type { WeightedBatch } from './summary/summary.js';
 export type { TreeToJSONOptions } from './io/tree-codec.js';
-export { setWasmThreads, wasmThreads, setWasmThreadSplit, wasmThreadSplit, wasmSplitShapes, type ThreadSplit } from './backends/wasm/index.js';
+export { setWasmThreads, wasmThreads, setWasmThreadSplit, wasmThreadSplit, wasmSplitShapes, type ThreadSplit, type WasmSplitShape } from './backends/wasm/index.js';

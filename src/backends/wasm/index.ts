@@ -39,7 +39,7 @@ import { TRANSCENDENTAL_OPS, transcendentalName } from './transcendental-kernel.
 import { transposeName } from './transpose-kernel.js';
 
 export { setWasmThreads, wasmThreads } from './pool.js';
-export { setWasmThreadSplit, wasmThreadSplit, wasmSplitShapes, type ThreadSplit } from './matmul.js';
+export { setWasmThreadSplit, wasmThreadSplit, wasmSplitShapes, type ThreadSplit, type WasmSplitShape } from './matmul.js';
 
 type FloatBuffer = Float32Array | Float64Array;
 type Kernel = (xs: readonly ArrayTensor[], params: any, out: readonly Aval[]) => Buffer[] | null;

@@ -10,7 +10,7 @@ import type { Buffer } from '../../core/dtype.js';
 import { gemmName, gemmWorkBytes, packBName, type GemmShape } from './matmul-kernel.js';
 import { type KernelCall, withCall } from './kernel-call.js';
 import { type Job, parallelFor } from './pool.js';
-import { splitGate } from './split-gate.js';
+import { type ShapeRecord, splitGate } from './split-gate.js';
 import { inCompiledProgram } from '../compiled-context.js';
 
 type FloatBuffer = Float32Array | Float64Array;
@@ -38,7 +38,7 @@ const processCpuMs = (): number | undefined => {
 const SERIAL_PACK_BYTES = 1 << 20;
 
 /**
- * How a product of at least {@link PARALLEL_MIN_MACS} multiply-adds uses the threads: 'measure'
+ * How a product of at least 2 M multiply-adds (`PARALLEL_MIN_MACS`) uses the threads: 'measure'
  * (the default) splits it where splitting measured faster at its shape on this machine
  * (split-gate.ts); 'always' splits every such product (the rule before measurement, kept for laws
  * that must run the split path, and for a machine known to be idle).
@@ -60,7 +60,8 @@ export function setWasmThreadSplit(p: ThreadSplit): void {
 export const wasmThreadSplit = (): ThreadSplit => policy;
 
 /** What the GEMM's split gate has measured, shape by shape (key: threads, dtype, batch×m×k×n, transposes, jit or eager). */
-export const wasmSplitShapes = () => gate.shapes();
+export const wasmSplitShapes = (): ShapeRecord[] => gate.shapes();
+export type { ShapeRecord as WasmSplitShape };
 
 /**
  * C[t] = A[t] · B[t] for t < batch, A [m, k], B [k, n], row-major float32 or float64 (or stored
