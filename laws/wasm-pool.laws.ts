@@ -36,6 +36,23 @@ test('cpu-wasm pool: parts posted with prepare start after it returns and read w
       assert.equal(workerFailure(), undefined, 'the worker started and answered');
       for (let j = 0; j < 2 * half; j++) if (ys[j] !== 2 * (j + trial)) assert.fail(`trial ${trial} (hold ${holdMs} ms): y[${j}] = ${ys[j]}, expected ${2 * (j + trial)}`);
     }
+    // a prepare that throws: its error comes out, the held part is released and finished first, and the pool works on
+    const job = (i: number) => [add, x + i * half * 4, x + i * half * 4, y + i * half * 4, half] as const;
+    assert.throws(
+      () =>
+        parallelFor(2, job, () => {
+          const t0 = performance.now();
+          while (performance.now() - t0 < 3);
+          throw new Error('prepare failed');
+        }),
+      /prepare failed/,
+    );
+    const xs = new Float32Array(ks.arena.memory.buffer, x, 2 * half);
+    const ys = new Float32Array(ks.arena.memory.buffer, y, 2 * half);
+    xs.fill(1.5);
+    parallelFor(2, job, () => {});
+    assert.ok(ys.every((v) => v === 3), 'the pool runs after a failed prepare');
+    assert.equal(workerFailure(), undefined);
   } finally {
     ks.heap.freeScratch(x);
     ks.heap.freeScratch(y);

@@ -240,15 +240,15 @@ export function parallelFor(parts: number, job: (i: number) => Job, prepare?: ()
     posted.push([base, seq, j]);
   }
   try {
-    prepare?.();
-  } finally {
-    // released even when `prepare` throws: the jobs then run on what it left, and are waited for below
-    for (const [base] of posted) {
-      Atomics.store(ctl, base + 29, 0);
-      Atomics.notify(ctl, base + 29);
+    try {
+      prepare?.();
+    } finally {
+      // released even when `prepare` throws: the posted jobs must still finish before this returns
+      for (const [base] of posted) {
+        Atomics.store(ctl, base + 29, 0);
+        Atomics.notify(ctl, base + 29);
+      }
     }
-  }
-  try {
     call(job(0));
     for (let i = n + 1; i < parts; i++) call(job(i));
   } finally {

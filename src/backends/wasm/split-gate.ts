@@ -108,16 +108,7 @@ interface Entry {
  * worker competes with the collector half of the time — is charged its expected cost, which a
  * median of a bimodal sample would not.
  */
-const typical = (xs: readonly number[]): number => {
-  if (xs.length < 3) return xs.reduce((a, b) => a + b, 0) / xs.length;
-  let sum = 0;
-  let max = -Infinity;
-  for (const x of xs) {
-    sum += x;
-    if (x > max) max = x;
-  }
-  return (sum - max) / (xs.length - 1);
-};
+const typical = (xs: readonly number[]): number => (xs.length < 3 ? mean(xs) : (mean(xs) * xs.length - Math.max(...xs)) / (xs.length - 1));
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
