@@ -110,6 +110,29 @@ test('split gate: a split is charged the work it displaces from busy cores, and 
   assert.ok(splits <= 300 / 8, `${splits} of the last 300 calls split`);
 });
 
+test('split gate: a shape chosen split-first starts split, and still turns serial where the serial way proves cheaper', () => {
+  fc.assert(
+    fc.property(arbCosts, fc.double({ min: 0, max: 0.1, noNaN: true }), fc.integer({ min: 100, max: 2000 }), fc.integer(), (c, noise, calls, seed) => {
+      const gate = splitGate();
+      const rnd = mulberry32(seed);
+      const ph = costs(c);
+      const first: boolean[] = [];
+      let slower = 0;
+      for (let i = 0; i < calls; i++) {
+        const split = gate.choose('k', true);
+        if (i < minInterval) first.push(split);
+        if (split !== ph.split < ph.serial) slower++;
+        gate.record('k', split, (split ? ph.split : ph.serial) * (1 + noise * (2 * rnd() - 1)));
+      }
+      assert.ok(first.every((s) => s), 'the first calls split');
+      // split faster: serial only at explorations; serial faster: split until the serial way is warm (explored every 16 calls)
+      const bound = (warm + 2) * minInterval + Math.ceil(learn / minInterval) + Math.ceil(Math.log2(maxInterval / minInterval)) + 1 + Math.ceil(calls / maxInterval);
+      assert.ok(slower <= bound, `${slower} of ${calls} calls took the slower way (bound ${bound}; split ${c.splitFaster ? 'faster' : 'slower'})`);
+    }),
+    RUNS,
+  );
+});
+
 test('split gate: shapes are measured apart, the favoured way is reported, options are checked', () => {
   const gate = splitGate();
   for (let i = 0; i < 40; i++)

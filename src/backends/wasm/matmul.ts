@@ -31,6 +31,14 @@ const processCpuMs = (): number | undefined => {
 };
 
 /**
+ * Products of at least this many multiply-adds start split, the serial way only explored until
+ * its times say otherwise (split-gate.ts): at 512³ and above a second thread has always paid here
+ * (1.7–1.9× at 1024²–2048²), and a warm-up alternating the two ways would run the first calls of
+ * a large product on one thread. Smaller products alternate from the start.
+ */
+const SPLIT_FIRST_MACS = 1 << 26;
+
+/**
  * A split product whose B takes at most this many bytes has B packed by the calling thread alone
  * while the workers wake (pool.ts, parallelFor's `prepare`): a few tens of µs, about a worker's
  * wake-up. A larger B is packed by every thread first, then multiplied.
@@ -84,7 +92,7 @@ function gemm(call: KernelCall, a: GemmOperand, b: GemmOperand, batch: number, m
   const np = Math.ceil(n / s.nr);
   const most = m * n * k >= PARALLEL_MIN_MACS ? Math.max(1, Math.min(threads, mp)) : 1;
   const key = most > 1 && policy === 'measure' ? `${most} ${dtype} ${batch}×${m}×${k}×${n} ${+a.transposed}${+b.transposed} ${inCompiledProgram() ? 'jit' : 'eager'}` : undefined;
-  const parts = key === undefined || gate.choose(key) ? most : 1;
+  const parts = key === undefined || gate.choose(key, batch * m * n * k >= SPLIT_FIRST_MACS) ? most : 1;
   const t0 = key === undefined ? 0 : performance.now();
   const c0 = key === undefined || parts > 1 ? 0 : processCpuMs();
   // row blocks: the cache-sized block on one thread; with several, about 4 blocks per thread so

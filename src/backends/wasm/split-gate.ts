@@ -70,8 +70,13 @@ export interface ShapeRecord {
 
 /** A split gate: `choose` before a call, `record` its wall time after. */
 export interface SplitGate {
-  /** Whether the next call of shape `key` should be split over the threads. */
-  choose(key: string): boolean;
+  /**
+   * Whether the next call of shape `key` should be split over the threads. With `splitFirst` (a
+   * product so large that splitting is the likely winner) the shape starts split and the serial way
+   * is only explored, every `minInterval` calls, until its times say otherwise; else the first
+   * calls alternate.
+   */
+  choose(key: string, splitFirst?: boolean): boolean;
   /**
    * Records the wall time of a call of shape `key` that ran split (or not), and for a serial call,
    * where known, how busy the other cores were meanwhile: the process's CPU time over the wall
@@ -141,10 +146,12 @@ export function splitGate(opts: Partial<GateOptions> = {}): SplitGate {
     return e;
   };
   return {
-    choose(key) {
+    choose(key, splitFirst = false) {
       const e = entry(key);
       e.calls++;
-      const best = e.best;
+      if (splitFirst && e.calls === 1) e.nextExplore = 1 + o.minInterval;
+      // split first: split is taken as favoured until the serial way is warm
+      const best = e.best ?? (splitFirst && e.serial.length < o.warm ? true : undefined);
       let split: boolean;
       if (best === undefined) split = e.split.length <= e.serial.length && e.split.length < o.warm ? true : e.serial.length >= o.warm;
       else if (e.calls >= e.nextExplore) {
