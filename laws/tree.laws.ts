@@ -89,6 +89,20 @@ test('map over several trees agrees with zip, and with tree.add', () => {
   );
 });
 
+test("a record's own key '__proto__' (a record parsed from JSON) stays a key through flatten, unflatten and map", () => {
+  const w = tensor([1, 2], 'float64');
+  const t: Record<string, unknown> = {};
+  Object.defineProperty(t, '__proto__', { value: w, enumerable: true, writable: true, configurable: true });
+  t['a'] = w;
+  assert.deepEqual(Object.keys(t), ['__proto__', 'a']);
+  for (const back of [tree.unflatten(tree.structure(t), tree.leaves(t)), tree.map((x) => mul(x, 2), t)] as Record<string, unknown>[]) {
+    assert.equal(Object.getPrototypeOf(back), Object.prototype, 'the prototype is untouched');
+    assert.deepEqual(Object.keys(back), ['__proto__', 'a'], 'the own key is kept');
+  }
+  const doubled = tree.map((x) => mul(x, 2), t);
+  for (const k of ['__proto__', 'a']) assert.deepEqual((Object.getOwnPropertyDescriptor(doubled, k)!.value as Tensor).dataSync(), Float64Array.from([2, 4]), k);
+});
+
 test('structure and shape mismatches are errors that name both sides', () => {
   const x = tensor([1, 2], 'float64');
   const y = tensor([[1, 2]], 'float64');

@@ -1,4 +1,5 @@
 import { ShapeError } from './errors.js';
+import { keepAlive } from './keep-alive.js';
 
 /** A tensor shape: one non-negative integer per axis. */
 export type Shape = readonly number[];
@@ -26,6 +27,22 @@ export interface Strided {
   readonly strides: readonly number[];
   readonly offset: number;
 }
+
+/**
+ * A frozen copy of `s`, the shape a concrete tensor keeps (the caller's array is neither frozen
+ * nor kept). Every copy has one array layout (V8's packed small-integer elements, frozen), and
+ * one such array is kept alive (core/keep-alive.ts): frozen arrays of a layout no live
+ * array has lose their hidden class at a full collection, and V8 then deoptimizes the shape code
+ * compiled against it (broadcastShapes, the strided copies…) and compiles it again.
+ */
+export function frozenShape(s: Shape): Shape {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) out.push(s[i]!);
+  return Object.freeze(out);
+}
+
+// one frozen shape kept alive, so the frozen layout's map survives full collections
+keepAlive(frozenShape([1]));
 
 /** `[2,3]` style rendering for error messages. */
 export const showShape = (s: Shape): string => `[${s.join(',')}]`;

@@ -1,6 +1,6 @@
 import { ConcretizationError } from './errors.js';
 import type { ArrayFor, Buffer, DType } from './dtype.js';
-import { sizeOf, type Shape, stridesOf } from './shape.js';
+import { frozenShape, sizeOf, type Shape, stridesOf } from './shape.js';
 
 /** The abstract value of a tensor: what tracing knows about it. */
 export interface Aval {
@@ -97,8 +97,10 @@ export class ArrayTensor<D extends DType = DType> extends Tensor<D> {
   private stored: ArrayFor<D> | undefined;
   private pending: { readonly layout: DeferredLayout; readonly materialize: () => ArrayFor<D> } | undefined;
 
+  /** The shape: a frozen copy of the one given. */
+  readonly shape: Shape;
   constructor(
-    readonly shape: Shape,
+    shape: Shape,
     readonly dtype: D,
     /** The backing buffer; kernels only read it. */
     buffer: ArrayFor<D>,
@@ -106,8 +108,8 @@ export class ArrayTensor<D extends DType = DType> extends Tensor<D> {
     readonly backend: string = 'cpu',
   ) {
     super();
+    this.shape = frozenShape(shape);
     this.stored = buffer;
-    Object.freeze(this.shape);
   }
 
   /**

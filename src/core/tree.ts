@@ -30,45 +30,74 @@ export const isPlainObject = (x: unknown): x is Record<string, unknown> => {
 /** A leaf's path: keys and indices joined by dots (`layers.0.weight`). */
 const joinPath = (path: string, k: string | number) => (path ? `${path}.${k}` : String(k));
 
+// flatten, unflatten and map are written without closures made per call: they run on every
+// transform and every optimizer update, and V8 drops the optimized code of a closure no live
+// function object holds at each full collection (forced every ~20 eager steps by the cpu-wasm
+// heap), then compiles it again on the second core.
+
+/** The structure of every leaf (immutable, so one object serves all). */
+const LEAF: TreeDef = { kind: 'leaf' };
+
 /** Leaves (tensors, in depth-first key order) and the structure to rebuild the tree. */
 export function flatten(t: unknown): { leaves: Tensor[]; def: TreeDef } {
   const leaves: Tensor[] = [];
-  const go = (x: unknown): TreeDef => {
-    if (x instanceof Tensor) {
-      leaves.push(x);
-      return { kind: 'leaf' };
-    }
-    if (Array.isArray(x)) return { kind: 'array', children: x.map(go) };
-    if (isPlainObject(x)) {
-      const keys = Object.keys(x);
-      return { kind: 'record', keys, children: keys.map((k) => go(x[k])) };
-    }
-    if (x === null || x === undefined || ['number', 'string', 'boolean'].includes(typeof x)) return { kind: 'static', value: x };
-    throw new TypeError(`tree: unsupported node ${Object.prototype.toString.call(x)} (expected a Tensor, an array or a plain record)`);
-  };
-  const def = go(t);
+  const def = flattenInto(t, leaves);
   return { leaves, def };
 }
 
+function flattenInto(x: unknown, leaves: Tensor[]): TreeDef {
+  if (x instanceof Tensor) {
+    leaves.push(x);
+    return LEAF;
+  }
+  if (Array.isArray(x)) {
+    const children: TreeDef[] = new Array(x.length);
+    for (let i = 0; i < x.length; i++) children[i] = flattenInto(x[i], leaves);
+    return { kind: 'array', children };
+  }
+  if (isPlainObject(x)) {
+    const keys = Object.keys(x);
+    const children: TreeDef[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) children[i] = flattenInto(x[keys[i]!], leaves);
+    return { kind: 'record', keys, children };
+  }
+  if (x === null || x === undefined || typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean') return { kind: 'static', value: x };
+  throw new TypeError(`tree: unsupported node ${Object.prototype.toString.call(x)} (expected a Tensor, an array or a plain record)`);
+}
+
+
 /** Rebuilds a tree from its structure and leaves. */
 export function unflatten<T = Tree>(def: TreeDef, leaves: readonly unknown[]): T {
-  let i = 0;
-  const go = (d: TreeDef): unknown => {
-    switch (d.kind) {
-      case 'leaf':
-        if (i >= leaves.length) throw new ShapeError(`tree.unflatten: too few leaves (${leaves.length})`);
-        return leaves[i++];
-      case 'static':
-        return d.value;
-      case 'array':
-        return d.children.map(go);
-      case 'record':
-        return Object.fromEntries(d.keys.map((k, j) => [k, go(d.children[j]!)]));
-    }
-  };
-  const out = go(def);
-  if (i !== leaves.length) throw new ShapeError(`tree.unflatten: ${leaves.length} leaves for a structure of ${i}`);
+  const at = { i: 0 };
+  const out = build(def, leaves, at);
+  if (at.i !== leaves.length) throw new ShapeError(`tree.unflatten: ${leaves.length} leaves for a structure of ${at.i}`);
   return out as T;
+}
+
+function build(d: TreeDef, leaves: readonly unknown[], at: { i: number }): unknown {
+  switch (d.kind) {
+    case 'leaf':
+      if (at.i >= leaves.length) throw new ShapeError(`tree.unflatten: too few leaves (${leaves.length})`);
+      return leaves[at.i++];
+    case 'static':
+      return d.value;
+    case 'array': {
+      const out: unknown[] = new Array(d.children.length);
+      for (let j = 0; j < d.children.length; j++) out[j] = build(d.children[j]!, leaves, at);
+      return out;
+    }
+    case 'record': {
+      const out: Record<string, unknown> = {};
+      for (let j = 0; j < d.keys.length; j++) {
+        const k = d.keys[j]!;
+        const v = build(d.children[j]!, leaves, at);
+        // an own key '__proto__' (a record parsed from JSON) stays a key, as Object.fromEntries keeps it
+        if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+        else out[k] = v;
+      }
+      return out;
+    }
+  }
 }
 
 /** Number of tensor leaves in a structure. */
@@ -225,9 +254,25 @@ export function map<T>(op: string, f: LeafFn, t: T, ...rest: readonly NoInfer<T>
 export function map<T>(...args: unknown[]): T {
   const [op, f, t, ...rest] = (typeof args[0] === 'string' ? args : ['tree.map', ...args]) as [string, LeafFn, T, ...unknown[]];
   const { leaves: ls, def } = flatten(t);
-  const others = rest.map((r) => flatten(r));
-  checkSameStructure(op, [def, ...others.map((o) => o.def)]);
-  return unflatten<T>(def, ls.map((x, i) => f(x, ...others.map((o) => o.leaves[i]!))));
+  const others: Tensor[][] = [];
+  const defs = [def];
+  for (const r of rest) {
+    const o = flatten(r);
+    others.push(o.leaves);
+    defs.push(o.def);
+  }
+  checkSameStructure(op, defs);
+  const out: Tensor[] = new Array(ls.length);
+  for (let i = 0; i < ls.length; i++) {
+    if (others.length === 0) out[i] = f(ls[i]!);
+    else if (others.length === 1) out[i] = f(ls[i]!, others[0]![i]!);
+    else {
+      const args: Tensor[] = [];
+      for (const o of others) args.push(o[i]!);
+      out[i] = f(ls[i]!, ...args);
+    }
+  }
+  return unflatten<T>(def, out);
 }
 
 /** Like {@link map} (with the caller's name `op`), but `f` also gets the leaf's index in flatten order. */

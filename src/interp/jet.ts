@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/tensor.js';
 import type { JetRule, Primitive } from '../prim/primitive.js';
-import { bind, Trace, Tracer } from '../prim/bind.js';
+import { bind, keepHiddenClasses, Trace, Tracer } from '../prim/bind.js';
 import { zerosLike } from '../prim/constant.js';
 import { scaleBy } from '../prim/elementwise.js';
 import { inlineRuleOf } from './stage.js';
@@ -84,3 +84,10 @@ function jetFromJvp<P>(prim: Primitive<P>): JetRule<P> {
     }
   };
 }
+
+// one trace and tracer kept alive, so their hidden classes survive full collections (prim/bind.ts)
+keepHiddenClasses((x) => {
+  const t = new JetTrace(3);
+  t.close();
+  return [t, t.lift(x)];
+});

@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/tensor.js';
 import type { Primitive } from '../prim/primitive.js';
-import { Trace, Tracer } from '../prim/bind.js';
+import { keepHiddenClasses, Trace, Tracer } from '../prim/bind.js';
 
 /** Forward mode: each tracer carries a primal and a tangent (null is a symbolic zero). */
 export class JVPTracer extends Tracer {
@@ -35,3 +35,10 @@ export class JVPTrace extends Trace {
     return x instanceof JVPTracer && x.trace === this ? [x.primal, x.tangent] : [x, null];
   }
 }
+
+// one trace and one tracer kept alive, so their hidden classes survive full collections (bind.ts)
+keepHiddenClasses((x) => {
+  const t = new JVPTrace();
+  t.close();
+  return [t, new JVPTracer(t, x, x), new JVPTracer(t, x, null)];
+});

@@ -8,7 +8,7 @@ import type { LinearArg, Primitive } from '../prim/primitive.js';
 import { inlineRuleOf } from './stage.js';
 import { reshapeP } from '../prim/structural.js';
 import { shapeEq } from '../core/shape.js';
-import { bind, Trace, Tracer } from '../prim/bind.js';
+import { bind, keepHiddenClasses, Trace, Tracer } from '../prim/bind.js';
 
 /**
  * The linear trace records the tangent computation of a jvp (what JAX gets from partial
@@ -292,3 +292,11 @@ const maxAll = (x: Tensor): Tensor => (x.shape.length === 0 ? x : reduceMax(x, x
 
 /** Σ over every axis (a scalar). */
 const sumAll = (x: Tensor): Tensor => (x.shape.length === 0 ? x : reduceSum(x, x.shape.map((_, i) => i)));
+
+// one trace and tracers of each recipe kept alive, so their hidden classes survive full collections (bind.ts)
+keepHiddenClasses((x) => {
+  const t = new LinearTrace();
+  t.close();
+  const input = t.input(x, 0);
+  return [t, input, t.lift(x), new LinearTracer(t, x, { kind: 'scaled', scalar: input, base: x, poison: null })];
+});

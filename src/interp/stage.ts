@@ -2,7 +2,7 @@ import { ConcretizationError } from '../core/errors.js';
 import { showShape } from '../core/shape.js';
 import { type Aval, ArrayTensor, type Tensor } from '../core/tensor.js';
 import type { Primitive } from '../prim/primitive.js';
-import { bind, Trace, Tracer } from '../prim/bind.js';
+import { bind, keepHiddenClasses, Trace, Tracer } from '../prim/bind.js';
 import { cse } from './cse.js';
 import type { Const, Eqn, Jaxpr, Var } from './jaxpr.js';
 import { withEvalCache } from '../prim/eval-cache.js';
@@ -256,3 +256,10 @@ export function showJaxpr(j: Jaxpr): string {
   lines.push(`  in ( ${j.outputs.map((v) => `v${v.id}`).join(', ')} ) }`);
   return lines.join('\n');
 }
+
+// one trace and tracer kept alive, so their hidden classes survive full collections (prim/bind.ts)
+keepHiddenClasses((x) => {
+  const t = new StageTrace();
+  t.close();
+  return [t, t.lift(x)];
+});

@@ -1,5 +1,5 @@
 import type { Tensor } from '../core/tensor.js';
-import { bind, Trace, Tracer } from '../prim/bind.js';
+import { bind, keepHiddenClasses, Trace, Tracer } from '../prim/bind.js';
 import type { Primitive } from '../prim/primitive.js';
 import { moveAxis } from '../prim/structural.js';
 
@@ -34,3 +34,10 @@ export class BatchTrace extends Trace {
     return outs.map((o, i) => new BatchTracer(this, o, batched[i] ? 0 : null));
   }
 }
+
+// one trace and tracers kept alive, so their hidden classes survive full collections (prim/bind.ts)
+keepHiddenClasses((x) => {
+  const t = new BatchTrace(1);
+  t.close();
+  return [t, t.lift(x), new BatchTracer(t, x, 0)];
+});

@@ -1,5 +1,5 @@
 import type { ArrayFor, Buffer, DType } from '../../core/dtype.js';
-import { type Shape, showShape, sizeOf } from '../../core/shape.js';
+import { frozenShape, type Shape, showShape, sizeOf } from '../../core/shape.js';
 import { ArrayTensor, Tensor } from '../../core/tensor.js';
 import { noFloat64, WebGPUError } from './errors.js';
 import type { BufferPool, GpuStorage } from './pool.js';
@@ -24,13 +24,15 @@ export class GpuTensor<D extends DType = DType> extends Tensor<D> {
   /** The backend that owns the buffer. */
   readonly backend = 'webgpu';
   /** Takes over one reference of `storage`. */
+  /** The shape: a frozen copy of the one given. */
+  readonly shape: Shape;
   constructor(
-    readonly shape: Shape,
+    shape: Shape,
     readonly dtype: D,
     readonly storage: GpuStorage,
   ) {
     super();
-    Object.freeze(this.shape);
+    this.shape = frozenShape(shape);
     released.register(this, storage);
   }
 
