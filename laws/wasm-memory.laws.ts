@@ -6,9 +6,9 @@ import { ArrayTensor, type Tensor } from '../src/index.js';
 import { Arena } from '../src/backends/wasm/arena.js';
 import { Heap } from '../src/backends/wasm/heap.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
-import { wasmAvailable } from '../src/backends/wasm/index.js';
 import { arbSeed, RUNS, runs } from './harness/index.js';
 import { collect } from './harness/collect.js';
+import { assertNear, seededInputs, WASM_TOL, type WasmFloat, wasmLawsSkip, withPoisonedHeap } from './harness/wasm-oracle.js';
 
 /**
  * The memory of the cpu-wasm backend (src/backends/wasm/heap.ts): tensors live in the wasm memory,
@@ -23,17 +23,9 @@ import { collect } from './harness/collect.js';
  *   buffers with the same values.
  */
 
-const skip = wasmAvailable ? false : 'cpu-wasm: this runtime has no WebAssembly SIMD; backend absent, laws skipped';
-if (skip) console.log(`# ${skip}`);
-
-type F = 'float32' | 'float64';
-const TOL: Record<F, { rtol: number; atol: number }> = {
-  // float64: kernels sum in another order than the oracle (matmul, reductions): a few ulps per
-  // operation, over at most 8 operations on values of order 1
-  float64: { rtol: 1e-9, atol: 1e-9 },
-  // float32: the same with ε = 2^-24 and sums of up to 33 terms; tanh/exp within 1 ulp
-  float32: { rtol: 2e-4, atol: 2e-4 },
-};
+const skip = wasmLawsSkip();
+type F = WasmFloat;
+const TOL = WASM_TOL;
 
 /**
  * Continuous operations over nodes of one shape [m, n]: resident operands, scalar operands on
@@ -79,23 +71,7 @@ const run = (prog: Prog, x: Tensor, y: Tensor): Tensor[] => {
   return nodes.slice(2);
 };
 
-/** Inputs in [−1.5, 1.5] from a seed, on `backend`; on cpu-wasm the second is made by a kernel (resident). */
-function inputs(prog: Prog, seed: number, backend: 'cpu' | 'cpu-wasm'): [Tensor, Tensor] {
-  return P.withBackend(backend, () => {
-    const [m, n] = prog.shape;
-    const make = (s: number) => P.fromBuffer(Float64Array.from({ length: m * n }, (_, i) => 1.5 * Math.sin(s + 0.7 * i)), 'float64', [m, n]);
-    const x = P.astype(make(seed), prog.dtype);
-    return [x, P.mul(P.astype(make(seed + 1), prog.dtype), 1)];
-  });
-}
-
-function assertNear(got: ArrayLike<number>, want: ArrayLike<number>, tol: { rtol: number; atol: number }, label: string): void {
-  assert.equal(got.length, want.length, `${label}: lengths`);
-  for (let i = 0; i < got.length; i++) {
-    const d = Math.abs(got[i]! - want[i]!);
-    if (!(d <= tol.atol + tol.rtol * Math.abs(want[i]!))) assert.fail(`${label}: element ${i}: cpu-wasm ${got[i]} vs cpu ${want[i]}`);
-  }
-}
+const inputs = (prog: Prog, seed: number, backend: 'cpu' | 'cpu-wasm'): [Tensor, Tensor] => seededInputs(prog.shape, prog.dtype, seed, backend);
 
 test('memory pressure: generated programs on cpu-wasm give the CPU numbers with collections between steps; kept outputs survive them', { skip }, async () => {
   const heap = getKernels().heap;

@@ -45,6 +45,17 @@ export interface Backend {
    */
   release?(b: Buffer): void;
   /**
+   * Host backends with {@link release}: records the buffers handed out for tensors from now on,
+   * until the matching {@link endTemporaries} (records nest). See prim/temporaries.ts.
+   */
+  beginTemporaries?(): void;
+  /**
+   * Ends the innermost record: its buffers that are not in `keep` are released at once (the caller
+   * guarantees that nothing else can read them); those in `keep`, or all of them when `keep` is
+   * null, go on to the enclosing record, if any.
+   */
+  endTemporaries?(keep: ReadonlySet<object> | null): void;
+  /**
    * Host backends whose kernels read some layouts in place (cpu-wasm: a GEMM with a transposed
    * operand, binary ops with a broadcast one): the output of the layout primitive `prim` as a
    * deferred tensor ({@link ArrayTensor.deferred}), stored only if something reads its buffer; null

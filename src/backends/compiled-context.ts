@@ -4,15 +4,15 @@
  * product over its threads pays separately inside compiled programs and in eager code, where the
  * garbage that eager dispatch leaves keeps V8's collector threads busy on the other cores.
  *
- *     runningCompiled(() => program.run(inputs)); // inCompiledProgram() is true inside
+ *     runningCompiled(runProgram, program, inputs); // inCompiledProgram() is true inside
  */
 let depth = 0;
 
-/** Runs `f` as (part of) a compiled program's run. */
-export function runningCompiled<T>(f: () => T): T {
+/** Runs `f(...args)` as (part of) a compiled program's run (a function and its arguments, so that no closure is made per call). */
+export function runningCompiled<T, A extends unknown[]>(f: (...args: A) => T, ...args: A): T {
   depth++;
   try {
-    return f();
+    return f(...args);
   } finally {
     depth--;
   }

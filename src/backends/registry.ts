@@ -20,6 +20,9 @@ export function registerBackend(b: Backend): void {
   backends.set(b.name, b);
 }
 
+/** Every registered backend. */
+export const registeredBackends = (): Backend[] => [...backends.values()];
+
 /** The backend of that name, or the default one. */
 export function getBackend(name?: string): Backend {
   const b = backends.get(name ?? current);

@@ -4,8 +4,18 @@ import { keepAlive } from './keep-alive.js';
 /** A tensor shape: one non-negative integer per axis. */
 export type Shape = readonly number[];
 
+// the helpers here run on every primitive: loops rather than closures made per call, whose
+// optimized code V8 drops at each full collection (see core/keep-alive.ts)
+
 /** Number of elements of a shape (1 for a scalar). */
-export const sizeOf = (s: Shape): number => s.reduce((a, b) => a * b, 1);
+export const sizeOf = (s: Shape): number => sizeBetween(s, 0, s.length);
+
+/** The product of the dimensions of axes `from` … `to` − 1 of `s` (1 when empty). */
+export function sizeBetween(s: Shape, from: number, to: number): number {
+  let n = 1;
+  for (let i = from; i < to; i++) n *= s[i]!;
+  return n;
+}
 
 /** Row-major strides of a shape, in elements. */
 export function stridesOf(s: Shape): number[] {
@@ -48,7 +58,11 @@ keepAlive(frozenShape([1]));
 export const showShape = (s: Shape): string => `[${s.join(',')}]`;
 
 /** Shape equality. */
-export const shapeEq = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+export function shapeEq(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** Numpy broadcasting of two shapes; `op` names the caller in the error. */
 export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {

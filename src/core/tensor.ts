@@ -1,6 +1,7 @@
 import { ConcretizationError } from './errors.js';
 import type { ArrayFor, Buffer, DType } from './dtype.js';
 import { frozenShape, sizeOf, type Shape, stridesOf } from './shape.js';
+import { unrecorded } from './unrecorded.js';
 
 /** The abstract value of a tensor: what tracing knows about it. */
 export interface Aval {
@@ -127,10 +128,17 @@ export class ArrayTensor<D extends DType = DType> extends Tensor<D> {
   /** The backing buffer, row-major; kernels only read it (a deferred tensor is stored on first read). */
   get buffer(): ArrayFor<D> {
     if (this.stored === undefined) {
-      this.stored = this.pending!.materialize();
+      // the buffer belongs to this tensor, which may be older than any record of temporaries open
+      this.stored = unrecorded(this.pending!.materialize);
       this.pending = undefined; // the source may be collected now
     }
     return this.stored;
+  }
+
+  /** Adds to `out` the buffers this tensor holds: its own once stored; while deferred, its source's. */
+  collectBuffers(out: Set<object>): void {
+    if (this.stored !== undefined) out.add(this.stored);
+    this.pending?.layout.source.collectBuffers(out);
   }
 
   /** The layout this tensor is of its source while it is not stored yet; undefined once it is. */

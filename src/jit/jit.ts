@@ -63,11 +63,24 @@ function defKey(d: TreeDef): string {
       const v = d.value;
       return typeof v === 'string' ? JSON.stringify(v) : Object.is(v, -0) ? '-0' : `${typeof v}:${String(v)}`;
     }
-    case 'array':
-      return `[${d.children.map(defKey).join(',')}]`;
-    case 'record':
-      return `{${d.keys.map((k, i) => `${JSON.stringify(k)}:${defKey(d.children[i]!)}`).join(',')}}`;
+    case 'array': {
+      let key = '[';
+      for (let i = 0; i < d.children.length; i++) key += (i ? ',' : '') + defKey(d.children[i]!);
+      return `${key}]`;
+    }
+    case 'record': {
+      let key = '{';
+      for (let i = 0; i < d.keys.length; i++) key += `${i ? ',' : ''}${JSON.stringify(d.keys[i]!)}:${defKey(d.children[i]!)}`;
+      return `${key}}`;
+    }
   }
+}
+
+/** The call signature: the structure's key, then each leaf's dtype and shape (written with loops: see core/keep-alive.ts). */
+function signatureOf(def: TreeDef, leaves: readonly Tensor[]): string {
+  let key = `${defKey(def)}|`;
+  for (let i = 0; i < leaves.length; i++) key += `${i ? ';' : ''}${leaves[i]!.dtype}[${leaves[i]!.shape.join(',')}]`;
+  return key;
 }
 
 /**
@@ -126,7 +139,7 @@ export function jit<A extends readonly unknown[], R>(f: (...args: A) => R, opts:
     for (const i of donate)
       if (!Number.isInteger(i) || i < 0 || i >= args.length)
         throw new ShapeError(`jit(${name}): donate index ${i} is out of range for a call with ${args.length} argument(s)`);
-    const key = `${defKey(def)}|${leaves.map((l) => `${l.dtype}[${l.shape.join(',')}]`).join(';')}`;
+    const key = signatureOf(def, leaves);
     const hit = cache.get(key);
     if (hit) {
       cache.delete(key); // most recently used last

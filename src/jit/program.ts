@@ -1,4 +1,5 @@
 import { allocate, type Buffer, type DType, dtypeOfBuffer } from '../core/dtype.js';
+import { unrecorded } from '../core/unrecorded.js';
 import { showShape, sizeOf, stridesOf } from '../core/shape.js';
 import { type Aval, ArrayTensor, type Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
@@ -185,7 +186,7 @@ export function compileProgram(j: Jaxpr, backendName: string, opts: CompileOptio
     backend: backend.name,
     steps,
     stats,
-    run: (inputs, donated, timings) => runningCompiled(() => runProgram(j, steps, backend, constBuffers, inputs, donated, timings)),
+    run: (inputs, donated, timings) => runningCompiled(runProgram, j, steps, backend, constBuffers, inputs, donated, timings),
     describe: (timings) => describe(steps, timings),
   };
 }
@@ -200,7 +201,8 @@ const hostBuffer = (t: Tensor): Buffer => (t as ArrayTensor).buffer as Buffer;
  */
 function ownConst(backend: Backend, b: Buffer): Buffer {
   if (!backend.allocate || !(b.buffer instanceof ArrayBuffer) || b.length === 0) return b;
-  const own = backend.allocate(dtypeOfBuffer(b), b.length);
+  // the program keeps it for its life: no record of temporaries open now may free it
+  const own = unrecorded(() => backend.allocate!(dtypeOfBuffer(b), b.length));
   if (!own || own.buffer instanceof ArrayBuffer) return b;
   own.set(b as never);
   return own;
@@ -441,160 +443,203 @@ function runProgram(
   timings?: Float64Array,
 ): Buffer[] {
   if (inputs.length !== j.inputs.length) throw new Error(`jit: program of ${j.inputs.length} inputs called with ${inputs.length} buffers`);
-  const vals = new Array<Buffer | undefined>(j.nVars);
-  // Memory is tracked by storage, not typed-array object: two views of one ArrayBuffer share a
-  // count, and only an array spanning its whole store is ever reused. A view into shared memory (a
-  // cpu-wasm resident tensor: one region of the wasm memory, owned by that view) is its own storage.
-  const storeOf = (b: Buffer): object => (b.buffer instanceof ArrayBuffer ? b.buffer : b);
-  const refs = new Map<object, number>();
-  const hold = (b: Buffer) => refs.set(storeOf(b), (refs.get(storeOf(b)) ?? 0) + 1);
-  const ownable = (b: Buffer) => !(b.buffer instanceof ArrayBuffer) || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength);
+  return new ProgramCall(j, backend, constBuffers, inputs, donated).run(steps, timings);
+}
+
+// Memory is tracked by storage, not typed-array object: two views of one ArrayBuffer share a
+// count, and only an array spanning its whole store is ever reused. A view into shared memory (a
+// cpu-wasm resident tensor: one region of the wasm memory, owned by that view) is its own storage.
+const storeOf = (b: Buffer): object => (b.buffer instanceof ArrayBuffer ? b.buffer : b);
+const ownable = (b: Buffer): boolean => !(b.buffer instanceof ArrayBuffer) || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength);
+
+/**
+ * The buffers of one call of a program: values by variable, reference counts by storage, the
+ * stores this call may overwrite once dead, and a pool of dead ones by dtype and size. A class
+ * rather than closures made per call: V8 keeps the optimized code of its methods across full
+ * collections, which drop that of closures no live function holds.
+ */
+class ProgramCall {
+  private readonly vals: (Buffer | undefined)[];
+  private readonly refs = new Map<object, number>();
   /** Stores this call may overwrite once dead: its own allocations and donated inputs. */
-  const owned = new Set<object>();
+  private readonly owned = new Set<object>();
   /** Stores this call allocated (or its kernels returned fresh): the dead ones go back to the backend at the end. */
-  const made = new Set<object>();
-  const own = (b: Buffer) => {
-    owned.add(storeOf(b));
-    made.add(storeOf(b));
-  };
-  const pool = new Map<string, Buffer[]>();
-  j.inputs.forEach((v, i) => {
-    vals[v.id] = inputs[i]!;
-    hold(inputs[i]!);
-  });
-  j.consts.forEach((c, i) => {
-    const b = constBuffers[i]!;
-    vals[c.v.id] = b;
-    hold(b);
-  });
-  if (donated) {
-    inputs.forEach((b, i) => donated[i] && ownable(b) && owned.add(storeOf(b)));
-    // a store that is also a constant's or a kept (non-donated) input's is not the program's to reuse
-    inputs.forEach((b, i) => !donated[i] && owned.delete(storeOf(b)));
-    for (const c of j.consts) owned.delete(storeOf(hostBuffer(c.value)));
-  }
+  private readonly made = new Set<object>();
+  private readonly pool = new Map<string, Buffer[]>();
   /** Deferred layouts by variable (see the alias step), which kernels read in place. */
-  const layouts = new Array<ArrayTensor | undefined>(j.nVars);
-  const tensorOf = (v: Var): ArrayTensor => layouts[v.id] ?? new ArrayTensor(v.aval.shape, v.aval.dtype, vals[v.id]!, backend.name);
-  const release = (id: number) => {
-    const b = vals[id]!;
-    vals[id] = undefined;
-    layouts[id] = undefined;
+  private readonly layouts: (ArrayTensor | undefined)[];
+
+  constructor(
+    private readonly j: Jaxpr,
+    private readonly backend: Backend,
+    constBuffers: readonly Buffer[],
+    inputs: readonly Buffer[],
+    donated: readonly boolean[] | undefined,
+  ) {
+    this.vals = new Array<Buffer | undefined>(j.nVars);
+    this.layouts = new Array<ArrayTensor | undefined>(j.nVars);
+    for (let i = 0; i < j.inputs.length; i++) {
+      this.vals[j.inputs[i]!.id] = inputs[i]!;
+      this.hold(inputs[i]!);
+    }
+    for (let i = 0; i < j.consts.length; i++) {
+      const b = constBuffers[i]!;
+      this.vals[j.consts[i]!.v.id] = b;
+      this.hold(b);
+    }
+    if (donated) {
+      for (let i = 0; i < inputs.length; i++) if (donated[i] && ownable(inputs[i]!)) this.owned.add(storeOf(inputs[i]!));
+      // a store that is also a constant's or a kept (non-donated) input's is not the program's to reuse
+      for (let i = 0; i < inputs.length; i++) if (!donated[i]) this.owned.delete(storeOf(inputs[i]!));
+      for (const c of j.consts) this.owned.delete(storeOf(hostBuffer(c.value)));
+    }
+  }
+
+  private hold(b: Buffer): void {
     const store = storeOf(b);
-    const n = refs.get(store)! - 1;
+    this.refs.set(store, (this.refs.get(store) ?? 0) + 1);
+  }
+
+  private own(b: Buffer): void {
+    this.owned.add(storeOf(b));
+    this.made.add(storeOf(b));
+  }
+
+  /** Sets variable `id` to `b`, held; a buffer the call had not seen (a kernel's fresh output) becomes its own. */
+  private define(id: number, b: Buffer): void {
+    if (!this.refs.has(storeOf(b)) && ownable(b)) this.own(b); // kernels may also return an input's buffer
+    this.vals[id] = b;
+    this.hold(b);
+  }
+
+  private tensorOf(v: Var): ArrayTensor {
+    return this.layouts[v.id] ?? new ArrayTensor(v.aval.shape, v.aval.dtype, this.vals[v.id]!, this.backend.name);
+  }
+
+  private release(id: number): void {
+    const b = this.vals[id]!;
+    this.vals[id] = undefined;
+    this.layouts[id] = undefined;
+    const store = storeOf(b);
+    const n = this.refs.get(store)! - 1;
     if (n > 0) {
-      refs.set(store, n);
+      this.refs.set(store, n);
       return;
     }
-    refs.delete(store);
-    if (owned.delete(store)) {
+    this.refs.delete(store);
+    if (this.owned.delete(store)) {
       const key = poolKey(dtypeOfBuffer(b), b.length);
-      const list = pool.get(key);
+      const list = this.pool.get(key);
       if (list) list.push(b);
-      else pool.set(key, [b]);
+      else this.pool.set(key, [b]);
     }
-  };
+  }
+
+  private releaseAll(ids: readonly number[]): void {
+    for (const id of ids) this.release(id);
+  }
+
   /** A buffer for output `v`: a dead one of its size from the pool, else a new one (resident where the backend allocates). */
-  const fresh = (v: Var): Buffer => {
+  private fresh(v: Var): Buffer {
     const [dtype, n] = [v.aval.dtype, sizeOf(v.aval.shape)];
-    const reused = pool.get(poolKey(dtype, n))?.pop();
+    const reused = this.pool.get(poolKey(dtype, n))?.pop();
     if (reused) {
-      owned.add(storeOf(reused));
+      this.owned.add(storeOf(reused));
       return reused;
     }
-    const b = backend.allocate?.(dtype, n) ?? allocate(dtype, n);
-    own(b);
+    const b = this.backend.allocate?.(dtype, n) ?? allocate(dtype, n);
+    this.own(b);
     return b;
-  };
+  }
+
   /** The buffers of a loop step (reads, output, stores): its outputs are taken (in place over a dying read where allowed) and defined. */
-  const prepareLoop = (s: LoopStep): Buffer[] => {
+  private prepareLoop(s: LoopStep): Buffer[] {
     let out: Buffer | undefined;
     for (const r of s.inPlace) {
-      const b = vals[s.reads[r]!]!;
-      if (owned.has(storeOf(b)) && refs.get(storeOf(b)) === 1 && s.free.includes(s.reads[r]!)) {
+      const b = this.vals[s.reads[r]!]!;
+      if (this.owned.has(storeOf(b)) && this.refs.get(storeOf(b)) === 1 && s.free.includes(s.reads[r]!)) {
         out = b;
         break;
       }
     }
-    out ??= fresh(s.out);
-    const stored = s.stores.map(fresh);
-    const bufs = s.reads.map((id) => vals[id]!);
-    bufs.push(out, ...stored);
-    vals[s.out.id] = out;
-    hold(out);
-    s.stores.forEach((v, q) => {
-      vals[v.id] = stored[q]!;
-      hold(stored[q]!);
-    });
+    out ??= this.fresh(s.out);
+    const bufs: Buffer[] = [];
+    for (const id of s.reads) bufs.push(this.vals[id]!);
+    bufs.push(out);
+    this.vals[s.out.id] = out;
+    this.hold(out);
+    for (const v of s.stores) {
+      const b = this.fresh(v);
+      bufs.push(b);
+      this.vals[v.id] = b;
+      this.hold(b);
+    }
     return bufs;
-  };
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i]!;
-    const t0 = timings ? performance.now() : 0;
-    if (s.kind === 'kernel') {
-      const e = s.eqn;
-      const args = e.inputs.map(tensorOf);
-      countHostDispatch();
-      const outs = backend.execute(e.prim, args, e.params, s.outAvals);
-      e.outputs.forEach((v, i) => {
-        const b = outs[i]!;
-        if (!refs.has(storeOf(b)) && ownable(b)) own(b); // a fresh buffer (kernels may also return an input's)
-        vals[v.id] = b;
-        hold(b);
-      });
-    } else if (s.kind === 'alias') {
-      const b = vals[s.from]!;
-      const e = s.layout;
-      const t = e && backend.defer!(e.prim, [tensorOf(e.inputs[0]!)], e.params, [e.outputs[0]!.aval]);
-      if (e && !t) {
-        // the backend does not read this layout in place: store it
+  }
+
+  /** Runs the steps and returns the outputs' buffers. */
+  run(steps: readonly Step[], timings: Float64Array | undefined): Buffer[] {
+    const { backend } = this;
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]!;
+      const t0 = timings ? performance.now() : 0;
+      if (s.kind === 'kernel') {
+        const e = s.eqn;
+        const args: ArrayTensor[] = [];
+        for (const v of e.inputs) args.push(this.tensorOf(v));
         countHostDispatch();
-        const out = backend.execute(e.prim, [tensorOf(e.inputs[0]!)], e.params, [e.outputs[0]!.aval])[0]!;
-        if (!refs.has(storeOf(out)) && ownable(out)) own(out);
-        vals[s.to] = out;
-        hold(out);
-      } else {
-        if (t) layouts[s.to] = t;
-        vals[s.to] = b; // the deferred view keeps its source's storage alive
-        hold(b);
-      }
-    } else if (s.kind === 'gpu') {
-      throw new Error('jit: a WebGPU kernel step in a host program (internal error)');
-    } else {
-      /** A buffer for output `v`: a dead one of its size from the pool, else a new one (resident where the backend allocates). */
-      if (s.run) {
+        const outs = backend.execute(e.prim, args, e.params, s.outAvals);
+        for (let o = 0; o < e.outputs.length; o++) this.define(e.outputs[o]!.id, outs[o]!);
+      } else if (s.kind === 'alias') {
+        const b = this.vals[s.from]!;
+        const e = s.layout;
+        const t = e && backend.defer!(e.prim, [this.tensorOf(e.inputs[0]!)], e.params, [e.outputs[0]!.aval]);
+        if (e && !t) {
+          // the backend does not read this layout in place: store it
+          countHostDispatch();
+          this.define(s.to, backend.execute(e.prim, [this.tensorOf(e.inputs[0]!)], e.params, [e.outputs[0]!.aval])[0]!);
+        } else {
+          if (t) this.layouts[s.to] = t;
+          this.vals[s.to] = b; // the deferred view keeps its source's storage alive
+          this.hold(b);
+        }
+      } else if (s.kind === 'gpu') {
+        throw new Error('jit: a WebGPU kernel step in a host program (internal error)');
+      } else if (s.run) {
         // a run of loops the backend compiled into one call: each loop's buffers are planned
         // (and its dead inputs released) in order, then the whole run executes at once
         const members = steps.slice(i, i + s.run.length) as LoopStep[];
-        const bufs = members.map((m, k) => {
-          const b = prepareLoop(m);
-          if (k < members.length - 1) for (const id of m.free) release(id);
-          return b;
-        });
+        const bufs: Buffer[][] = [];
+        for (let k = 0; k < members.length; k++) {
+          bufs.push(this.prepareLoop(members[k]!));
+          if (k < members.length - 1) this.releaseAll(members[k]!.free);
+        }
         if (s.run.fn(bufs)) countHostDispatch();
         else
-          members.forEach((m, k) => {
+          for (let k = 0; k < members.length; k++) {
             countHostDispatch();
-            m.fn(...bufs[k]!);
-          });
-        const last = members[members.length - 1]!;
-        for (const id of last.free) release(id);
+            members[k]!.fn(...bufs[k]!);
+          }
+        this.releaseAll(members[members.length - 1]!.free);
         if (timings) timings[i] = timings[i]! + performance.now() - t0;
         i += members.length - 1;
         continue;
+      } else {
+        const bufs = this.prepareLoop(s);
+        countHostDispatch();
+        s.fn(...bufs);
       }
-      const bufs = prepareLoop(s);
-      countHostDispatch();
-      s.fn(...bufs);
+      this.releaseAll(s.free);
+      if (timings) timings[i] = timings[i]! + performance.now() - t0;
     }
-    for (const id of s.free) release(id);
-    if (timings) timings[i] = timings[i]! + performance.now() - t0;
+    // the dead buffers this call made go back to the backend now, so the next call (or kernel) takes
+    // the same memory again instead of fresh pages (on cpu-wasm a first touch costs a page fault)
+    // while these wait for a major collection; donated inputs are left to theirs
+    if (backend.release) for (const list of this.pool.values()) for (const b of list) if (this.made.has(storeOf(b))) backend.release(b);
+    const out: Buffer[] = [];
+    for (const v of this.j.outputs) out.push(this.vals[v.id]!);
+    return out;
   }
-  // the dead buffers this call made go back to the backend now, so the next call (or kernel) takes
-  // the same memory again instead of fresh pages (on cpu-wasm a first touch costs a page fault)
-  // while these wait for a major collection; donated inputs are left to theirs
-  if (backend.release) for (const list of pool.values()) for (const b of list) if (made.has(storeOf(b))) backend.release(b);
-  return j.outputs.map((v) => vals[v.id]!);
 }
 
 export function describe(steps: readonly Step[], timings?: Float64Array): string {

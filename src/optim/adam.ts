@@ -1,4 +1,6 @@
 import { checkSameStructure, map, structure } from '../core/tree.js';
+import type { Tensor } from '../core/tensor.js';
+import { releasingTemporaries } from '../prim/temporaries.js';
 import { add, astype, div, mul, sqrt, zerosLike } from '../ops/arith.js';
 import { biasCorrection, checkCount, type Count, incrementCount, perDType, zeroCount } from './count.js';
 import { type GradientTransformation, transformation } from './transformation.js';
@@ -46,20 +48,25 @@ export function scaleByAdam({ b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 }: S
   checkRate('scaleByAdam', 'b2', b2);
   checkNonNeg('scaleByAdam', 'eps', eps);
   checkNonNeg('scaleByAdam', 'epsRoot', epsRoot);
+  // made once, not per update (V8 keeps the optimized code of a function that stays alive)
+  const firstMoment = (m: Tensor, x: Tensor) => add(mul(m, b1), mul(x, 1 - b1));
+  const secondMoment = (v: Tensor, x: Tensor) => add(mul(v, b2), mul(mul(x, x), 1 - b2));
   return transformation<ScaleByAdamState>(
-    (params) => ({ count: zeroCount(), mu: map('scaleByAdam', (p) => zerosLike(p), params), nu: map('scaleByAdam', (p) => zerosLike(p), params) }),
-    (g, { count, mu, nu }) => {
-      checkSameStructure('scaleByAdam', [structure(mu), structure(g)], ['the first moments', 'the updates']);
-      const t = incrementCount(checkCount('scaleByAdam', count));
-      // 1 − bᵗ in float64 (float32 on webgpu), rounded once to each leaf's dtype
-      const bc1 = perDType((dt) => astype(biasCorrection(b1, t), dt));
-      const bc2 = perDType((dt) => astype(biasCorrection(b2, t), dt));
-      const mu2 = map('scaleByAdam', (m, x) => add(mul(m, b1), mul(x, 1 - b1)), mu, g);
-      const nu2 = map('scaleByAdam', (v, x) => add(mul(v, b2), mul(mul(x, x), 1 - b2)), nu, g);
-      const out = map('scaleByAdam', (m, v) => div(div(m, bc1(m.dtype)), add(sqrt(add(div(v, bc2(v.dtype)), epsRoot)), eps)), mu2, nu2);
-      return [out, { count: t, mu: mu2, nu: nu2 }];
-    },
+    (params) => ({ count: zeroCount(), mu: map('scaleByAdam', zerosLike, params), nu: map('scaleByAdam', zerosLike, params) }),
+    (g, state) => releasingTemporaries(() => adamUpdate(g, state)),
   );
+  // its temporaries (ten tensors per parameter) go back to the backend as it returns
+  function adamUpdate(g: unknown, { count, mu, nu }: ScaleByAdamState): [unknown, ScaleByAdamState] {
+    checkSameStructure('scaleByAdam', [structure(mu), structure(g)], ['the first moments', 'the updates']);
+    const t = incrementCount(checkCount('scaleByAdam', count));
+    // 1 − bᵗ in float64 (float32 on webgpu), rounded once to each leaf's dtype
+    const bc1 = perDType((dt) => astype(biasCorrection(b1, t), dt));
+    const bc2 = perDType((dt) => astype(biasCorrection(b2, t), dt));
+    const mu2 = map('scaleByAdam', firstMoment, mu, g);
+    const nu2 = map('scaleByAdam', secondMoment, nu, g);
+    const out = map('scaleByAdam', (m, v) => div(div(m, bc1(m.dtype)), add(sqrt(add(div(v, bc2(v.dtype)), epsRoot)), eps)), mu2, nu2);
+    return [out, { count: t, mu: mu2, nu: nu2 }];
+  }
 }
 
 /** Options of {@link scaleByRms}. */
@@ -97,11 +104,12 @@ export function scaleByRms({ decay = 0.9, eps = 1e-8, epsInSqrt = true, initialS
   checkNonNeg('scaleByRms', 'initialScale', initialScale);
   return transformation<ScaleByRmsState>(
     (params) => ({ nu: map('scaleByRms', (p) => add(zerosLike(p), initialScale), params) }),
-    (g, { nu }) => {
-      checkSameStructure('scaleByRms', [structure(nu), structure(g)], ['the second moments', 'the updates']);
-      const nu2 = map('scaleByRms', (v, x) => add(mul(v, decay), mul(mul(x, x), 1 - decay)), nu, g);
-      const out = map('scaleByRms', (x, v) => div(x, epsInSqrt ? sqrt(add(v, eps)) : add(sqrt(v), eps)), g, nu2);
-      return [out, { nu: nu2 }];
-    },
+    (g, { nu }) =>
+      releasingTemporaries(() => {
+        checkSameStructure('scaleByRms', [structure(nu), structure(g)], ['the second moments', 'the updates']);
+        const nu2 = map('scaleByRms', (v, x) => add(mul(v, decay), mul(mul(x, x), 1 - decay)), nu, g);
+        const out = map('scaleByRms', (x, v) => div(x, epsInSqrt ? sqrt(add(v, eps)) : add(sqrt(v), eps)), g, nu2);
+        return [out, { nu: nu2 }] as const;
+      }),
   );
 }

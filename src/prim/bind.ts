@@ -1,6 +1,7 @@
 import { ConcretizationError, EscapedTracerError } from '../core/errors.js';
 import type { DType } from '../core/dtype.js';
 import { keepAlive } from '../core/keep-alive.js';
+import { setTracingTest } from '../core/unrecorded.js';
 import { ArrayTensor, type Aval, Tensor } from '../core/tensor.js';
 import type { Primitive } from './record.js';
 import { evalPrimitive } from './eval.js';
@@ -31,6 +32,10 @@ export abstract class Trace {
 }
 
 const stack: Trace[] = [];
+
+/** Whether any transform is tracing now (a trace is open). */
+export const tracing = (): boolean => stack.length > 0;
+setTracingTest(tracing);
 
 /** A tensor standing for a value inside a transform. */
 export abstract class Tracer<D extends DType = DType> extends Tensor<D> {

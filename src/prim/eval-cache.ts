@@ -33,6 +33,9 @@ const idOf = (t: object): number => {
   return id;
 };
 
+/** Whether a {@link withEvalCache} scope is open (its cache may hold any result computed now). */
+export const evalCacheOpen = (): boolean => scope !== null;
+
 /**
  * Runs `f` with primitive results shared by identity of inputs (default budget 512 MiB). A scope
  * opened inside another joins it: the enclosing scope's cache and budget serve both, and both

@@ -24,8 +24,16 @@ export function requireFloat(op: string, d: DType): void {
 
 /** The aval of `x` reduced over `axes` (sorted, distinct, in range; bool is rejected). */
 export function reducedAval(op: string, x: Aval, axes: readonly number[]): Aval {
-  if (!axes.every((a, i) => Number.isInteger(a) && a >= 0 && a < x.shape.length && (i === 0 || a > axes[i - 1]!)))
-    throw new ShapeError(`${op}: axes [${axes.join(',')}] are not sorted distinct axes of ${showShape(x.shape)}`);
+  for (let i = 0; i < axes.length; i++) {
+    const a = axes[i]!;
+    if (!(Number.isInteger(a) && a >= 0 && a < x.shape.length && (i === 0 || a > axes[i - 1]!)))
+      throw new ShapeError(`${op}: axes [${axes.join(',')}] are not sorted distinct axes of ${showShape(x.shape)}`);
+  }
   if (x.dtype === 'bool') throw new DTypeError(`${op}: not defined for bool tensors (astype first)`);
-  return { shape: x.shape.filter((_, i) => !axes.includes(i)), dtype: x.dtype };
+  const shape: number[] = [];
+  for (let i = 0, k = 0; i < x.shape.length; i++) {
+    if (k < axes.length && axes[k] === i) k++;
+    else shape.push(x.shape[i]!);
+  }
+  return { shape, dtype: x.dtype };
 }

@@ -4,6 +4,7 @@ import { flatten, unflatten, type TreeDef } from '../core/tree.js';
 import { JVPTrace, JVPTracer } from '../interp/jvp.js';
 import { evalLinear, LinearTrace, type LinearTracer, transposeLinear } from '../interp/linear.js';
 import { zerosLike } from '../prim/constant.js';
+import { releasingTemporaries } from '../prim/temporaries.js';
 import { checkMatching, matchTangents, type TangentsOf } from './args.js';
 
 /** What linearising a function records: its outputs, and the linear map of its tangents. */
@@ -74,7 +75,8 @@ export function vjpWithAux<A extends readonly unknown[], R>(fn: string, f: (...a
   const out = unflatten<R>(l.outDef, l.primalOut);
   const vjpFn = (ct: R): A => {
     const { others } = checkMatching('vjp', 'cotangent', out, ct, 'the output');
-    const cts = transposeLinear(l.tangentOut, others, l.inAvals);
+    // the backward pass's temporaries go back to the backend as it returns (top level only)
+    const cts = releasingTemporaries(() => transposeLinear(l.tangentOut, others, l.inAvals));
     return unflatten<A>(l.inDef, cts);
   };
   return [out, vjpFn, l.aux];

@@ -25,7 +25,7 @@
 import type { Buffer } from '../../core/dtype.js';
 import { collapse, type LoopFn, type LoopRunFn, type LoopSpec, type Ref } from '../../core/loop.js';
 import { type FnBuilder, type ValType } from './fn-builder.js';
-import { withCall } from './kernel-call.js';
+import { type KernelCall, withCall } from './kernel-call.js';
 import { getKernels } from './kernels.js';
 import { ModuleBuilder } from './module-builder.js';
 import { type LaneType, no, Unsupported, VectorDialect } from './vector-dialect.js';
@@ -386,12 +386,48 @@ function instantiate(spec: LoopSpec): LoopFn {
   const run = exportsOf(new ModuleBuilder(getKernels().arena.limits).func('loop', paramsOf(spec), [], (f) => emitLoop(f, spec)))['loop']!;
   const reach = reachOf(spec);
   const scratch = scratchOf(spec);
-  return (...bufs: Buffer[]) =>
-    withCall((call) => {
-      const addrs = bufs.map((b, i) => (i < R ? call.in(b, reach[i]) : call.at(b)));
-      if (scratch > 0) addrs.push(call.temp(scratch, 'float64 sums'));
-      run(...addrs);
-    });
+  const loop: CompiledLoop = { run, reads: R, reach, scratch };
+  return (...bufs: Buffer[]) => withCall(callLoop, loop, bufs);
+}
+
+/** A compiled loop: its function, how many of its buffers it reads, how far into each, its scratch bytes. */
+interface CompiledLoop {
+  readonly run: (...addrs: number[]) => void;
+  readonly reads: number;
+  readonly reach: readonly number[];
+  readonly scratch: number;
+}
+
+// module-level bodies for withCall, not closures made per call (see kernel-call.ts)
+function callLoop(call: KernelCall, loop: CompiledLoop, bufs: readonly Buffer[]): void {
+  const addrs: number[] = [];
+  for (let i = 0; i < bufs.length; i++) addrs.push(i < loop.reads ? call.in(bufs[i]!, loop.reach[i]) : call.at(bufs[i]!));
+  if (loop.scratch > 0) addrs.push(call.temp(loop.scratch, 'float64 sums'));
+  loop.run(...addrs);
+}
+
+/** Runs the compiled loops of a run on their buffers; false when an output is not resident (see compileFusedRun). */
+function callRun(call: KernelCall, run: (...addrs: number[]) => void, loops: readonly CompiledLoop[], bufs: readonly (readonly Buffer[])[]): boolean {
+  const { arena } = call.ks;
+  const need = new Map<Buffer, number>();
+  for (let k = 0; k < bufs.length; k++) {
+    const bs = bufs[k]!;
+    for (let i = 0; i < bs.length; i++) {
+      const b = bs[i]!;
+      if (arena.owns(b)) continue;
+      if (i >= loops[k]!.reads) return false;
+      need.set(b, Math.max(need.get(b) ?? 0, loops[k]!.reach[i]!));
+    }
+  }
+  const at = new Map<Buffer, number>();
+  for (const [b, bytes] of need) at.set(b, call.in(b, bytes));
+  const addrs: number[] = [];
+  for (let k = 0; k < bufs.length; k++) {
+    for (const b of bufs[k]!) addrs.push(at.get(b) ?? b.byteOffset);
+    if (loops[k]!.scratch > 0) addrs.push(call.temp(loops[k]!.scratch, 'float64 sums'));
+  }
+  run(...addrs);
+  return true;
 }
 
 const runs = new Map<string, LoopRunFn | null>();
@@ -422,32 +458,8 @@ export function compileFusedRun(specs: readonly LoopSpec[]): LoopRunFn | null {
       });
     });
     const run = exportsOf(mod)['run']!;
-    const reach = specs.map(reachOf);
-    const scratch = specs.map(scratchOf);
-    const reads = specs.map((s) => s.reads.length);
-    fn = (bufs) =>
-      withCall((call) => {
-        const { arena } = call.ks;
-        const need = new Map<Buffer, number>();
-        for (let k = 0; k < bufs.length; k++) {
-          const bs = bufs[k]!;
-          for (let i = 0; i < bs.length; i++) {
-            const b = bs[i]!;
-            if (arena.owns(b)) continue;
-            if (i >= reads[k]!) return false;
-            need.set(b, Math.max(need.get(b) ?? 0, reach[k]![i]!));
-          }
-        }
-        const at = new Map<Buffer, number>();
-        for (const [b, bytes] of need) at.set(b, call.in(b, bytes));
-        const addrs: number[] = [];
-        bufs.forEach((bs, k) => {
-          for (const b of bs) addrs.push(at.get(b) ?? b.byteOffset);
-          if (scratch[k]! > 0) addrs.push(call.temp(scratch[k]!, 'float64 sums'));
-        });
-        run(...addrs);
-        return true;
-      });
+    const loops: CompiledLoop[] = specs.map((spec) => ({ run, reads: spec.reads.length, reach: reachOf(spec), scratch: scratchOf(spec) }));
+    fn = (bufs) => withCall(callRun, run, loops, bufs);
   }
   runs.set(key, fn);
   if (runs.size > MAX_COMPILED) runs.delete(runs.keys().next().value!);

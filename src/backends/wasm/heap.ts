@@ -22,6 +22,7 @@
  * as before. Resident tensors never exceed the memory's 2 GiB; beyond it they are host buffers too.
  */
 import type { ArrayFor, DType } from '../../core/dtype.js';
+import { recordingPaused } from '../../core/unrecorded.js';
 import { GcPressure } from '../gc-pressure.js';
 import { sizeClass } from '../size-class.js';
 import { type Arena, ArenaFullError, CONTROL_BYTES } from './arena.js';
@@ -84,7 +85,33 @@ export class Heap {
   /** Resident allocations that would take the live bytes past this are refused (host buffers instead). */
   maxResidentBytes = Infinity;
 
+  /** Open records of resident views handed out (see {@link beginRecord}), innermost last. */
+  private readonly records: ArrayBufferView[][] = [];
+
   constructor(private readonly arena: Arena) {}
+
+  /**
+   * Starts recording the resident views handed out for tensors, until the matching
+   * {@link endRecord} (not those handed out inside core/unrecorded.ts `unrecorded`).
+   */
+  beginRecord(): void {
+    this.records.push([]);
+  }
+
+  /**
+   * Ends the innermost record: each view in it that is not in `keep` is freed at once, as by
+   * {@link freeResident} (one freed already, by a jit program, say, is skipped); the others (all,
+   * when `keep` is null) pass to the enclosing record.
+   */
+  endRecord(keep: ReadonlySet<object> | null): void {
+    const list = this.records.pop();
+    if (list === undefined) throw new Error('cpu-wasm heap: endRecord without beginRecord');
+    const outer = this.records[this.records.length - 1];
+    for (const view of list) {
+      if (keep === null || keep.has(view)) outer?.push(view);
+      else this.freeResident(view);
+    }
+  }
 
   /** Whether tensors can live in the memory (it is shared, so growth does not detach their views). */
   get residentTensors(): boolean {
@@ -137,6 +164,7 @@ export class Heap {
       dtype === 'float32' ? new Float32Array(b, at, n) : dtype === 'float64' ? new Float64Array(b, at, n) : dtype === 'int32' ? new Int32Array(b, at, n) : new Uint8Array(b, at, n)
     ) as ArrayFor<D>;
     this.registry.register(view, at, view);
+    if (this.records.length > 0 && !recordingPaused()) this.records[this.records.length - 1]!.push(view);
     return view;
   }
 

@@ -19,7 +19,7 @@
  * any other consumer stores the layout when it first reads the buffer.
  */
 import type { Buffer } from '../../core/dtype.js';
-import type { Shape } from '../../core/shape.js';
+import { type Shape, sizeBetween } from '../../core/shape.js';
 import { ArrayTensor, type Aval, setReadYield } from '../../core/tensor.js';
 import { unaryCallOf } from '../../core/scalar.js';
 import { type Backend, type KernelPrim, scalarOf } from '../backend.js';
@@ -29,9 +29,10 @@ import { envVar } from '../node-builtin.js';
 import { BINARY_OPS, type BinaryOp, binaryName, broadcastBinaryName, UNARY_OPS, unaryName } from './elementwise-kernel.js';
 import { broadcastBlock, type BroadcastBlock, isMatrixTranspose } from './layouts.js';
 import { ArenaFullError } from './arena.js';
+import type { Heap } from './heap.js';
 import { compileFusedLoop, compileFusedRun } from './fused-kernel.js';
 import { builtKernels, getKernels, wasmSimdAvailable } from './kernels.js';
-import { withCall } from './kernel-call.js';
+import { type KernelCall, withCall } from './kernel-call.js';
 import { type GemmOperand, wasmMatmul } from './matmul.js';
 import { wasmThreads } from './pool.js';
 import { sumMidName, sumRowsName } from './reduce-kernel.js';
@@ -56,29 +57,32 @@ const broadcastOf = (t: ArrayTensor): BroadcastBlock | null => {
   return d?.prim === 'broadcast_in_dim' ? (d.view as BroadcastBlock) : null;
 };
 
+// the kernels below hand withCall a module-level body and its arguments (see kernel-call.ts)
+
 /** Binary elementwise kernels; a deferred broadcast operand (a scalar, a bias row…) is read in place. */
 function binaryKernel(op: BinaryOp): Kernel {
   return ([a, b], _p, [o]) => {
     if (!isFloat(a!) || a!.size < MIN_ELEMENTS) return null;
-    const dtype = o!.dtype as 'float32' | 'float64';
-    const n = a!.size;
-    const bb = broadcastOf(b!);
-    const ba = bb ? null : broadcastOf(a!);
-    return withCall((call) => {
-      const [out, po] = call.out(dtype, n);
-      if (bb || ba) {
-        const [full, bc, rev] = bb ? [a!, bb, 0] : [b!, ba!, 1];
-        const px = call.in(buf(full));
-        const ps = call.in(buf(bc.source));
-        call.ks.exports[broadcastBinaryName(op, dtype)]!(px, ps, po, bc.outer, bc.mid, bc.inner, rev);
-      } else {
-        const pa = call.in(buf(a!));
-        const pb = call.in(buf(b!));
-        call.ks.exports[binaryName(op, dtype)]!(pa, pb, po, n);
-      }
-      return [out];
-    });
+    return withCall(binaryBody, op, o!.dtype as 'float32' | 'float64', a!, b!);
   };
+}
+
+function binaryBody(call: KernelCall, op: BinaryOp, dtype: 'float32' | 'float64', a: ArrayTensor, b: ArrayTensor): Buffer[] {
+  const n = a.size;
+  const bb = broadcastOf(b);
+  const ba = bb ? null : broadcastOf(a);
+  const [out, po] = call.out(dtype, n);
+  if (bb || ba) {
+    const [full, bc, rev] = bb ? [a, bb, 0] : [b, ba!, 1];
+    const px = call.in(buf(full));
+    const ps = call.in(buf(bc.source));
+    call.ks.exports[broadcastBinaryName(op, dtype)]!(px, ps, po, bc.outer, bc.mid, bc.inner, rev);
+  } else {
+    const pa = call.in(buf(a));
+    const pb = call.in(buf(b));
+    call.ks.exports[binaryName(op, dtype)]!(pa, pb, po, n);
+  }
+  return [out];
 }
 
 /** One-input kernels over contiguous elements: `name(x, out, n)`, for the dtypes `accepts`. */
@@ -86,34 +90,35 @@ function unaryKernel(name: (dtype: 'float32' | 'float64') => string, accepts: (t
   return ([x], _p, [o]) => {
     if (!accepts(x!) || x!.size < MIN_ELEMENTS) return null;
     const dtype = o!.dtype as 'float32' | 'float64';
-    return withCall((call) => {
-      const px = call.in(buf(x!));
-      const [out, po] = call.out(dtype, x!.size);
-      call.ks.exports[name(dtype)]!(px, po, x!.size);
-      return [out];
-    });
+    return withCall(unaryBody, name(dtype), dtype, x!);
   };
+}
+
+function unaryBody(call: KernelCall, fn: string, dtype: 'float32' | 'float64', x: ArrayTensor): Buffer[] {
+  const px = call.in(buf(x));
+  const [out, po] = call.out(dtype, x.size);
+  call.ks.exports[fn]!(px, po, x.size);
+  return [out];
 }
 
 /** Sum over `axes` when they form one contiguous block of `shape` (else null: the CPU kernel transposes). */
 function reduceSum(x: ArrayTensor, axes: readonly number[]): Buffer | null {
-  if (!isFloat(x) || x.size < MIN_ELEMENTS) return null;
-  const sorted = [...axes].sort((p, q) => p - q);
-  if (sorted.length === 0 || sorted.some((a, i) => i > 0 && a !== sorted[i - 1]! + 1)) return null;
+  if (!isFloat(x) || x.size < MIN_ELEMENTS || axes.length === 0) return null;
+  const lo = axes[0]!;
+  for (let i = 1; i < axes.length; i++) if (axes[i] !== lo + i) return null; // not one increasing block
+  const hi = axes[axes.length - 1]!;
   const shape: Shape = x.shape;
-  const prod = (from: number, to: number) => shape.slice(from, to).reduce((p, d) => p * d, 1);
-  const outer = prod(0, sorted[0]!);
-  const red = prod(sorted[0]!, sorted[sorted.length - 1]! + 1);
-  const inner = prod(sorted[sorted.length - 1]! + 1, shape.length);
+  return withCall(reduceBody, x, sizeBetween(shape, 0, lo), sizeBetween(shape, lo, hi + 1), sizeBetween(shape, hi + 1, shape.length));
+}
+
+function reduceBody(call: KernelCall, x: ArrayTensor, outer: number, red: number, inner: number): Buffer {
   const dtype = x.dtype as 'float32' | 'float64';
-  return withCall((call) => {
-    const [out, po] = call.out(dtype, outer * inner);
-    if (red === 0) return out.fill(0);
-    const px = call.in(buf(x));
-    if (inner === 1) call.ks.exports[sumRowsName(dtype)]!(px, po, outer, red);
-    else call.ks.exports[sumMidName(dtype)]!(px, po, outer, red, inner);
-    return out;
-  });
+  const [out, po] = call.out(dtype, outer * inner);
+  if (red === 0) return out.fill(0);
+  const px = call.in(buf(x));
+  if (inner === 1) call.ks.exports[sumRowsName(dtype)]!(px, po, outer, red);
+  else call.ks.exports[sumMidName(dtype)]!(px, po, outer, red, inner);
+  return out;
 }
 
 /**
@@ -131,8 +136,7 @@ export function blockSwap(shape: Shape, perm: readonly number[]): [number, numbe
   if (b <= a || b >= c) return null;
   for (let i = 0; i < c - b; i++) if (perm[a + i] !== b + i) return null;
   for (let i = 0; i < b - a; i++) if (perm[a + (c - b) + i] !== a + i) return null;
-  const prod = (from: number, to: number) => shape.slice(from, to).reduce((p, d) => p * d, 1);
-  return [prod(0, a), prod(a, b), prod(b, c), prod(c, n)];
+  return [sizeBetween(shape, 0, a), sizeBetween(shape, a, b), sizeBetween(shape, b, c), sizeBetween(shape, c, n)];
 }
 
 /** Transpose by the block-swap kernel (float32 and int32 move as 4-byte words, float64 as 8). */
@@ -140,12 +144,14 @@ function transpose(x: ArrayTensor, perm: readonly number[]): Buffer | null {
   if (x.size < MIN_ELEMENTS || x.dtype === 'bool') return null;
   const view = blockSwap(x.shape, perm);
   if (view === null) return null;
-  return withCall((call) => {
-    const px = call.in(x.buffer);
-    const [out, po] = call.out(x.dtype, x.size);
-    call.ks.exports[transposeName(x.dtype === 'float64' ? 'float64' : 'float32')]!(px, po, ...view);
-    return out;
-  });
+  return withCall(transposeBody, x, view);
+}
+
+function transposeBody(call: KernelCall, x: ArrayTensor, view: [number, number, number, number]): Buffer {
+  const px = call.in(x.buffer);
+  const [out, po] = call.out(x.dtype, x.size);
+  call.ks.exports[transposeName(x.dtype === 'float64' ? 'float64' : 'float32')]!(px, po, ...view);
+  return out;
 }
 
 /** A matmul operand: a deferred matrix transpose is packed from its source (see matmul-kernel.ts). */
@@ -162,7 +168,7 @@ const kernels: Record<string, Kernel> = {
     const m = s[s.length - 2]!;
     const k = s[s.length - 1]!;
     const n = b!.shape[b!.shape.length - 1]!;
-    const batch = o!.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+    const batch = sizeBetween(o!.shape, 0, o!.shape.length - 2);
     return [wasmMatmul(gemmOperand(a!), gemmOperand(b!), batch, m, k, n, wasmThreads())];
   },
   transpose: ([x], { perm }: { perm: readonly number[] }) => {
@@ -203,6 +209,9 @@ export const wasmAvailable: boolean = wasmSimdAvailable();
 // `await x.data()` lets the finalizers of a forced collection run (heap.ts), as a GPU readback would
 setReadYield(() => (builtKernels()?.heap.pressure.reaping ? new Promise<void>((resolve) => afterTurn(resolve)) : undefined));
 
+/** The heaps that open records of temporaries recorded in (none when the kernels were not built yet), innermost last. */
+const recording: (Heap | undefined)[] = [];
+
 /** The cpu-wasm backend (see the file comment). */
 export const wasmBackend: Backend = {
   name: 'cpu-wasm',
@@ -232,6 +241,12 @@ export const wasmBackend: Backend = {
   release: (b) => {
     if (!(b.buffer instanceof ArrayBuffer)) getKernels().heap.freeResident(b);
   },
+  beginTemporaries: () => {
+    const heap = builtKernels()?.heap;
+    recording.push(heap);
+    heap?.beginRecord();
+  },
+  endTemporaries: (keep) => recording.pop()?.endRecord(keep),
   compileLoop: (spec) => (envVar('PARTAX_WASM_FUSE') === '0' ? null : compileFusedLoop(spec)),
   compileLoopRun: (specs) => compileFusedRun(specs),
 };

@@ -73,11 +73,15 @@ export class KernelCall {
   }
 }
 
-/** Runs `f` with a fresh {@link KernelCall}, copying host outputs out after it and freeing its scratch. */
-export function withCall<T>(f: (call: KernelCall) => T): T {
+/**
+ * Runs `f(call, ...args)` with a fresh {@link KernelCall}, copying host outputs out after it and
+ * freeing its scratch. The eager kernels pass a module-level `f` and its arguments rather than a
+ * closure made per call, whose optimized code V8 would drop at each full collection.
+ */
+export function withCall<T, A extends unknown[]>(f: (call: KernelCall, ...args: A) => T, ...args: A): T {
   const call = new KernelCall(getKernels());
   try {
-    const r = f(call);
+    const r = f(call, ...args);
     call.finish();
     return r;
   } finally {

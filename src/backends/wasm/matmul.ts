@@ -77,7 +77,7 @@ export type { ShapeRecord as WasmSplitShape };
  * gives one. `threads` caps the threads used (1 = this thread only).
  */
 export function wasmMatmul(a: GemmOperand, b: GemmOperand, batch: number, m: number, k: number, n: number, threads: number): FloatBuffer {
-  return withCall((call) => gemm(call, a, b, batch, m, k, n, threads));
+  return withCall(gemm, a, b, batch, m, k, n, threads);
 }
 
 function gemm(call: KernelCall, a: GemmOperand, b: GemmOperand, batch: number, m: number, k: number, n: number, threads: number): FloatBuffer {
