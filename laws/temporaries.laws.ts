@@ -21,7 +21,9 @@ import { assertNear, seededInputs, WASM_TOL, type WasmFloat, wasmLawsSkip, withP
  * - it frees: an elementwise chain of twenty temporaries returning one tensor leaves one region live;
  * - a gradient's backward pass frees its temporaries: grads of generated programs give the
  *   oracle's, and a vjp function called twice (its residuals kept) gives the same cotangents;
- * - it does nothing under a transform (jit, grad): the trace's residuals stay;
+ * - it does nothing under a transform (jit, grad): the trace's residuals stay; nor inside
+ *   shareEvaluations, whose cache serves results again; a jit program compiled during a backward
+ *   pass keeps the constants it copied in;
  * - eager Adam steps (scaleByAdam frees its temporaries) under memory pressure give the CPU
  *   oracle's parameters.
  */
@@ -187,6 +189,36 @@ test('under jit and grad the scope does nothing: the trace keeps its residuals a
       assert.deepEqual(g1.dataSync(), g0.dataSync(), 'grad through a scope');
       const [j1, j0] = [P.jit(loss(true))(w), P.jit(loss(false))(w)];
       assert.deepEqual(j1.dataSync(), j0.dataSync(), 'jit of a scope');
+    });
+  });
+});
+
+test('a jit program compiled during a backward pass keeps its constants: grad of a jitted function that closes over a host constant, called again after freed regions were taken', { skip }, async () => {
+  await withPoisonedHeap(() => {
+    P.withBackend('cpu-wasm', () => {
+      const c = P.fromBuffer(Float64Array.from({ length: 600 }, (_, i) => Math.cos(i)), 'float64', [20, 30]); // a host buffer: the program copies it in
+      const f = P.jit((w: Tensor) => P.sum(P.square(P.mul(P.tanh(w), c))));
+      const w = P.mul(P.ones([20, 30], 'float64'), 0.3);
+      const want = P.withBackend('cpu', () => P.grad((v: Tensor) => P.sum(P.square(P.mul(P.tanh(v), P.fromBuffer(c.dataSync(), 'float64', [20, 30])))))(P.mul(P.ones([20, 30], 'float64'), 0.3)).dataSync());
+      for (let call = 0; call < 3; call++) {
+        assertNear(P.grad(f)(w).dataSync(), want, WASM_TOL.float64, `call ${call}`);
+        P.sum(P.exp(P.mul(P.ones([40, 40], 'float64'), 0.5))).dataSync(); // takes freed regions again
+      }
+    });
+  });
+});
+
+test('inside shareEvaluations the scope frees nothing: a result the cache serves again reads right', { skip }, async () => {
+  await withPoisonedHeap(() => {
+    P.withBackend('cpu-wasm', () => {
+      const x = P.mul(P.astype(P.reshape(P.arange(900), [30, 30]), 'float32'), 0.01);
+      const want = P.tanh(P.mul(x, 1)).dataSync();
+      const again = P.shareEvaluations(() => {
+        releasingTemporaries(() => P.sum(P.tanh(x))); // tanh(x): cached, and not the scope's result
+        P.sum(P.exp(P.mul(P.ones([40, 40], 'float32'), 0.5))).dataSync(); // takes freed regions again
+        return P.tanh(x); // served from the cache
+      })();
+      assert.deepEqual(again.dataSync(), want);
     });
   });
 });
