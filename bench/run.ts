@@ -37,9 +37,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 
-/** Per-case timing: a warm-up run, then the median of several, within a few seconds per implementation. */
+/** Per-case timing: warm-up runs (a fast case: for a quarter or half a second), then the median of several, within a few seconds per implementation. */
 const timing = (budgetMs: number): TimeOptions =>
-  quick ? { warmup: 1, minReps: 2, maxReps: 5, budgetMs: budgetMs / 4 } : { warmup: 2, minReps: 5, maxReps: 30, budgetMs };
+  quick ? { warmup: 2, minReps: 2, maxReps: 5, budgetMs: budgetMs / 4, warmupMs: 250 } : { warmup: 2, minReps: 5, maxReps: 30, budgetMs, warmupMs: 500 };
 
 /** partax on cpu-wasm with `threads` threads (set on activation), with its summary; `jit`: the MLP step and the summary compiled. */
 function partaxWasm(threads: number, jit = false): Impl {

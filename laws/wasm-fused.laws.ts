@@ -6,6 +6,7 @@ import { ArrayTensor, type Tensor } from '../src/index.js';
 import { cpuBackend } from '../src/backends/cpu/index.js';
 import { hostDispatches } from '../src/backends/dispatch-count.js';
 import { compileFusedLoop } from '../src/backends/wasm/fused-kernel.js';
+import { ArenaFullError } from '../src/backends/wasm/arena.js';
 import { getKernels } from '../src/backends/wasm/kernels.js';
 import { wasmAvailable } from '../src/backends/wasm/index.js';
 import type { LoopOp, LoopSpec, Ref } from '../src/core/loop.js';
@@ -345,5 +346,33 @@ test('a run of loops whose outputs cannot be resident (the heap refusing regions
     got.forEach((g, i) => assertNear(g, want[i]!, `output ${i}`));
   } finally {
     heap.maxResidentBytes = limit;
+  }
+});
+
+test('a program whose wasm loops find no memory for their operands (the arena full) runs the generic loops, with the same values: never a crash', { skip }, () => {
+  const heap = getKernels().heap;
+  const f = (x: Tensor, y: Tensor): Tensor[] => {
+    const a = P.tanh(P.add(P.mul(x, y), 1));
+    return [a, P.sum(P.mul(a, x), 1)];
+  };
+  // host operands: a loop copies them into scratch regions of the wasm memory
+  const x = P.withBackend('cpu-wasm', () => P.fromBuffer(Float32Array.from({ length: 37 * 53 }, (_, i) => Math.sin(i)), 'float32', [37, 53]));
+  const y = P.withBackend('cpu-wasm', () => P.fromBuffer(Float32Array.from({ length: 37 * 53 }, (_, i) => Math.cos(0.5 * i)), 'float32', [37, 53]));
+  const want = P.withBackend('cpu', () => f(x, y).map((t) => t.dataSync()));
+  const jf = jit(f);
+  const program = P.withBackend('cpu-wasm', () => jf.lower(x, y)).program;
+  assert.ok(program.steps.some((s) => s.kind === 'loop' && s.by === 'cpu-wasm'), `the program has wasm loops:\n${program.describe()}`);
+  const scratch = heap.scratch;
+  let refused = 0;
+  try {
+    heap.scratch = (bytes: number, what: string) => {
+      refused++;
+      throw new ArenaFullError(`cpu-wasm: ${what} needs ${bytes} bytes (the law's arena is full)`);
+    };
+    const got = P.withBackend('cpu-wasm', () => jf(x, y)).map((t) => t.dataSync());
+    assert.ok(refused > 0, 'the loops asked for scratch and were refused');
+    got.forEach((g, i) => assertNear(g, want[i]!, `output ${i}`));
+  } finally {
+    heap.scratch = scratch;
   }
 });

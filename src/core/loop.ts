@@ -50,8 +50,12 @@ export interface LoopSpec {
   readonly accumulate?: { readonly outStrides: readonly number[]; readonly outSize: number };
 }
 
-/** A compiled loop: the input buffers (one per read), the output buffer, then one buffer per store. */
-export type LoopFn = (...bufs: Buffer[]) => void;
+/**
+ * A compiled loop: the input buffers (one per read), the output buffer, then one buffer per store.
+ * A backend's loop returns false, having written nothing, when it cannot run now (cpu-wasm: no
+ * wasm memory left for the copies of host operands); the caller then runs the generic loop.
+ */
+export type LoopFn = (...bufs: Buffer[]) => void | boolean;
 
 /**
  * A compiled sequence of loops run by one call: the buffers of each loop, in order (as its

@@ -452,6 +452,21 @@ function runProgram(
 const storeOf = (b: Buffer): object => (b.buffer instanceof ArrayBuffer ? b.buffer : b);
 const ownable = (b: Buffer): boolean => !(b.buffer instanceof ArrayBuffer) || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength);
 
+/** The generic (JavaScript) loops of backend-compiled loop steps, made when one first declines to run. */
+const fallbacks = new WeakMap<LoopStep, LoopFn>();
+
+/** Runs a loop step on its buffers: its loop, or the generic one where the backend's declines (returns false: no memory for it now). */
+function runLoop(s: LoopStep, bufs: Buffer[]): void {
+  if (s.fn(...bufs) !== false) return;
+  let generic = fallbacks.get(s);
+  if (generic === undefined) {
+    if (s.spec === undefined) throw new Error('jit: a loop declined to run and has no spec for the generic loop (internal error)');
+    generic = compileLoop(s.spec).fn;
+    fallbacks.set(s, generic);
+  }
+  generic(...bufs);
+}
+
 /**
  * The buffers of one call of a program: values by variable, reference counts by storage, the
  * stores this call may overwrite once dead, and a pool of dead ones by dtype and size. A class
@@ -618,7 +633,7 @@ class ProgramCall {
         else
           for (let k = 0; k < members.length; k++) {
             countHostDispatch();
-            members[k]!.fn(...bufs[k]!);
+            runLoop(members[k]!, bufs[k]!);
           }
         this.releaseAll(members[members.length - 1]!.free);
         if (timings) timings[i] = timings[i]! + performance.now() - t0;
@@ -627,7 +642,7 @@ class ProgramCall {
       } else {
         const bufs = this.prepareLoop(s);
         countHostDispatch();
-        s.fn(...bufs);
+        runLoop(s, bufs);
       }
       this.releaseAll(s.free);
       if (timings) timings[i] = timings[i]! + performance.now() - t0;

@@ -24,6 +24,7 @@
  */
 import type { Buffer } from '../../core/dtype.js';
 import { collapse, type LoopFn, type LoopRunFn, type LoopSpec, type Ref } from '../../core/loop.js';
+import { ArenaFullError } from './arena.js';
 import { type FnBuilder, type ValType } from './fn-builder.js';
 import { type KernelCall, withCall } from './kernel-call.js';
 import { getKernels } from './kernels.js';
@@ -387,7 +388,15 @@ function instantiate(spec: LoopSpec): LoopFn {
   const reach = reachOf(spec);
   const scratch = scratchOf(spec);
   const loop: CompiledLoop = { run, reads: R, reach, scratch };
-  return (...bufs: Buffer[]) => withCall(callLoop, loop, bufs);
+  return (...bufs: Buffer[]) => {
+    try {
+      withCall(callLoop, loop, bufs);
+      return true;
+    } catch (e) {
+      if (e instanceof ArenaFullError) return false; // no memory for the copies: the caller runs its generic loop
+      throw e;
+    }
+  };
 }
 
 /** A compiled loop: its function, how many of its buffers it reads, how far into each, its scratch bytes. */
@@ -459,7 +468,14 @@ export function compileFusedRun(specs: readonly LoopSpec[]): LoopRunFn | null {
     });
     const run = exportsOf(mod)['run']!;
     const loops: CompiledLoop[] = specs.map((spec) => ({ run, reads: spec.reads.length, reach: reachOf(spec), scratch: scratchOf(spec) }));
-    fn = (bufs) => withCall(callRun, run, loops, bufs);
+    fn = (bufs) => {
+      try {
+        return withCall(callRun, run, loops, bufs);
+      } catch (e) {
+        if (e instanceof ArenaFullError) return false; // the caller runs the loops one by one
+        throw e;
+      }
+    };
   }
   runs.set(key, fn);
   if (runs.size > MAX_COMPILED) runs.delete(runs.keys().next().value!);
