@@ -129,8 +129,10 @@ export interface Timing<T> {
  * budget) gets no more warm-up and at least 3 timed runs, one over the whole budget a single timed
  * run (as does one whose first run is, with no second), so the whole bench stays within a few
  * minutes; the others get `warmup` runs in all, continued until
- * `warmupMs` have passed (what a fast case on two threads needs for its products' split gate to
- * settle: about eight calls of each product). Between runs the event loop turns once, untimed, as
+ * `warmupMs` have passed. A case's first implementation pays for compiling the case's code (V8
+ * optimizes a fresh process's eager MLP step over its first ~1 s) and, on two threads, for the
+ * split gate's first measurements: with one warm-up run, partax on two threads, the table's first
+ * row, read 1.3–1.7× its one-thread row on the MLP; with 1.5 s, 0.67–0.83×. Between runs the event loop turns once, untimed, as
  * in a training loop that awaits its loss: that is where finalizers return the memory of the
  * run's garbage (cpu-wasm regions, GPU buffers); a loop of runs that never yields would time,
  * after the first forced collection, tensors that no longer fit in the wasm memory's cap.

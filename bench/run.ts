@@ -8,7 +8,8 @@
  * time (above 1: partax is faster), against the reference and against partax on one thread (the
  * peers here run on one thread).
  *
- * Then the CPU runtime's targets (bench/cases/targets.ts): partax on one thread against PyTorch
+ * First (in a process that has run nothing else yet) the CPU runtime's targets
+ * (bench/cases/targets.ts): partax on one thread against PyTorch
  * (where Debian's python3-torch is installed; skipped with the reason elsewhere) for fwd+bwd and an
  * Adam step, against the paper's grnewt `compute_Hg` (where GRNEWT_ROOT points at its code) for
  * the order-3 summary, the summary over partax's own gradient, and the host dispatches of a
@@ -37,9 +38,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 
-/** Per-case timing: warm-up runs (a fast case: for a quarter or half a second), then the median of several, within a few seconds per implementation. */
+/** Per-case timing: warm-up runs (a fast case: for half a second with --quick, else one and a half), then the median of several, within a few seconds per implementation. */
 const timing = (budgetMs: number): TimeOptions =>
-  quick ? { warmup: 2, minReps: 2, maxReps: 5, budgetMs: budgetMs / 4, warmupMs: 250 } : { warmup: 2, minReps: 5, maxReps: 30, budgetMs, warmupMs: 500 };
+  quick ? { warmup: 2, minReps: 2, maxReps: 5, budgetMs: budgetMs / 4, warmupMs: 500 } : { warmup: 2, minReps: 5, maxReps: 30, budgetMs, warmupMs: 1500 };
 
 /** partax on cpu-wasm with `threads` threads (set on activation), with its summary; `jit`: the MLP step and the summary compiled. */
 function partaxWasm(threads: number, jit = false): Impl {
@@ -99,6 +100,10 @@ async function main(): Promise<void> {
   // jax-js's eager summary (~40 s a run) and its WebGPU one (~60 s on lavapipe) are left out of --quick
   const summaryImpls = [...chosen, ...pick(summaryOnly)].filter((i) => !(quick && /^jax-js \((wasm|webgpu .*, jit)\)$/.test(i.name)));
 
+  // the targets first, in a process that has run nothing else yet: after the table below, whose
+  // peers leave their memory and threads behind, partax's steps ran up to 1.8× slower
+  if (!args.includes('--no-targets') && only === undefined) await targets();
+
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`partax bench — Node ${process.version}, ${cpu}, ${cpus().length} cores`);
   console.log(`implementations: ${[...chosen, ...pick(summaryOnly)].map((i) => i.name).join(', ')}\n`);
@@ -120,7 +125,6 @@ async function main(): Promise<void> {
   console.log('\nMarkdown:\n');
   console.log(markdownTable(table));
   console.log(`\n(time / partax: median time over partax's (cpu-wasm, ${threads} threads), time / partax 1 thread: over partax's on one thread; above 1 means partax is faster.)`);
-  if (!args.includes('--no-targets') && only === undefined) await targets();
   console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s in all.)`);
   console.warn = warn;
 }
