@@ -132,7 +132,8 @@ export interface Timing<T> {
  * `warmupMs` have passed. A case's first implementation pays for compiling the case's code (V8
  * optimizes a fresh process's eager MLP step over its first ~1 s) and, on two threads, for the
  * split gate's first measurements: with one warm-up run, partax on two threads, the table's first
- * row, read 1.3–1.7× its one-thread row on the MLP; with 1.5 s, 0.67–0.83×. Between runs the event loop turns once, untimed, as
+ * row, read 1.3–1.7× its one-thread row on the MLP; with 1.5 s, 0.64–1.11× over two runs (the
+ * rows of a case are not interleaved, so this VM's slow and fast phases still show in them). Between runs the event loop turns once, untimed, as
  * in a training loop that awaits its loss: that is where finalizers return the memory of the
  * run's garbage (cpu-wasm regions, GPU buffers); a loop of runs that never yields would time,
  * after the first forced collection, tensors that no longer fit in the wasm memory's cap.
