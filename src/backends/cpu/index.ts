@@ -1,5 +1,5 @@
 import { allocate, type Buffer, type DType } from '../../core/dtype.js';
-import type { Shape } from '../../core/shape.js';
+import { type Shape, sizeBetween } from '../../core/shape.js';
 import type { ArrayTensor, Aval } from '../../core/tensor.js';
 import type { Backend, KernelPrim } from '../backend.js';
 import { binaryKernels, convert, int32Kernels, integerPow, select, unaryKernels } from './elementwise.js';
@@ -51,7 +51,7 @@ const kernels: Record<string, Kernel> = {
     const k = s[s.length - 1]!;
     const n = b!.shape[b!.shape.length - 1]!;
     // the batch from the output: with K = 0 the inputs are empty but C is [..., M, N] of zeros
-    const batch = o!.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+    const batch = sizeBetween(o!.shape, 0, o!.shape.length - 2);
     return [matmul(buf(a!), buf(b!), batch, m, k, n, o!.dtype)];
   },
   ...linalgKernels,
