@@ -128,15 +128,18 @@ export interface Timing<T> {
  * a warm-up; the second (untimed too) classifies the runner: a slow one (over a fifth of the
  * budget) gets no more warm-up and at least 3 timed runs, one over the whole budget a single timed
  * run (as does one whose first run is, with no second), so the whole bench stays within a few
- * minutes; the others get `warmup` runs in all, continued until
- * `warmupMs` have passed. A case's first implementation pays for compiling the case's code (V8
- * optimizes a fresh process's eager MLP step over its first ~1 s) and, on two threads, for the
- * split gate's first measurements: with one warm-up run, partax on two threads, the table's first
- * row, read 1.3–1.7× its one-thread row on the MLP; with 1.5 s, 0.64–1.11× over two runs (the
- * rows of a case are not interleaved, so this VM's slow and fast phases still show in them). Between runs the event loop turns once, untimed, as
- * in a training loop that awaits its loss: that is where finalizers return the memory of the
- * run's garbage (cpu-wasm regions, GPU buffers); a loop of runs that never yields would time,
- * after the first forced collection, tensors that no longer fit in the wasm memory's cap.
+ * minutes; the others get `warmup` runs in all, continued until `warmupMs` have passed.
+ *
+ * A case's first implementation pays for compiling the case's code (V8 optimizes a fresh
+ * process's eager MLP step over its first ~1 s) and, on two threads, for the split gate's first
+ * measurements: with one warm-up run, partax on two threads, the table's first row, read 1.3–1.7×
+ * its one-thread row on the MLP; with 1.5 s, 0.64–1.11× over two runs (the rows of a case are not
+ * interleaved, so this VM's slow and fast phases still show in them).
+ *
+ * Between runs the event loop turns once, untimed, as in a training loop that awaits its loss:
+ * that is where finalizers return the memory of the run's garbage (cpu-wasm regions, GPU
+ * buffers); a loop of runs that never yields would time, after the first forced collection,
+ * tensors that no longer fit in the wasm memory's cap.
  */
 export async function time<T>(runner: Runner<T>, opts: TimeOptions = DEFAULT_TIMING): Promise<Timing<T>> {
   const w0 = performance.now();
@@ -248,7 +251,7 @@ export async function timeLocal(f: () => unknown): Promise<RunTime> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await f();
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  await nextTurn();
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
   return { ms, cpuMs: (c.user + c.system) / 1000 };

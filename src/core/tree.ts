@@ -65,7 +65,6 @@ function flattenInto(x: unknown, leaves: Tensor[]): TreeDef {
   throw new TypeError(`tree: unsupported node ${Object.prototype.toString.call(x)} (expected a Tensor, an array or a plain record)`);
 }
 
-
 /** Rebuilds a tree from its structure and leaves. */
 export function unflatten<T = Tree>(def: TreeDef, leaves: readonly unknown[]): T {
   const at = { i: 0 };

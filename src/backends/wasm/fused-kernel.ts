@@ -388,35 +388,46 @@ function instantiate(spec: LoopSpec): LoopFn {
   const reach = reachOf(spec);
   const scratch = scratchOf(spec);
   const loop: CompiledLoop = { run, reads: R, reach, scratch };
-  return (...bufs: Buffer[]) => {
-    try {
-      withCall(callLoop, loop, bufs);
-      return true;
-    } catch (e) {
-      if (e instanceof ArenaFullError) return false; // no memory for the copies: the caller runs its generic loop
-      throw e;
-    }
-  };
+  // false: no memory for the copies, and the caller runs its generic loop
+  return (...bufs: Buffer[]) => callOrDecline(callLoop, loop, bufs);
 }
 
-/** A compiled loop: its function, how many of its buffers it reads, how far into each, its scratch bytes. */
-interface CompiledLoop {
-  readonly run: (...addrs: number[]) => void;
+/**
+ * `withCall(body, ...args)`, or false when the wasm memory has no room for the call's copies or
+ * scratch (the body has run nothing then: it takes them before it runs its loops).
+ */
+function callOrDecline<A extends unknown[]>(body: (call: KernelCall, ...args: A) => boolean, ...args: A): boolean {
+  try {
+    return withCall(body, ...args);
+  } catch (e) {
+    if (e instanceof ArenaFullError) return false;
+    throw e;
+  }
+}
+
+/** How a loop reads its buffers: how many it reads, how far into each, its scratch bytes. */
+interface LoopLayout {
   readonly reads: number;
   readonly reach: readonly number[];
   readonly scratch: number;
 }
 
+/** A compiled loop: its function and its layout. */
+interface CompiledLoop extends LoopLayout {
+  readonly run: (...addrs: number[]) => void;
+}
+
 // module-level bodies for withCall, not closures made per call (see kernel-call.ts)
-function callLoop(call: KernelCall, loop: CompiledLoop, bufs: readonly Buffer[]): void {
+function callLoop(call: KernelCall, loop: CompiledLoop, bufs: readonly Buffer[]): boolean {
   const addrs: number[] = [];
   for (let i = 0; i < bufs.length; i++) addrs.push(i < loop.reads ? call.in(bufs[i]!, loop.reach[i]) : call.at(bufs[i]!));
   if (loop.scratch > 0) addrs.push(call.temp(loop.scratch, 'float64 sums'));
   loop.run(...addrs);
+  return true;
 }
 
 /** Runs the compiled loops of a run on their buffers; false when an output is not resident (see compileFusedRun). */
-function callRun(call: KernelCall, run: (...addrs: number[]) => void, loops: readonly CompiledLoop[], bufs: readonly (readonly Buffer[])[]): boolean {
+function callRun(call: KernelCall, run: (...addrs: number[]) => void, loops: readonly LoopLayout[], bufs: readonly (readonly Buffer[])[]): boolean {
   const { arena } = call.ks;
   const need = new Map<Buffer, number>();
   for (let k = 0; k < bufs.length; k++) {
@@ -467,15 +478,9 @@ export function compileFusedRun(specs: readonly LoopSpec[]): LoopRunFn | null {
       });
     });
     const run = exportsOf(mod)['run']!;
-    const loops: CompiledLoop[] = specs.map((spec) => ({ run, reads: spec.reads.length, reach: reachOf(spec), scratch: scratchOf(spec) }));
-    fn = (bufs) => {
-      try {
-        return withCall(callRun, run, loops, bufs);
-      } catch (e) {
-        if (e instanceof ArenaFullError) return false; // the caller runs the loops one by one
-        throw e;
-      }
-    };
+    const loops: LoopLayout[] = specs.map((spec) => ({ reads: spec.reads.length, reach: reachOf(spec), scratch: scratchOf(spec) }));
+    // false (an output not resident, or no memory for the copies): the caller runs the loops one by one
+    fn = (bufs) => callOrDecline(callRun, run, loops, bufs);
   }
   runs.set(key, fn);
   if (runs.size > MAX_COMPILED) runs.delete(runs.keys().next().value!);
